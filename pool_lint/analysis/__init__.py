@@ -1,0 +1,11 @@
+"""The analysis layer: what rules ask questions of.
+
+- `source`   reading, decoding and parsing a file; positions
+- `names`    import and name resolution (qualified names, bindings, scopes)
+- `values`   static values of expressions (literals, arithmetic, constants, mappings, URLs)
+- `project`  the project index: modules of one project root, resolved across files
+- `engines`  engine factory calls and their resolved pool configuration
+- `roles`    file roles (test code, migrations)
+- `runtime`  where the code runs (server, serverless, unknown) and the evidence
+- `sessions` where sessions and connections are held, and what is called meanwhile
+"""

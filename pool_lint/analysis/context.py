@@ -1,0 +1,80 @@
+"""`FileContext`: everything the rules may ask about one file, computed lazily and once."""
+from __future__ import annotations
+
+import ast
+from functools import cached_property
+from pathlib import Path, PurePath
+from typing import List, Optional
+
+from ..config import Settings
+from .names import FunctionNode
+from .project import Project
+from .source import Source
+
+
+class FileContext:
+    def __init__(self, source: Source, settings: Settings, project: Project, path: Optional[Path] = None,
+                 display: Optional[str] = None):
+        self.source = source
+        self.settings = settings
+        self.project = project
+        self.path = Path(path).resolve() if path is not None else None
+        self.filename = display or source.filename
+        self.module = project.add_source(self.path, source)
+        self.names = self.module.names
+        self.evaluator = self.module.evaluator
+
+    # -- names ---------------------------------------------------------------------------
+    def enclosing_functions(self, node: ast.AST) -> List[ast.AST]:
+        return self.evaluator.enclosing_functions(node)
+
+    def qualify(self, expr: ast.AST) -> Optional[str]:
+        """The qualified name as written in this module (imports applied)."""
+        return self.names.qualify(expr, self.enclosing_functions(expr))
+
+    def resolve(self, expr: ast.AST) -> Optional[str]:
+        """The canonical qualified name, re-exports through the project followed."""
+        qualified = self.qualify(expr)
+        if qualified is None:
+            return None
+        return self.project.resolve(qualified, self.path)[0]
+
+    def calls(self) -> List[ast.Call]:
+        return self._calls
+
+    @cached_property
+    def _calls(self) -> List[ast.Call]:
+        return [node for node in ast.walk(self.source.tree) if isinstance(node, ast.Call)]
+
+    def function_of(self, node: ast.AST):
+        return next((f for f in self.enclosing_functions(node) if isinstance(f, FunctionNode)), None)
+
+    # -- facts ---------------------------------------------------------------------------
+    @cached_property
+    def relative_path(self) -> Optional[PurePath]:
+        if self.path is None:
+            return PurePath(self.filename) if self.filename not in ("-", "<stdin>") else None
+        try:
+            return self.path.relative_to(self.project.root)
+        except ValueError:
+            return PurePath(self.path.name)
+
+    @cached_property
+    def role(self) -> str:
+        from .roles import role
+
+        return role(self.relative_path, self.names)
+
+    @cached_property
+    def engines(self):
+        from .engines import find_engine_calls
+
+        return find_engine_calls(self)
+
+    @cached_property
+    def runtime(self):
+        from .runtime import detect_runtime
+
+        verdict = detect_runtime(self.project.root, self.settings.runtime)
+        self.project.runtime_seen = verdict.describe()
+        return verdict

@@ -1,0 +1,254 @@
+"""Engine factory calls and their resolved pool configuration (SPEC 3).
+
+`find_engine_calls(file)` returns one `EngineCall` per call of a SQLAlchemy or SQLModel
+engine factory, recognised through imports (never by bare name), with every pool keyword
+resolved as far as it can be statically.
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+from urllib.parse import urlsplit
+
+from . import catalog
+from .values import UNKNOWN, Partial
+
+MISSING: Any = object()
+
+_LOOPS = (ast.For, ast.AsyncFor, ast.While, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
+@dataclass(frozen=True)
+class Url:
+    """What is statically known of an engine URL."""
+
+    full: Optional[str] = None  # the whole URL, when known
+    head: Optional[str] = None  # its known beginning (f-string, concatenation)
+
+    @property
+    def known_text(self) -> Optional[str]:
+        return self.full if self.full is not None else self.head
+
+    @property
+    def scheme(self) -> Optional[str]:
+        text = self.known_text
+        if text and ":" in text:
+            return text.split(":", 1)[0].lower()
+        return None
+
+    @property
+    def is_sqlite(self) -> bool:
+        scheme = self.scheme
+        return scheme is not None and scheme.split("+")[0] in catalog.SQLITE_SCHEMES
+
+    @property
+    def is_pooler(self) -> bool:
+        """A PgBouncer or proxy URL: host mentions pgbouncer/proxy, or port 6432."""
+        text = self.full
+        if text is None and self.head and "@" in self.head:
+            text = self.head
+        if not text or "://" not in text:
+            return False
+        try:
+            parts = urlsplit(text)
+            host = (parts.hostname or "").lower()
+            port = parts.port
+        except ValueError:
+            return False
+        return "pgbouncer" in host or "proxy" in host or port == 6432
+
+
+@dataclass
+class Keyword:
+    """One pool keyword as the call sets it."""
+
+    name: str
+    expr: Optional[ast.AST]  # the value expression; None when present but unknown
+    node: Optional[ast.keyword] = None  # the explicit keyword node (None: from a mapping)
+    from_config: bool = False  # engine_from_config string coercion applies
+
+
+@dataclass
+class EngineCall:
+    node: ast.Call
+    qualified: str
+    factory: str  # create_engine | create_async_engine | engine_from_config
+    keywords: Dict[str, Keyword] = field(default_factory=dict)
+    open_keywords: bool = False  # an unresolvable ** or config: any keyword may be set
+    url: Url = field(default_factory=Url)
+    pool_kind: Optional[str] = None  # None: the default queue pool; "unknown": conditional
+    pool_instance: bool = False  # an explicit pool= object
+    function: Optional[ast.AST] = None  # innermost enclosing function
+    in_loop: bool = False  # inside a loop or comprehension of a function body
+    evaluator: Any = None
+
+    def has(self, name: str) -> bool:
+        """Is the keyword (possibly) set?"""
+        return name in self.keywords or self.open_keywords
+
+    def missing(self, name: str) -> bool:
+        return not self.has(name)
+
+    def value(self, name: str) -> Any:
+        """The keyword's static value: MISSING, UNKNOWN, or the value."""
+        keyword = self.keywords.get(name)
+        if keyword is None:
+            return UNKNOWN if self.open_keywords else MISSING
+        if keyword.expr is None:
+            return UNKNOWN
+        value = self.evaluator.value(keyword.expr, self.node)
+        if isinstance(value, Partial):
+            return UNKNOWN
+        if keyword.from_config and isinstance(value, str) and name in catalog.CONFIG_INT_KEYS:
+            try:
+                return int(value)
+            except ValueError:
+                return UNKNOWN
+        return value
+
+    def number(self, name: str) -> Optional[float]:
+        value = self.value(name)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return value
+        return None
+
+    @property
+    def effective_pool(self) -> str:
+        return self.pool_kind or "queue"
+
+
+def _url(evaluator, expr: Optional[ast.AST], at: ast.AST) -> Url:
+    if expr is None:
+        return Url()
+    value = evaluator.value(expr, at)
+    if isinstance(value, str):
+        return Url(full=value)
+    if isinstance(value, Partial):
+        return Url(head=value.head)
+    return Url()
+
+
+def _pool_kind(file, expr: ast.AST, at: ast.AST, depth: int = 0) -> str:
+    """'null', 'queue', ... or 'unknown' for a poolclass expression."""
+    if isinstance(expr, ast.IfExp) or depth > 4:
+        return "unknown"
+    qualified = file.resolve(expr)
+    if qualified:
+        kind = catalog.pool_kind(qualified)
+        if kind:
+            return kind
+    if isinstance(expr, ast.Name):
+        bound = file.evaluator.binding_value(expr.id, at)
+        if bound is not None:
+            return _pool_kind(file, bound, at, depth + 1)
+    return "unknown"
+
+
+def _loop_inside_function(file, node: ast.AST) -> bool:
+    for ancestor in file.source.ancestors(node):
+        if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.Module)):
+            return False
+        if isinstance(ancestor, _LOOPS):
+            # A comprehension's first iterable is evaluated once, outside the loop.
+            return True
+    return False
+
+
+def analyse_call(file, node: ast.Call, qualified: str) -> EngineCall:
+    evaluator = file.evaluator
+    call = EngineCall(node=node, qualified=qualified, factory=catalog.ENGINE_FACTORIES[qualified], evaluator=evaluator)
+    enclosing = file.enclosing_functions(node)
+    call.function = next((f for f in enclosing if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))), None)
+    call.in_loop = call.function is not None and _loop_inside_function(file, node)
+
+    url_expr: Optional[ast.AST] = None
+    pool_expr: Optional[ast.AST] = None
+    if call.factory == "engine_from_config":
+        config_expr = node.args[0] if node.args else None
+        prefix_value: Any = "sqlalchemy."
+        for kw in node.keywords:
+            if kw.arg == "configuration":
+                config_expr = kw.value
+            elif kw.arg == "prefix":
+                prefix_value = evaluator.value(kw.value, node)
+        if len(node.args) > 1:
+            prefix_value = evaluator.value(node.args[1], node)
+        config = evaluator.mapping(config_expr, node) if config_expr is not None else None
+        if config is None or not isinstance(prefix_value, str):
+            call.open_keywords = True
+        else:
+            for key, value in config.items():
+                if key.startswith(prefix_value):
+                    name = key[len(prefix_value):]
+                    if name == "url":
+                        url_expr = value
+                    elif name == "poolclass":
+                        call.pool_kind = "unknown"  # a class name in a string: not resolved
+                    else:
+                        call.keywords[name] = Keyword(name, value, None, from_config=True)
+        explicit = [kw for kw in node.keywords if kw.arg not in ("configuration", "prefix")]
+    else:
+        if node.args:
+            url_expr = node.args[0]
+        explicit = list(node.keywords)
+
+    for kw in explicit:
+        if kw.arg is None:
+            mapping = evaluator.mapping(kw.value, node)
+            if mapping is None:
+                call.open_keywords = True
+                continue
+            for name, value in mapping.items():
+                if name == "poolclass":
+                    pool_expr = value if value is not None else ast.Constant(value=None)
+                    if value is None:
+                        call.pool_kind = "unknown"
+                elif name == "url":
+                    url_expr = value
+                else:
+                    call.keywords[name] = Keyword(name, value, None)
+            continue
+        if kw.arg == "url":
+            url_expr = kw.value
+        elif kw.arg == "poolclass":
+            pool_expr = kw.value
+        elif kw.arg == "pool":
+            call.pool_instance = True
+        else:
+            call.keywords[kw.arg] = Keyword(kw.arg, kw.value, kw)
+
+    if pool_expr is not None and call.pool_kind is None:
+        call.pool_kind = _pool_kind(file, pool_expr, node)
+    elif pool_expr is None and call.pool_kind is None and call.open_keywords:
+        call.pool_kind = "unknown"  # an unresolvable ** may set poolclass
+    call.url = _url(evaluator, url_expr, node)
+    return call
+
+
+def callee_word(node: ast.Call) -> Optional[str]:
+    """The last identifier of a call's callee (`sa.create_engine` -> "create_engine")."""
+    func = node.func
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    if isinstance(func, ast.Name):
+        return func.id
+    return None
+
+
+def find_engine_calls(file) -> List[EngineCall]:
+    words = {name.rsplit(".", 1)[-1] for name in catalog.ENGINE_FACTORIES}
+    # Local aliases of a factory (`from sqlalchemy import create_engine as make_engine`).
+    # Local aliases of a factory (`from sqlalchemy import create_engine as make_engine`), and
+    # project re-exports of one under a name that says "engine" (resolving every import of
+    # the module would parse half the project).
+    words |= {local for local, qualified in file.names.imports.items()
+              if qualified.rsplit(".", 1)[-1] in words or "engine" in local.lower()}
+    calls = []
+    for node in file.calls():
+        if callee_word(node) not in words:
+            continue
+        qualified = file.resolve(node.func)
+        if qualified in catalog.ENGINE_FACTORIES:
+            calls.append(analyse_call(file, node, qualified))
+    return calls

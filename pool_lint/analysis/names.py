@@ -1,0 +1,194 @@
+"""Import and name resolution within one module.
+
+`ModuleNames` answers: which qualified name does this expression refer to? Imports
+(`import sqlalchemy as sa`, `from sqlalchemy.ext import asyncio`, relative imports) map local
+names to qualified names; names defined in the module itself qualify as `<module>.<name>`;
+a name bound locally in an enclosing function (a parameter, an assignment) shadows the
+module's binding and does not qualify. Re-exports across the project's own modules are
+followed by `project.Project.canonical`.
+"""
+from __future__ import annotations
+
+import ast
+from typing import Dict, Iterator, List, Optional, Set
+
+FunctionNode = (ast.FunctionDef, ast.AsyncFunctionDef)
+ScopeNode = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+
+
+def resolve_relative(module: str, is_package: bool, level: int, name: Optional[str]) -> str:
+    """The absolute module named by `from <level dots><name> import ...` inside `module`."""
+    parts = module.split(".") if module else []
+    if not is_package:
+        parts = parts[:-1]
+    if level > 1:
+        parts = parts[: len(parts) - (level - 1)] if level - 1 <= len(parts) else []
+    if name:
+        parts.append(name)
+    return ".".join(parts)
+
+
+def bound_names(body: List[ast.stmt]) -> Iterator[tuple]:
+    """(name, node) for every name a block of statements binds in its own scope,
+    not descending into nested function or class bodies."""
+    stack = list(body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            yield node.name, node
+            continue
+        if isinstance(node, ast.Lambda):
+            continue
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                if alias.name == "*":
+                    continue
+                local = alias.asname or (alias.name.split(".")[0] if isinstance(node, ast.Import) else alias.name)
+                yield local, node
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            yield node.id, node
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            yield node.name, node
+        elif isinstance(node, ast.arg):
+            yield node.arg, node
+        if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            # Only the first iterable is evaluated in the enclosing scope; walrus targets
+            # leak out, which we ignore (rare, and it only makes us more conservative).
+            stack.append(node.generators[0].iter)
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+
+
+class ModuleNames:
+    """Name bindings of one module and qualification of expressions."""
+
+    def __init__(self, tree: ast.Module, module: str = "", is_package: bool = False):
+        self.tree = tree
+        self.module = module
+        self.is_package = is_package
+        self.imports: Dict[str, str] = {}
+        self.bindings: Dict[str, List[ast.AST]] = {}
+        for name, node in bound_names(tree.body):
+            self.bindings.setdefault(name, []).append(node)
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                self._record_import(node, name)
+        self._locals: Dict[int, Dict[str, List[ast.AST]]] = {}
+
+    def _record_import(self, node: ast.AST, local: str) -> None:
+        for alias in node.names:
+            if isinstance(node, ast.Import):
+                if alias.asname == local:
+                    self.imports[local] = alias.name
+                elif alias.asname is None and alias.name.split(".")[0] == local:
+                    self.imports[local] = local
+            else:
+                if (alias.asname or alias.name) != local:
+                    continue
+                base = node.module or ""
+                if node.level:
+                    base = resolve_relative(self.module, self.is_package, node.level, node.module)
+                self.imports[local] = f"{base}.{alias.name}" if base else alias.name
+
+    # -- scopes ------------------------------------------------------------------------
+    def function_bindings(self, func: ast.AST) -> Dict[str, List[ast.AST]]:
+        """Names bound inside a function (parameters included, globals excluded) and the
+        nodes that bind them; computed once per function."""
+        key = id(func)
+        found = self._locals.get(key)
+        if found is None:
+            found = {}
+            if isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                args = func.args
+                for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
+                    if arg is not None:
+                        found.setdefault(arg.arg, []).append(arg)
+                body = func.body if isinstance(func.body, list) else [func.body]
+                declared_global: Set[str] = set()
+                for name, node in bound_names(body):
+                    found.setdefault(name, []).append(node)
+                for node in body:
+                    for sub in ast.walk(node):
+                        if isinstance(sub, (ast.Global, ast.Nonlocal)):
+                            declared_global.update(sub.names)
+                for name in declared_global:
+                    found.pop(name, None)
+            self._locals[key] = found
+        return found
+
+    def function_locals(self, func: ast.AST):
+        return self.function_bindings(func).keys()
+
+    def local_import(self, func: ast.AST, name: str) -> Optional[str]:
+        """The qualified name of an import made inside `func` that binds `name`."""
+        nodes = self.function_bindings(func).get(name, [])
+        if len(nodes) == 1 and isinstance(nodes[0], (ast.Import, ast.ImportFrom)):
+            saved = dict(self.imports)
+            self._record_import(nodes[0], name)
+            qualified = self.imports.get(name)
+            self.imports = saved
+            return qualified
+        return None
+
+    # -- qualification -------------------------------------------------------------------
+    def qualify_name(self, name: str, enclosing: List[ast.AST] = ()) -> Optional[str]:
+        """Qualified name of a bare name as seen from inside `enclosing` functions
+        (innermost first)."""
+        for func in enclosing:
+            if isinstance(func, ast.ClassDef):
+                continue  # class bodies do not enclose their methods' names
+            if name in self.function_locals(func):
+                return self.local_import(func, name)
+        nodes = self.bindings.get(name)
+        if not nodes:
+            return None
+        if all(isinstance(n, (ast.Import, ast.ImportFrom)) for n in nodes):
+            return self.imports.get(name)
+        if any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in nodes):
+            return None  # imported and rebound: ambiguous
+        return f"{self.module}.{name}" if self.module else name
+
+    def qualify(self, expr: ast.AST, enclosing: List[ast.AST] = ()) -> Optional[str]:
+        if isinstance(expr, ast.Name):
+            return self.qualify_name(expr.id, enclosing)
+        if isinstance(expr, ast.Attribute):
+            base = self.qualify(expr.value, enclosing)
+            return f"{base}.{expr.attr}" if base else None
+        return None
+
+    def single_assignment(self, name: str) -> Optional[ast.AST]:
+        """The value assigned to a module-level name, when it is assigned exactly once
+        (by a plain `name = value` or `name: T = value`)."""
+        nodes = self.bindings.get(name, [])
+        if len(nodes) != 1:
+            return None
+        return assigned_value(self.tree.body, nodes[0])
+
+
+def assigned_value(body: List[ast.stmt], target: ast.AST) -> Optional[ast.AST]:
+    """The value of the assignment statement (anywhere in `body`, same scope) whose
+    target is the Name node `target`."""
+    for stmt in iter_scope_statements(body):
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and stmt.targets[0] is target:
+            return stmt.value
+        if isinstance(stmt, ast.AnnAssign) and stmt.target is target and stmt.value is not None:
+            return stmt.value
+    return None
+
+
+def iter_scope_statements(body: List[ast.stmt]) -> Iterator[ast.stmt]:
+    """Every statement of a scope, entering compound statements but not nested scopes."""
+    stack = list(reversed(body))
+    while stack:
+        stmt = stack.pop()
+        yield stmt
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        children: List[ast.stmt] = []
+        for name in ("body", "orelse", "finalbody"):
+            children.extend(getattr(stmt, name, []) or [])
+        for handler in getattr(stmt, "handlers", []) or []:
+            children.extend(handler.body)
+        for case in getattr(stmt, "cases", []) or []:
+            children.extend(case.body)
+        stack.extend(reversed(children))

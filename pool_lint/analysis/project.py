@@ -1,0 +1,189 @@
+"""The project index: the modules of one project root, parsed on demand and resolved
+across files.
+
+A name imported from another module of the project (`from app.db import SessionLocal`)
+resolves to its definition there. Modules are found the way Python finds them: from the
+file's own import root (the folder above its top-level package), the project root, or
+`src/`. Each module is parsed at most once per process, and only when a question needs it,
+so a run over changed files only (pre-commit) sees the same project as a full run.
+"""
+from __future__ import annotations
+
+import ast
+import threading
+from functools import lru_cache
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+from .names import ModuleNames
+from .source import Source, SourceError, read_source
+
+_MAX_HOPS = 8
+
+
+@dataclass
+class Module:
+    name: str
+    path: Optional[Path]
+    source: Source
+    names: ModuleNames
+    project: Optional["Project"] = None
+    _evaluator: object = None
+
+    @property
+    def evaluator(self):
+        """Static values of this module, following imports from other project modules."""
+        if self._evaluator is None:
+            from .values import Evaluator
+
+            self._evaluator = Evaluator(self.names, self.source.parent, self.import_value)
+        return self._evaluator
+
+    def import_value(self, local: str):
+        """(Evaluator, value expression) of a module-level constant imported as `local`."""
+        qualified = self.names.imports.get(local)
+        if qualified is None or self.project is None:
+            return None
+        _, module, node = self.project.resolve(qualified, self.path)
+        if module is None or not isinstance(node, ast.Name):
+            return None
+        value = module.names.single_assignment(node.id)
+        if value is None:
+            return None
+        return module.evaluator, value
+
+
+@lru_cache(maxsize=None)
+def module_name(path: Path) -> Tuple[str, bool, Path]:
+    """(dotted module name, is_package, import root) of a .py file."""
+    path = Path(path)
+    is_package = path.name == "__init__.py"
+    parts: List[str] = [] if is_package else [path.stem]
+    folder = path.parent
+    while (folder / "__init__.py").is_file():
+        parts.insert(0, folder.name)
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    return ".".join(parts), is_package, folder
+
+
+class Project:
+    """All modules of one project root, parsed lazily."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root).resolve()
+        self._modules: Dict[Path, Optional[Module]] = {}
+        self._lock = threading.Lock()
+        self._found: Dict[tuple, Optional[Module]] = {}
+        self.facts: Dict[tuple, object] = {}  # memo for analyses built on the index
+        # What the analysis of the current file consulted (for the cache's dependencies).
+        self.touched: set = set()
+        self.runtime_seen: str = ""
+
+    def begin_file(self) -> None:
+        self.touched = set()
+        self.runtime_seen = ""
+
+    # -- modules -------------------------------------------------------------------------
+    def add_source(self, path: Optional[Path], source: Source) -> Module:
+        """Register an already-parsed file (the one being checked)."""
+        if path is not None:
+            name, is_package, _ = module_name(path)
+        else:
+            name, is_package = "", False
+        module = Module(name, path, source, ModuleNames(source.tree, name, is_package), self)
+        if path is not None:
+            self._modules[Path(path).resolve()] = module
+        return module
+
+    def forget(self, path: Optional[Path]) -> None:
+        """Drop a module whose text changed (after a fix pass)."""
+        if path is not None:
+            self._modules.pop(Path(path).resolve(), None)
+            self._found.clear()
+
+    def load(self, path: Path) -> Optional[Module]:
+        path = Path(path).resolve()
+        if path in self._modules:
+            return self._modules[path]
+        module = None
+        try:
+            if self.root in path.parents or path.parent == self.root:
+                source = read_source(path.read_bytes(), str(path))
+                name, is_package, _ = module_name(path)
+                module = Module(name, path, source, ModuleNames(source.tree, name, is_package), self)
+        except (OSError, SourceError):
+            module = None
+        self._modules[path] = module
+        return module
+
+    def find_module(self, dotted: str, near: Optional[Path] = None) -> Optional[Module]:
+        """The project module named `dotted`, searched from `near`'s import root, the
+        project root and `src/`. None for anything outside the project (a library)."""
+        key = (dotted, module_name(Path(near))[2] if near is not None else None)
+        if key in self._found:
+            found = self._found[key]
+        else:
+            found = self._found[key] = self._find_module(dotted, near)
+        if found is not None and found.path is not None:
+            self.touched.add(found.path)
+        return found
+
+    def _find_module(self, dotted: str, near: Optional[Path]) -> Optional[Module]:
+        roots: List[Path] = []
+        if near is not None:
+            roots.append(module_name(Path(near))[2])
+        roots += [self.root, self.root / "src"]
+        rel = Path(*dotted.split("."))
+        seen = set()
+        for base in roots:
+            base = base.resolve()
+            if base in seen:
+                continue
+            seen.add(base)
+            if base != self.root and self.root not in base.parents:
+                continue
+            for candidate in (base / rel.with_suffix(".py"), base / rel / "__init__.py"):
+                if candidate.is_file():
+                    return self.load(candidate)
+        return None
+
+    def split(self, qualified: str, near: Optional[Path] = None) -> Tuple[Optional[Module], str]:
+        """Split `pkg.mod.attr` into (project module `pkg.mod`, "attr"), longest module first."""
+        parts = qualified.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            module = self.find_module(".".join(parts[:cut]), near)
+            if module is not None:
+                return module, ".".join(parts[cut:])
+        return None, qualified
+
+    # -- resolution ----------------------------------------------------------------------
+    def resolve(self, qualified: Optional[str], near: Optional[Path] = None):
+        """Follow re-exports through the project's modules.
+
+        Returns (canonical qualified name, defining Module or None, defining node or None).
+        For a library name (sqlalchemy, httpx) the module is None and the name is the
+        library's qualified name.
+        """
+        hops = 0
+        module: Optional[Module] = None
+        while qualified and hops < _MAX_HOPS:
+            hops += 1
+            module, attr = self.split(qualified, near)
+            if module is None:
+                return qualified, None, None
+            head, _, rest = attr.partition(".")
+            nodes = module.names.bindings.get(head, [])
+            if nodes and all(isinstance(n, (ast.Import, ast.ImportFrom)) for n in nodes):
+                target = module.names.imports.get(head)
+                if target is None:
+                    return None, None, None
+                qualified = f"{target}.{rest}" if rest else target
+                near = module.path
+                continue
+            if len(nodes) != 1:
+                return (f"{module.name}.{attr}" if nodes else None), (module if nodes else None), None
+            return f"{module.name}.{attr}", module, (nodes[0] if not rest else None)
+        return qualified, None, None

@@ -1,0 +1,130 @@
+"""Reading and parsing one file, and turning `ast` positions into report positions.
+
+pool-lint parses with CPython's own parser (`ast`): it is the parser that decides what a
+syntax error is, and it is fast enough to meet the speed budget (see README, Design).
+Positions in `ast` are UTF-8 byte offsets within a line; reports use 1-based character
+columns, as ruff and flake8 do.
+"""
+from __future__ import annotations
+
+import ast
+import io
+import sys
+import tokenize
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+
+class SourceError(Exception):
+    """A file that cannot be read, decoded or parsed (POL001)."""
+
+    def __init__(self, message: str, row: int = 1, column: int = 1):
+        super().__init__(message)
+        self.message = message
+        self.row = row
+        self.column = column
+
+
+def decode(data: bytes) -> str:
+    """Decode file bytes the way Python does (BOM, encoding cookie, default UTF-8).
+
+    A BOM is dropped from the text (it is not source); line endings are kept as they are.
+    """
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:
+        raise SourceError(f"cannot decode: {exc.msg if hasattr(exc, 'msg') else exc}") from None
+    try:
+        text = data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise SourceError(f"cannot decode as {encoding}: {exc}") from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text
+
+
+@dataclass
+class Source:
+    """One parsed file: its text, lines, tree and parent links."""
+
+    text: str
+    tree: ast.Module
+    filename: str = "<stdin>"
+    lines: List[str] = field(default_factory=list)
+    _parents: Optional[Dict[int, ast.AST]] = None
+
+    @classmethod
+    def parse(cls, text: str, filename: str = "<stdin>") -> "Source":
+        try:
+            tree = ast.parse(text, filename=filename, type_comments=False)
+        except SyntaxError as exc:
+            row = exc.lineno or 1
+            column = exc.offset or 1
+            version = "%d.%d" % sys.version_info[:2]
+            raise SourceError(f"syntax error: {exc.msg} (parsed as Python {version})", row, max(column, 1)) from None
+        except (ValueError, RecursionError, MemoryError) as exc:  # e.g. NUL bytes
+            raise SourceError(f"cannot parse: {exc}") from None
+        return cls(text=text, tree=tree, filename=filename, lines=text.splitlines(keepends=True))
+
+    # -- positions ---------------------------------------------------------------------
+    def column(self, row: int, byte_offset: int) -> int:
+        """0-based character column for an `ast` UTF-8 byte offset on 1-based `row`."""
+        if row < 1 or row > len(self.lines):
+            return byte_offset
+        line = self.lines[row - 1]
+        if line.isascii():
+            return byte_offset
+        return len(line.encode("utf-8")[:byte_offset].decode("utf-8", errors="replace"))
+
+    def start(self, node: ast.AST):
+        """(row, 0-based column) of the node's start."""
+        return node.lineno, self.column(node.lineno, node.col_offset)
+
+    def end(self, node: ast.AST):
+        return node.end_lineno, self.column(node.end_lineno, node.end_col_offset)
+
+    def offset(self, row: int, column: int) -> int:
+        """Offset into `text` of a (1-based row, 0-based character column)."""
+        return self._line_starts[row - 1] + column
+
+    @property
+    def _line_starts(self) -> List[int]:
+        starts = self.__dict__.get("_starts")
+        if starts is None:
+            starts, total = [], 0
+            for line in self.lines:
+                starts.append(total)
+                total += len(line)
+            starts.append(total)
+            self.__dict__["_starts"] = starts
+        return starts
+
+    def segment(self, node: ast.AST) -> str:
+        (r1, c1), (r2, c2) = self.start(node), self.end(node)
+        return self.text[self.offset(r1, c1) : self.offset(r2, c2)]
+
+    # -- tree navigation -----------------------------------------------------------------
+    @property
+    def parents(self) -> Dict[int, ast.AST]:
+        if self._parents is None:
+            parents: Dict[int, ast.AST] = {}
+            for node in ast.walk(self.tree):
+                for child in ast.iter_child_nodes(node):
+                    parents[id(child)] = node
+            self._parents = parents
+        return self._parents
+
+    def parent(self, node: ast.AST) -> Optional[ast.AST]:
+        return self.parents.get(id(node))
+
+    def ancestors(self, node: ast.AST):
+        node = self.parent(node)
+        while node is not None:
+            yield node
+            node = self.parent(node)
+
+
+def read_source(data: bytes, filename: str) -> Source:
+    """Decode and parse; raises SourceError for POL001."""
+    return Source.parse(decode(data), filename)
+

@@ -1,0 +1,262 @@
+"""Static values of expressions (SPEC 3): literals, arithmetic on literals, names assigned
+once, URL heads of f-strings and concatenations, and `**mapping` dicts.
+
+Anything that cannot be known is `UNKNOWN` ("present, unknown"): it satisfies "is it set?"
+and no value check fires on it.
+"""
+from __future__ import annotations
+
+import ast
+import operator
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional
+
+from .names import FunctionNode, ModuleNames, iter_scope_statements
+
+
+class _Unknown:
+    _instance = None
+
+    def __new__(cls):
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+    def __reduce__(self):
+        return (_Unknown, ())
+
+
+UNKNOWN: Any = _Unknown()
+
+
+@dataclass(frozen=True)
+class Partial:
+    """A string whose beginning is known (`f"postgresql+asyncpg://{user}@..."`)."""
+
+    head: str
+
+
+_BINOPS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
+}
+_MAX_DEPTH = 12
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class Evaluator:
+    """Resolves expressions of one module, as seen from a given point (`at`)."""
+
+    def __init__(self, names: ModuleNames, parents, importer=None):
+        self.names = names
+        self.parents = parents  # callable node -> parent
+        # importer(local name) -> (Evaluator of the defining module, value expression) or
+        # None: follows `from app.settings import RECYCLE` to its assignment there.
+        self.importer = importer
+
+    # -- helpers -------------------------------------------------------------------------
+    def enclosing_functions(self, node: ast.AST) -> List[ast.AST]:
+        out = []
+        parent = self.parents(node)
+        while parent is not None:
+            if isinstance(parent, (*FunctionNode, ast.Lambda, ast.ClassDef)):
+                out.append(parent)
+            parent = self.parents(parent)
+        return out
+
+    def statement_of(self, node: ast.AST) -> Optional[ast.stmt]:
+        while node is not None and not isinstance(node, ast.stmt):
+            node = self.parents(node)
+        return node
+
+    def runs_before(self, stmt: ast.stmt, at: ast.AST) -> bool:
+        """True when `stmt` certainly runs before `at`: it stands earlier in a block that
+        encloses `at` (the same branch, not inside an `if` that `at` is outside of)."""
+        parent = self.parents(stmt)
+        block = None
+        for field in ("body", "orelse", "finalbody"):
+            candidate = getattr(parent, field, None)
+            if isinstance(candidate, list) and any(s is stmt for s in candidate):
+                block = candidate
+                break
+        if block is None:
+            return False
+        index = next(i for i, s in enumerate(block) if s is stmt)
+        node = at
+        while node is not None:
+            for i, s in enumerate(block):
+                if s is node:
+                    return i > index
+            node = self.parents(node)
+        return False
+
+    def scope_of_name(self, name: str, at: ast.AST):
+        """(scope node, bindings) where `name` is bound as seen from `at`: the innermost
+        enclosing function binding it, else the module. Bindings are Name/arg/def nodes."""
+        for func in self.enclosing_functions(at):
+            if isinstance(func, ast.ClassDef):
+                continue
+            nodes = self.names.function_bindings(func).get(name)
+            if nodes:
+                return func, nodes
+        return self.names.tree, self.names.bindings.get(name, [])
+
+    def imported(self, name: str, at: ast.AST):
+        """(defining module's Evaluator, value) for a name imported from a project module."""
+        if self.importer is None or name not in self.names.imports:
+            return None
+        scope, nodes = self.scope_of_name(name, at)
+        if scope is not self.names.tree or len(nodes) != 1:
+            return None
+        return self.importer(name)
+
+    def binding_value(self, name: str, at: ast.AST) -> Optional[ast.AST]:
+        """The value expression `name` certainly holds at `at`, or None."""
+        scope, nodes = self.scope_of_name(name, at)
+        if len(nodes) != 1 or not isinstance(nodes[0], ast.Name):
+            return None
+        body = scope.body if isinstance(getattr(scope, "body", None), list) else []
+        for stmt in iter_scope_statements(body):
+            value = None
+            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and stmt.targets[0] is nodes[0]:
+                value = stmt.value
+            elif isinstance(stmt, ast.AnnAssign) and stmt.target is nodes[0]:
+                value = stmt.value
+            if value is not None:
+                if scope is self.names.tree and not self.enclosing_functions(at):
+                    return value if self.runs_before(stmt, at) else None
+                if scope is self.names.tree:
+                    return value  # module level, read from inside a function: already run
+                return value if self.runs_before(stmt, at) else None
+        return None
+
+    # -- values --------------------------------------------------------------------------
+    def value(self, expr: Optional[ast.AST], at: Optional[ast.AST] = None, depth: int = 0) -> Any:
+        if expr is None or depth > _MAX_DEPTH:
+            return UNKNOWN
+        at = at if at is not None else expr
+        if isinstance(expr, ast.Constant):
+            return expr.value
+        if isinstance(expr, ast.UnaryOp):
+            operand = self.value(expr.operand, at, depth + 1)
+            if isinstance(expr.op, ast.USub) and _number(operand):
+                return -operand
+            if isinstance(expr.op, ast.UAdd) and _number(operand):
+                return operand
+            if isinstance(expr.op, ast.Not) and operand is not UNKNOWN and not isinstance(operand, Partial):
+                return not operand
+            return UNKNOWN
+        if isinstance(expr, ast.BinOp):
+            left = self.value(expr.left, at, depth + 1)
+            right = self.value(expr.right, at, depth + 1)
+            if isinstance(expr.op, ast.Add) and isinstance(left, str):
+                return left + right if isinstance(right, str) else Partial(left)
+            if isinstance(expr.op, ast.Add) and isinstance(left, Partial):
+                return left
+            op = _BINOPS.get(type(expr.op))
+            if op and _number(left) and _number(right):
+                if isinstance(expr.op, ast.Pow) and (abs(right) > 64 or abs(left) > 10**6):
+                    return UNKNOWN
+                try:
+                    return op(left, right)
+                except (ArithmeticError, ValueError):
+                    return UNKNOWN
+            return UNKNOWN
+        if isinstance(expr, ast.JoinedStr):
+            head = ""
+            for part in expr.values:
+                if isinstance(part, ast.Constant) and isinstance(part.value, str):
+                    head += part.value
+                else:
+                    return Partial(head)
+            return head
+        if isinstance(expr, ast.Name):
+            bound = self.binding_value(expr.id, at)
+            if bound is None:
+                imported = self.imported(expr.id, at)
+                if imported is None:
+                    return UNKNOWN
+                other, value = imported
+                return other.value(value, value, depth + 1)
+            return self.value(bound, self.statement_of(bound) or at, depth + 1)
+        return UNKNOWN
+
+    # -- mappings (`**options`, engine_from_config's dict) ----------------------------------
+    def mapping(self, expr: ast.AST, at: ast.AST) -> Optional[Dict[str, Optional[ast.AST]]]:
+        """Keys of a statically known dict -> value expression (None: present, unknown).
+        None when the mapping cannot be resolved."""
+        if isinstance(expr, ast.Dict):
+            return self._dict_literal(expr)
+        if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "dict":
+            if self.names.qualify_name("dict", self.enclosing_functions(expr)) is not None or expr.args:
+                return None
+            if any(k.arg is None for k in expr.keywords):
+                return None
+            return {k.arg: k.value for k in expr.keywords}
+        if not isinstance(expr, ast.Name):
+            return None
+        scope, nodes = self.scope_of_name(expr.id, at)
+        if len(nodes) != 1 or not isinstance(nodes[0], ast.Name):
+            return None
+        value = self.binding_value(expr.id, at)
+        if value is None or not isinstance(value, (ast.Dict, ast.Call)):
+            return None
+        base = self.mapping(value, at)
+        if base is None:
+            return None
+        keys = dict(base)
+        return self._apply_uses(expr.id, scope, nodes[0], keys, at)
+
+    def _dict_literal(self, node: ast.Dict) -> Optional[Dict[str, Optional[ast.AST]]]:
+        out: Dict[str, Optional[ast.AST]] = {}
+        for key, value in zip(node.keys, node.values):
+            if key is None:  # {**other}
+                return None
+            if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
+                return None
+            out[key.value] = value
+        return out
+
+    def _apply_uses(self, name: str, scope: ast.AST, binding: ast.Name, keys, at: ast.AST):
+        """Follow `name["key"] = value` before `at`; any other use makes it unresolvable."""
+        at_pos = (at.lineno, at.col_offset)
+        for node in ast.walk(scope):
+            if not isinstance(node, ast.Name) or node.id != name or node is binding:
+                continue
+            parent = self.parents(node)
+            inside_function = scope is self.names.tree and bool(self.enclosing_functions(node))
+            if inside_function and self.scope_of_name(name, node)[0] is not scope:
+                continue  # a different (local) name in a function
+            if isinstance(parent, ast.keyword) and parent.arg is None:
+                continue  # another `**name`: a read that changes nothing
+            if isinstance(parent, ast.Subscript) and parent.value is node:
+                if isinstance(parent.ctx, ast.Load):
+                    continue  # reading a key
+                if isinstance(parent.ctx, ast.Store) and (node.lineno, node.col_offset) < at_pos and not inside_function:
+                    key = parent.slice
+                    if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                        stmt = self.statement_of(parent)
+                        if isinstance(stmt, ast.Assign) and self.runs_before(stmt, at):
+                            keys[key.value] = stmt.value
+                        else:
+                            keys[key.value] = None  # set under a condition: present, unknown
+                        continue
+                    return None
+                if (node.lineno, node.col_offset) > at_pos and not inside_function:
+                    continue
+                return None
+            if (node.lineno, node.col_offset) > at_pos and not inside_function:
+                continue
+            return None
+        return keys

@@ -1,0 +1,107 @@
+"""A cache of per-file results, like ruff's: a warm run re-analyses only what changed.
+
+An entry is keyed by the file's content hash, and is valid for one pool-lint version and
+one configuration (the cache file's name holds both). Because pool-lint resolves names
+across the project, an entry also records the project files its analysis read (with
+their size and modification time) and the runtime verdict it saw: when any of those
+changed, the entry is stale. A stat that matches the recorded one spares reading the file.
+
+A corrupted or unwritable cache is ignored with a warning, never fatal.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+from . import __version__
+
+CACHE_DIR = ".pool_lint_cache"
+Stat = Tuple[int, int]  # (mtime_ns, size)
+
+
+def stat_of(path: Path) -> Optional[Stat]:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
+
+
+def digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+@dataclass
+class Entry:
+    stat: Stat
+    content: str  # content hash
+    findings: list  # List[Finding]
+    deps: Tuple[Tuple[str, Optional[Stat]], ...] = ()  # other project files the analysis read
+    runtime: str = ""  # the runtime verdict the analysis saw ("" when it asked none)
+
+
+@dataclass
+class Cache:
+    path: Optional[Path]
+    entries: Dict[str, Entry] = field(default_factory=dict)
+    dirty: bool = False
+    warnings: List[str] = field(default_factory=list)
+
+    @classmethod
+    def open(cls, folder: Path, settings_key: str) -> "Cache":
+        name = digest(f"{__version__}\0{settings_key}".encode())
+        path = Path(folder) / CACHE_DIR / f"{__version__}-{name}.pickle"
+        cache = cls(path)
+        if path.exists():
+            try:
+                with path.open("rb") as handle:
+                    data = pickle.load(handle)
+                if not isinstance(data, dict):
+                    raise ValueError("not a cache")
+                cache.entries = data
+            except Exception as exc:  # noqa: BLE001 - any corruption: start afresh
+                cache.warnings.append(f"ignoring a corrupted cache at {path} ({type(exc).__name__})")
+                cache.entries = {}
+        return cache
+
+    def lookup(self, key: str, stat: Optional[Stat], read) -> Tuple[Optional[Entry], Optional[bytes]]:
+        """(valid entry or None, the file's bytes if they had to be read)."""
+        entry = self.entries.get(key)
+        if entry is None or stat is None:
+            return None, None
+        data = None
+        if entry.stat != stat:
+            data = read()
+            if data is None or digest(data) != entry.content:
+                return None, data
+            entry.stat = stat
+            self.dirty = True
+        for dep, dep_stat in entry.deps:
+            if stat_of(Path(dep)) != dep_stat:
+                return None, data
+        return entry, data
+
+    def store(self, key: str, entry: Entry) -> None:
+        self.entries[key] = entry
+        self.dirty = True
+
+    def save(self) -> None:
+        if not self.dirty or self.path is None:
+            return
+        try:
+            folder = self.path.parent
+            folder.mkdir(parents=True, exist_ok=True)
+            ignore = folder / ".gitignore"
+            if not ignore.exists():
+                ignore.write_text("# Automatically created by pool-lint.\n*\n")
+            fd, temp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+            with os.fdopen(fd, "wb") as handle:
+                pickle.dump(self.entries, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(temp, self.path)
+        except OSError as exc:
+            self.warnings.append(f"could not write the cache at {self.path}: {exc.strerror or exc}")

@@ -1,0 +1,156 @@
+"""Checking one file: decode, parse, run the enabled rules, apply `# noqa`, and (for
+`--fix`) apply the fixes until none is left. The CLI, the flake8 plugin and the Python API
+all come through here."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import List, Optional, Sequence, Tuple, Union
+
+from .analysis import catalog
+from .analysis.context import FileContext
+from .analysis.project import Project
+from .analysis.source import Source, SourceError, decode
+from .config import Settings
+from .findings import Finding
+from .fixes import FixError, KeywordFix, apply_fixes, plan, to_edits, merge
+from .findings import Fix
+from .rules import ALL_RULES
+from .selection import Selection, file_is_skipped, suppressed
+
+# Fix order (SPEC 4): the pool keywords, then the session keywords.
+FIX_ORDER = catalog.FIX_ORDER + ("expire_on_commit",)
+MAX_FIX_PASSES = 4
+
+
+@dataclass
+class FileResult:
+    filename: str
+    findings: List[Finding] = field(default_factory=list)
+    fixed_text: Optional[str] = None  # set when --fix changed the text
+    original_text: Optional[str] = None
+    error: Optional[str] = None  # a fix that could not be applied safely
+    deps: Tuple[str, ...] = ()  # other project files the analysis read
+    runtime: str = ""  # the runtime verdict the analysis used
+
+
+def unreadable(filename: str, message: str, row: int = 1, column: int = 1) -> Finding:
+    rule = ALL_RULES["POL001"]
+    return Finding("POL001", rule.name, message, rule.severity, filename, row, column, row, column)
+
+
+class Checker:
+    """Runs the rules over files of one configuration."""
+
+    def __init__(self, settings: Settings, selection: Optional[Selection] = None):
+        self.settings = settings
+        self.selection = selection or Selection(settings, list(ALL_RULES.values()))
+        self.rules = [ALL_RULES[code]() for code in sorted(self.selection.enabled) if code != "POL001"]
+        self._projects = {}
+
+    def project(self, root: Path) -> Project:
+        root = Path(root).resolve()
+        project = self._projects.get(root)
+        if project is None:
+            project = self._projects[root] = Project(root)
+        return project
+
+    # -- one file --------------------------------------------------------------------------
+    def analyse(self, text: str, filename: str, path: Optional[Path], project: Project):
+        """(context, [(rule, report)]) for a decoded text; raises SourceError."""
+        source = Source.parse(text, filename)
+        file = FileContext(source, self.settings, project, path, filename)
+        enabled = self.selection.for_file(file.relative_path)
+        out = []
+        for rule in self.rules:
+            if rule.code in enabled:
+                for report in rule.check(file):
+                    out.append((rule, report))
+        return file, out
+
+    def _findings(self, file: FileContext, reports) -> Tuple[List[Finding], List[KeywordFix]]:
+        findings, fixes = [], []
+        lines = file.source.lines
+        for rule, report in reports:
+            span = report.span or report.node
+            if suppressed(lines, span.lineno, span.end_lineno, rule.code):
+                continue
+            row, column = file.source.start(report.node)
+            end_row, end_column = file.source.end(report.node)
+            fix = None
+            if report.fix is not None:
+                try:
+                    edits = plan(file.source, merge([report.fix], FIX_ORDER)[0])
+                except FixError:
+                    edits = []
+                if edits:
+                    fix = Fix(report.fix.applicability, report.fix.message, to_edits(file.source, edits))
+                    fixes.append(report.fix)
+            findings.append(Finding(
+                rule.code, rule.name, report.message, report.severity or rule.severity, file.filename,
+                row, column + 1, end_row, end_column + 1, fix, (span.lineno, span.end_lineno),
+            ))
+        findings.sort(key=Finding.sort_key)
+        return findings, fixes
+
+    def check_text(self, text: str, filename: str, path: Optional[Path], project: Project) -> List[Finding]:
+        if file_is_skipped(text):
+            return []
+        try:
+            file, reports = self.analyse(text, filename, path, project)
+        except SourceError as exc:
+            return self._pol001(filename, exc)
+        return self._findings(file, reports)[0]
+
+    def _pol001(self, filename: str, exc: SourceError) -> List[Finding]:
+        if "POL001" not in self.selection.enabled:
+            return []
+        return [unreadable(filename, exc.message, exc.row, exc.column)]
+
+    def check_bytes(self, data: bytes, filename: str, path: Optional[Path], project: Project,
+                    fix: bool = False, unsafe: bool = False) -> FileResult:
+        result = FileResult(filename)
+        project.begin_file()
+        try:
+            text = decode(data)
+        except SourceError as exc:
+            result.findings = self._pol001(filename, exc)
+            return result
+        if fix:
+            return self.fix_text(text, filename, path, project, unsafe)
+        result.findings = self.check_text(text, filename, path, project)
+        own = Path(path).resolve() if path is not None else None
+        result.deps = tuple(sorted(str(p) for p in project.touched if p != own))
+        result.runtime = project.runtime_seen
+        return result
+
+    def fix_text(self, text: str, filename: str, path: Optional[Path], project: Project,
+                 unsafe: bool = False) -> FileResult:
+        """Apply fixes pass by pass (a pass re-analyses the file) until none applies."""
+        result = FileResult(filename, original_text=text)
+        if file_is_skipped(text):
+            return result
+        current = text
+        for _ in range(MAX_FIX_PASSES):
+            try:
+                file, reports = self.analyse(current, filename, path, project)
+            except SourceError as exc:
+                result.findings = self._pol001(filename, exc)
+                return result  # never write a file that does not parse
+            findings, fixes = self._findings(file, reports)
+            wanted = [f for f in fixes if f.applicability == "safe" or unsafe]
+            if not wanted:
+                break
+            try:
+                new = apply_fixes(file.source, wanted, FIX_ORDER)
+            except FixError as exc:
+                result.error = f"{filename}: fix not applied: {exc}"
+                break
+            if new == current:
+                break
+            current = new
+            project.forget(path)
+        if current != text:
+            result.fixed_text = current
+        result.findings = self.check_text(current, filename, path, project)
+        return result

@@ -1,0 +1,207 @@
+"""Configuration: `[tool.pool-lint]` in pyproject.toml, validated key by key (SPEC 6).
+
+Every problem raises `ConfigError` naming the key and what was expected; the CLI turns it
+into exit status 2. Nothing passes silently.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Dict, Optional, Tuple
+
+DEFAULT_EXCLUDES = (
+    ".git",
+    ".venv",
+    "venv",
+    "__pycache__",
+    "build",
+    "dist",
+    "node_modules",
+    ".tox",
+    ".nox",
+    "site-packages",
+)
+
+
+class ConfigError(Exception):
+    """A configuration problem the user must fix (exit status 2)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    select: Tuple[str, ...] = ("POL",)
+    ignore: Tuple[str, ...] = ()
+    extend_select: Tuple[str, ...] = ()
+    per_file_ignores: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()
+    exclude: Tuple[str, ...] = DEFAULT_EXCLUDES
+    extend_exclude: Tuple[str, ...] = ()
+    check_tests: bool = False
+    runtime: str = "auto"
+    external_pooler: bool = False
+    min_recycle: int = 300
+    max_recycle: int = 3600
+    recycle_seconds: int = 3600
+    pool_size: int = 20
+    max_overflow: int = 0
+    pool_timeout: Optional[int] = None  # None: 30, or a third of request-timeout when lower
+    request_timeout: Optional[float] = None
+    external_calls: Tuple[str, ...] = ()
+    # Where the settings came from (for messages and the cache key); not a user key.
+    source: Optional[str] = field(default=None, compare=False)
+
+    @property
+    def fix_pool_timeout(self) -> int:
+        """The value `--fix` inserts for `pool_timeout`."""
+        if self.pool_timeout is not None:
+            return self.pool_timeout
+        if self.request_timeout is not None and self.request_timeout / 3 < 30:
+            return max(1, int(self.request_timeout // 3))
+        return 30
+
+    def cache_key(self) -> str:
+        return repr(tuple((f.name, getattr(self, f.name)) for f in fields(self) if f.name != "source"))
+
+
+RUNTIMES = ("auto", "server", "serverless")
+
+
+def _codes(key: str, value: Any) -> Tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{key}: expected a list of rule codes or prefixes (strings), got {value!r}")
+    for code in value:
+        if not code.upper().startswith("POL") and code.upper() != "ALL":
+            raise ConfigError(f"{key}: {code!r} is not a pool-lint code or prefix (expected 'POL...')")
+    return tuple(v.upper() for v in value)
+
+
+def _strings(key: str, value: Any) -> Tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{key}: expected a list of strings, got {value!r}")
+    return tuple(value)
+
+
+def _bool(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key}: expected true or false, got {value!r}")
+    return value
+
+
+def _int(key: str, value: Any, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{key}: expected a whole number of seconds/connections, got {value!r}")
+    if value < minimum:
+        raise ConfigError(f"{key}: expected a number >= {minimum}, got {value!r}")
+    return value
+
+
+def _number(key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ConfigError(f"{key}: expected a positive number of seconds, got {value!r}")
+    return value
+
+
+def _runtime(key: str, value: Any) -> str:
+    if value not in RUNTIMES:
+        raise ConfigError(f"{key}: expected one of {', '.join(repr(r) for r in RUNTIMES)}, got {value!r}")
+    return value
+
+
+def _per_file(key: str, value: Any):
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key}: expected a table of glob = [codes], got {value!r}")
+    return tuple((glob, _codes(f"{key}.{glob}", codes)) for glob, codes in value.items())
+
+
+_KEYS = {
+    "select": ("select", _codes),
+    "ignore": ("ignore", _codes),
+    "extend-select": ("extend_select", _codes),
+    "per-file-ignores": ("per_file_ignores", _per_file),
+    "exclude": ("exclude", _strings),
+    "extend-exclude": ("extend_exclude", _strings),
+    "check-tests": ("check_tests", _bool),
+    "runtime": ("runtime", _runtime),
+    "external-pooler": ("external_pooler", _bool),
+    "min-recycle": ("min_recycle", _int),
+    "max-recycle": ("max_recycle", _int),
+    "recycle-seconds": ("recycle_seconds", _int),
+    "pool-size": ("pool_size", lambda k, v: _int(k, v, 1)),
+    "max-overflow": ("max_overflow", _int),
+    "pool-timeout": ("pool_timeout", lambda k, v: _int(k, v, 1)),
+    "request-timeout": ("request_timeout", _number),
+    "external-calls": ("external_calls", _strings),
+}
+
+
+def settings_from_table(table: Dict[str, Any], source: str = "<config>", base: Optional[Settings] = None) -> Settings:
+    """Validate a `[tool.pool-lint]` table (or CLI overrides) into Settings."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{source}: [tool.pool-lint] must be a table")
+    values: Dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in _KEYS:
+            known = ", ".join(sorted(_KEYS))
+            raise ConfigError(f"{source}: unknown key {key!r} in [tool.pool-lint] (known keys: {known})")
+        attr, check = _KEYS[key]
+        values[attr] = check(key, value)
+    settings = replace(base or Settings(), source=source, **values)
+    validate(settings, source)
+    return settings
+
+
+def validate(s: Settings, source: str) -> None:
+    if s.min_recycle > s.max_recycle:
+        raise ConfigError(f"{source}: min-recycle ({s.min_recycle}) must not be above max-recycle ({s.max_recycle})")
+    if not s.min_recycle <= s.recycle_seconds <= s.max_recycle:
+        raise ConfigError(
+            f"{source}: recycle-seconds ({s.recycle_seconds}) must lie between min-recycle "
+            f"({s.min_recycle}) and max-recycle ({s.max_recycle})"
+        )
+    if s.request_timeout is not None and s.pool_timeout is not None and s.pool_timeout >= s.request_timeout:
+        raise ConfigError(
+            f"{source}: pool-timeout ({s.pool_timeout}) must be below request-timeout ({s.request_timeout})"
+        )
+
+
+def _load_toml(path: Path) -> Dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python < 3.11
+        import tomli as tomllib
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
+def find_pyproject(start: Path) -> Optional[Path]:
+    """The nearest pyproject.toml at or above `start` that has a [tool.pool-lint] table,
+    stopping at the first pyproject.toml found (like ruff, the nearest one wins)."""
+    start = start.resolve()
+    folder = start if start.is_dir() else start.parent
+    for candidate in (folder, *folder.parents):
+        path = candidate / "pyproject.toml"
+        if path.is_file():
+            return path
+    return None
+
+
+def load_settings(config_file: Optional[Path], start: Path, isolated: bool = False) -> Settings:
+    """Settings for a run: `--isolated` gives defaults, `--config FILE` that file, otherwise
+    the nearest pyproject.toml above `start`."""
+    if isolated:
+        return Settings(source="<defaults>")
+    if config_file is not None:
+        data = _load_toml(config_file)
+        # A dedicated file (pool-lint.toml) may hold the keys at top level.
+        table = data.get("tool", {}).get("pool-lint", data if config_file.name != "pyproject.toml" else {})
+        return settings_from_table(table, str(config_file))
+    path = find_pyproject(start)
+    if path is None:
+        return Settings(source="<defaults>")
+    table = _load_toml(path).get("tool", {}).get("pool-lint", {})
+    return settings_from_table(table, str(path))

@@ -1,0 +1,84 @@
+"""What a rule is: a code, a name, a severity, ruff-style documentation, examples that run
+as tests (Fixit style), and a `check` that asks the analysis layer questions and yields
+`Report`s. Rules never parse, walk files or resolve imports themselves."""
+from __future__ import annotations
+
+import ast
+import inspect
+from dataclasses import dataclass, field
+from typing import ClassVar, Dict, Iterable, Optional, Tuple
+
+from ..fixes import KeywordFix
+
+
+@dataclass(frozen=True)
+class Example:
+    """A snippet a rule must (invalid) or must not (valid) report.
+
+    `settings` are `[tool.pool-lint]` keys; `path` is where the snippet pretends to live
+    (file roles depend on it); `fixed` is the expected result of `--fix` (with
+    `--unsafe-fixes` when `unsafe`)."""
+
+    source: str
+    settings: Tuple[Tuple[str, object], ...] = ()
+    path: str = "app/db.py"
+    fixed: Optional[str] = None
+    unsafe: bool = False
+
+    def __post_init__(self):
+        object.__setattr__(self, "source", inspect.cleandoc(self.source) + "\n")
+        if self.fixed is not None:
+            object.__setattr__(self, "fixed", inspect.cleandoc(self.fixed) + "\n")
+
+
+def example(source: str, fixed: Optional[str] = None, unsafe: bool = False, path: str = "app/db.py", **settings) -> Example:
+    return Example(source, tuple((k.replace("_", "-"), v) for k, v in settings.items()), path, fixed, unsafe)
+
+
+@dataclass
+class Report:
+    """A finding as a rule sees it: the node it is about and what to say."""
+
+    node: ast.AST  # reported at this node's start (for a call: its callee)
+    message: str
+    span: Optional[ast.AST] = None  # the construct whose lines `# noqa` may sit on
+    severity: Optional[str] = None  # overrides the rule's default
+    fix: Optional[KeywordFix] = None
+
+
+class Rule:
+    code: ClassVar[str] = ""
+    name: ClassVar[str] = ""
+    severity: ClassVar[str] = "warning"
+    default_enabled: ClassVar[bool] = True
+    valid: ClassVar[Tuple[Example, ...]] = ()
+    invalid: ClassVar[Tuple[Example, ...]] = ()
+
+    def check(self, file) -> Iterable[Report]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    @classmethod
+    def docs(cls) -> str:
+        return inspect.cleandoc(cls.__doc__ or "")
+
+    @classmethod
+    def summary(cls) -> str:
+        """The first sentence of "What it does"."""
+        text = cls.docs()
+        section = text.split("## What it does", 1)[-1].strip().split("\n\n", 1)[0]
+        return " ".join(section.split())
+
+    @classmethod
+    def fixable(cls) -> str:
+        text = cls.docs()
+        fix = text.split("## Fix", 1)[-1].strip().split("\n\n", 1)[0].lower()
+        return "none" if fix.startswith("none") else ("sometimes" if "unsafe" in fix or "when" in fix else "always")
+
+
+REGISTRY: Dict[str, type] = {}
+
+
+def register(cls):
+    assert cls.code not in REGISTRY, cls.code
+    REGISTRY[cls.code] = cls
+    return cls

@@ -1,0 +1,78 @@
+"""Shared ground of the engine rules (POL101-POL111): which engine calls a rule looks at,
+and the silences of SPEC 4 that keep every finding worth reading."""
+from __future__ import annotations
+
+from typing import Iterable, Optional, Sequence
+
+from ..analysis.engines import EngineCall
+from ..fixes import KeywordFix
+from .base import Report, Rule
+
+_FAMILY_SILENCES = {
+    # code range -> silenced when ...
+    "pool_instance": range(101, 111),  # an explicit pool= object: configured elsewhere
+    "sqlite": range(101, 110),  # SQLite keeps no server connections
+    "null": range(101, 108),  # a brand-new connection per checkout
+    "static": range(105, 108),
+    "singleton": range(105, 108),
+    "assertion": range(105, 108),
+    "unknown": range(105, 111),  # conditional or unresolvable poolclass
+}
+
+
+def applies(file, call: EngineCall, code: str) -> bool:
+    number = int(code[3:])
+    if file.role != "app" and not file.settings.check_tests:
+        return False
+    if call.pool_instance and number in _FAMILY_SILENCES["pool_instance"]:
+        return False
+    if call.url.is_sqlite and number in _FAMILY_SILENCES["sqlite"]:
+        return False
+    kind = call.pool_kind
+    if kind in _FAMILY_SILENCES and number in _FAMILY_SILENCES[kind]:
+        return False
+    return True
+
+
+class EngineRule(Rule):
+    """A rule about one engine factory call."""
+
+    def check(self, file) -> Iterable[Report]:
+        for call in file.engines:
+            if applies(file, call, self.code):
+                yield from self.check_call(file, call)
+
+    def check_call(self, file, call: EngineCall) -> Iterable[Report]:  # pragma: no cover
+        raise NotImplementedError
+
+    # -- helpers for reports and fixes ----------------------------------------------------
+    def report(self, call: EngineCall, message: str, fix: Optional[KeywordFix] = None,
+               severity: Optional[str] = None) -> Report:
+        return Report(node=call.node.func, message=message, span=call.node, severity=severity, fix=fix)
+
+    def add(self, call: EngineCall, name: str, value: str) -> Optional[KeywordFix]:
+        """A safe fix inserting a missing keyword (none when a ** hides the call's keywords)."""
+        if call.open_keywords:
+            return None
+        return KeywordFix(call.node, "safe", f"Add `{name}={value}`", insert=((name, value),))
+
+    def set(self, call: EngineCall, name: str, value: str) -> Optional[KeywordFix]:
+        """An unsafe fix giving an explicit keyword a new value (a value that comes from a
+        mapping or a config dict is not at the call, and is left alone)."""
+        keyword = call.keywords.get(name)
+        if call.open_keywords or keyword is None or keyword.node is None:
+            return None
+        return KeywordFix(call.node, "unsafe", f"Set `{name}={value}`", replace=((name, value),))
+
+    def remove(self, call: EngineCall, names: Sequence[str], message: str) -> Optional[KeywordFix]:
+        explicit = tuple(n for n in names if call.keywords.get(n) and call.keywords[n].node is not None)
+        if call.open_keywords or not explicit:
+            return None
+        return KeywordFix(call.node, "safe", message, remove=explicit)
+
+
+def show(value) -> str:
+    """A value as the user wrote it (ints without a trailing .0)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return repr(value) if isinstance(value, str) else str(value)

@@ -1,0 +1,177 @@
+"""POL102 missing-recycle, POL103 aggressive-recycle, POL104 recycle-over-idle-timeout."""
+from __future__ import annotations
+
+from ..analysis.engines import MISSING
+from .base import example, register
+from .engine import EngineRule, show
+
+_IMPORT = "from sqlalchemy.ext.asyncio import create_async_engine\n"
+
+
+@register
+class MissingRecycle(EngineRule):
+    """## What it does
+    Checks for engines without `pool_recycle`, or with a negative one (`-1`, "never").
+
+    ## Why is this bad?
+    SQLAlchemy's default is `pool_recycle=-1`: a pooled connection is kept for the life of
+    the process. Every hop between the service and the database has an idle timeout
+    (managed Postgres tiers close idle connections after 5 to 30 minutes, MySQL's
+    `wait_timeout` is 8 hours, proxies and load balancers have their own). A connection
+    older than that is dead when it is next checked out. `pool_recycle=N` retires a
+    connection older than N seconds at its next checkout, before the server does.
+
+    ## Example
+    ```python
+    engine = create_async_engine(DATABASE_URL, pool_pre_ping=True)
+    ```
+
+    ## Use instead
+    ```python
+    engine = create_async_engine(DATABASE_URL, pool_pre_ping=True, pool_recycle=3600)
+    ```
+
+    ## Fix
+    Safe when the keyword is absent: adds `pool_recycle=<recycle-seconds>` (default 3600).
+    None for a negative value.
+
+    ## Options
+    - `recycle-seconds`: the value the fix inserts (between `min-recycle` and `max-recycle`).
+
+    ## References
+    - SQLAlchemy documentation, "Setting Pool Recycle".
+    - `tests/test_sqlalchemy_facts.py`: the default recycle is -1.
+    """
+
+    code = "POL102"
+    name = "missing-recycle"
+    severity = "warning"
+    valid = (example(_IMPORT + "engine = create_async_engine(URL, pool_recycle=1800)"),)
+    invalid = (
+        example(_IMPORT + "engine = create_async_engine(URL)",
+                fixed=_IMPORT + "engine = create_async_engine(URL, pool_recycle=3600)"),
+        example(_IMPORT + "engine = create_async_engine(URL, pool_recycle=-1)"),
+        example(_IMPORT + "engine = create_async_engine(URL)",
+                fixed=_IMPORT + "engine = create_async_engine(URL, pool_recycle=1800)",
+                recycle_seconds=1800),
+    )
+
+    def check_call(self, file, call):
+        value = call.number("pool_recycle")
+        if call.value("pool_recycle") is MISSING:
+            yield self.report(
+                call,
+                "engine without `pool_recycle`: connections are never recycled and outlive the server's idle timeout",
+                self.add(call, "pool_recycle", str(file.settings.recycle_seconds)),
+            )
+        elif value is not None and value < 0:
+            yield self.report(
+                call,
+                f"`pool_recycle={show(value)}` never recycles: connections outlive the server's idle timeout",
+            )
+
+
+@register
+class AggressiveRecycle(EngineRule):
+    """## What it does
+    Checks for a `pool_recycle` below `min-recycle` (default 300 seconds).
+
+    ## Why is this bad?
+    Recycling retires a connection at its next checkout once it is older than the given
+    number of seconds. A very short recycle (60 s) makes the pool close and reopen its
+    connections continuously, paying the TCP, TLS and authentication handshake (5-15 ms on
+    a managed database) again and again: a pool that behaves like `NullPool`, with extra
+    steps. Pick a value just below the shortest idle timeout on the path instead.
+
+    ## Example
+    ```python
+    engine = create_async_engine(DATABASE_URL, pool_recycle=60)
+    ```
+
+    ## Use instead
+    ```python
+    engine = create_async_engine(DATABASE_URL, pool_recycle=1800)
+    ```
+
+    ## Fix
+    Unsafe: sets `pool_recycle=<recycle-seconds>` (someone chose the short value).
+
+    ## Options
+    - `min-recycle`: report values below this (default 300).
+    - `recycle-seconds`: the value the fix sets.
+
+    ## References
+    - SQLAlchemy documentation, "Setting Pool Recycle".
+    """
+
+    code = "POL103"
+    name = "aggressive-recycle"
+    severity = "warning"
+    valid = (example(_IMPORT + "engine = create_async_engine(URL, pool_recycle=300)"),)
+    invalid = (
+        example(_IMPORT + "engine = create_async_engine(URL, pool_recycle=60)",
+                fixed=_IMPORT + "engine = create_async_engine(URL, pool_recycle=3600)", unsafe=True),
+        example("from sqlalchemy import engine_from_config\n"
+                "CONFIG = {'sqlalchemy.url': 'postgresql://db/app', 'sqlalchemy.pool_recycle': '120'}\n"
+                "engine = engine_from_config(CONFIG)"),
+    )
+
+    def check_call(self, file, call):
+        value = call.number("pool_recycle")
+        if value is not None and 0 <= value < file.settings.min_recycle:
+            yield self.report(
+                call,
+                f"`pool_recycle={show(value)}` is below {file.settings.min_recycle} s: the pool keeps reopening connections, paying a handshake each time",
+                self.set(call, "pool_recycle", str(file.settings.recycle_seconds)),
+            )
+
+
+@register
+class RecycleOverIdleTimeout(EngineRule):
+    """## What it does
+    Checks for a `pool_recycle` above `max-recycle` (default 3600 seconds; set it to your
+    provider's idle timeout).
+
+    ## Why is this bad?
+    Recycling only helps when it retires a connection before something on the path closes
+    it for being idle. A recycle longer than that idle timeout lets dead connections sit in
+    the pool; the request that checks one out fails (or pays a pre-ping round trip and a
+    reconnect).
+
+    ## Example
+    ```python
+    engine = create_engine(DATABASE_URL, pool_recycle=4 * 60 * 60)
+    ```
+
+    ## Use instead
+    ```python
+    engine = create_engine(DATABASE_URL, pool_recycle=3600)
+    ```
+
+    ## Fix
+    Unsafe: sets `pool_recycle=<max-recycle>`.
+
+    ## Options
+    - `max-recycle`: report values above this (default 3600).
+
+    ## References
+    - SQLAlchemy documentation, "Setting Pool Recycle"; MySQL `wait_timeout` (8 h by default).
+    """
+
+    code = "POL104"
+    name = "recycle-over-idle-timeout"
+    severity = "warning"
+    valid = (example(_IMPORT + "engine = create_async_engine(URL, pool_recycle=3600)"),)
+    invalid = (
+        example(_IMPORT + "engine = create_async_engine(URL, pool_recycle=4 * 60 * 60)",
+                fixed=_IMPORT + "engine = create_async_engine(URL, pool_recycle=3600)", unsafe=True),
+    )
+
+    def check_call(self, file, call):
+        value = call.number("pool_recycle")
+        if value is not None and value > file.settings.max_recycle:
+            yield self.report(
+                call,
+                f"`pool_recycle={show(value)}` is above {file.settings.max_recycle} s: connections may outlive the database's idle timeout",
+                self.set(call, "pool_recycle", str(file.settings.max_recycle)),
+            )

@@ -1,0 +1,52 @@
+"""POL001 unreadable-file: reported by the checking pipeline, documented here."""
+from __future__ import annotations
+
+from .base import Rule, example, register
+
+
+@register
+class UnreadableFile(Rule):
+    """## What it does
+    Reports a file that pool-lint needs to check but cannot read, decode or parse: a
+    syntax error, bytes that are not valid in the file's encoding, a file that vanished or
+    is not readable.
+
+    ## Why is this bad?
+    pool-lint cannot check what it cannot read, and staying silent would pass a file that
+    was never checked. The message says why; the rest of the run goes on. A syntax error is
+    reported where Python's own parser puts it; a file that cannot be read or decoded at
+    line 1, column 1.
+
+    Files that cannot hold a finding (they mention no engine, session or external-call
+    library, and no name of the project's own) are not parsed at all, so a syntax error in
+    one of them is left to Python and your other linters.
+
+    ## Example
+    ```python
+    engine = create_async_engine(URL,
+    ```
+
+    ## Use instead
+    ```python
+    engine = create_async_engine(URL, pool_pre_ping=True)
+    ```
+
+    ## Fix
+    None.
+
+    ## Options
+    None: POL001 cannot be ignored through `# noqa` (there is no parsed line to carry it),
+    but `--ignore POL001` and `per-file-ignores` work.
+
+    ## References
+    - Python's `ast` module: pool-lint parses with CPython's own parser.
+    """
+
+    code = "POL001"
+    name = "unreadable-file"
+    severity = "error"
+    valid = (example("from sqlalchemy import create_engine\n"),)
+    invalid = (example("from sqlalchemy import create_engine\nengine = create_engine(URL,\n"),)
+
+    def check(self, file):
+        return ()

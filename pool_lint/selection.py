@@ -1,0 +1,84 @@
+"""Which rules run where: `select` / `ignore` / `extend-select` with prefixes,
+`per-file-ignores`, and `# noqa` comments (SPEC 5)."""
+from __future__ import annotations
+
+import fnmatch
+import re
+from functools import lru_cache
+from pathlib import PurePath
+from typing import Iterable, Optional, Sequence, Tuple
+
+from .config import Settings
+
+
+def _best(code: str, selectors: Iterable[str]) -> int:
+    """Length of the most specific selector matching `code` (0: none; ALL counts as 'POL')."""
+    best = 0
+    for selector in selectors:
+        selector = "POL" if selector == "ALL" else selector
+        if code.startswith(selector):
+            best = max(best, len(selector))
+    return best
+
+
+class Selection:
+    def __init__(self, settings: Settings, rules: Sequence[type]):
+        self.settings = settings
+        self.rules = {rule.code: rule for rule in rules}
+        self.enabled = frozenset(code for code in self.rules if self._enabled(code, settings.ignore))
+
+    def _enabled(self, code: str, ignore: Sequence[str]) -> bool:
+        chosen = _best(code, (*self.settings.select, *self.settings.extend_select))
+        rule = self.rules.get(code)
+        if rule is not None and not rule.default_enabled and chosen <= len("POL"):
+            return False  # off by default: needs a selector more specific than "POL"
+        return chosen > 0 and chosen > _best(code, ignore)
+
+    def for_file(self, relative: Optional[PurePath]) -> frozenset:
+        if relative is None or not self.settings.per_file_ignores:
+            return self.enabled
+        return self._for_path(relative.as_posix())
+
+    @lru_cache(maxsize=4096)
+    def _for_path(self, path: str) -> frozenset:
+        ignored: Tuple[str, ...] = ()
+        name = path.rsplit("/", 1)[-1]
+        for glob, codes in self.settings.per_file_ignores:
+            if fnmatch.fnmatch(path, glob) or fnmatch.fnmatch(name, glob) or fnmatch.fnmatch(path, f"*/{glob}"):
+                ignored += codes
+        if not ignored:
+            return self.enabled
+        return frozenset(code for code in self.enabled if _best(code, ignored) == 0)
+
+
+_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
+_FILE_NOQA = re.compile(r"^[ \t]*#[ \t]*pool-lint:[ \t]*noqa[ \t]*$", re.MULTILINE | re.IGNORECASE)
+
+
+def file_is_skipped(text: str) -> bool:
+    """`# pool-lint: noqa` on a line of its own skips the whole file."""
+    return "pool-lint" in text and _FILE_NOQA.search(text) is not None
+
+
+def noqa_codes(line: str):
+    """None: no noqa; empty tuple: a bare `# noqa` (everything); else the listed codes."""
+    if "noqa" not in line.lower():
+        return None
+    match = _NOQA.search(line)
+    if match is None:
+        return None
+    codes = match.group("codes")
+    if not codes:
+        return ()
+    return tuple(c.upper() for c in re.split(r"[,\s]+", codes) if c)
+
+
+def suppressed(lines: Sequence[str], first: int, last: int, code: str) -> bool:
+    """Is `code` suppressed by a `# noqa` on any of rows first..last (1-based)?"""
+    for row in range(max(first, 1), min(last, len(lines)) + 1):
+        codes = noqa_codes(lines[row - 1])
+        if codes is None:
+            continue
+        if codes == () or any(code.startswith(c) for c in codes):
+            return True
+    return False

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+def run_cli(*args, cwd=None, input=None, env=None):
+    """Run the real command line (`python -m pool_lint`) and capture its output."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "pool_lint", *map(str, args)], cwd=cwd, input=input,
+                          capture_output=True, text=True, env=full_env)
+
+
+@pytest.fixture
+def cli():
+    return run_cli
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A temporary project root: write files with project.write("app/db.py", text)."""
+
+    class Project:
+        root = tmp_path
+
+        def write(self, rel, text, mode="w"):
+            path = tmp_path / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(text, bytes):
+                path.write_bytes(text)
+            else:
+                path.write_text(text, encoding="utf-8", newline="")
+            return path
+
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
+    return Project()

@@ -1,0 +1,120 @@
+"""--fix follows the call's own layout and touches nothing else (SPEC 7)."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import SHARED, run_cli
+from pool_lint import fix_source
+
+ENGINE_RULES = ["POL101", "POL102", "POL103", "POL104", "POL105", "POL106", "POL107", "POL110"]
+HEAD = "from sqlalchemy.ext.asyncio import create_async_engine\nfrom sqlalchemy.pool import NullPool\n"
+
+
+def fix(source, unsafe=False, **settings):
+    settings = {k.replace("_", "-"): v for k, v in settings.items()}
+    return fix_source(source, path="app/db.py", select=ENGINE_RULES, unsafe=unsafe, settings=settings)
+
+
+def test_one_line_call():
+    assert fix(HEAD + "e = create_async_engine(URL)\n") == HEAD + (
+        "e = create_async_engine(URL, pool_pre_ping=True, pool_recycle=3600, pool_size=20, max_overflow=0, "
+        "pool_timeout=30)\n")
+
+
+def test_empty_call():
+    src = HEAD + "e = create_async_engine()\n"
+    assert fix(src) == HEAD + ("e = create_async_engine(pool_pre_ping=True, pool_recycle=3600, pool_size=20, "
+                               "max_overflow=0, pool_timeout=30)\n")
+
+
+def test_closing_parenthesis_on_the_last_argument_line():
+    src = HEAD + "e = create_async_engine(\n    URL,\n    echo=True)\n"
+    assert fix(src, max_overflow=2) == HEAD + (
+        "e = create_async_engine(\n    URL,\n    echo=True,\n    pool_pre_ping=True,\n    pool_recycle=3600,\n"
+        "    pool_size=20,\n    max_overflow=2,\n    pool_timeout=30)\n")
+
+
+def test_hanging_indent():
+    src = HEAD + "e = create_async_engine(URL,\n                        echo=True)\n"
+    out = fix(src)
+    assert out.startswith(HEAD + "e = create_async_engine(URL,\n                        echo=True,\n"
+                                 "                        pool_pre_ping=True,\n")
+    assert out.endswith("                        pool_timeout=30)\n")
+
+
+def test_crlf_bom_and_comments_are_kept():
+    src = ("\ufeff" + HEAD + "e = create_async_engine(\n    URL,  # the url\n    # echo later\n)\n").replace("\n", "\r\n")
+    out = fix(src)
+    assert out.startswith("\ufeff") and "\n" not in out.replace("\r\n", "")
+    assert "    URL,  # the url\r\n    pool_pre_ping=True,\r\n" in out
+    assert out.endswith("    pool_timeout=30,\r\n    # echo later\r\n)\r\n")
+
+
+def test_unresolvable_star_star_is_left_alone():
+    src = HEAD + "e = create_async_engine(URL, **load())\n"
+    assert fix(src) == src
+
+
+def test_values_from_configuration():
+    src = HEAD + "e = create_async_engine(URL)\n"
+    out = fix(src, recycle_seconds=1800, pool_size=8, max_overflow=2, request_timeout=12)
+    assert "pool_recycle=1800, pool_size=8, max_overflow=2, pool_timeout=4)" in out
+
+
+def test_unsafe_fixes_need_opting_in():
+    src = HEAD + "e = create_async_engine(URL, pool_pre_ping=False, pool_recycle=60, pool_size=5, max_overflow=0, pool_timeout=5)\n"
+    assert fix(src) == src
+    assert fix(src, unsafe=True) == src.replace("pool_pre_ping=False", "pool_pre_ping=True").replace(
+        "pool_recycle=60", "pool_recycle=3600")
+
+
+def test_removals_then_insertions_on_one_call():
+    src = ("from sqlalchemy import create_engine\nfrom sqlalchemy.pool import StaticPool\n"
+           "e = create_engine('postgresql://db/x', poolclass=StaticPool, pool_size=1)\n")
+    out = fix(src)
+    assert out.endswith("e = create_engine('postgresql://db/x', poolclass=StaticPool, pool_pre_ping=True, "
+                        "pool_recycle=3600)\n")
+
+
+@pytest.mark.parametrize("case", sorted(p.stem for p in (SHARED / "fix_cases").glob("*.py")
+                                        if not p.name.endswith(".expected.py")) if (SHARED / "fix_cases").is_dir() else [])
+def test_shared_fix_cases_through_the_cli(case, tmp_path):
+    from pool_lint.rules import ALL_RULES
+
+    if case.startswith("async_session") and "POL204" not in ALL_RULES:
+        pytest.skip("POL204 (sessions) is not registered yet")
+    source = SHARED / "fix_cases" / f"{case}.py"
+    target = tmp_path / source.name
+    target.write_bytes(source.read_bytes())
+    target.chmod(0o640)
+    run_cli("check", "--fix", "--isolated", "--no-cache", target, cwd=tmp_path)
+    assert target.read_bytes() == (SHARED / "fix_cases" / f"{case}.expected.py").read_bytes()
+    assert oct(target.stat().st_mode & 0o777) == oct(0o640)  # file mode kept
+    run_cli("check", "--fix", "--isolated", "--no-cache", target, cwd=tmp_path)
+    assert target.read_bytes() == (SHARED / "fix_cases" / f"{case}.expected.py").read_bytes()
+
+
+def test_diff_writes_nothing_and_exits_1(project):
+    path = project.write("app/db.py", HEAD + "e = create_async_engine(URL)\n")
+    result = run_cli("check", "--diff", "--select", "POL101", ".", cwd=project.root)
+    assert result.returncode == 1
+    assert "-e = create_async_engine(URL)\n+e = create_async_engine(URL, pool_pre_ping=True)" in result.stdout
+    assert path.read_text() == HEAD + "e = create_async_engine(URL)\n"
+
+
+def test_fix_exit_status_and_remaining_findings(project):
+    path = project.write("app/db.py", HEAD + "e = create_async_engine(URL, pool_recycle=60)\n")
+    result = run_cli("check", "--fix", "--select", "POL1", "--ignore", "POL108,POL109", ".", cwd=project.root)
+    assert "pool_pre_ping=True" in path.read_text()
+    assert result.returncode == 1 and "POL103" in result.stdout and "POL101" not in result.stdout
+    result = run_cli("check", "--fix", "--unsafe-fixes", "--select", "POL1", "--ignore", "POL108,POL109", ".",
+                     cwd=project.root)
+    assert result.returncode == 0 and "pool_recycle=3600" in path.read_text()
+
+
+def test_a_file_that_does_not_parse_is_never_written(project):
+    text = HEAD + "e = create_async_engine(URL\n"
+    path = project.write("app/db.py", text)
+    result = run_cli("check", "--fix", ".", cwd=project.root)
+    assert result.returncode == 1 and "POL001" in result.stdout
+    assert path.read_text() == text

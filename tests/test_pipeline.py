@@ -1,0 +1,90 @@
+"""The pipeline's speed devices never change what is found: the byte screen, the cache and
+parallel workers each turned on and off give identical findings (issue: speed)."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from conftest import SHARED, run_cli
+
+CASES = SHARED / "cases"
+pytestmark = pytest.mark.skipif(not CASES.is_dir(), reason="../shared/cases is not beside the repository")
+
+
+def findings(cwd, *extra):
+    result = run_cli("check", "--output-format", "json", "--extend-select", "POL202", *extra, ".", cwd=cwd)
+    assert result.returncode in (0, 1), result.stderr
+    return sorted((f["filename"], f["location"]["row"], f["location"]["column"], f["code"], f["message"])
+                  for f in json.loads(result.stdout))
+
+
+@pytest.fixture(scope="module")
+def big_tree(tmp_path_factory):
+    """Every acceptance project copied many times into one project (enough files for the
+    parallel path), plus files the screen must let through or hold back."""
+    root = tmp_path_factory.mktemp("tree")
+    (root / "pyproject.toml").write_text("[project]\nname = 'big'\n")
+    for project in sorted(p for p in CASES.iterdir() if p.is_dir()):
+        for copy in range(6):
+            shutil.copytree(project, root / f"{project.name}_{copy}",
+                            ignore=shutil.ignore_patterns("pyproject.toml", "__pycache__"))
+    plain = root / "plain"
+    plain.mkdir()
+    for i in range(60):
+        (plain / f"util_{i}.py").write_text(f"def helper_{i}(x):\n    return [y * {i} for y in x]\n")
+    return root
+
+
+@pytest.mark.parametrize("project", sorted(p.name for p in CASES.iterdir() if (p / "pyproject.toml").exists()))
+def test_screen_jobs_and_cache_do_not_change_findings_on_cases(project, tmp_path):
+    work = tmp_path / project
+    shutil.copytree(CASES / project, work)
+    reference = findings(work, "--no-cache", "--no-screen", "--jobs", "1")
+    assert findings(work, "--no-cache", "--jobs", "1") == reference
+    assert findings(work, "--no-cache", "--jobs", "2") == reference
+    assert findings(work) == reference  # cold cache
+    assert findings(work) == reference  # warm cache
+
+
+def test_screen_jobs_and_cache_on_a_large_tree(big_tree):
+    reference = findings(big_tree, "--no-cache", "--no-screen", "--jobs", "1")
+    assert len(reference) > 100
+    assert findings(big_tree, "--no-cache", "--jobs", "2") == reference
+    assert findings(big_tree, "--no-cache", "--no-screen", "--jobs", "2") == reference
+    assert findings(big_tree) == reference
+    assert findings(big_tree, "--jobs", "1") == reference
+
+
+def test_cache_sees_changes_in_the_file_and_in_its_dependencies(project):
+    project.write("app/__init__.py", "")
+    project.write("app/settings.py", "RECYCLE = 60\n")
+    db = project.write("app/db.py", "from sqlalchemy import create_engine\nfrom app.settings import RECYCLE\n"
+                                    "engine = create_engine(URL, pool_recycle=RECYCLE)\n")
+    first = findings(project.root)
+    assert [f[3] for f in first] == ["POL101", "POL103", "POL105", "POL106", "POL107"]
+    db.write_text(db.read_text().replace("URL,", "URL, pool_pre_ping=True,"))
+    assert [f[3] for f in findings(project.root)] == ["POL103", "POL105", "POL106", "POL107"]
+    project.write("app/settings.py", "RECYCLE = 1800\n")  # only the dependency changes
+    assert [f[3] for f in findings(project.root)] == ["POL105", "POL106", "POL107"]
+
+
+def test_corrupted_cache_is_ignored_with_a_warning(project):
+    project.write("app/db.py", "from sqlalchemy import create_engine\nengine = create_engine(URL)\n")
+    reference = findings(project.root)
+    cache_dir = project.root / ".pool_lint_cache"
+    for entry in cache_dir.glob("*.pickle"):
+        entry.write_bytes(b"not a pickle")
+    result = run_cli("check", "--output-format", "json", "--extend-select", "POL202", ".", cwd=project.root)
+    assert "ignoring a corrupted cache" in result.stderr
+    assert len(json.loads(result.stdout)) == len(reference)
+    assert (cache_dir / ".gitignore").read_text().strip().endswith("*")
+
+
+def test_unwritable_cache_is_not_fatal(project):
+    project.write("app/db.py", "from sqlalchemy import create_engine\nengine = create_engine(URL)\n")
+    (project.root / ".pool_lint_cache").write_text("a file where the cache folder should be")
+    result = run_cli("check", ".", cwd=project.root)
+    assert result.returncode == 1
+    assert "could not write the cache" in result.stderr
