@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
+from functools import lru_cache
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, List, Optional, Sequence, Tuple
@@ -23,22 +25,35 @@ class Target:
 def project_root(path: Path) -> Path:
     """The nearest folder at or above `path` holding pyproject.toml, setup.cfg, setup.py
     or .git; the path's own folder when there is none."""
-    path = Path(path).resolve()
+    path = Path(os.path.abspath(path))
     folder = path if path.is_dir() else path.parent
-    for candidate in (folder, *folder.parents):
+    return _root_of_folder(str(folder))
+
+
+@lru_cache(maxsize=None)
+def _root_of_folder(folder: str) -> Path:
+    here = Path(folder).resolve()
+    for candidate in (here, *here.parents):
         if any((candidate / marker).exists() for marker in ROOT_MARKERS):
             return candidate
-    return folder
+    return here
 
 
-def _excluded(rel: str, name: str, patterns: Sequence[str]) -> bool:
-    for pattern in patterns:
-        pattern = pattern.rstrip("/")
-        if name == pattern or fnmatch.fnmatch(name, pattern) or fnmatch.fnmatch(rel, pattern):
+class Excludes:
+    """Exclude globs, split once into plain names (a set lookup) and real globs."""
+
+    def __init__(self, patterns: Sequence[str]):
+        cleaned = [p.rstrip("/") for p in patterns if p.strip("/")]
+        self.names = frozenset(p for p in cleaned if not any(c in p for c in "*?[/"))
+        globs = [p for p in cleaned if p not in self.names]
+        self.regex = re.compile("|".join(
+            f"(?:{fnmatch.translate(p)})|(?:{fnmatch.translate('*/' + p)})|(?:{fnmatch.translate(p + '/*')})"
+            for p in globs)) if globs else None
+
+    def __call__(self, rel: str, name: str) -> bool:
+        if name in self.names:
             return True
-        if fnmatch.fnmatch(rel, f"*/{pattern}") or fnmatch.fnmatch(rel, f"{pattern}/*"):
-            return True
-    return False
+        return self.regex is not None and (self.regex.match(rel) is not None or self.regex.match(name) is not None)
 
 
 def _display(argument: str, rel: str) -> str:
@@ -48,22 +63,17 @@ def _display(argument: str, rel: str) -> str:
 
 
 def walk(argument: str, settings: Settings) -> Iterator[Target]:
-    base = Path(argument)
-    patterns = (*settings.exclude, *settings.extend_exclude)
-    for folder, dirs, files in os.walk(base, onerror=None):
-        rel_folder = os.path.relpath(folder, base)
-        rel_folder = "" if rel_folder == "." else rel_folder.replace(os.sep, "/")
-        keep = []
-        for d in sorted(dirs):
-            rel = f"{rel_folder}/{d}" if rel_folder else d
-            if not _excluded(rel, d, patterns):
-                keep.append(d)
-        dirs[:] = keep
+    excluded = Excludes((*settings.exclude, *settings.extend_exclude))
+    base = os.path.normpath(argument)
+    cut = len(base) + 1
+    for folder, dirs, files in os.walk(base):
+        rel_folder = folder[cut:].replace(os.sep, "/") if folder != base else ""
+        dirs[:] = sorted(d for d in dirs if not excluded(f"{rel_folder}/{d}" if rel_folder else d, d))
         for name in sorted(files):
             if not name.endswith(".py"):
                 continue
             rel = f"{rel_folder}/{name}" if rel_folder else name
-            if _excluded(rel, name, patterns):
+            if excluded(rel, name):
                 continue
             yield Target(Path(folder, name), _display(argument, rel))
 
@@ -83,7 +93,7 @@ def discover(arguments: Sequence[str], settings: Settings, stdin_filename: Optio
         if path.is_dir():
             found = 0
             for target in walk(argument, settings):
-                key = target.path.resolve()
+                key = os.path.abspath(target.path)
                 if key not in seen:
                     seen.add(key)
                     targets.append(target)
@@ -91,7 +101,7 @@ def discover(arguments: Sequence[str], settings: Settings, stdin_filename: Optio
             if not found:
                 warnings.append(f"no Python files found under {argument}")
         elif path.is_file() or path.is_symlink():
-            key = path.resolve()
+            key = os.path.abspath(path)
             if key not in seen:
                 seen.add(key)
                 targets.append(Target(path, argument))

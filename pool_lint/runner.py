@@ -5,6 +5,7 @@ candidates (in parallel), merge the results in a deterministic order, write fixe
 """
 from __future__ import annotations
 
+import gc
 import io
 import os
 import sys
@@ -54,6 +55,9 @@ _CHECKER: Optional[Checker] = None
 def _init_worker(settings: Settings) -> None:
     global _CHECKER
     _CHECKER = Checker(settings)
+    # A run is short and its trees live until the end: the cyclic collector would walk
+    # every tree again and again for nothing (it cost a third of a cold run).
+    gc.disable()
 
 
 def _check_one(target: Target, options: RunOptions) -> Tuple[Optional[FileResult], bool, Optional[str]]:
@@ -93,7 +97,7 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
         if cache is None or target.missing or target.path is None:
             todo.append(target)
             continue
-        key = str(target.path.resolve())
+        key = os.path.abspath(target.path)
         stats[key] = stat_of(target.path)
         entry, _ = cache.lookup(key, stats[key], lambda: _read(target.path))
         if entry is not None and (not entry.runtime or _runtime_now(target, settings) == entry.runtime):
@@ -114,7 +118,7 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
         if file_result is not None:
             result.results.append(file_result)
         if cache is not None and content is not None:
-            _remember(cache, target, stats.get(str(target.path.resolve())), content, file_result)
+            _remember(cache, target, stats.get(os.path.abspath(target.path)), content, file_result)
     result.results += [r for r in hits if r.findings]
     result.results.sort(key=lambda r: r.filename)
     if cache is not None:
@@ -143,7 +147,7 @@ def _remember(cache: Cache, target: Target, stat, content: str, file_result: Opt
         return  # unreadable files are retried every run
     findings = file_result.findings if file_result else []
     deps = tuple((dep, stat_of(Path(dep))) for dep in (file_result.deps if file_result else ()))
-    cache.store(str(target.path.resolve()), Entry(stat, content, findings, deps,
+    cache.store(os.path.abspath(target.path), Entry(stat, content, findings, deps,
                                                   file_result.runtime if file_result else ""))
 
 
