@@ -24,7 +24,7 @@ CACHE_DIR = ".pool_lint_cache"
 Stat = Tuple[int, int]  # (mtime_ns, size)
 
 
-def stat_of(path: Path) -> Optional[Stat]:
+def stat_of(path) -> Optional[Stat]:
     try:
         st = os.stat(path)
     except OSError:
@@ -40,7 +40,9 @@ def digest(data: bytes) -> str:
 class Entry:
     stat: Stat
     content: str  # content hash
-    findings: list  # List[Finding]
+    screened: bool = True  # the byte screen let it through
+    evidence: tuple = ()  # runtime evidence the file holds
+    findings: Optional[list] = None  # List[Finding]; None: not analysed yet
     deps: Tuple[Tuple[str, Optional[Stat]], ...] = ()  # other project files the analysis read
     runtime: str = ""  # the runtime verdict the analysis saw ("" when it asked none)
 
@@ -61,7 +63,7 @@ class Cache:
             try:
                 with path.open("rb") as handle:
                     data = pickle.load(handle)
-                if not isinstance(data, dict):
+                if not isinstance(data, dict) or not all(isinstance(e, Entry) for e in data.values()):
                     raise ValueError("not a cache")
                 cache.entries = data
             except Exception as exc:  # noqa: BLE001 - any corruption: start afresh
@@ -69,25 +71,46 @@ class Cache:
                 cache.entries = {}
         return cache
 
-    def lookup(self, key: str, stat: Optional[Stat], read) -> Tuple[Optional[Entry], Optional[bytes]]:
-        """(valid entry or None, the file's bytes if they had to be read)."""
+    def valid(self, key: str) -> Optional[Entry]:
+        """The entry for a file whose content is unchanged (a matching stat spares reading)."""
         entry = self.entries.get(key)
-        if entry is None or stat is None:
-            return None, None
-        data = None
+        if entry is None:
+            return None
+        stat = stat_of(key)
+        if stat is None:
+            return None
         if entry.stat != stat:
-            data = read()
-            if data is None or digest(data) != entry.content:
-                return None, data
+            try:
+                data = Path(key).read_bytes()
+            except OSError:
+                return None
+            if digest(data) != entry.content:
+                return None
             entry.stat = stat
             self.dirty = True
-        for dep, dep_stat in entry.deps:
-            if stat_of(Path(dep)) != dep_stat:
-                return None, data
-        return entry, data
+        return entry
 
-    def store(self, key: str, entry: Entry) -> None:
-        self.entries[key] = entry
+    @staticmethod
+    def deps_valid(entry: Entry) -> bool:
+        return all(stat_of(dep) == dep_stat for dep, dep_stat in entry.deps)
+
+    def update_scan(self, key: str, stat: Optional[Stat], content: str, screened: bool, evidence: tuple) -> None:
+        if stat is None:
+            return
+        old = self.entries.get(key)
+        if old is not None and old.content == content:
+            old.stat, old.screened, old.evidence = stat, screened, evidence
+        else:
+            self.entries[key] = Entry(stat, content, screened, evidence)
+        self.dirty = True
+
+    def update_findings(self, key: str, findings: list, deps, runtime: str) -> None:
+        entry = self.entries.get(key)
+        if entry is None:
+            return
+        entry.findings = list(findings)
+        entry.deps = tuple((dep, stat_of(Path(dep))) for dep in deps)
+        entry.runtime = runtime
         self.dirty = True
 
     def save(self) -> None:

@@ -42,8 +42,9 @@ def unreadable(filename: str, message: str, row: int = 1, column: int = 1) -> Fi
 class Checker:
     """Runs the rules over files of one configuration."""
 
-    def __init__(self, settings: Settings, selection: Optional[Selection] = None):
+    def __init__(self, settings: Settings, selection: Optional[Selection] = None, verdicts=None):
         self.settings = settings
+        self.verdicts = verdicts or {}  # project root -> RuntimeVerdict computed by the runner
         self.selection = selection or Selection(settings, list(ALL_RULES.values()))
         self.rules = [ALL_RULES[code]() for code in sorted(self.selection.enabled) if code != "POL001"]
         self._projects = {}
@@ -53,6 +54,7 @@ class Checker:
         project = self._projects.get(root)
         if project is None:
             project = self._projects[root] = Project(root)
+            project.verdict = self.verdicts.get(root)
         return project
 
     # -- one file --------------------------------------------------------------------------

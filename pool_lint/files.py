@@ -30,6 +30,11 @@ def project_root(path: Path) -> Path:
     return _root_of_folder(str(folder))
 
 
+def root_of_file(abs_path: str) -> Path:
+    """`project_root` for an absolute path known to be a file (no stat of its own)."""
+    return _root_of_folder(os.path.dirname(abs_path))
+
+
 @lru_cache(maxsize=None)
 def _root_of_folder(folder: str) -> Path:
     here = Path(folder).resolve()

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
-from .cache import Cache, Entry, digest, stat_of
+from .cache import Cache, digest, stat_of
 from .checker import Checker, FileResult, unreadable
 from .config import Settings
-from .files import Target, discover, project_root
+from .files import Target, discover, project_root, root_of_file
 from .screen import may_hold_finding
 
 PARALLEL_THRESHOLD = 48  # below this many files, worker start-up costs more than it saves
@@ -50,105 +50,171 @@ class RunResult:
 
 # -- per process state -------------------------------------------------------------------
 _CHECKER: Optional[Checker] = None
+_OPTIONS: Optional[RunOptions] = None
 
 
-def _init_worker(settings: Settings) -> None:
-    global _CHECKER
-    _CHECKER = Checker(settings)
+def _init_worker(settings: Settings, options: RunOptions, verdicts=None) -> None:
+    global _CHECKER, _OPTIONS
+    _CHECKER = Checker(settings, verdicts=verdicts)
+    _OPTIONS = options
     # A run is short and its trees live until the end: the cyclic collector would walk
     # every tree again and again for nothing (it cost a third of a cold run).
     gc.disable()
 
 
-def _check_one(target: Target, options: RunOptions) -> Tuple[Optional[FileResult], bool, Optional[str]]:
-    """(result, analysed?, content hash) for one file."""
-    checker = _CHECKER
-    assert checker is not None
-    if target.missing:
-        return FileResult(target.display, [unreadable(target.display, f"cannot read: {target.missing}")]), False, None
+@dataclass
+class Scan:
+    """What the cheap stage learns of one file from its bytes alone."""
+
+    stat: Optional[tuple]
+    content: Optional[str]  # content hash; None when unreadable
+    screened: bool  # may hold a finding: worth parsing
+    evidence: tuple  # runtime evidence (runtime.code_evidence)
+    error: Optional[str] = None
+
+
+def _scan(job: Tuple[str, str]) -> Scan:
+    """Stage 1, for one file: read, hash, screen, runtime evidence."""
+    path, rel = job
+    stat = stat_of(path)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        return Scan(stat, None, False, (), exc.strerror or str(exc))
+    screened = not _OPTIONS.screen or may_hold_finding(data)
+    evidence = ()
+    if rel:
+        from .analysis.runtime import code_evidence
+
+        evidence = code_evidence(rel, data)
+    return Scan(stat, digest(data), screened, evidence)
+
+
+def _analyse(target: Target) -> FileResult:
+    """Stage 2, for one screened file: parse, analyse, run the rules (and fix)."""
+    checker, options = _CHECKER, _OPTIONS
     try:
         data = target.path.read_bytes()
     except OSError as exc:
-        reason = exc.strerror or str(exc)
-        return FileResult(target.display, [unreadable(target.display, f"cannot read: {reason}")]), False, None
-    if options.screen and not may_hold_finding(data):
-        return None, False, digest(data)
+        return FileResult(target.display, [unreadable(target.display, f"cannot read: {exc.strerror or exc}")])
     project = checker.project(project_root(target.path))
-    want_fix = options.fix or options.diff
-    return checker.check_bytes(data, target.display, target.path, project, fix=want_fix,
-                               unsafe=options.unsafe_fixes), True, digest(data)
+    return checker.check_bytes(data, target.display, target.path, project, fix=options.fix or options.diff,
+                               unsafe=options.unsafe_fixes)
 
 
-def _check_chunk(chunk: Sequence[Target], options: RunOptions):
-    return [_check_one(target, options) for target in chunk]
+def _scan_chunk(jobs):
+    return [_scan(job) for job in jobs]
+
+
+def _analyse_chunk(targets):
+    return [_analyse(t) for t in targets]
+
+
+class Workers:
+    """Runs a stage in this process for small batches, in worker processes otherwise."""
+
+    def __init__(self, jobs: int, settings: Settings, options: RunOptions):
+        self.jobs, self.settings, self.options = jobs, settings, options
+        self.pool: Optional[ProcessPoolExecutor] = None
+        _init_worker(settings, options)
+
+    def map(self, chunk_fn, items: list, verdicts=None) -> list:
+        if self.jobs <= 1 or len(items) < PARALLEL_THRESHOLD:
+            if verdicts is not None:
+                _init_worker(self.settings, self.options, verdicts)
+            return chunk_fn(items)
+        if verdicts is not None or self.pool is None:
+            self.close()
+            self.pool = ProcessPoolExecutor(max_workers=self.jobs, initializer=_init_worker,
+                                            initargs=(self.settings, self.options, verdicts))
+        size = max(CHUNK, len(items) // (self.jobs * 8) or 1)
+        chunks = [items[i:i + size] for i in range(0, len(items), size)]
+        return [item for part in self.pool.map(chunk_fn, chunks) for item in part]
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
+            self.pool = None
 
 
 def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
         cache_folder: Optional[Path] = None) -> RunResult:
+    """Stage 1 scans every file's bytes (cached by content); the runtime verdict of each
+    project root is made from that evidence; stage 2 analyses the screened files that
+    have no valid cached result."""
+    from .analysis import runtime
+
     result = RunResult(files_seen=len(targets))
-    jobs = options.jobs or os.cpu_count() or 1
     cache = None
     if options.use_cache and not (options.fix or options.diff) and cache_folder is not None:
         cache = Cache.open(cache_folder, settings.cache_key() + f"\0screen={options.screen}")
-    todo: List[Target] = []
-    hits: List[FileResult] = []
-    stats = {}
-    for target in targets:
-        if cache is None or target.missing or target.path is None:
-            todo.append(target)
-            continue
-        key = os.path.abspath(target.path)
-        stats[key] = stat_of(target.path)
-        entry, _ = cache.lookup(key, stats[key], lambda: _read(target.path))
-        if entry is not None and (not entry.runtime or _runtime_now(target, settings) == entry.runtime):
-            hits.append(FileResult(target.display, [replace(f, filename=target.display) for f in entry.findings]))
-        else:
-            todo.append(target)
-    outcomes: List[Tuple[Optional[FileResult], bool, Optional[str]]] = []
-    if jobs <= 1 or len(todo) < PARALLEL_THRESHOLD:
-        _init_worker(settings)
-        outcomes = [_check_one(t, options) for t in todo]
-    else:
-        chunks = [todo[i:i + CHUNK] for i in range(0, len(todo), CHUNK)]
-        with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(settings,)) as pool:
-            for part in pool.map(_check_chunk, chunks, [options] * len(chunks)):
-                outcomes.extend(part)
-    for target, (file_result, analysed, content) in zip(todo, outcomes):
-        result.files_analysed += analysed
-        if file_result is not None:
+    workers = Workers(options.jobs or os.cpu_count() or 1, settings, options)
+    try:
+        files = [t for t in targets if not t.missing and t.path is not None]
+        for t in targets:
+            if t.missing:
+                result.results.append(FileResult(t.display, [unreadable(t.display, f"cannot read: {t.missing}")]))
+        absolute = {id(t): os.path.abspath(t.path) for t in files}
+        root_of = {id(t): root_of_file(absolute[id(t)]) for t in files}
+        # Which Python files each project root holds: its runtime evidence.
+        roots = dict.fromkeys(root_of.values())
+        rel_of = {}
+        for root in roots:
+            if settings.runtime == "auto":
+                roots[root] = runtime.python_files(root)
+                cut = len(os.path.abspath(root)) + 1
+                rel_of.update((p, p[cut:].replace(os.sep, "/")) for p in roots[root])
+        # Stage 1: scan what the cache cannot vouch for.
+        scans = {}
+        wanted = dict.fromkeys(list(absolute.values()) + [p for ps in roots.values() if ps for p in ps])
+        todo = []
+        for path in wanted:
+            entry = cache.valid(path) if cache is not None else None
+            if entry is not None:
+                scans[path] = Scan(entry.stat, entry.content, entry.screened, entry.evidence)
+            else:
+                todo.append(path)
+        for path, scan in zip(todo, workers.map(_scan_chunk, [(p, rel_of.get(p, "")) for p in todo])):
+            scans[path] = scan
+            if cache is not None and scan.content is not None:
+                cache.update_scan(path, scan.stat, scan.content, scan.screened, scan.evidence)
+        # The runtime verdict of each root, from the scanned evidence.
+        verdicts = {}
+        for root, paths in roots.items():
+            code = [e for p in (paths or ()) for e in scans[p].evidence]
+            verdicts[root] = runtime.verdict(root, code, settings.runtime)
+        # Stage 2: analyse screened files without a valid cached result.
+        analyse = []
+        for t in files:
+            path = absolute[id(t)]
+            scan = scans[path]
+            if scan.error:
+                result.results.append(FileResult(t.display, [unreadable(t.display, f"cannot read: {scan.error}")]))
+                continue
+            if not scan.screened:
+                continue
+            entry = cache.entries.get(path) if cache is not None else None
+            root = root_of[id(t)]
+            if entry is not None and entry.findings is not None and \
+                    (not entry.runtime or entry.runtime == verdicts[root].describe()) and cache.deps_valid(entry):
+                result.results.append(FileResult(t.display, [replace(f, filename=t.display) for f in entry.findings]))
+                continue
+            analyse.append(t)
+        for t, file_result in zip(analyse, workers.map(_analyse_chunk, analyse, verdicts)):
+            result.files_analysed += 1
             result.results.append(file_result)
-        if cache is not None and content is not None:
-            _remember(cache, target, stats.get(os.path.abspath(target.path)), content, file_result)
-    result.results += [r for r in hits if r.findings]
+            if cache is not None and not file_result.error and not any(f.code == "POL001" for f in file_result.findings):
+                cache.update_findings(absolute[id(t)], file_result.findings, file_result.deps,
+                                      file_result.runtime)
+    finally:
+        workers.close()
+    result.results = [r for r in result.results if r.findings or r.fixed_text is not None or r.error]
     result.results.sort(key=lambda r: r.filename)
     if cache is not None:
         cache.save()
         result.warnings += cache.warnings
     return result
-
-
-def _read(path: Path) -> Optional[bytes]:
-    try:
-        return path.read_bytes()
-    except OSError:
-        return None
-
-
-def _runtime_now(target: Target, settings: Settings) -> str:
-    from .analysis.runtime import detect_runtime
-
-    return detect_runtime(project_root(target.path), settings.runtime).describe()
-
-
-def _remember(cache: Cache, target: Target, stat, content: str, file_result: Optional[FileResult]) -> None:
-    if stat is None or stat_of(target.path) != stat:
-        return  # changed while we read it: do not trust
-    if file_result is not None and (file_result.error or any(f.code == "POL001" for f in file_result.findings)):
-        return  # unreadable files are retried every run
-    findings = file_result.findings if file_result else []
-    deps = tuple((dep, stat_of(Path(dep))) for dep in (file_result.deps if file_result else ()))
-    cache.store(os.path.abspath(target.path), Entry(stat, content, findings, deps,
-                                                  file_result.runtime if file_result else ""))
 
 
 # -- standard input ------------------------------------------------------------------------

@@ -75,6 +75,6 @@ class FileContext:
     def runtime(self):
         from .runtime import detect_runtime
 
-        verdict = detect_runtime(self.project.root, self.settings.runtime)
+        verdict = self.project.verdict or detect_runtime(self.project.root, self.settings.runtime)
         self.project.runtime_seen = verdict.describe()
         return verdict

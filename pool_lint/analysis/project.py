@@ -81,6 +81,7 @@ class Project:
         # What the analysis of the current file consulted (for the cache's dependencies).
         self.touched: set = set()
         self.runtime_seen: str = ""
+        self.verdict = None  # the runtime verdict, when the runner computed it already
 
     def begin_file(self) -> None:
         self.touched = set()

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 from ..config import DEFAULT_EXCLUDES
 from .names import ModuleNames
@@ -93,7 +93,15 @@ def detect_runtime(root: Path, setting: str = "auto") -> RuntimeVerdict:
 
 @lru_cache(maxsize=64)
 def _detect(root: Path) -> RuntimeVerdict:
-    evidence = _file_evidence(root) + _code_evidence(root)
+    return verdict(root, _code_evidence(root))
+
+
+def verdict(root: Path, code: Sequence[Evidence], setting: str = "auto") -> RuntimeVerdict:
+    """The verdict for a root from the evidence found in its Python files (`code`, as
+    `code_evidence` gives it per file, in path order) and the files around the code."""
+    if setting in ("server", "serverless"):
+        return RuntimeVerdict(setting, (), configured=True)
+    evidence = _file_evidence(Path(root)) + list(code)
     kinds = {e.kind for e in evidence}
     if "serverless" in kinds and "server" not in kinds:
         kind = "serverless"
@@ -165,29 +173,37 @@ def _file_evidence(root: Path) -> List[Evidence]:
 
 
 # -- the code ---------------------------------------------------------------------------------
-def _python_files(root: Path):
-    for folder, dirs, files in os.walk(root):
+def python_files(root: Path) -> List[str]:
+    """Every Python file of a project root whose code can be evidence (absolute path
+    strings), in path order."""
+    out: List[str] = []
+    for folder, dirs, files in os.walk(os.path.abspath(root)):
         dirs[:] = sorted(d for d in dirs if d not in DEFAULT_EXCLUDES and not d.startswith("."))
-        for name in sorted(files):
-            if name.endswith(".py"):
-                yield Path(folder, name)
+        out += [os.path.join(folder, name) for name in sorted(files) if name.endswith(".py")]
+    return out
+
+
+def code_evidence(rel: str, data: bytes) -> Tuple[Evidence, ...]:
+    """The evidence one Python file holds (`rel`: its path relative to the root)."""
+    if len(data) > MAX_FILE or not any(word in data for word in TRIGGERS):
+        return ()
+    try:
+        source = read_source(data, rel)
+    except SourceError:
+        return ()
+    return tuple(_module_evidence(source.tree, rel))
 
 
 def _code_evidence(root: Path) -> List[Evidence]:
     found: List[Evidence] = []
-    for path in _python_files(root):
+    base = len(os.path.abspath(root)) + 1
+    for path in python_files(root):
         try:
-            data = path.read_bytes()
+            with open(path, "rb") as handle:
+                data = handle.read()
         except OSError:
             continue
-        if len(data) > MAX_FILE or not any(word in data for word in TRIGGERS):
-            continue
-        try:
-            source = read_source(data, str(path))
-        except SourceError:
-            continue
-        rel = path.relative_to(root).as_posix()
-        found += _module_evidence(source.tree, rel)
+        found += code_evidence(path[base:].replace(os.sep, "/"), data)
     return found
 
 
