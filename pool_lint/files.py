@@ -17,9 +17,13 @@ ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
 
 @dataclass(frozen=True)
 class Target:
-    path: Optional[Path]  # None for standard input
+    file: Optional[str]  # None for standard input
     display: str  # as walked from the argument, for reports
     missing: Optional[str] = None  # why the argument could not be used
+
+    @property
+    def path(self) -> Optional[Path]:
+        return Path(self.file) if self.file is not None else None
 
 
 def project_root(path: Path) -> Path:
@@ -35,13 +39,18 @@ def root_of_file(abs_path: str) -> Path:
     return _root_of_folder(os.path.dirname(abs_path))
 
 
-@lru_cache(maxsize=None)
 def _root_of_folder(folder: str) -> Path:
-    here = Path(folder).resolve()
-    for candidate in (here, *here.parents):
-        if any((candidate / marker).exists() for marker in ROOT_MARKERS):
-            return candidate
-    return here
+    found = _marked_folder(os.path.realpath(folder))
+    return Path(found if found is not None else os.path.realpath(folder))
+
+
+@lru_cache(maxsize=None)
+def _marked_folder(folder: str) -> Optional[str]:
+    """The nearest folder at or above `folder` (a real path) holding a root marker."""
+    if any(os.path.exists(os.path.join(folder, marker)) for marker in ROOT_MARKERS):
+        return folder
+    parent = os.path.dirname(folder)
+    return None if parent == folder else _marked_folder(parent)
 
 
 class Excludes:
@@ -80,7 +89,7 @@ def walk(argument: str, settings: Settings) -> Iterator[Target]:
             rel = f"{rel_folder}/{name}" if rel_folder else name
             if excluded(rel, name):
                 continue
-            yield Target(Path(folder, name), _display(argument, rel))
+            yield Target(os.path.join(folder, name), _display(argument, rel))
 
 
 def discover(arguments: Sequence[str], settings: Settings, stdin_filename: Optional[str] = None
@@ -92,13 +101,13 @@ def discover(arguments: Sequence[str], settings: Settings, stdin_filename: Optio
     seen = set()
     for argument in arguments:
         if argument == "-":
-            targets.append(Target(Path(stdin_filename) if stdin_filename else None, stdin_filename or "-"))
+            targets.append(Target(stdin_filename or None, stdin_filename or "-"))
             continue
         path = Path(argument)
         if path.is_dir():
             found = 0
             for target in walk(argument, settings):
-                key = os.path.abspath(target.path)
+                key = os.path.abspath(target.file)
                 if key not in seen:
                     seen.add(key)
                     targets.append(target)
@@ -109,7 +118,7 @@ def discover(arguments: Sequence[str], settings: Settings, stdin_filename: Optio
             key = os.path.abspath(path)
             if key not in seen:
                 seen.add(key)
-                targets.append(Target(path, argument))
+                targets.append(Target(argument, argument))
         else:
-            targets.append(Target(path, argument, missing="No such file or directory"))
+            targets.append(Target(argument, argument, missing="No such file or directory"))
     return targets, warnings

@@ -20,7 +20,7 @@ from .cache import Cache, digest, stat_of
 from .checker import Checker, FileResult, unreadable
 from .config import Settings
 from .files import Target, discover, project_root, root_of_file
-from .screen import may_hold_finding
+from .screen import FileFacts, file_facts, select
 
 PARALLEL_THRESHOLD = 48  # below this many files, worker start-up costs more than it saves
 CHUNK = 16
@@ -68,7 +68,7 @@ class Scan:
 
     stat: Optional[tuple]
     content: Optional[str]  # content hash; None when unreadable
-    screened: bool  # may hold a finding: worth parsing
+    facts: Optional[FileFacts]  # what the screen needs (screen.file_facts)
     evidence: tuple  # runtime evidence (runtime.code_evidence)
     error: Optional[str] = None
 
@@ -81,14 +81,13 @@ def _scan(job: Tuple[str, str]) -> Scan:
         with open(path, "rb") as handle:
             data = handle.read()
     except OSError as exc:
-        return Scan(stat, None, False, (), exc.strerror or str(exc))
-    screened = not _OPTIONS.screen or may_hold_finding(data)
+        return Scan(stat, None, None, (), exc.strerror or str(exc))
     evidence = ()
-    if rel:
+    if rel and _CHECKER.settings.runtime == "auto":
         from .analysis.runtime import code_evidence
 
         evidence = code_evidence(rel, data)
-    return Scan(stat, digest(data), screened, evidence)
+    return Scan(stat, digest(data), file_facts(data), evidence)
 
 
 def _analyse(target: Target) -> FileResult:
@@ -151,20 +150,19 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
         cache = Cache.open(cache_folder, settings.cache_key() + f"\0screen={options.screen}")
     workers = Workers(options.jobs or os.cpu_count() or 1, settings, options)
     try:
-        files = [t for t in targets if not t.missing and t.path is not None]
+        files = [t for t in targets if not t.missing and t.file is not None]
         for t in targets:
             if t.missing:
                 result.results.append(FileResult(t.display, [unreadable(t.display, f"cannot read: {t.missing}")]))
-        absolute = {id(t): os.path.abspath(t.path) for t in files}
+        absolute = {id(t): os.path.abspath(t.file) for t in files}
         root_of = {id(t): root_of_file(absolute[id(t)]) for t in files}
         # Which Python files each project root holds: its runtime evidence.
         roots = dict.fromkeys(root_of.values())
         rel_of = {}
         for root in roots:
-            if settings.runtime == "auto":
-                roots[root] = runtime.python_files(root)
-                cut = len(os.path.abspath(root)) + 1
-                rel_of.update((p, p[cut:].replace(os.sep, "/")) for p in roots[root])
+            roots[root] = runtime.python_files(root)
+            cut = len(os.path.abspath(root)) + 1
+            rel_of.update((p, p[cut:].replace(os.sep, "/")) for p in roots[root])
         # Stage 1: scan what the cache cannot vouch for.
         scans = {}
         wanted = dict.fromkeys(list(absolute.values()) + [p for ps in roots.values() if ps for p in ps])
@@ -172,18 +170,22 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
         for path in wanted:
             entry = cache.valid(path) if cache is not None else None
             if entry is not None:
-                scans[path] = Scan(entry.stat, entry.content, entry.screened, entry.evidence)
+                scans[path] = Scan(entry.stat, entry.content, entry.facts, entry.evidence)
             else:
                 todo.append(path)
         for path, scan in zip(todo, workers.map(_scan_chunk, [(p, rel_of.get(p, "")) for p in todo])):
             scans[path] = scan
             if cache is not None and scan.content is not None:
-                cache.update_scan(path, scan.stat, scan.content, scan.screened, scan.evidence)
-        # The runtime verdict of each root, from the scanned evidence.
-        verdicts = {}
+                cache.update_scan(path, scan.stat, scan.content, scan.facts, scan.evidence)
+        # The project index: per root, the runtime verdict and the files that can hold a
+        # finding, both from what stage 1 found in the bytes.
+        verdicts, screened = {}, set()
         for root, paths in roots.items():
-            code = [e for p in (paths or ()) for e in scans[p].evidence]
+            code = [e for p in paths for e in scans[p].evidence]
             verdicts[root] = runtime.verdict(root, code, settings.runtime)
+            screened |= select({p: scans[p].facts for p in paths if scans[p].facts is not None})
+        # Files outside every walked root (an excluded folder named explicitly) are judged alone.
+        screened |= {p for p in absolute.values() if scans[p].facts is not None and scans[p].facts.mentions_db}
         # Stage 2: analyse screened files without a valid cached result.
         analyse = []
         for t in files:
@@ -192,7 +194,7 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
             if scan.error:
                 result.results.append(FileResult(t.display, [unreadable(t.display, f"cannot read: {scan.error}")]))
                 continue
-            if not scan.screened:
+            if options.screen and path not in screened:
                 continue
             entry = cache.entries.get(path) if cache is not None else None
             root = root_of[id(t)]
