@@ -55,6 +55,7 @@ class Checker:
         if project is None:
             project = self._projects[root] = Project(root)
             project.verdict = self.verdicts.get(root)
+            project.settings = self.settings
         return project
 
     # -- one file --------------------------------------------------------------------------

@@ -79,10 +79,6 @@ def test_removals_then_insertions_on_one_call():
 @pytest.mark.parametrize("case", sorted(p.stem for p in (SHARED / "fix_cases").glob("*.py")
                                         if not p.name.endswith(".expected.py")) if (SHARED / "fix_cases").is_dir() else [])
 def test_shared_fix_cases_through_the_cli(case, tmp_path):
-    from pool_lint.rules import ALL_RULES
-
-    if case.startswith("async_session") and "POL204" not in ALL_RULES:
-        pytest.skip("POL204 (sessions) is not registered yet")
     source = SHARED / "fix_cases" / f"{case}.py"
     target = tmp_path / source.name
     target.write_bytes(source.read_bytes())

@@ -21,8 +21,23 @@ class FileContext:
         self.path = Path(path).resolve() if path is not None else None
         self.filename = display or source.filename
         self.module = project.add_source(self.path, source)
+        if project.settings is None:
+            project.settings = settings
         self.names = self.module.names
         self.evaluator = self.module.evaluator
+
+    @classmethod
+    def for_module(cls, module, project: Project) -> "FileContext":
+        """A context for another module of the project (already parsed), made once."""
+        key = ("context", id(module))
+        found = project.facts.get(key)
+        if found is None:
+            found = cls.__new__(cls)
+            found.source, found.settings, found.project = module.source, project.settings, project
+            found.path, found.filename, found.module = module.path, str(module.path), module
+            found.names, found.evaluator = module.names, module.evaluator
+            project.facts[key] = found
+        return found
 
     # -- names ---------------------------------------------------------------------------
     def enclosing_functions(self, node: ast.AST) -> List[ast.AST]:
@@ -70,6 +85,12 @@ class FileContext:
         from .engines import find_engine_calls
 
         return find_engine_calls(self)
+
+    @cached_property
+    def sessions(self):
+        from .sessions import SessionAnalysis
+
+        return SessionAnalysis(self)
 
     @cached_property
     def runtime(self):

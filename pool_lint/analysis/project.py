@@ -82,6 +82,7 @@ class Project:
         self.touched: set = set()
         self.runtime_seen: str = ""
         self.verdict = None  # the runtime verdict, when the runner computed it already
+        self.settings = None  # the run's Settings (set by the checker)
 
     def begin_file(self) -> None:
         self.touched = set()

@@ -1,0 +1,240 @@
+"""External calls (SPEC 4): requests to other services made over the network.
+
+The catalogue is data (qualified names, as `names`/`project` resolve them). A call is
+external when it is a catalogued function, a request method of a known client object, a
+configured `external-calls` name, or a call of a project function that (transitively,
+through the project's own functions) makes one; then the description names the chain,
+e.g. `send_receipt() -> httpx.AsyncClient.post`.
+"""
+from __future__ import annotations
+
+import ast
+from typing import Optional
+
+from .names import FunctionNode
+
+# Module-level functions that make a request.
+EXTERNAL_FUNCTIONS = frozenset(
+    [f"httpx.{m}" for m in ("get", "post", "put", "patch", "delete", "head", "options", "request", "stream")]
+    + [f"requests.{m}" for m in ("get", "post", "put", "patch", "delete", "head", "options", "request")]
+    + [f"requests.api.{m}" for m in ("get", "post", "put", "patch", "delete", "head", "options", "request")]
+    + ["urllib.request.urlopen", "urllib3.request", "smtplib.SMTP.sendmail"]
+)
+# Whole namespaces whose calls go out over the network (`stripe.Charge.create(...)`).
+EXTERNAL_PREFIXES = ("stripe.",)
+NOT_EXTERNAL_IN_PREFIX = ("stripe.error.", "stripe.util.")
+
+HTTP_METHODS = frozenset(["get", "post", "put", "patch", "delete", "head", "options", "request", "stream", "send",
+                          "fetch", "urlopen", "getresponse"])
+# Client constructors -> which of their instances' methods are external (None: any method
+# but the ones in LOCAL_METHODS, e.g. SDK clients whose every call is a request).
+CLIENTS = {
+    "httpx.Client": HTTP_METHODS,
+    "httpx.AsyncClient": HTTP_METHODS,
+    "requests.Session": HTTP_METHODS,
+    "requests.sessions.Session": HTTP_METHODS,
+    "aiohttp.ClientSession": HTTP_METHODS,
+    "aiohttp.client.ClientSession": HTTP_METHODS,
+    "urllib3.PoolManager": HTTP_METHODS,
+    "urllib3.poolmanager.PoolManager": HTTP_METHODS,
+    "http.client.HTTPConnection": HTTP_METHODS,
+    "http.client.HTTPSConnection": HTTP_METHODS,
+    "smtplib.SMTP": None,
+    "smtplib.SMTP_SSL": None,
+    "emails.Message": frozenset(["send"]),
+    "emails.html": frozenset(["send"]),
+    "openai.OpenAI": None,
+    "openai.AsyncOpenAI": None,
+    "anthropic.Anthropic": None,
+    "anthropic.AsyncAnthropic": None,
+    "boto3.client": None,
+    "boto3.resource": None,
+}
+CLIENT_PREFIXES = {"httpx_oauth.": None}
+LOCAL_METHODS = frozenset(["close", "aclose", "with_options", "copy", "__enter__", "__exit__", "__aenter__",
+                           "__aexit__"])
+
+
+def client_kind(qualified: Optional[str]):
+    """(client name, external methods or None for any) for a constructor, else None."""
+    if not qualified:
+        return None
+    if qualified in CLIENTS:
+        return qualified, CLIENTS[qualified]
+    for prefix, methods in CLIENT_PREFIXES.items():
+        if qualified.startswith(prefix):
+            return qualified, methods
+    return None
+
+
+class ExternalCalls:
+    """Answers "is this call external, and through what chain?" for one file."""
+
+    def __init__(self, file):
+        self.file = file
+        self.extra = frozenset(file.settings.external_calls)
+
+    # -- the object a call is made on ------------------------------------------------------
+    def _client_of_expr(self, expr: ast.AST, at: ast.AST, depth: int = 0):
+        """The client kind of the object `expr` evaluates to, or None."""
+        file = self.file
+        if depth > 4:
+            return None
+        if isinstance(expr, ast.Call):
+            return client_kind(file.resolve(expr.func))
+        if isinstance(expr, ast.Name):
+            return self._client_of_name(expr.id, at, depth)
+        if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == "self":
+            return self._client_of_self_attribute(expr.attr, at, depth)
+        if isinstance(expr, ast.Attribute):
+            # An SDK client's sub-resources: client.chat.completions -> the client.
+            inner = self._client_of_expr(expr.value, at, depth + 1)
+            if inner is not None and inner[1] is None:
+                return inner
+        return None
+
+    def _client_of_name(self, name: str, at: ast.AST, depth: int):
+        file = self.file
+        scope, nodes = file.evaluator.scope_of_name(name, at)
+        if len(nodes) != 1:
+            return None
+        node = nodes[0]
+        if isinstance(node, ast.arg):
+            return self._client_of_annotation(node.annotation)
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            qualified = file.names.imports.get(name) if scope is file.names.tree else None
+            if qualified is None:
+                return None
+            _, module, target = file.project.resolve(qualified, file.path)
+            if module is None or not isinstance(target, ast.Name):
+                return None
+            value = module.names.single_assignment(target.id)
+            if isinstance(value, ast.Call):
+                return client_kind(self._qualify_in(module, value.func))
+            return None
+        if isinstance(node, ast.Name):
+            parent = file.source.parent(node)
+            if isinstance(parent, ast.withitem) and parent.optional_vars is node:
+                return self._client_of_expr(parent.context_expr, at, depth + 1)
+            if isinstance(parent, ast.AnnAssign):
+                kind = self._client_of_annotation(parent.annotation)
+                if kind:
+                    return kind
+            value = file.evaluator.binding_value(name, at) if scope is not file.names.tree else \
+                file.names.single_assignment(name)
+            if value is not None:
+                return self._client_of_expr(value, at, depth + 1)
+        return None
+
+    def _qualify_in(self, module, expr):
+        qualified = module.names.qualify(expr)
+        return module.project.resolve(qualified, module.path)[0] if qualified and module.project else qualified
+
+    def _client_of_annotation(self, annotation: Optional[ast.AST]):
+        if annotation is None:
+            return None
+        if isinstance(annotation, ast.Subscript):  # Optional[httpx.AsyncClient], Annotated[...]
+            inner = annotation.slice
+            candidates = inner.elts if isinstance(inner, ast.Tuple) else [inner]
+            for candidate in candidates:
+                kind = self._client_of_annotation(candidate)
+                if kind:
+                    return kind
+            return None
+        if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+            try:
+                annotation = ast.parse(annotation.value, mode="eval").body
+            except SyntaxError:
+                return None
+            return client_kind(self.file.names.qualify(annotation))
+        return client_kind(self.file.resolve(annotation))
+
+    def _client_of_self_attribute(self, attr: str, at: ast.AST, depth: int):
+        cls = next((n for n in self.file.enclosing_functions(at) if isinstance(n, ast.ClassDef)), None)
+        if cls is None:
+            return None
+        found = None
+        for node in ast.walk(cls):
+            if isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    if (isinstance(target, ast.Attribute) and target.attr == attr and isinstance(target.value, ast.Name)
+                            and target.value.id == "self" and node.value is not None):
+                        kind = self._client_of_expr(node.value, node, depth + 1)
+                        if kind is None and isinstance(node, ast.AnnAssign):
+                            kind = self._client_of_annotation(node.annotation)
+                        if kind is None or (found is not None and found != kind):
+                            return None
+                        found = kind
+        return found
+
+    # -- the question ------------------------------------------------------------------------
+    def describe(self, call: ast.Call) -> Optional[str]:
+        """A description of the external call (`httpx.AsyncClient.post`, or a chain through
+        project functions), or None."""
+        file = self.file
+        qualified = file.resolve(call.func)
+        if qualified:
+            if qualified in EXTERNAL_FUNCTIONS or qualified in self.extra:
+                return qualified
+            if qualified.startswith(EXTERNAL_PREFIXES) and not qualified.startswith(NOT_EXTERNAL_IN_PREFIX):
+                return qualified
+            if client_kind(qualified):
+                return None  # constructing a client is not a request
+        if isinstance(call.func, ast.Attribute):
+            kind = self._client_of_expr(call.func.value, call)
+            if kind is not None:
+                name, methods = kind
+                method = call.func.attr
+                if (methods is None and method not in LOCAL_METHODS) or (methods is not None and method in methods):
+                    return f"{name}.{method}"
+        chain = self._project_function_chain(qualified)
+        if chain:
+            return chain
+        return None
+
+    def _project_function_chain(self, qualified: Optional[str]) -> Optional[str]:
+        if not qualified:
+            return None
+        _, module, node = self.file.project.resolve(qualified, self.file.path)
+        if module is None or not isinstance(node, FunctionNode):
+            return None
+        inner = function_external_chain(self.file.project, module, node)
+        return f"{node.name}() -> {inner}" if inner else None
+
+
+def function_external_chain(project, module, func, depth: int = 0) -> Optional[str]:
+    """The first external call a project function makes (transitively), memoised."""
+    key = ("external", str(module.path), func.lineno, func.name)
+    if key in project.facts:
+        return project.facts[key]
+    project.facts[key] = None  # recursion guard
+    if depth > 6:
+        return None
+    from .context import FileContext
+
+    file = FileContext.for_module(module, project)
+    checker = ExternalCalls(file)
+    result = None
+    for node in _calls_in_body(func):
+        described = checker.describe(node)
+        if described:
+            result = described
+            break
+    project.facts[key] = result
+    return result
+
+
+def _calls_in_body(func):
+    """Calls in a function body in source order, not entering nested functions."""
+    out = []
+    stack = list(func.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        if isinstance(node, ast.Call):
+            out.append(node)
+        stack.extend(ast.iter_child_nodes(node))
+    out.sort(key=lambda n: (n.lineno, n.col_offset))
+    return out
