@@ -1,14 +1,18 @@
-"""Where the code runs: evidence, verdicts, the override, and the same verdict when
-pre-commit passes a single changed file."""
+"""Where the code runs (SPEC 4, "Runtime"): evidence, verdicts, the override, and the same
+verdict when pre-commit passes a single changed file."""
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
-from conftest import SHARED, run_cli
-from pool_lint.analysis.runtime import detect_runtime
-from pool_lint.files import project_root
+from conftest import run_cli
+from pool_lint.analysis import runtime
+from pool_lint.analysis.runtime import Evidence, RuntimeVerdict, detect_runtime, project_root
+
+CASES = Path(__file__).resolve().parents[2] / "shared" / "cases"
 
 NULLPOOL = ("from sqlalchemy.ext.asyncio import create_async_engine\nfrom sqlalchemy.pool import NullPool\n"
             "engine = create_async_engine(URL, poolclass=NullPool)\n")
@@ -17,91 +21,410 @@ QUEUE = ("from sqlalchemy.ext.asyncio import create_async_engine\n"
          "pool_timeout=5)\n")
 
 
-def verdict(project):
-    from pool_lint.analysis import runtime
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    runtime.clear_cache()  # one process, many temporary projects
+    yield
+    runtime.clear_cache()
 
-    runtime._detect.cache_clear()  # one process, many temporary projects
-    return detect_runtime(project.root)
+
+def make(root: Path, files: dict, marker: bool = True) -> Path:
+    """Write a small project under `root` (with a pyproject.toml unless told otherwise)."""
+    root.mkdir(parents=True, exist_ok=True)
+    if marker:
+        (root / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(text, encoding="utf-8")
+    return root
 
 
-@pytest.mark.parametrize("files,kind,evidence", [
-    ({"serverless.yml": "service: x\n"}, "serverless", "serverless: serverless.yml"),
-    ({"template.yaml": "Transform: AWS::Serverless-2016-10-31\n"}, "serverless", "template.yaml (SAM)"),
-    ({"template.yaml": "Resources: {}\n"}, "unknown", None),
-    ({"zappa_settings.json": "{}"}, "serverless", "zappa_settings.json"),
-    ({"app.py": "from mangum import Mangum\n"}, "serverless", "imports mangum (app.py)"),
-    ({"fn.py": "def handler(event, context):\n    return 1\n"}, "serverless", "handler(event, context) in fn.py"),
-    ({"fn.py": "def handler(request):\n    return 1\n"}, "unknown", None),
-    ({"fn.py": "def outer():\n    def handler(event, context):\n        return 1\n"}, "unknown", None),
-    ({"Procfile": "web: uvicorn app.main:app\n"}, "server", "server: Procfile runs uvicorn"),
-    ({"gunicorn.conf.py": "workers = 4\n"}, "server", "server: gunicorn.conf.py"),
-    ({"Dockerfile": 'FROM python\nCMD ["gunicorn", "app:app"]\n'}, "server", "server: Dockerfile runs gunicorn"),
-    ({"docker-compose.yml": "services:\n  web:\n    command: hypercorn app:app\n"}, "server", "hypercorn"),
-    ({"run.py": "import uvicorn\nuvicorn.run('app:app')\n"}, "server", "server: uvicorn started in run.py"),
-    ({"main.py": "from fastapi import FastAPI\napp = FastAPI()\n"}, "server", "server: FastAPI app in main.py"),
-    ({"app.py": "from fastapi import FastAPI\nfrom mangum import Mangum\napp = FastAPI()\nh = Mangum(app)\n"},
-     "serverless", "imports mangum"),
-    ({"serverless.yml": "service: x\n", "Procfile": "web: gunicorn app:app\n"}, "unknown", None),
-    ({}, "unknown", None),
+def detect(tmp_path, files, setting="auto"):
+    return detect_runtime(make(tmp_path, files), setting)
+
+
+# -- one kind of evidence ---------------------------------------------------------------------
+@pytest.mark.parametrize("files,what", [
+    ({"serverless.yml": "service: x\n"}, "serverless.yml"),
+    ({"serverless.yaml": "service: x\n"}, "serverless.yaml"),
+    ({"zappa_settings.json": "{}"}, "zappa_settings.json"),
+    ({"zappa_settings.toml": "[dev]\n"}, "zappa_settings.toml"),
+    ({"template.yaml": "Transform: AWS::Serverless-2016-10-31\n"}, "template.yaml (SAM)"),
+    ({"template.yml": "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n"}, "template.yml (SAM)"),
+    ({"app.py": "from mangum import Mangum\n"}, "imports mangum (app.py)"),
+    ({"app.py": "import chalice\n"}, "imports chalice (app.py)"),
+    ({"main.py": "import functions_framework\n"}, "imports functions_framework (main.py)"),
+    ({"fn/__init__.py": "import azure.functions as func\n"}, "imports azure.functions (fn/__init__.py)"),
+    ({"fn.py": "from azure import functions as func\n"}, "imports azure.functions (fn.py)"),
+    ({"fn.py": "from aws_lambda_powertools import Logger\n"}, "imports aws_lambda_powertools (fn.py)"),
+    ({"fn.py": "def run():\n    import mangum\n"}, "imports mangum (fn.py)"),
+    ({"handler.py": "def handler(event, context):\n    return 1\n"}, "handler(event, context) in handler.py"),
+    ({"src/fn.py": "async def handler(event, context):\n    return 1\n"}, "handler(event, context) in src/fn.py"),
+    ({"fn.py": "def lambda_handler(evt, ctx):\n    return 1\n"}, "lambda_handler(event, context) in fn.py"),
 ])
-def test_evidence_and_verdicts(project, files, kind, evidence):
-    for name, text in files.items():
-        project.write(name, text)
-    found = verdict(project)
-    assert found.kind == kind, found.describe()
-    if evidence:
-        assert evidence in found.describe()
+def test_serverless_evidence_only(tmp_path, files, what):
+    found = detect(tmp_path, files)
+    assert found.kind == "serverless", found.describe()
+    assert found.evidence == (Evidence("serverless", what),)
+    assert found.describe() == f"serverless ({what})"
+    assert found.short() == f"serverless: {what}"
+    assert not found.configured
 
 
-def test_excluded_folders_are_not_evidence(project):
-    project.write(".venv/lib/site.py", "import mangum\n")
-    project.write("node_modules/x/y.py", "import mangum\n")
-    assert verdict(project).kind == "unknown"
+@pytest.mark.parametrize("files,what", [
+    ({"Procfile": "web: uvicorn app.main:app --port $PORT\n"}, "Procfile runs uvicorn"),
+    ({"Procfile": "# deploy\nrelease: alembic upgrade head\nweb: python -m gunicorn -k uvicorn.workers.UvicornWorker app:app\n"},
+     "Procfile runs gunicorn"),
+    ({"gunicorn.conf.py": "workers = 4\n"}, "gunicorn.conf.py"),
+    ({"gunicorn_conf.py": "bind = '0.0.0.0:80'\n"}, "gunicorn_conf.py"),
+    ({"deploy/gunicorn.conf.py": "workers = 4\n"}, "deploy/gunicorn.conf.py"),
+    ({"Dockerfile": 'FROM python:3.12\nCMD ["gunicorn", "app:app"]\n'}, "Dockerfile runs gunicorn"),
+    ({"Dockerfile": "FROM python:3.12\nENTRYPOINT exec hypercorn app:app\n"}, "Dockerfile runs hypercorn"),
+    ({"Dockerfile": 'FROM python:3.12\nCMD ["python", "-m", \\\n     "uvicorn", "app:app"]\n'}, "Dockerfile runs uvicorn"),
+    ({"Dockerfile.prod": 'CMD ["granian", "--interface", "asgi", "app:app"]\n'}, "Dockerfile.prod runs granian"),
+    ({"api.Dockerfile": "CMD daphne proj.asgi:application\n"}, "api.Dockerfile runs daphne"),
+    ({"docker/Dockerfile": 'CMD ["uvicorn", "app:app"]\n'}, "docker/Dockerfile runs uvicorn"),
+    ({"docker-compose.yml": "services:\n  web:\n    command: hypercorn app:app\n"},
+     "docker-compose.yml command runs hypercorn"),
+    ({"compose.yaml": "services:\n  web:\n    image: x\n    command:\n      - uvicorn\n      - app:app\n"},
+     "compose.yaml command runs uvicorn"),
+    ({"compose.yml": "services:\n  web:\n    command: >\n      gunicorn app:app\n    ports: ['80:80']\n"},
+     "compose.yml command runs gunicorn"),
+    ({"deploy/docker-compose.yaml": "services:\n  web:\n    command: [\"uvicorn\", \"app:app\"]\n"},
+     "deploy/docker-compose.yaml command runs uvicorn"),
+    ({"run.py": "import uvicorn\n\nif __name__ == '__main__':\n    uvicorn.run('app:app')\n"},
+     "uvicorn started in run.py"),
+    ({"run.py": "from uvicorn import run as serve\n\ndef main():\n    serve('app:app')\n"}, "uvicorn started in run.py"),
+    ({"run.py": "import asyncio\nfrom hypercorn.asyncio import serve\nasyncio.run(serve(app, config))\n"},
+     "hypercorn started in run.py"),
+    ({"run.py": "import hypercorn.asyncio\nhypercorn.asyncio.serve(app, config)\n"}, "hypercorn started in run.py"),
+    ({"run.py": "from granian import Granian\nGranian('app:app', interface='asgi').serve()\n"},
+     "granian started in run.py"),
+    ({"serve.py": "from gunicorn.app.base import BaseApplication\n\nclass App(BaseApplication):\n    pass\n"},
+     "gunicorn started in serve.py"),
+])
+def test_strong_server_evidence_only(tmp_path, files, what):
+    found = detect(tmp_path, files)
+    assert found.kind == "server", found.describe()
+    assert found.evidence == (Evidence("server", what),)
+    assert found.describe() == f"server ({what})"
+    assert found.short() == f"server: {what}"
 
 
-def test_configuration_overrides(project):
-    project.write("serverless.yml", "service: x\n")
-    found = detect_runtime(project.root, "server")
-    assert found.kind == "server" and found.configured
-    assert found.short() == 'runtime = "server" in configuration'
+@pytest.mark.parametrize("files,what", [
+    ({"main.py": "from fastapi import FastAPI\napp = FastAPI()\n"}, "FastAPI app in main.py"),
+    ({"app/main.py": "import fastapi as fa\napp: fa.FastAPI = fa.FastAPI(title='x')\n"}, "FastAPI app in app/main.py"),
+    ({"app.py": "from starlette.applications import Starlette\napp = Starlette()\n"}, "Starlette app in app.py"),
+    ({"app.py": "from flask import Flask\napp = Flask(__name__)\n"}, "Flask app in app.py"),
+    ({"app.py": "from litestar import Litestar\napp = Litestar([])\n"}, "Litestar app in app.py"),
+    ({"app.py": "from sanic import Sanic\napp = Sanic('x')\n"}, "Sanic app in app.py"),
+    ({"app.py": "from quart import Quart\napp = Quart(__name__)\n"}, "Quart app in app.py"),
+    ({"app.py": "from aiohttp import web\napp = web.Application()\n"}, "aiohttp.web app in app.py"),
+    ({"proj/wsgi.py": "from django.core.wsgi import get_wsgi_application\napplication = get_wsgi_application()\n"},
+     "Django app in proj/wsgi.py"),
+    ({"manage.py": "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'proj.settings')\n"},
+     "Django project (manage.py)"),
+])
+def test_weak_server_evidence_only(tmp_path, files, what):
+    found = detect(tmp_path, files)
+    assert found.kind == "server", found.describe()
+    assert found.evidence == (Evidence("weak-server", what),)
+    assert found.describe() == f"server ({what})"
+    assert found.short() == f"server: {what}"
 
 
-def test_rules_use_the_verdict_and_name_the_evidence(project, cli):
-    project.write("gunicorn.conf.py", "workers = 4\n")
-    project.write("app/db.py", NULLPOOL)
-    out = json.loads(cli("check", "--output-format", "json", ".", cwd=project.root).stdout)
+# -- not evidence -------------------------------------------------------------------------------
+@pytest.mark.parametrize("files", [
+    {},
+    {"app.py": "x = 1\n"},
+    {"template.yaml": "Resources: {}\n"},  # a template that is not a SAM template
+    {"fn.py": "def handler(request):\n    return 1\n"},  # one parameter
+    {"fn.py": "def handler(event, context, extra):\n    return 1\n"},
+    {"fn.py": "def handler(req, res):\n    return 1\n"},  # `handler` needs event, context
+    {"fn.py": "def lambda_handler(event):\n    return 1\n"},
+    {"fn.py": "def outer():\n    def handler(event, context):\n        return 1\n    return handler\n"},  # nested
+    {"fn.py": "class Api:\n    def handler(self, event, context):\n        return 1\n"},  # a method
+    {"fn.py": "if True:\n    def lambda_handler(event, context):\n        return 1\n"},  # not module level
+    {"notes.py": "# we might use mangum some day\nmangum = 'no import'\n"},
+    {"Procfile": "# uvicorn used to run here\nworker: celery -A tasks worker\n"},
+    {"Dockerfile": "FROM python:3.12\nRUN pip install uvicorn gunicorn\nCMD [\"python\", \"job.py\"]\n"},
+    {"docker-compose.yml": "services:\n  web:\n    image: uvicorn-app\n    command: python job.py\n"},
+    {"deep/er/Dockerfile": 'CMD ["gunicorn", "app:app"]\n'},  # two levels down
+    {"app/serverless.yml": "service: x\n"},  # not at the root
+    {"app.py": "def run(app):\n    pass\n\nrun('app:app')\n"},  # a local run() is not uvicorn.run
+    {"app.py": "class FastAPI:\n    pass\n\napp = FastAPI()\n"},  # not fastapi's FastAPI
+    {"app.py": "from flask import Flask\n\ndef create_app():\n    app = Flask(__name__)\n    return app\n"},
+    {"app.py": "import uvicorn\n"},  # imported, never started
+    {"broken.py": "import mangum\ndef handler(event, context):\n    return (\n"},  # does not parse
+    {"latin.py": b"import mangum\ns = '\xe9t\xe9'\n"},  # does not decode
+])
+def test_not_evidence(tmp_path, files):
+    found = detect(tmp_path, files)
+    assert found == RuntimeVerdict("unknown", ())
+    assert found.describe() == "unknown (no evidence)"
+
+
+def test_odd_files_are_skipped_silently(tmp_path, capsys):
+    found = detect(tmp_path, {"a.py": "import mangum\nx = '\\d'\n", "b.py": b"\x00\x01 uvicorn"})
+    assert found.kind == "serverless"
+    assert capsys.readouterr() == ("", "")
+
+
+# -- both kinds, and the verdict rules --------------------------------------------------------
+def test_serverless_adapter_wraps_a_weak_app(tmp_path):
+    found = detect(tmp_path, {"app.py": "from fastapi import FastAPI\nfrom mangum import Mangum\n"
+                                        "app = FastAPI()\nhandler = Mangum(app)\n"})
+    assert found.kind == "serverless"
+    assert found.evidence == (Evidence("serverless", "imports mangum (app.py)"),
+                              Evidence("weak-server", "FastAPI app in app.py"))
+    assert found.describe() == "serverless (imports mangum (app.py); server: FastAPI app in app.py)"
+    assert found.short() == "serverless: imports mangum (app.py)"
+
+
+def test_serverless_and_strong_server_is_unknown(tmp_path):
+    found = detect(tmp_path, {"serverless.yml": "service: x\n", "Procfile": "web: gunicorn app:app\n"})
+    assert found.kind == "unknown"
+    assert found.describe() == "unknown (serverless: serverless.yml; server: Procfile runs gunicorn)"
+    assert found.short() == found.describe()
+
+
+def test_strong_and_weak_server(tmp_path):
+    found = detect(tmp_path, {"Procfile": "web: uvicorn app.main:app\n", "app/__init__.py": "",
+                              "app/main.py": "from fastapi import FastAPI\napp = FastAPI()\n"})
+    assert found.describe() == "server (Procfile runs uvicorn; FastAPI app in app/main.py)"
+    assert found.short() == "server: Procfile runs uvicorn"
+
+
+def test_short_prefers_strong_server_evidence(tmp_path):
+    found = detect(tmp_path, {"a_app.py": "from flask import Flask\napp = Flask(__name__)\n",
+                              "z_run.py": "import uvicorn\nuvicorn.run('a_app:app')\n"})
+    assert [e.kind for e in found.evidence] == ["weak-server", "server"]
+    assert found.describe() == "server (uvicorn started in z_run.py; Flask app in a_app.py)"
+    assert found.short() == "server: uvicorn started in z_run.py"
+
+
+@pytest.mark.parametrize("kinds,expected", [
+    ((), "unknown"),
+    (("serverless",), "serverless"),
+    (("server",), "server"),
+    (("weak-server",), "server"),
+    (("server", "weak-server"), "server"),
+    (("serverless", "weak-server"), "serverless"),
+    (("serverless", "server"), "unknown"),
+    (("serverless", "server", "weak-server"), "unknown"),
+])
+def test_decide(kinds, expected):
+    assert runtime.decide(kinds) == expected
+
+
+def test_evidence_order_is_by_path(tmp_path):
+    files = {
+        "z.py": "import mangum\n",
+        "a/b.py": "import chalice\n",
+        "a.py": "def handler(event, context):\n    pass\n",
+        "serverless.yml": "service: x\n",
+        "Procfile": "web: gunicorn app:app\n",
+        "docker/Dockerfile": "CMD uvicorn app:app\n",
+        "Dockerfile": "CMD hypercorn app:app\n",
+    }
+    found = detect(tmp_path, files)
+    assert [e.what for e in found.evidence] == [
+        "Dockerfile runs hypercorn", "Procfile runs gunicorn", "docker/Dockerfile runs uvicorn", "serverless.yml",
+        "handler(event, context) in a.py", "imports chalice (a/b.py)", "imports mangum (z.py)"]
+    assert found.kind == "unknown"
+    assert found.describe() == (
+        "unknown (serverless: serverless.yml; serverless: handler(event, context) in a.py; "
+        "serverless: imports chalice (a/b.py); serverless: imports mangum (z.py); "
+        "server: Dockerfile runs hypercorn; server: Procfile runs gunicorn; server: docker/Dockerfile runs uvicorn)")
+
+
+# -- the override -------------------------------------------------------------------------------
+@pytest.mark.parametrize("setting", ["server", "serverless"])
+def test_configuration_overrides(tmp_path, setting):
+    make(tmp_path, {"serverless.yml": "service: x\n", "Procfile": "web: gunicorn app:app\n"})
+    found = detect_runtime(tmp_path, setting)
+    assert found == RuntimeVerdict(setting, (), configured=True)
+    assert found.describe() == f"{setting} (set in configuration)"
+    assert found.short() == f'runtime = "{setting}" in configuration'
+    assert detect_runtime(tmp_path, "auto").kind == "unknown"
+    assert detect_runtime(tmp_path).kind == "unknown"
+
+
+# -- the root -----------------------------------------------------------------------------------
+def test_project_root_from_a_file_two_levels_down(tmp_path):
+    make(tmp_path, {"Procfile": "web: uvicorn app.main:app\n", "app/__init__.py": "",
+                    "app/main.py": "from fastapi import FastAPI\napp = FastAPI()\n",
+                    "app/db/engine.py": NULLPOOL})
+    one_file = tmp_path / "app" / "db" / "engine.py"
+    assert project_root(one_file) == tmp_path.resolve()
+    assert project_root(one_file.parent) == tmp_path.resolve()
+    assert project_root(tmp_path) == tmp_path.resolve()
+    # The pre-commit case: one changed file, the whole project's verdict.
+    single = detect_runtime(project_root(one_file))
+    runtime.clear_cache()
+    whole = detect_runtime(tmp_path)
+    assert single == whole
+    assert whole.describe() == "server (Procfile runs uvicorn; FastAPI app in app/main.py)"
+
+
+@pytest.mark.parametrize("marker", ["pyproject.toml", "setup.cfg", "setup.py", ".git"])
+def test_project_root_markers(tmp_path, marker):
+    (tmp_path / "proj" / "pkg").mkdir(parents=True)
+    if marker == ".git":
+        (tmp_path / "proj" / ".git").mkdir()
+    else:
+        (tmp_path / "proj" / marker).write_text("")
+    target = tmp_path / "proj" / "pkg" / "mod.py"
+    target.write_text("x = 1\n")
+    assert project_root(target) == (tmp_path / "proj").resolve()
+
+
+def test_project_root_without_marker_is_the_folder_itself(tmp_path):
+    from pool_lint.files import _marked_folder
+
+    if _marked_folder(str(tmp_path.resolve())) is not None:
+        pytest.skip("a folder above the temporary folder holds a root marker")
+    target = tmp_path / "loose" / "mod.py"
+    target.parent.mkdir()
+    target.write_text("x = 1\n")
+    assert project_root(target) == target.parent.resolve()
+    assert project_root(target.parent) == target.parent.resolve()
+
+
+def test_project_root_agrees_with_files_module(tmp_path):
+    files = pytest.importorskip("pool_lint.files")
+    make(tmp_path, {"a/b/c.py": "x = 1\n", "sub/pyproject.toml": "", "sub/d/e.py": "x = 1\n"})
+    for path in (tmp_path / "a" / "b" / "c.py", tmp_path / "a", tmp_path / "sub" / "d" / "e.py", tmp_path / "sub"):
+        assert project_root(path) == files.project_root(path)
+
+
+@pytest.mark.parametrize("folder", [".venv", "venv", "node_modules", "__pycache__", "build", "site-packages",
+                                    ".hidden", "pkg/.cache"])
+def test_excluded_and_hidden_folders_are_ignored(tmp_path, folder):
+    found = detect(tmp_path, {f"{folder}/lib/x.py": "import mangum\n", f"{folder}/gunicorn.conf.py": "",
+                              f"{folder}/Dockerfile": "CMD gunicorn app:app\n"})
+    assert found.kind == "unknown", found.describe()
+
+
+def test_a_nested_project_is_not_this_projects_evidence(tmp_path):
+    make(tmp_path, {"app.py": "from fastapi import FastAPI\napp = FastAPI()\n",
+                    "lambdas/export/pyproject.toml": "", "lambdas/export/fn.py": "import mangum\n",
+                    "tools/setup.py": "", "tools/Dockerfile": "CMD gunicorn app:app\n"})
+    assert detect_runtime(tmp_path).describe() == "server (FastAPI app in app.py)"
+    assert detect_runtime(tmp_path / "lambdas" / "export").describe() == "serverless (imports mangum (fn.py))"
+
+
+def test_never_reads_outside_the_root(tmp_path):
+    outside = make(tmp_path / "outside", {"mangum_app.py": "import mangum\n", "serverless.yml": "x: 1\n",
+                                          "pkg/fn.py": "import mangum\n"})
+    root = make(tmp_path / "root", {"app.py": "x = 1\n"})
+    try:
+        os.symlink(outside / "mangum_app.py", root / "linked.py")
+        os.symlink(outside / "pkg", root / "linked_pkg", target_is_directory=True)
+        os.symlink(outside / "serverless.yml", root / "serverless.yml")
+    except (OSError, NotImplementedError):
+        pytest.skip("no symbolic links here")
+    assert detect_runtime(root) == RuntimeVerdict("unknown", ())
+    assert runtime.python_files(root) == [str(root / "app.py")]
+
+
+# -- caching and the runner's path ----------------------------------------------------------------
+def test_cached_per_root(tmp_path):
+    make(tmp_path, {"serverless.yml": "service: x\n"})
+    first = detect_runtime(tmp_path)
+    (tmp_path / "Procfile").write_text("web: gunicorn app:app\n")
+    assert detect_runtime(tmp_path) is first  # computed once per root per process
+    assert detect_runtime(Path(str(tmp_path) + os.sep + ".")) is first  # the same root, spelled otherwise
+    runtime.clear_cache()
+    assert detect_runtime(tmp_path).kind == "unknown"
+
+
+def test_runner_path_gives_the_same_verdict(tmp_path):
+    """The runner scans each file itself (code_evidence) and then asks `verdict`."""
+    make(tmp_path, {"Procfile": "web: uvicorn app.main:app\n", "app/__init__.py": "",
+                    "app/main.py": "from fastapi import FastAPI\napp = FastAPI()\n",
+                    "app.py": "import mangum\n", "gunicorn.conf.py": "workers = 2\n", "docs/conf.py": "x = 1\n"})
+    paths = runtime.python_files(tmp_path)
+    cut = len(os.path.abspath(tmp_path)) + 1
+    rels = [p[cut:].replace(os.sep, "/") for p in paths]
+    assert rels == sorted(rels) == ["app.py", "app/__init__.py", "app/main.py", "docs/conf.py", "gunicorn.conf.py"]
+    code = [e for p, rel in zip(paths, rels) for e in runtime.code_evidence(rel, Path(p).read_bytes())]
+    assert runtime.verdict(tmp_path, code) == detect_runtime(tmp_path)
+    assert runtime.verdict(tmp_path, code, "serverless") == RuntimeVerdict("serverless", (), configured=True)
+
+
+def test_untriggered_files_are_not_parsed(monkeypatch):
+    parsed = []
+    real = runtime._parse
+    monkeypatch.setattr(runtime, "_parse", lambda data: parsed.append(data) or real(data))
+    assert runtime.code_evidence("plain.py", b"import os\nx = 1\n") == ()
+    assert parsed == []
+    assert runtime.code_evidence("fn.py", b"import mangum\n") == (Evidence("serverless", "imports mangum (fn.py)"),)
+    assert parsed == [b"import mangum\n"]
+
+
+# -- texts ----------------------------------------------------------------------------------------
+def test_describe_and_short_texts():
+    server = RuntimeVerdict("server", (Evidence("server", "Procfile runs uvicorn"),
+                                       Evidence("weak-server", "FastAPI app in app/main.py")))
+    assert server.describe() == "server (Procfile runs uvicorn; FastAPI app in app/main.py)"
+    assert server.short() == "server: Procfile runs uvicorn"
+    weak = RuntimeVerdict("server", (Evidence("weak-server", "FastAPI app in app/main.py"),))
+    assert weak.short() == "server: FastAPI app in app/main.py"
+    conf = RuntimeVerdict("server", (Evidence("server", "gunicorn.conf.py"),))
+    assert conf.short() == "server: gunicorn.conf.py"
+    serverless = RuntimeVerdict("serverless", (Evidence("serverless", "serverless.yml"),))
+    assert serverless.describe() == "serverless (serverless.yml)"
+    assert serverless.short() == "serverless: serverless.yml"
+    assert RuntimeVerdict("serverless", (), configured=True).describe() == "serverless (set in configuration)"
+    assert RuntimeVerdict("server", (), configured=True).short() == 'runtime = "server" in configuration'
+    assert RuntimeVerdict("unknown", ()).describe() == "unknown (no evidence)"
+    mixed = RuntimeVerdict("unknown", (Evidence("server", "Procfile runs gunicorn"),
+                                       Evidence("serverless", "serverless.yml")))
+    assert mixed.describe() == "unknown (serverless: serverless.yml; server: Procfile runs gunicorn)"
+    assert str(Evidence("weak-server", "Flask app in app.py")) == "server: Flask app in app.py"
+
+
+# -- through the command line ---------------------------------------------------------------------
+def test_rules_use_the_verdict_and_name_the_evidence(tmp_path):
+    make(tmp_path, {"gunicorn.conf.py": "workers = 4\n", "app/db.py": NULLPOOL})
+    out = json.loads(run_cli("check", "--output-format", "json", "--no-cache", ".", cwd=tmp_path).stdout)
     assert [f["code"] for f in out] == ["POL108"]
     assert "(server: gunicorn.conf.py)" in out[0]["message"]
-    project.write("pyproject.toml", '[tool.pool-lint]\nruntime = "serverless"\n')
-    project.write("app/db.py", QUEUE)
-    out = json.loads(cli("check", "--output-format", "json", ".", cwd=project.root).stdout)
+    make(tmp_path, {"pyproject.toml": '[tool.pool-lint]\nruntime = "serverless"\n', "app/db.py": QUEUE})
+    out = json.loads(run_cli("check", "--output-format", "json", "--no-cache", ".", cwd=tmp_path).stdout)
     assert [f["code"] for f in out] == ["POL109"]
+    assert 'runtime = "serverless" in configuration' in out[0]["message"]
 
 
-def test_one_changed_file_gets_the_whole_project_verdict(project, cli):
+def test_one_changed_file_gets_the_whole_project_verdict(tmp_path):
     """The pre-commit case: only app/db.py is passed; the Procfile and the app object
     elsewhere still decide."""
-    project.write("Procfile", "web: gunicorn app.main:app\n")
-    project.write("app/__init__.py", "")
-    project.write("app/main.py", "from fastapi import FastAPI\napp = FastAPI()\n")
-    db = project.write("app/db.py", NULLPOOL)
-    whole = json.loads(cli("check", "--output-format", "json", ".", cwd=project.root).stdout)
-    single = json.loads(cli("check", "--output-format", "json", "app/db.py", cwd=project.root).stdout)
+    make(tmp_path, {"Procfile": "web: gunicorn app.main:app\n", "app/__init__.py": "",
+                    "app/main.py": "from fastapi import FastAPI\napp = FastAPI()\n", "app/db.py": NULLPOOL})
+    whole = json.loads(run_cli("check", "--output-format", "json", "--no-cache", ".", cwd=tmp_path).stdout)
+    single = json.loads(run_cli("check", "--output-format", "json", "--no-cache", "app/db.py", cwd=tmp_path).stdout)
     assert [(f["code"], f["message"]) for f in single] == [(f["code"], f["message"]) for f in whole]
     assert [f["code"] for f in single] == ["POL108"]
-    assert project_root(db) == project.root.resolve()
 
 
-def test_show_runtime(project, cli):
-    project.write("Procfile", "web: uvicorn app:app\n")
-    project.write("app.py", "x = 1\n")
-    result = cli("check", "--show-runtime", ".", cwd=project.root)
-    assert "server (server: Procfile runs uvicorn)" in result.stderr
+def test_show_runtime(tmp_path):
+    make(tmp_path, {"Procfile": "web: uvicorn app:app\n", "app.py": "x = 1\n"})
+    result = run_cli("check", "--show-runtime", "--no-cache", ".", cwd=tmp_path)
+    assert "server (Procfile runs uvicorn)" in result.stderr
 
 
-@pytest.mark.skipif(not (SHARED / "cases").is_dir(), reason="../shared/cases is not beside the repository")
+# -- the shared example projects --------------------------------------------------------------------
+@pytest.mark.skipif(not CASES.is_dir(), reason="shared/cases is not beside the repository")
 @pytest.mark.parametrize("case,kind", [("shop_api", "server"), ("worker_nullpool", "server"),
                                        ("lambda_handler", "serverless"), ("mangum_api", "serverless"),
                                        ("sync_flask", "server"), ("literal_sqlite", "unknown")])
 def test_shared_cases(case, kind):
-    assert detect_runtime(SHARED / "cases" / case).kind == kind
+    found = detect_runtime(CASES / case)
+    assert found.kind == kind, found.describe()
+    assert not found.configured
+    assert detect_runtime(project_root(CASES / case / "pyproject.toml")) == found

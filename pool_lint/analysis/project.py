@@ -37,7 +37,7 @@ class Module:
         if self._evaluator is None:
             from .values import Evaluator
 
-            self._evaluator = Evaluator(self.names, self.source.parent, self.import_value)
+            self._evaluator = Evaluator(self.names, self.source.parent, self.import_value, self.source.enclosing)
         return self._evaluator
 
     def import_value(self, local: str):

@@ -1,74 +1,137 @@
 """Where the code runs (SPEC 4, "Runtime"): a long-running server, a serverless function,
 or unknown, decided from evidence in the project root, and the evidence itself.
 
-Serverless evidence: an import of a serverless adapter (mangum, chalice, ...), a
-module-level `handler(event, context)`, or a deployment file (serverless.yml, zappa
-settings, a SAM template). Strong server evidence: a process server started from code,
-a Procfile, a Dockerfile CMD/ENTRYPOINT or compose `command` running one, a
-gunicorn.conf.py. Weak server evidence: a web app object (FastAPI, Flask, ...), which a
-serverless adapter may wrap.
+Serverless evidence: an import of a serverless adapter or SDK (mangum, chalice,
+functions_framework, azure.functions, aws_lambda_powertools), a module-level
+`handler(event, context)` / `lambda_handler(event, context)`, or a deployment file in the
+root (serverless.yml, zappa settings, a SAM template mentioning `AWS::Serverless`).
+Strong server evidence: a process server (uvicorn, gunicorn, hypercorn, granian, daphne)
+started from code, a Procfile, a Dockerfile `CMD`/`ENTRYPOINT` or a compose `command` that
+runs one, a gunicorn.conf.py. Weak server evidence: a web app object (FastAPI, Flask,
+Django, ...), which a serverless adapter may just as well wrap.
+
+Verdict: serverless evidence without strong server evidence is serverless; server evidence
+(strong or weak) without serverless evidence is server; anything else is unknown.
 
 The verdict depends on the project root only (never on which files were passed, so a
-pre-commit run on changed files agrees with a full run), never reads outside it, and is
-computed once per root per process. Python files are screened by bytes before parsing.
+pre-commit run on changed files agrees with a full run) and never reads outside it:
+symbolic links are not followed, and a folder that is a project root of its own (it holds
+pyproject.toml, setup.cfg, setup.py or .git) belongs to that project, not to this one.
+It is computed once per root per process. Python files are screened by their bytes and
+only the few that mention a trigger word are parsed; a file that cannot be read, decoded
+or parsed is skipped silently.
+
+Two entry points share the work: `detect_runtime(root)` does everything (and caches it);
+the runner, which reads every file anyway, calls `code_evidence(rel, data)` per file (and
+caches that by content) and then `verdict(root, code)`.
 """
 from __future__ import annotations
 
 import ast
 import os
 import re
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..config import DEFAULT_EXCLUDES
-from .names import ModuleNames
-from .source import SourceError, read_source
 
+from ..files import ROOT_MARKERS
 SERVERLESS_MODULES = ("mangum", "chalice", "functions_framework", "azure.functions", "aws_lambda_powertools")
 PROCESS_SERVERS = ("uvicorn", "gunicorn", "hypercorn", "granian", "daphne")
-APP_CLASSES = {
-    "fastapi.FastAPI": "FastAPI", "fastapi.applications.FastAPI": "FastAPI",
-    "starlette.applications.Starlette": "Starlette", "flask.Flask": "Flask", "flask.app.Flask": "Flask",
-    "litestar.Litestar": "Litestar", "sanic.Sanic": "Sanic", "quart.Quart": "Quart",
-    "aiohttp.web.Application": "aiohttp", "django.core.wsgi.get_wsgi_application": "Django",
-    "django.core.asgi.get_asgi_application": "Django",
+# Calls (qualified through the file's imports) that start a process server.
+SERVER_CALLS = {
+    "uvicorn.run": "uvicorn",
+    "uvicorn.Server": "uvicorn",
+    "uvicorn.main.run": "uvicorn",
+    "uvicorn.server.Server": "uvicorn",
+    "hypercorn.asyncio.serve": "hypercorn",
+    "hypercorn.trio.serve": "hypercorn",
+    "hypercorn.run.run": "hypercorn",
+    "granian.Granian": "granian",
+    "granian.server.Granian": "granian",
+    "daphne.server.Server": "daphne",
+    "gunicorn.app.wsgiapp.run": "gunicorn",
 }
-SERVER_CALLS = ("uvicorn.run", "uvicorn.Server", "hypercorn.asyncio.serve", "hypercorn.trio.serve",
-                "granian.Granian", "granian.server.Granian", "gunicorn.app.base.BaseApplication")
+# Base classes of a custom gunicorn application started from code.
+GUNICORN_BASES = ("gunicorn.app.base.BaseApplication", "gunicorn.app.base.Application",
+                  "gunicorn.app.wsgiapp.WSGIApplication")
+# Constructors of a web app object (weak server evidence), by qualified name.
+APP_CLASSES = {
+    "fastapi.FastAPI": "FastAPI",
+    "fastapi.applications.FastAPI": "FastAPI",
+    "starlette.applications.Starlette": "Starlette",
+    "flask.Flask": "Flask",
+    "flask.app.Flask": "Flask",
+    "litestar.Litestar": "Litestar",
+    "litestar.app.Litestar": "Litestar",
+    "sanic.Sanic": "Sanic",
+    "sanic.app.Sanic": "Sanic",
+    "quart.Quart": "Quart",
+    "quart.app.Quart": "Quart",
+    "aiohttp.web.Application": "aiohttp.web",
+    "aiohttp.web_app.Application": "aiohttp.web",
+}
+DJANGO_APPS = ("django.core.wsgi.get_wsgi_application", "django.core.asgi.get_asgi_application")
 TRIGGERS = (b"mangum", b"chalice", b"functions_framework", b"azure", b"aws_lambda_powertools", b"def handler",
             b"def lambda_handler", b"uvicorn", b"gunicorn", b"hypercorn", b"granian", b"daphne", b"FastAPI",
             b"Starlette", b"Flask", b"Litestar", b"Sanic", b"Quart", b"web.Application", b"django")
-SERVER_WORDS = re.compile(r"\b(" + "|".join(PROCESS_SERVERS) + r")\b")
-MAX_FILE = 2_000_000
+GUNICORN_CONFIGS = ("gunicorn.conf.py", "gunicorn_conf.py")
+SERVERLESS_FILES = ("serverless.yml", "serverless.yaml", "zappa_settings.json", "zappa_settings.yml",
+                    "zappa_settings.yaml", "zappa_settings.toml")
+SAM_TEMPLATES = ("template.yaml", "template.yml")
+COMPOSE_FILES = ("docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml")
+SERVER_WORD = re.compile(r"(?<![\w-])(" + "|".join(PROCESS_SERVERS) + r")(?![\w-])")
+DOCKER_COMMAND = re.compile(r"\s*(CMD|ENTRYPOINT)\b", re.IGNORECASE)
+COMPOSE_COMMAND = re.compile(r"(\s*)(?:-\s+)?(command|entrypoint)\s*:(.*)$")
+MAX_FILE = 2_000_000  # bytes; anything larger is generated or data, not evidence
+
+# The order of the verdict's own evidence before the other kinds in `describe`.
+_LABEL = {"serverless": "serverless", "server": "server", "weak-server": "server"}
+_GROUPS = {"serverless": ("serverless", "server", "weak-server"), "server": ("server", "weak-server", "serverless"),
+           "unknown": ("serverless", "server", "weak-server")}
 
 
 @dataclass(frozen=True)
 class Evidence:
     kind: str  # "serverless" | "server" (strong) | "weak-server"
-    what: str
+    what: str  # short human text: "Procfile runs uvicorn", "imports mangum (app.py)", ...
+
+    @property
+    def label(self) -> str:
+        """"server" or "serverless" (weak server evidence is still server evidence)."""
+        return _LABEL.get(self.kind, self.kind)
 
     def __str__(self) -> str:
-        label = "server" if self.kind == "weak-server" else self.kind
-        return f"{label}: {self.what}"
+        return f"{self.label}: {self.what}"
 
 
 @dataclass(frozen=True)
 class RuntimeVerdict:
     kind: str  # "server" | "serverless" | "unknown"
     evidence: Tuple[Evidence, ...] = ()
-    configured: bool = False
+    configured: bool = False  # True when `runtime` in the configuration decided it
 
     def describe(self) -> str:
+        """One line: the verdict and all its evidence. Evidence of the verdict's own kind
+        is listed bare and first; any other evidence is labelled ("server: ...")."""
         if self.configured:
             return f"{self.kind} (set in configuration)"
         if not self.evidence:
             return f"{self.kind} (no evidence)"
-        return f"{self.kind} ({'; '.join(str(e) for e in self.evidence)})"
+        parts = []
+        for group in _GROUPS.get(self.kind, _GROUPS["unknown"]):
+            for evidence in self.evidence:
+                if evidence.kind == group:
+                    parts.append(evidence.what if evidence.label == self.kind else str(evidence))
+        parts += [str(e) for e in self.evidence if e.kind not in _LABEL]
+        return f"{self.kind} ({'; '.join(parts)})"
 
     def short(self) -> str:
-        """The most telling piece of evidence, for a finding's message."""
+        """The single most telling piece of evidence, for a finding's message: the first
+        strong piece of the verdict's kind (files around the code come first)."""
         if self.configured:
             return f'runtime = "{self.kind}" in configuration'
         wanted = {"server": ("server", "weak-server"), "serverless": ("serverless",)}.get(self.kind, ())
@@ -79,163 +142,350 @@ class RuntimeVerdict:
         return self.describe()
 
 
+# -- roots and the verdict ------------------------------------------------------------------
 def project_root(path: Path) -> Path:
+    """The project root of a path (one definition for the whole tool: `files.project_root`)."""
     from ..files import project_root as root_of
 
     return root_of(path)
 
 
 def detect_runtime(root: Path, setting: str = "auto") -> RuntimeVerdict:
+    """The runtime of the project at `root`: `setting` "server"/"serverless" decides it
+    (configured=True); "auto" detects it from the root (once per root per process)."""
     if setting in ("server", "serverless"):
         return RuntimeVerdict(setting, (), configured=True)
-    return _detect(Path(root).resolve())
+    return _detect(os.path.realpath(root))
 
 
 @lru_cache(maxsize=64)
-def _detect(root: Path) -> RuntimeVerdict:
-    return verdict(root, _code_evidence(root))
-
-
-def verdict(root: Path, code: Sequence[Evidence], setting: str = "auto") -> RuntimeVerdict:
-    """The verdict for a root from the evidence found in its Python files (`code`, as
-    `code_evidence` gives it per file, in path order) and the files around the code."""
-    if setting in ("server", "serverless"):
-        return RuntimeVerdict(setting, (), configured=True)
-    evidence = _file_evidence(Path(root)) + list(code)
-    kinds = {e.kind for e in evidence}
-    if "serverless" in kinds and "server" not in kinds:
-        kind = "serverless"
-    elif kinds & {"server", "weak-server"} and "serverless" not in kinds:
-        kind = "server"
-    else:
-        kind = "unknown"
-    return RuntimeVerdict(kind, tuple(evidence))
-
-
-# -- files around the code ------------------------------------------------------------------
-def _read_text(path: Path) -> Optional[str]:
-    try:
-        if path.is_file() and path.stat().st_size <= MAX_FILE:
-            return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
-    return None
-
-
-def _server_in(text: str) -> Optional[str]:
-    match = SERVER_WORDS.search(text)
-    return match.group(1) if match else None
-
-
-def _file_evidence(root: Path) -> List[Evidence]:
-    found: List[Evidence] = []
-    for name in ("serverless.yml", "serverless.yaml"):
-        if (root / name).is_file():
-            found.append(Evidence("serverless", name))
-    for path in sorted(root.glob("zappa_settings.*")):
-        found.append(Evidence("serverless", path.name))
-    for name in ("template.yaml", "template.yml"):
-        text = _read_text(root / name)
-        if text and "AWS::Serverless" in text:
-            found.append(Evidence("serverless", f"{name} (SAM)"))
-    text = _read_text(root / "Procfile")
-    if text:
-        server = next((s for line in text.splitlines() if not line.lstrip().startswith("#")
-                       for s in [_server_in(line)] if s), None)
-        if server:
-            found.append(Evidence("server", f"Procfile runs {server}"))
-    for name in ("gunicorn.conf.py", "gunicorn_conf.py"):
-        if (root / name).is_file():
-            found.append(Evidence("server", name))
-    folders = [root] + sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
-                              and p.name not in DEFAULT_EXCLUDES) if root.is_dir() else [root]
-    for folder in folders:
-        for path in sorted(folder.iterdir()) if folder.is_dir() else []:
-            rel = path.relative_to(root).as_posix()
-            name = path.name
-            if name == "Dockerfile" or name.startswith("Dockerfile.") or name.endswith(".Dockerfile"):
-                text = _read_text(path) or ""
-                for line in text.splitlines():
-                    if re.match(r"\s*(CMD|ENTRYPOINT)\b", line, re.IGNORECASE):
-                        server = _server_in(line)
-                        if server:
-                            found.append(Evidence("server", f"{rel} runs {server}"))
-                            break
-            elif name in ("docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml"):
-                text = _read_text(path) or ""
-                for line in text.splitlines():
-                    if re.match(r"\s*(command|entrypoint)\s*:", line):
-                        server = _server_in(line)
-                        if server:
-                            found.append(Evidence("server", f"{rel} command runs {server}"))
-                            break
-    return found
-
-
-# -- the code ---------------------------------------------------------------------------------
-def python_files(root: Path) -> List[str]:
-    """Every Python file of a project root whose code can be evidence (absolute path
-    strings), in path order."""
-    out: List[str] = []
-    for folder, dirs, files in os.walk(os.path.abspath(root)):
-        dirs[:] = sorted(d for d in dirs if d not in DEFAULT_EXCLUDES and not d.startswith("."))
-        out += [os.path.join(folder, name) for name in sorted(files) if name.endswith(".py")]
-    return out
-
-
-def code_evidence(rel: str, data: bytes) -> Tuple[Evidence, ...]:
-    """The evidence one Python file holds (`rel`: its path relative to the root)."""
-    if len(data) > MAX_FILE or not any(word in data for word in TRIGGERS):
-        return ()
-    try:
-        source = read_source(data, rel)
-    except SourceError:
-        return ()
-    return tuple(_module_evidence(source.tree, rel))
-
-
-def _code_evidence(root: Path) -> List[Evidence]:
-    found: List[Evidence] = []
-    base = len(os.path.abspath(root)) + 1
+def _detect(root: str) -> RuntimeVerdict:
+    code: List[Evidence] = []
+    cut = len(root.rstrip(os.sep)) + 1
     for path in python_files(root):
         try:
             with open(path, "rb") as handle:
-                data = handle.read()
+                data = handle.read(MAX_FILE + 1)
         except OSError:
             continue
-        found += code_evidence(path[base:].replace(os.sep, "/"), data)
-    return found
+        code += code_evidence(path[cut:].replace(os.sep, "/"), data)
+    return verdict(Path(root), code)
+
+
+def clear_cache() -> None:
+    """Forget every verdict (a long-lived process whose projects change, or tests)."""
+    from ..files import _marked_folder
+
+    _detect.cache_clear()
+    _marked_folder.cache_clear()
+
+
+def verdict(root: Path, code: Sequence[Evidence], setting: str = "auto") -> RuntimeVerdict:
+    """The verdict for `root` from the evidence of its Python files (`code`, as
+    `code_evidence` gives it, file by file in `python_files` order) and of the files
+    around the code (read here). Evidence order: the files around the code by path, then
+    the Python files by path."""
+    if setting in ("server", "serverless"):
+        return RuntimeVerdict(setting, (), configured=True)
+    evidence = tuple(_file_evidence(str(root))) + tuple(code)
+    return RuntimeVerdict(decide(e.kind for e in evidence), evidence)
+
+
+def decide(kinds: Iterable[str]) -> str:
+    """SPEC 4: serverless without strong server evidence -> serverless; server evidence
+    (strong or weak) without serverless evidence -> server; otherwise unknown."""
+    kinds = set(kinds)
+    if "serverless" in kinds:
+        return "unknown" if "server" in kinds else "serverless"
+    if kinds & {"server", "weak-server"}:
+        return "server"
+    return "unknown"
+
+
+# -- walking the root -----------------------------------------------------------------------
+def python_files(root) -> List[str]:
+    """Every Python file of the project at `root` (absolute path strings, sorted by their
+    path relative to the root). Skips hidden folders, DEFAULT_EXCLUDES folders, folders
+    that are project roots of their own, and symbolic links (never leaves the root)."""
+    top = os.path.abspath(root)
+    found: List[Tuple[str, str]] = []
+    stack = [(top, "")]
+    while stack:
+        folder, rel = stack.pop()
+        entries = _entries(folder)
+        if entries is None or (rel and any(e.name in ROOT_MARKERS for e in entries)):
+            continue  # unreadable, or another project's root
+        for entry in entries:
+            name = entry.name
+            try:
+                if entry.is_symlink():
+                    continue
+                if entry.is_dir():
+                    if not name.startswith(".") and name not in DEFAULT_EXCLUDES:
+                        stack.append((entry.path, f"{rel}{name}/"))
+                elif name.endswith(".py") and entry.is_file():
+                    found.append((f"{rel}{name}", entry.path))
+            except OSError:
+                continue
+    found.sort()
+    return [path for _, path in found]
+
+
+def _entries(folder: str) -> Optional[list]:
+    try:
+        with os.scandir(folder) as it:
+            return list(it)
+    except OSError:
+        return None
+
+
+# -- the files around the code --------------------------------------------------------------
+def _file_evidence(root: str) -> List[Evidence]:
+    """Deployment and process files: serverless/zappa/SAM files, a Procfile at the root;
+    Dockerfiles and compose files at the root and one folder down. In path order."""
+    found: List[Tuple[str, Evidence]] = []
+    entries = _entries(root) or []
+    for entry in entries:
+        name = entry.name
+        if not _plain_file(entry):
+            continue
+        if name in SERVERLESS_FILES:
+            found.append((name, Evidence("serverless", name)))
+        elif name in SAM_TEMPLATES:
+            text = _read_text(entry.path)
+            if text and "AWS::Serverless" in text:
+                found.append((name, Evidence("serverless", f"{name} (SAM)")))
+        elif name == "Procfile":
+            server = _procfile_server(_read_text(entry.path) or "")
+            if server:
+                found.append((name, Evidence("server", f"Procfile runs {server}")))
+    folders = [(entries, "")]
+    for entry in entries:
+        try:
+            if entry.is_dir() and not entry.is_symlink() and not entry.name.startswith(".") \
+                    and entry.name not in DEFAULT_EXCLUDES:
+                listing = _entries(entry.path) or []
+                if not any(e.name in ROOT_MARKERS for e in listing):  # not another project's root
+                    folders.append((listing, entry.name + "/"))
+        except OSError:
+            continue
+    for listing, prefix in folders:
+        for entry in listing:
+            name = entry.name
+            if _is_dockerfile(name) and _plain_file(entry):
+                server = _dockerfile_server(_read_text(entry.path) or "")
+                if server:
+                    found.append((prefix + name, Evidence("server", f"{prefix}{name} runs {server}")))
+            elif name in COMPOSE_FILES and _plain_file(entry):
+                server = _compose_server(_read_text(entry.path) or "")
+                if server:
+                    found.append((prefix + name, Evidence("server", f"{prefix}{name} command runs {server}")))
+    found.sort(key=lambda item: item[0])
+    return [evidence for _, evidence in found]
+
+
+def _plain_file(entry) -> bool:
+    try:
+        return entry.is_file() and not entry.is_symlink()
+    except OSError:
+        return False
+
+
+def _is_dockerfile(name: str) -> bool:
+    return name == "Dockerfile" or name.startswith("Dockerfile.") or name.endswith(".Dockerfile")
+
+
+def _read_text(path: str) -> Optional[str]:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_FILE + 1)
+    except OSError:
+        return None
+    if len(data) > MAX_FILE:
+        return None
+    return data.decode("utf-8", errors="replace")
+
+
+def _server_in(text: str) -> Optional[str]:
+    match = SERVER_WORD.search(text)
+    return match.group(1) if match else None
+
+
+def _procfile_server(text: str) -> Optional[str]:
+    """The first process server a Procfile command runs (`web: uvicorn app:app`)."""
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        _, colon, command = line.partition(":")
+        server = _server_in(command if colon else line)
+        if server:
+            return server
+    return None
+
+
+def _logical_lines(text: str) -> List[str]:
+    """A Dockerfile's instructions, with backslash continuations joined and comments dropped."""
+    lines, current = [], ""
+    for raw in text.splitlines():
+        stripped = raw.strip()
+        if stripped.startswith("#"):
+            continue
+        if stripped.endswith("\\"):
+            current += stripped[:-1] + " "
+            continue
+        lines.append(current + stripped)
+        current = ""
+    if current:
+        lines.append(current)
+    return lines
+
+
+def _dockerfile_server(text: str) -> Optional[str]:
+    """The first process server a Dockerfile's CMD or ENTRYPOINT runs."""
+    for line in _logical_lines(text):
+        match = DOCKER_COMMAND.match(line)
+        if match:
+            server = _server_in(line[match.end():])
+            if server:
+                return server
+    return None
+
+
+def _compose_server(text: str) -> Optional[str]:
+    """The first process server a compose file's `command:` (or `entrypoint:`) runs, the
+    value on the key's line or a block or list on the lines indented below it."""
+    lines = text.splitlines()
+    for number, line in enumerate(lines):
+        if line.lstrip().startswith("#"):
+            continue
+        match = COMPOSE_COMMAND.match(line)
+        if not match:
+            continue
+        value = match.group(3).split(" #")[0]
+        server = _server_in(value)
+        if server:
+            return server
+        if value.strip() in ("", ">", "|", ">-", "|-", ">+", "|+"):
+            indent = len(match.group(1))
+            for following in lines[number + 1:]:
+                if not following.strip() or following.lstrip().startswith("#"):
+                    continue
+                if len(following) - len(following.lstrip()) <= indent:
+                    break
+                server = _server_in(following.split(" #")[0])
+                if server:
+                    return server
+    return None
+
+
+# -- the code -------------------------------------------------------------------------------
+def code_evidence(rel: str, data: bytes) -> Tuple[Evidence, ...]:
+    """The evidence one Python file holds (`rel`: its path relative to the root, with
+    "/"). Only files that mention a trigger word are parsed."""
+    name = rel.rsplit("/", 1)[-1]
+    found: List[Evidence] = []
+    if name in GUNICORN_CONFIGS:
+        found.append(Evidence("server", rel))
+    if len(data) > MAX_FILE:
+        return tuple(found)
+    if name == "manage.py" and b"DJANGO_SETTINGS_MODULE" in data:
+        found.append(Evidence("weak-server", f"Django project ({rel})"))
+    if not any(word in data for word in TRIGGERS):
+        return tuple(found)
+    tree = _parse(data)
+    if tree is not None:
+        found += [e for e in _module_evidence(tree, rel) if e not in found]
+    return tuple(found)
+
+
+def _parse(data: bytes) -> Optional[ast.Module]:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarning on odd escapes is not ours to show
+            return ast.parse(data)
+    except (SyntaxError, ValueError, TypeError, RecursionError, MemoryError):
+        return None
+
+
+class _Imports:
+    """Local names bound by the file's imports (at any depth) -> qualified names."""
+
+    def __init__(self, tree: ast.Module):
+        self.names: Dict[str, str] = {}
+        self.modules: List[str] = []  # every module (and `from` member) imported
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    self.modules.append(alias.name)
+                    if alias.asname:
+                        self.names[alias.asname] = alias.name
+                    else:
+                        head = alias.name.split(".")[0]
+                        self.names.setdefault(head, head)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                self.modules.append(node.module)
+                for alias in node.names:
+                    if alias.name == "*":
+                        continue
+                    qualified = f"{node.module}.{alias.name}"
+                    self.modules.append(qualified)
+                    self.names[alias.asname or alias.name] = qualified
+
+    def qualify(self, node: ast.AST) -> Optional[str]:
+        if isinstance(node, ast.Name):
+            return self.names.get(node.id)
+        if isinstance(node, ast.Attribute):
+            base = self.qualify(node.value)
+            return f"{base}.{node.attr}" if base else None
+        return None
 
 
 def _module_evidence(tree: ast.Module, rel: str) -> List[Evidence]:
-    names = ModuleNames(tree)
+    imports = _Imports(tree)
     found: List[Evidence] = []
-    imported = set(names.imports.values())
     for module in SERVERLESS_MODULES:
-        if any(q == module or q.startswith(module + ".") for q in imported):
+        if any(m == module or m.startswith(module + ".") for m in imports.modules):
             found.append(Evidence("serverless", f"imports {module} ({rel})"))
     for stmt in tree.body:
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and _is_lambda_handler(stmt):
             found.append(Evidence("serverless", f"{stmt.name}(event, context) in {rel}"))
-    apps = set()
     servers = set()
+    django = False
     for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
-        qualified = names.qualify(node.func) or ""
-        if qualified in APP_CLASSES:
-            apps.add(APP_CLASSES[qualified])
-        elif qualified in SERVER_CALLS or any(qualified.startswith(s + ".") for s in ("gunicorn.app",)):
-            servers.add(qualified.split(".")[0])
+        if isinstance(node, ast.Call):
+            qualified = imports.qualify(node.func)
+            if qualified in SERVER_CALLS:
+                servers.add(SERVER_CALLS[qualified])
+            elif qualified in DJANGO_APPS:
+                django = True
+        elif isinstance(node, ast.ClassDef):
+            if any(imports.qualify(base) in GUNICORN_BASES for base in node.bases):
+                servers.add("gunicorn")
     for server in sorted(servers):
         found.append(Evidence("server", f"{server} started in {rel}"))
-    for app in sorted(apps):
+    apps = sorted({app for stmt in tree.body for app in [_app_of(stmt, imports)] if app})
+    for app in apps:
         found.append(Evidence("weak-server", f"{app} app in {rel}"))
+    if django:
+        found.append(Evidence("weak-server", f"Django app in {rel}"))
     return found
 
 
+def _app_of(stmt: ast.stmt, imports: _Imports) -> Optional[str]:
+    """The framework of a module-level `app = FastAPI(...)` (also annotated)."""
+    if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and isinstance(stmt.value, ast.Call):
+        return APP_CLASSES.get(imports.qualify(stmt.value.func) or "")
+    return None
+
+
 def _is_lambda_handler(func) -> bool:
-    params = [a.arg for a in (*func.args.posonlyargs, *func.args.args)]
+    """`def handler(event, context)`, or `def lambda_handler(a, b)`: exactly two positional
+    parameters and nothing else required."""
+    args = func.args
+    params = [a.arg for a in (*args.posonlyargs, *args.args)]
+    if len(params) != 2 or args.kwonlyargs:
+        return False
     if func.name == "lambda_handler":
-        return len(params) == 2
-    return func.name == "handler" and params[:2] == ["event", "context"] and len(params) == 2
+        return True
+    return func.name == "handler" and params == ["event", "context"]

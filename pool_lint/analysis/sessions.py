@@ -99,6 +99,9 @@ class SessionAnalysis:
         self.file = file
         self.externals = ExternalCalls(file)
         self._flows: Dict[int, FlowResult] = {}
+        self._functions = None
+        self._calls: Dict[tuple, Optional[str]] = {}
+        self._annotations: Dict[tuple, bool] = {}
 
     # -- what makes a session -----------------------------------------------------------------
     def _binding_call(self, expr: ast.AST):
@@ -129,9 +132,18 @@ class SessionAnalysis:
         return SESSION_MAKERS.get(qualified)
 
     def session_call(self, expr: ast.AST) -> Optional[str]:
-        """'session' when the expression creates a session, 'begin' for `factory.begin()`."""
+        """'session' when the expression creates a session, 'begin' for `factory.begin()`.
+        Memoised by the callee's dotted name when its first name is not a local."""
         if not isinstance(expr, ast.Call):
             return None
+        key = _dotted(expr.func)
+        if key is None or key[0] in _locals_of(self.file, expr):
+            return self._session_call(expr)
+        if key not in self._calls:
+            self._calls[key] = self._session_call(expr)
+        return self._calls[key]
+
+    def _session_call(self, expr: ast.Call) -> Optional[str]:
         qualified = self.file.resolve(expr.func)
         if qualified in SESSION_CLASSES:
             return "session"
@@ -159,6 +171,8 @@ class SessionAnalysis:
     # -- parameters -------------------------------------------------------------------------------
     def parameter_state(self, func, arg: ast.arg) -> Optional[FrozenSet[str]]:
         """The state a session parameter starts in, or None when it is no session."""
+        if arg.annotation is None and not (func.args.defaults or func.args.kw_defaults):
+            return None
         dependency = self._dependency_of(arg, func)
         if dependency is not None:
             module, dep = dependency
@@ -172,6 +186,11 @@ class SessionAnalysis:
     def _annotated_session(self, annotation) -> bool:
         if annotation is None:
             return False
+        key = _dotted(annotation)
+        if key is not None:
+            if key not in self._annotations:
+                self._annotations[key] = self.file.resolve(annotation) in SESSION_CLASSES
+            return self._annotations[key]
         if isinstance(annotation, ast.Subscript):
             inner = annotation.slice
             parts = inner.elts if isinstance(inner, ast.Tuple) else [inner]
@@ -258,7 +277,20 @@ class SessionAnalysis:
         return self._flows[key]
 
     def functions(self):
-        return [n for n in ast.walk(self.file.source.tree) if isinstance(n, FunctionNode)]
+        if self._functions is None:
+            self._functions = [n for n in ast.walk(self.file.source.tree) if isinstance(n, FunctionNode)]
+        return self._functions
+
+
+def _dotted(expr) -> Optional[tuple]:
+    parts = []
+    while isinstance(expr, ast.Attribute):
+        parts.append(expr.attr)
+        expr = expr.value
+    if not isinstance(expr, ast.Name):
+        return None
+    parts.append(expr.id)
+    return tuple(reversed(parts))
 
 
 def _locals_of(file, node):

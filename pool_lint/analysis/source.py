@@ -114,6 +114,31 @@ class Source:
             self._parents = parents
         return self._parents
 
+    def enclosing(self, node: ast.AST) -> tuple:
+        """The functions, lambdas and classes around `node`, innermost first (one walk of
+        the tree builds the map; every later question is a dictionary look-up)."""
+        scopes = self.__dict__.get("_scopes")
+        if scopes is None:
+            scopes = {}
+            scope_types = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+            stack = [(self.tree, ())]
+            while stack:
+                node_, chain = stack.pop()
+                scopes[id(node_)] = chain
+                inner = (node_,) + chain if isinstance(node_, scope_types) else chain
+                for child in ast.iter_child_nodes(node_):
+                    stack.append((child, inner))
+            self.__dict__["_scopes"] = scopes
+        found = scopes.get(id(node))
+        if found is None:  # a node made after parsing: walk up by parents
+            found, parent = [], self.parent(node)
+            while parent is not None:
+                if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+                    found.append(parent)
+                parent = self.parent(parent)
+            found = tuple(found)
+        return found
+
     def parent(self, node: ast.AST) -> Optional[ast.AST]:
         return self.parents.get(id(node))
 

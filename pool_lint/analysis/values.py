@@ -58,15 +58,18 @@ def _number(value: Any) -> bool:
 class Evaluator:
     """Resolves expressions of one module, as seen from a given point (`at`)."""
 
-    def __init__(self, names: ModuleNames, parents, importer=None):
+    def __init__(self, names: ModuleNames, parents, importer=None, enclosing=None):
         self.names = names
         self.parents = parents  # callable node -> parent
+        self._enclosing = enclosing  # callable node -> enclosing scopes (Source.enclosing)
         # importer(local name) -> (Evaluator of the defining module, value expression) or
         # None: follows `from app.settings import RECYCLE` to its assignment there.
         self.importer = importer
 
     # -- helpers -------------------------------------------------------------------------
     def enclosing_functions(self, node: ast.AST) -> List[ast.AST]:
+        if self._enclosing is not None:
+            return list(self._enclosing(node))
         out = []
         parent = self.parents(node)
         while parent is not None:
