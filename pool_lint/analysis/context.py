@@ -55,11 +55,7 @@ class FileContext:
         return self.project.resolve(qualified, self.path)[0]
 
     def calls(self) -> List[ast.Call]:
-        return self._calls
-
-    @cached_property
-    def _calls(self) -> List[ast.Call]:
-        return [node for node in ast.walk(self.source.tree) if isinstance(node, ast.Call)]
+        return self.source.calls
 
     def function_of(self, node: ast.AST):
         return next((f for f in self.enclosing_functions(node) if isinstance(f, FunctionNode)), None)

@@ -99,7 +99,6 @@ class SessionAnalysis:
         self.file = file
         self.externals = ExternalCalls(file)
         self._flows: Dict[int, FlowResult] = {}
-        self._functions = None
         self._calls: Dict[tuple, Optional[str]] = {}
         self._annotations: Dict[tuple, bool] = {}
 
@@ -277,9 +276,7 @@ class SessionAnalysis:
         return self._flows[key]
 
     def functions(self):
-        if self._functions is None:
-            self._functions = [n for n in ast.walk(self.file.source.tree) if isinstance(n, FunctionNode)]
-        return self._functions
+        return self.file.source.functions
 
 
 def _dotted(expr) -> Optional[tuple]:
@@ -463,8 +460,9 @@ class Flow:
 
     # -- expressions -------------------------------------------------------------------------
     def expr(self, node, state: State) -> None:
-        """Visit an expression in evaluation order (arguments before their call)."""
-        if node is None or isinstance(node, ast.Lambda):
+        """Visit an expression in evaluation order (arguments before their call). With no
+        session in scope there is nothing to learn from an expression."""
+        if node is None or not state or isinstance(node, ast.Lambda):
             return
         if isinstance(node, ast.Call):
             self.expr(node.func, state)

@@ -104,32 +104,57 @@ class Source:
         return self.text[self.offset(r1, c1) : self.offset(r2, c2)]
 
     # -- tree navigation -----------------------------------------------------------------
+    def _index(self) -> None:
+        """One walk of the tree: parent links, enclosing scopes, calls and functions in
+        source order. Everything the analysis asks of the tree's shape comes from here."""
+        parents: Dict[int, ast.AST] = {}
+        scopes: Dict[int, tuple] = {}
+        calls: List[ast.Call] = []
+        functions: List[ast.AST] = []
+        scope_types = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+        stack = [(self.tree, ())]
+        while stack:
+            node, chain = stack.pop()
+            scopes[id(node)] = chain
+            if isinstance(node, ast.Call):
+                calls.append(node)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                functions.append(node)
+            inner = (node,) + chain if isinstance(node, scope_types) else chain
+            for child in ast.iter_child_nodes(node):
+                parents[id(child)] = node
+                stack.append((child, inner))
+        order = lambda n: (n.lineno, n.col_offset)  # noqa: E731
+        calls.sort(key=order)
+        functions.sort(key=order)
+        self._parents = parents
+        self.__dict__.update(_scopes=scopes, _calls=calls, _functions=functions)
+
     @property
     def parents(self) -> Dict[int, ast.AST]:
         if self._parents is None:
-            parents: Dict[int, ast.AST] = {}
-            for node in ast.walk(self.tree):
-                for child in ast.iter_child_nodes(node):
-                    parents[id(child)] = node
-            self._parents = parents
+            self._index()
         return self._parents
 
+    @property
+    def calls(self) -> List[ast.Call]:
+        """Every call in the file, in source order."""
+        if "_calls" not in self.__dict__:
+            self._index()
+        return self.__dict__["_calls"]
+
+    @property
+    def functions(self) -> List[ast.AST]:
+        """Every function and method definition, in source order."""
+        if "_functions" not in self.__dict__:
+            self._index()
+        return self.__dict__["_functions"]
+
     def enclosing(self, node: ast.AST) -> tuple:
-        """The functions, lambdas and classes around `node`, innermost first (one walk of
-        the tree builds the map; every later question is a dictionary look-up)."""
-        scopes = self.__dict__.get("_scopes")
-        if scopes is None:
-            scopes = {}
-            scope_types = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
-            stack = [(self.tree, ())]
-            while stack:
-                node_, chain = stack.pop()
-                scopes[id(node_)] = chain
-                inner = (node_,) + chain if isinstance(node_, scope_types) else chain
-                for child in ast.iter_child_nodes(node_):
-                    stack.append((child, inner))
-            self.__dict__["_scopes"] = scopes
-        found = scopes.get(id(node))
+        """The functions, lambdas and classes around `node`, innermost first."""
+        if "_scopes" not in self.__dict__:
+            self._index()
+        found = self.__dict__["_scopes"].get(id(node))
         if found is None:  # a node made after parsing: walk up by parents
             found, parent = [], self.parent(node)
             while parent is not None:

@@ -241,16 +241,18 @@ class SessionNotClosed(Rule):
 
     def check(self, file):
         analysis = file.sessions
-        for func in analysis.functions():
-            for stmt in ast.walk(func):
-                if not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name):
-                    continue
-                if file.function_of(stmt) is not func or analysis.session_call(stmt.value) != "session":
-                    continue
-                if not _closed(func, stmt.targets[0].id):
-                    yield Report(node=stmt.value.func, span=stmt.value, message=(
-                        f"session `{stmt.targets[0].id}` is never closed: its connection stays checked out until the "
-                        f"garbage collector reclaims it; use `with` or close it in `finally`"))
+        for call in file.calls():
+            stmt = file.source.parent(call)
+            if not isinstance(stmt, ast.Assign) or stmt.value is not call or len(stmt.targets) != 1 \
+                    or not isinstance(stmt.targets[0], ast.Name):
+                continue
+            func = file.function_of(stmt)
+            if func is None or analysis.session_call(call) != "session":
+                continue
+            if not _closed(func, stmt.targets[0].id):
+                yield Report(node=call.func, span=call, message=(
+                    f"session `{stmt.targets[0].id}` is never closed: its connection stays checked out until the "
+                    f"garbage collector reclaims it; use `with` or close it in `finally`"))
 
 
 def _closed(func, name: str) -> bool:
