@@ -100,7 +100,53 @@ class SessionAnalysis:
         self.externals = ExternalCalls(file)
         self._flows: Dict[int, FlowResult] = {}
         self._calls: Dict[tuple, Optional[str]] = {}
+        self._possible: Optional[bool] = None
         self._annotations: Dict[tuple, bool] = {}
+
+    # -- can this file hold a session at all? -------------------------------------------------
+    @property
+    def possible(self) -> bool:
+        """A file that does not mention SQLAlchemy can only meet a session through a name
+        it imports from the project: a session factory, an engine, a dependency that
+        hands out a session, a type alias. Without one, no session rule has anything to
+        look at, and the flows are not run."""
+        if self._possible is None:
+            text = self.file.source.text
+            self._possible = "sqlalchemy" in text or "sqlmodel" in text or any(
+                self._relevant_import(node) for node in self.file.source.imports)
+        return self._possible
+
+    def _relevant_import(self, node) -> bool:
+        names = self.file.names
+        for alias in node.names:
+            if alias.name == "*":
+                return True  # cannot tell what came in
+            if isinstance(node, ast.Import):
+                continue  # a module: its attributes are resolved where used, through `from`
+            base = node.module or ""
+            if node.level:
+                from .names import resolve_relative
+
+                base = resolve_relative(names.module, names.is_package, node.level, node.module)
+            qualified = f"{base}.{alias.name}" if base else alias.name
+            if self._relevant(qualified):
+                return True
+        return False
+
+    def _relevant(self, qualified: str) -> bool:
+        project = self.file.project
+        canonical, module, node = project.resolve(qualified, self.file.path)
+        if canonical in SESSION_CLASSES or canonical in SESSION_MAKERS or canonical in ENGINE_FACTORIES:
+            return True
+        if module is None:
+            return False
+        if isinstance(node, ast.Name):  # a factory, an engine, a dependency alias
+            value = module.names.single_assignment(node.id)
+            text = ast.dump(value) if value is not None else ""
+            return any(word in text for word in ("ession", "ngine", "Depends"))
+        if isinstance(node, FunctionNode):  # a dependency that hands out a session
+            return dependency_state(project, module, node) is not None
+        return False
 
     # -- what makes a session -----------------------------------------------------------------
     def _binding_call(self, expr: ast.AST):
@@ -136,7 +182,7 @@ class SessionAnalysis:
         if not isinstance(expr, ast.Call):
             return None
         key = _dotted(expr.func)
-        if key is None or key[0] in _locals_of(self.file, expr):
+        if key is None or (key[0] in self.file.source.local_names and key[0] in _locals_of(self.file, expr)):
             return self._session_call(expr)
         if key not in self._calls:
             self._calls[key] = self._session_call(expr)
@@ -276,7 +322,7 @@ class SessionAnalysis:
         return self._flows[key]
 
     def functions(self):
-        return self.file.source.functions
+        return self.file.source.functions if self.possible else []
 
 
 def _dotted(expr) -> Optional[tuple]:

@@ -111,6 +111,8 @@ class Source:
         scopes: Dict[int, tuple] = {}
         calls: List[ast.Call] = []
         functions: List[ast.AST] = []
+        imports: List[ast.AST] = []
+        local_names = set()
         scope_types = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
         stack = [(self.tree, ())]
         while stack:
@@ -120,6 +122,12 @@ class Source:
                 calls.append(node)
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 functions.append(node)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                imports.append(node)
+            elif chain and isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+                local_names.add(node.id)
+            elif chain and isinstance(node, ast.arg):
+                local_names.add(node.arg)
             inner = (node,) + chain if isinstance(node, scope_types) else chain
             for child in ast.iter_child_nodes(node):
                 parents[id(child)] = node
@@ -128,7 +136,8 @@ class Source:
         calls.sort(key=order)
         functions.sort(key=order)
         self._parents = parents
-        self.__dict__.update(_scopes=scopes, _calls=calls, _functions=functions)
+        self.__dict__.update(_scopes=scopes, _calls=calls, _functions=functions, _imports=imports,
+                             _local_names=local_names)
 
     @property
     def parents(self) -> Dict[int, ast.AST]:
@@ -149,6 +158,20 @@ class Source:
         if "_functions" not in self.__dict__:
             self._index()
         return self.__dict__["_functions"]
+
+    @property
+    def local_names(self) -> set:
+        """Every name bound inside some function or lambda (a quick "surely not local")."""
+        if "_local_names" not in self.__dict__:
+            self._index()
+        return self.__dict__["_local_names"]
+
+    @property
+    def imports(self) -> List[ast.AST]:
+        """Every import statement, at module level or inside functions."""
+        if "_imports" not in self.__dict__:
+            self._index()
+        return self.__dict__["_imports"]
 
     def enclosing(self, node: ast.AST) -> tuple:
         """The functions, lambdas and classes around `node`, innermost first."""

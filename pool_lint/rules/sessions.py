@@ -241,6 +241,8 @@ class SessionNotClosed(Rule):
 
     def check(self, file):
         analysis = file.sessions
+        if not analysis.possible:
+            return
         for call in file.calls():
             stmt = file.source.parent(call)
             if not isinstance(stmt, ast.Assign) or stmt.value is not call or len(stmt.targets) != 1 \
@@ -324,7 +326,7 @@ class AsyncSessionExpiresOnCommit(Rule):
     """),)
 
     def check(self, file):
-        if "ession" not in file.source.text:
+        if "ession" not in file.source.text or not file.sessions.possible:
             return
         for call in file.calls():
             if file.resolve(call.func) not in ASYNC_FACTORY_CALLS:
