@@ -110,7 +110,7 @@ class ExternalCalls:
                 return None
             value = module.names.single_assignment(target.id)
             if isinstance(value, ast.Call):
-                return client_kind(self._qualify_in(module, value.func))
+                return client_kind(module.resolve(value.func))
             return None
         if isinstance(node, ast.Name):
             parent = file.source.parent(node)
@@ -125,10 +125,6 @@ class ExternalCalls:
             if value is not None:
                 return self._client_of_expr(value, at, depth + 1)
         return None
-
-    def _qualify_in(self, module, expr):
-        qualified = module.names.qualify(expr)
-        return module.project.resolve(qualified, module.path)[0] if qualified and module.project else qualified
 
     def _client_of_annotation(self, annotation: Optional[ast.AST]):
         if annotation is None:

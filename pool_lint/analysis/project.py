@@ -40,6 +40,13 @@ class Module:
             self._evaluator = Evaluator(self.names, self.source.parent, self.import_value, self.source.enclosing)
         return self._evaluator
 
+    def resolve(self, expr: ast.AST) -> Optional[str]:
+        """The canonical qualified name of a module-level expression of this module."""
+        qualified = self.names.qualify(expr)
+        if qualified and self.project is not None:
+            return self.project.resolve(qualified, self.path)[0]
+        return qualified
+
     def import_value(self, local: str):
         """(Evaluator, value expression) of a module-level constant imported as `local`."""
         qualified = self.names.imports.get(local)

@@ -165,16 +165,14 @@ class SessionAnalysis:
                     return module, value
         return None
 
+    def _bound_callee(self, expr: ast.AST) -> Optional[str]:
+        """For a name bound to `X = factory(...)`, the qualified name of `factory`."""
+        found = self._binding_call(expr)
+        return found[0].resolve(found[1].func) if found is not None else None
+
     def maker_of(self, expr: ast.AST) -> Optional[bool]:
         """Is `expr` a session factory (sessionmaker & co)? Its async-ness, or None."""
-        found = self._binding_call(expr)
-        if found is None:
-            return None
-        module, call = found
-        qualified = module.names.qualify(call.func)
-        if qualified and module.project is not None:
-            qualified = module.project.resolve(qualified, module.path)[0]
-        return SESSION_MAKERS.get(qualified)
+        return SESSION_MAKERS.get(self._bound_callee(expr))
 
     def session_call(self, expr: ast.AST) -> Optional[str]:
         """'session' when the expression creates a session, 'begin' for `factory.begin()`.
@@ -199,14 +197,7 @@ class SessionAnalysis:
         return None
 
     def is_engine(self, expr: ast.AST) -> bool:
-        found = self._binding_call(expr)
-        if found is None:
-            return False
-        module, call = found
-        qualified = module.names.qualify(call.func)
-        if qualified and module.project is not None:
-            qualified = module.project.resolve(qualified, module.path)[0]
-        return qualified in ENGINE_FACTORIES
+        return self._bound_callee(expr) in ENGINE_FACTORIES
 
     def connection_block(self, expr: ast.AST) -> bool:
         """`engine.connect()` / `engine.begin()` on a known engine."""
@@ -248,12 +239,7 @@ class SessionAnalysis:
         """The dependency expression of `Depends(dep)`."""
         if not isinstance(expr, ast.Call) or not (expr.args or expr.keywords):
             return None
-        names = (module or self.file.module).names
-        qualified = names.qualify(expr.func)
-        project = self.file.project
-        if qualified:
-            qualified = project.resolve(qualified, (module or self.file.module).path)[0]
-        if qualified not in DEPENDS:
+        if (module or self.file.module).resolve(expr.func) not in DEPENDS:
             return None
         if expr.args:
             return expr.args[0]
@@ -278,10 +264,7 @@ class SessionAnalysis:
         if annotation is None or depth > 3:
             return None, module
         if isinstance(annotation, ast.Subscript):
-            qualified = module.names.qualify(annotation.value)
-            if qualified and module.project is not None:
-                qualified = module.project.resolve(qualified, module.path)[0]
-            if qualified in ANNOTATED and isinstance(annotation.slice, ast.Tuple):
+            if module.resolve(annotation.value) in ANNOTATED and isinstance(annotation.slice, ast.Tuple):
                 for extra in annotation.slice.elts[1:]:
                     target = self._depends_target(extra, module)
                     if target is not None:
