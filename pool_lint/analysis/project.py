@@ -84,6 +84,7 @@ class Project:
         self._modules: Dict[Path, Optional[Module]] = {}
         self._lock = threading.Lock()
         self._found: Dict[tuple, Optional[Module]] = {}
+        self._resolved: Dict[tuple, tuple] = {}
         self.facts: Dict[tuple, object] = {}  # memo for analyses built on the index
         # What the analysis of the current file consulted (for the cache's dependencies).
         self.touched: set = set()
@@ -112,6 +113,8 @@ class Project:
         if path is not None:
             self._modules.pop(Path(path).resolve(), None)
             self._found.clear()
+            self._resolved.clear()
+            self.facts.clear()
 
     def load(self, path: Path) -> Optional[Module]:
         path = Path(path).resolve()
@@ -174,8 +177,23 @@ class Project:
 
         Returns (canonical qualified name, defining Module or None, defining node or None).
         For a library name (sqlalchemy, httpx) the module is None and the name is the
-        library's qualified name.
+        library's qualified name. Memoised; the project files consulted are recorded in
+        `touched` on every call (the cache's dependencies).
         """
+        key = (qualified, near)
+        found = self._resolved.get(key)
+        if found is None:
+            before = self.touched
+            self.touched = set()
+            try:
+                answer = self._resolve(qualified, near)
+                found = self._resolved[key] = (answer, frozenset(self.touched))
+            finally:
+                self.touched = before | self.touched
+        self.touched |= found[1]
+        return found[0]
+
+    def _resolve(self, qualified: Optional[str], near: Optional[Path] = None):
         hops = 0
         module: Optional[Module] = None
         while qualified and hops < _MAX_HOPS:
