@@ -170,3 +170,20 @@ def test_create_task_sharing_a_session(project):
                 await first, second
     ''')
     assert [(row, code) for row, code, _ in found] == [(12, "POL205")]
+
+
+def test_session_on_a_borrowed_connection_is_not_reported(project):
+    found = findings(project, '''
+        from alembic import op
+        from sqlalchemy.orm import Session
+        from app.db import engine
+
+        def upgrade():
+            session = Session(bind=op.get_bind())
+            session.execute("select 1")
+
+        def leak():
+            session = Session(engine)
+            session.execute("select 1")
+    ''')
+    assert [(row, code) for row, code, _ in found] == [(11, "POL203")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import ast
 from typing import Dict, List
 
-from ..analysis.sessions import ASYNC_FACTORY_CALLS, CREATE_TASK, GATHER, session_names
+from ..analysis.sessions import ASYNC_FACTORY_CALLS, CREATE_TASK, GATHER, SESSION_CLASSES, session_names
 from ..fixes import KeywordFix
 from .base import Report, Rule, example, register
 
@@ -251,10 +251,17 @@ class SessionNotClosed(Rule):
             func = file.function_of(stmt)
             if func is None or analysis.session_call(call) != "session":
                 continue
+            if file.resolve(call.func) in SESSION_CLASSES and not _bound_to_engine(analysis, call):
+                continue  # Session(bind=connection): it borrows that connection, not a pool slot
             if not _closed(func, stmt.targets[0].id):
                 yield Report(node=call.func, span=call, message=(
                     f"session `{stmt.targets[0].id}` is never closed: its connection stays checked out until the "
                     f"garbage collector reclaims it; use `with` or close it in `finally`"))
+
+
+def _bound_to_engine(analysis, call: ast.Call) -> bool:
+    bind = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "bind"), None)
+    return bind is not None and analysis.is_engine(bind)
 
 
 def _closed(func, name: str) -> bool:
