@@ -226,7 +226,7 @@ def rule(code: Optional[str], show_all: bool):
         width = max(len(r.name) for r in ALL_RULES.values())
         for r in ALL_RULES.values():
             default = "" if r.default_enabled else "  (off by default)"
-            click.echo(f"{r.code}  {r.name:<{width}}  {r.severity:<7}  fix: {r.fixable():<9}  {r.summary()}{default}")
+            click.echo(f"{r.code}  {r.name:<{width}}  {r.severity:<7}  fix: {r.fixable():<11}  {r.summary()}{default}")
         return
     found = ALL_RULES.get(code.upper())
     if found is None:

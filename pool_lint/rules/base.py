@@ -70,9 +70,13 @@ class Rule:
 
     @classmethod
     def fixable(cls) -> str:
-        text = cls.docs()
-        fix = text.split("## Fix", 1)[-1].strip().split("\n\n", 1)[0].lower()
-        return "none" if fix.startswith("none") else ("sometimes" if "unsafe" in fix or "when" in fix else "always")
+        """From the "Fix" section: none, safe, unsafe, or safe/unsafe."""
+        fix = cls.docs().split("## Fix", 1)[-1].strip().split("\n\n", 1)[0].lower()
+        if fix.startswith("none"):
+            return "none"
+        if fix.startswith("unsafe"):
+            return "unsafe"
+        return "safe/unsafe" if "unsafe" in fix else "safe"
 
 
 REGISTRY: Dict[str, type] = {}
