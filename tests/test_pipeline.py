@@ -88,3 +88,32 @@ def test_unwritable_cache_is_not_fatal(project):
     result = run_cli("check", ".", cwd=project.root)
     assert result.returncode == 1
     assert "could not write the cache" in result.stderr
+
+
+def test_screen_follows_a_dependency_re_exported_by_a_module_without_sqlalchemy(project):
+    project.write("app/__init__.py", "")
+    project.write("app/db.py", "from sqlalchemy.orm import sessionmaker\nSessionLocal = sessionmaker()\n")
+    project.write("app/deps.py", "from app.db import SessionLocal\n\n\ndef get_db():\n"
+                                 "    with SessionLocal() as db:\n        yield db\n")
+    project.write("app/routes.py", "import requests\nfrom fastapi import Depends\nfrom app.deps import get_db\n\n\n"
+                                   "def pay(db=Depends(get_db)):\n    db.execute('select 1')\n"
+                                   "    requests.post('https://payments.example.com')\n")
+    project.write("app/util.py", "def add(a, b):\n    return a + b\n")
+    screened = findings(project.root, "--no-cache")
+    assert [(f[0], f[3]) for f in screened] == [("app/routes.py", "POL201")]
+    assert findings(project.root, "--no-cache", "--no-screen") == screened
+
+
+def test_screen_selection_of_a_project():
+    from pool_lint.screen import file_facts, select
+
+    files = {
+        "app/db.py": b"from sqlalchemy.ext.asyncio import async_sessionmaker\nSessionLocal = async_sessionmaker()\n",
+        "app/deps.py": b"from app.db import SessionLocal\n\nasync def get_db():\n    async with SessionLocal() as s:\n"
+                       b"        yield s\n",
+        "app/routes.py": b"from app.deps import get_db\n",
+        "app/models_user.py": b"from app.schemas import User\n",
+        "app/other.py": b"from app.routes import router\n",
+    }
+    chosen = select({path: file_facts(data) for path, data in files.items()})
+    assert chosen == {"app/db.py", "app/deps.py", "app/routes.py"}
