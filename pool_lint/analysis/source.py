@@ -139,6 +139,12 @@ class Source:
         self.__dict__.update(_scopes=scopes, _calls=calls, _functions=functions, _imports=imports,
                              _local_names=local_names)
 
+    def _indexed(self, key: str):
+        """One of the maps `_index` builds, building them all on first use."""
+        if key not in self.__dict__:
+            self._index()
+        return self.__dict__[key]
+
     @property
     def parents(self) -> Dict[int, ast.AST]:
         if self._parents is None:
@@ -148,36 +154,26 @@ class Source:
     @property
     def calls(self) -> List[ast.Call]:
         """Every call in the file, in source order."""
-        if "_calls" not in self.__dict__:
-            self._index()
-        return self.__dict__["_calls"]
+        return self._indexed("_calls")
 
     @property
     def functions(self) -> List[ast.AST]:
         """Every function and method definition, in source order."""
-        if "_functions" not in self.__dict__:
-            self._index()
-        return self.__dict__["_functions"]
+        return self._indexed("_functions")
 
     @property
     def local_names(self) -> set:
         """Every name bound inside some function or lambda (a quick "surely not local")."""
-        if "_local_names" not in self.__dict__:
-            self._index()
-        return self.__dict__["_local_names"]
+        return self._indexed("_local_names")
 
     @property
     def imports(self) -> List[ast.AST]:
         """Every import statement, at module level or inside functions."""
-        if "_imports" not in self.__dict__:
-            self._index()
-        return self.__dict__["_imports"]
+        return self._indexed("_imports")
 
     def enclosing(self, node: ast.AST) -> tuple:
         """The functions, lambdas and classes around `node`, innermost first."""
-        if "_scopes" not in self.__dict__:
-            self._index()
-        found = self.__dict__["_scopes"].get(id(node))
+        found = self._indexed("_scopes").get(id(node))
         if found is None:  # a node made after parsing: walk up by parents
             found, parent = [], self.parent(node)
             while parent is not None:
