@@ -20,7 +20,7 @@ from .cache import Cache, digest, stat_of
 from .checker import Checker, FileResult, unreadable
 from .config import Settings
 from .files import Target, discover, project_root, root_of_file
-from .screen import FileFacts, file_facts, select
+from .screen import FileFacts, external_words, families_of, file_facts, may_hold, select
 
 PARALLEL_THRESHOLD = 48  # below this many files, worker start-up costs more than it saves
 CHUNK = 16
@@ -51,12 +51,14 @@ class RunResult:
 # -- per process state -------------------------------------------------------------------
 _CHECKER: Optional[Checker] = None
 _OPTIONS: Optional[RunOptions] = None
+_CONFIGURED = frozenset()  # screen.external_words of the settings
 
 
 def _init_worker(settings: Settings, options: RunOptions, verdicts=None) -> None:
-    global _CHECKER, _OPTIONS
+    global _CHECKER, _OPTIONS, _CONFIGURED
     _CHECKER = Checker(settings, verdicts=verdicts)
     _OPTIONS = options
+    _CONFIGURED = external_words(settings.external_calls)
     # A run is short and its trees live until the end: the cyclic collector would walk
     # every tree again and again for nothing (it cost a third of a cold run).
     gc.disable()
@@ -87,7 +89,7 @@ def _scan(job: Tuple[str, str]) -> Scan:
         from .analysis.runtime import code_evidence
 
         evidence = code_evidence(rel, data)
-    return Scan(stat, digest(data), file_facts(data), evidence)
+    return Scan(stat, digest(data), file_facts(data, _CONFIGURED), evidence)
 
 
 def _analyse(target: Target) -> FileResult:
@@ -180,12 +182,17 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
         # The project index: per root, the runtime verdict and the files that can hold a
         # finding, both from what stage 1 found in the bytes.
         verdicts, screened = {}, set()
+        families = families_of(_CHECKER.selection.enabled)
         for root, paths in roots.items():
             code = [e for p in paths for e in scans[p].evidence]
             verdicts[root] = runtime.verdict(root, code, settings.runtime)
-            screened |= select({p: scans[p].facts for p in paths if scans[p].facts is not None})
+            if options.screen:
+                screened |= select({p: scans[p].facts for p in paths if scans[p].facts is not None},
+                                   families=families, root=str(root))
         # Files outside every walked root (an excluded folder named explicitly) are judged alone.
-        screened |= {p for p in absolute.values() if scans[p].facts is not None and scans[p].facts.mentions_db}
+        walked = set(rel_of)
+        screened |= {p for p in absolute.values()
+                     if p not in walked and scans[p].facts is not None and may_hold(scans[p].facts)}
         # Stage 2: analyse screened files without a valid cached result.
         analyse = []
         for t in files:

@@ -1,141 +1,564 @@
 """The screen: which files can hold a finding at all, decided from bytes and a cheap
 project index, before anything is parsed.
 
-Every finding is about SQLAlchemy: an engine, a session, a session factory, a connection.
-A file can only meet one if it mentions `sqlalchemy` or `sqlmodel` itself, or imports a
-name through which another chosen file hands out a session or an engine: a route file
-that gets its session from `Depends(get_db)` imports `get_db`; a file that uses
-`SessionDep` imports it.
+Each rule family needs something a file must contain, in its own bytes or through a name
+it imports from another module of the project:
 
-So stage one records, per file, whether it mentions the database libraries, the words of
-its import statements (module names and imported names), and the module-level names it
-"provides": assignments whose value mentions a session, an engine, `Depends` or
-`Annotated`, functions that yield or return and mention one, `as` aliases of such names.
-The project index then chooses, to a fixed point, the files that import a provided name
-or a chosen module. Matching is by bare name, so a collision only over-selects (a file
-parsed for nothing), never under-selects. Tests run the whole pipeline with and without
-the screen and compare the findings.
+- POL101-POL111 an engine factory call: `create_engine`, `create_async_engine`,
+  `engine_from_config` (or an `as` alias of one, imported);
+- POL204 `async_sessionmaker` or `AsyncSession(` (or an `as` alias of one);
+- POL201-POL203 and POL205 a session or connection source: a session class or
+  factory, an engine, or a name the project hands one out through (`SessionLocal`,
+  `engine`, `SessionDep`, and under `Depends` a dependency function). On top of that,
+  POL201/POL202 an external call: an import of an HTTP/SDK/mail library, or of a
+  project function that (transitively) makes one, or of a client object; POL203 a
+  session created (a session class or factory called); POL205 `gather` / `create_task` /
+  `ensure_future` / `TaskGroup`.
+
+Stage one records per file (cached by content) only what its bytes say alone: a bit set
+of the words above, the words of its import statements, the `as` aliases it imports, and
+the names it imports from external-call libraries. The project index then grows, to a
+fixed point, the names through which the project hands out a session or an engine, and
+the names of project functions and clients that make external calls; for these it reads
+again (from the page cache) only the files that could provide one.
+
+Matching is by bare name and by substring, so a collision only over-selects (a file
+parsed for nothing), never under-selects. Tests run the pipeline with and without the
+screen over the acceptance projects and large trees and compare the findings.
 """
 from __future__ import annotations
 
 import os
 import re
-from typing import Dict, FrozenSet, Iterable, Set
+from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
+
+# -- what one file's bytes say ---------------------------------------------------------------
+DB = 1  # mentions sqlalchemy / sqlmodel
+ENGINE = 2  # an engine factory's name
+ASYNC = 4  # an async session class or factory called (POL204)
+SESSION = 8  # a session class or factory (any)
+CREATE = 16  # a session class or factory called (or aliased)
+EXT = 32  # imports an external-call library
+TASKS = 64  # concurrency: gather / create_task / ensure_future / TaskGroup
+DEPENDS = 128  # FastAPI's Depends
+STAR = 256  # a star import: any name may have come in
 
 DB_WORDS = (b"sqlalchemy", b"sqlmodel")
+ENGINE_WORDS = (b"create_engine", b"create_async_engine", b"engine_from_config")
+SESSION_WORDS = (b"Session", b"sessionmaker", b"scoped_session")
+# A session class or factory called, or imported under another name (which over-selects).
+CREATE_CALLS = (b"Session(", b"Session (", b"Session as", b"sessionmaker", b"scoped_session")
+ASYNC_CALLS = (b"async_sessionmaker", b"AsyncSession(", b"AsyncSession (", b"AsyncSession as")
+TASK_CALLS = (b"gather(", b"gather (", b"gather as", b"create_task(", b"create_task (", b"create_task as",
+              b"ensure_future(", b"ensure_future (", b"ensure_future as", b"TaskGroup")
+# Top-level modules whose calls go out over the network (analysis/external.py).
+EXT_MODULES = frozenset(["httpx", "requests", "aiohttp", "urllib", "urllib3", "http", "smtplib", "emails",
+                         "httpx_oauth", "boto3", "openai", "anthropic", "stripe"])
 
-_IMPORT = re.compile(
-    rb"^[ \t]*(?:from[ \t]+\.*([\w.]*)[ \t]+import[ \t]*(?:\(([^)]*)\)|([\w, \t]*))|import[ \t]+([\w., \t]+))",
-    re.MULTILINE,
-)
+# The bits a bare name carries wherever it is imported under another name.
+NAME_BITS = {
+    "create_engine": ENGINE, "create_async_engine": ENGINE, "engine_from_config": ENGINE,
+    "async_engine_from_config": ENGINE,
+    "Session": SESSION | CREATE, "sessionmaker": SESSION | CREATE, "scoped_session": SESSION | CREATE,
+    "AsyncSession": ASYNC | SESSION | CREATE, "async_sessionmaker": ASYNC | SESSION | CREATE,
+    "async_scoped_session": SESSION | CREATE,
+    "gather": TASKS, "create_task": TASKS, "ensure_future": TASKS, "TaskGroup": TASKS, "Depends": DEPENDS,
+}
+
+_IMPORT_WORD = re.compile(rb"import\b")
+_NAME = re.compile(rb"[A-Za-z_]\w*")
+_MODULE = re.compile(r"\.*(?:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)?")
 
 
 class FileFacts(tuple):
-    """(mentions_db, words, provides): a plain tuple, so that a cache of ten thousand loads
-    fast. `words` are the last components of imported modules and the imported names;
-    `provides` the module-level names this file may hand a session or an engine through
-    (a factory, an engine, a dependency, an alias); both joined by spaces."""
+    """(bits, imports, ext_names): a plain tuple, so that a cache of ten thousand loads
+    fast. `imports`: one `module|name|local` entry per imported name (`a.b||a` for
+    `import a.b`, `.m|x|y` for `from .m import x as y`); `ext_names`: the local names
+    bound by imports of external-call libraries; both joined by spaces."""
 
     __slots__ = ()
 
-    def __new__(cls, mentions_db: bool, words: str = "", provides: str = ""):
-        return tuple.__new__(cls, (mentions_db, words, provides))
+    def __new__(cls, bits: int, imports: str = "", ext_names: str = ""):
+        return tuple.__new__(cls, (bits, imports, ext_names))
 
     def __getnewargs__(self):
         return tuple(self)
 
     @property
-    def mentions_db(self) -> bool:
+    def bits(self) -> int:
         return self[0]
 
     @property
-    def words(self) -> FrozenSet[str]:
-        return frozenset(self[1].split())
+    def mentions_db(self) -> bool:
+        return bool(self[0] & DB)
 
     @property
-    def provides(self) -> FrozenSet[str]:
+    def imports(self) -> List[Tuple[str, str, str]]:
+        return [tuple(entry.split("|")) for entry in self[1].split()]
+
+    @property
+    def ext_names(self) -> FrozenSet[str]:
         return frozenset(self[2].split())
 
 
-_ASSIGN = re.compile(rb"^([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=(?!=)([^\n]*)", re.MULTILINE)
-_TOP_DEF = re.compile(rb"^(?:async[ \t]+)?def[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
-_TOP_LEVEL = re.compile(rb"^[^\s#]", re.MULTILINE)
-_HANDS_OUT = (b"ession", b"ngine", b"Depends", b"Annotated", b"connect")
-_ALIAS = re.compile(rb"\b(\w*(?:ession|ngine)\w*)[ \t]+as[ \t]+(\w+)")
+def import_statements(data: bytes) -> Iterable[Tuple[bool, str, List[Tuple[str, Optional[str]]]]]:
+    """(is_from, module, [(name, alias)]) for each import statement, found from the
+    literal word `import` (fast) and read from its logical line. Relative modules keep
+    their dots. Not exact Python (a string that looks like an import counts too), which
+    only over-selects."""
+    end = -1
+    for match in _IMPORT_WORD.finditer(data):
+        if match.start() < end:
+            continue
+        start = data.rfind(b"\n", 0, match.start()) + 1
+        line_end = data.find(b"\n", match.start())
+        if line_end < 0:
+            line_end = len(data)
+        head = data[start:match.start()].strip()
+        if head and not head.startswith(b"from"):
+            continue
+        statement = data[start:line_end]
+        if b"(" in statement and b")" not in statement:  # from x import (a,\n b)
+            close = data.find(b")", line_end)
+            line_end = close + 1 if close >= 0 else len(data)
+            statement = data[start:line_end]
+        while statement.rstrip().endswith(b"\\"):  # a backslash continuation
+            more = data.find(b"\n", line_end + 1)
+            line_end = more if more >= 0 else len(data)
+            statement = data[start:line_end]
+        end = line_end
+        text = statement.decode("ascii", "replace").split("#", 1)[0]
+        text = text.replace("\\", " ").replace("(", " ").replace(")", " ")
+        for part in text.split(";"):
+            part = part.strip()
+            if part.startswith("from "):
+                module, sep, names = part[5:].partition(" import ")
+                if not sep:
+                    continue
+                yield True, module.strip(), _aliases(names)
+            elif part.startswith("import "):
+                for module, alias in _aliases(part[7:]):
+                    yield False, module, [(module, alias)]
 
 
-def _provides(data: bytes) -> Set[str]:
-    """Module-level names through which this file may hand out a session or an engine."""
-    if not any(word in data for word in _HANDS_OUT):
-        return set()
-    names: Set[str] = set()
-    for name, value in _ASSIGN.findall(data):
-        if any(word in value for word in _HANDS_OUT):
-            names.add(name.decode("ascii", "replace"))
-    starts = [m.start() for m in _TOP_LEVEL.finditer(data)] + [len(data)]
-    for match in _TOP_DEF.finditer(data):
-        end = next((s for s in starts if s > match.start()), len(data))
-        body = data[match.start():end]
-        if (b"yield" in body or b"return" in body) and any(word in body for word in _HANDS_OUT):
-            names.add(match.group(1).decode("ascii", "replace"))
-    for original, alias in _ALIAS.findall(data):
-        names.update((original.decode("ascii", "replace"), alias.decode("ascii", "replace")))
-    return names
+def _aliases(names: str) -> List[Tuple[str, Optional[str]]]:
+    out = []
+    for item in names.replace("\n", " ").split(","):
+        tokens = item.split()
+        if not tokens:
+            continue
+        alias = tokens[2] if len(tokens) >= 3 and tokens[1] == "as" else None
+        out.append((tokens[0], alias))
+    return out
 
 
-def file_facts(data: bytes) -> FileFacts:
-    mentions_db = any(word in data for word in DB_WORDS)
-    provides = " ".join(sorted(_provides(data)))
-    if mentions_db:
-        return FileFacts(True, "", provides)  # in any case; its imports do not matter
-    words: Set[str] = set()
+def external_words(external_calls: Iterable[str]) -> FrozenSet[str]:
+    """The components of the configured `external-calls` names: an import that names one
+    of them (a module, a class, a function) may lead to a configured call."""
+    return frozenset(part for name in external_calls for part in name.split(".") if part)
+
+
+def file_facts(data: bytes, configured: FrozenSet[str] = frozenset()) -> FileFacts:
+    """What one file's bytes say, for the project index (`configured`: external_words)."""
+    bits = 0
+    if any(word in data for word in DB_WORDS):
+        bits |= DB
+    if any(word in data for word in ENGINE_WORDS):
+        bits |= ENGINE
+    if any(word in data for word in SESSION_WORDS):
+        bits |= SESSION
+        if any(word in data for word in ASYNC_CALLS):
+            bits |= ASYNC
+        if any(word in data for word in CREATE_CALLS):
+            bits |= CREATE
+    if any(word in data for word in TASK_CALLS):
+        bits |= TASKS
+    if b"Depends" in data:
+        bits |= DEPENDS
+    entries: List[str] = []
+    ext_names: Set[str] = set()
     if b"import" in data:
-        for module, grouped, names, plain in _IMPORT.findall(data):
-            names = grouped or names
-            if plain:
-                for part in plain.split(b","):
-                    dotted = part.split()[0] if part.split() else b""
-                    if dotted:
-                        words.add(dotted.rsplit(b".", 1)[-1].decode("ascii", "replace"))
+        for is_from, module, names in import_statements(data):
+            if not _MODULE.fullmatch(module):
                 continue
-            if module:
-                words.add(module.rsplit(b".", 1)[-1].decode("ascii", "replace"))
-            for name in re.split(rb"[,\s()\\]+", names):
-                if name and name != b"as":
-                    words.add(name.decode("ascii", "replace"))
-    return FileFacts(False, " ".join(sorted(words)), provides)
+            parts = module.lstrip(".").split(".")
+            external = (parts[0] in EXT_MODULES and not module.startswith(".")) or \
+                bool(configured and (configured.intersection(parts) or any(n in configured for n, _ in names)))
+            for name, alias in names:
+                if not _MODULE.fullmatch(name) and name != "*":
+                    continue
+                if is_from:
+                    local = "" if name == "*" else alias or name
+                    entries.append(f"{module}|{name}|{local}")
+                else:
+                    local = alias or name.split(".")[0]
+                    entries.append(f"{name}||{local}")
+                if external and local:
+                    bits |= EXT
+                    ext_names.add(local)
+    return FileFacts(bits, " ".join(entries), " ".join(sorted(ext_names)))
 
 
-def own_word(path: str) -> str:
-    """The last component of a file's module name (its package's for __init__.py)."""
-    folder, name = os.path.split(path)
-    return os.path.basename(folder) if name == "__init__.py" else name[:-3] if name.endswith(".py") else name
+# -- what a file hands out: read again only for the files that can -----------------------------
+_TOP = re.compile(rb"\n(?=[^\s#])")
+_TARGET = re.compile(rb"([A-Za-z_][\w., \t]*?)(?:[ \t]*:[^=\n]*)?[ \t]*=(?!=)")
+_DEF_NAME = re.compile(rb"(?:^|\n)[ \t]*(?:async[ \t]+)?def[ \t]+([A-Za-z_]\w*)")
+_BLOCKS = (b"if", b"try", b"else", b"elif", b"except", b"finally", b"with", b"for", b"while", b"async")
+HANDS_OUT = (b"Session", b"sessionmaker", b"scoped_session", b"ngine", b"Depends", b"Annotated")
 
 
-def select(facts: Dict[str, FileFacts]) -> Set[str]:
-    """The files (keys of `facts`, all of one project) that can hold a finding: those that
-    mention the database libraries, and those importing a name (or the module) through
-    which a chosen file hands out a session or an engine, to a fixed point."""
-    chosen = {path for path, f in facts.items() if f.mentions_db}
-    provided: Set[str] = set()
-    for path in chosen:
-        provided |= facts[path].provides | {own_word(path)}
-    pending = {path: f.words for path, f in facts.items() if path not in chosen and f.words}
-    changed = True
-    while changed:
-        changed = False
-        for path, words in list(pending.items()):
-            if words & provided:
-                chosen.add(path)
-                extra = facts[path].provides
-                if extra:
-                    provided |= extra | {own_word(path)}
+def _balance(part: bytes) -> Tuple[int, int, int]:
+    """(open brackets minus closed, triple double quotes, triple single quotes) of a text."""
+    return (part.count(b"(") + part.count(b"[") + part.count(b"{") - part.count(b")") - part.count(b"]")
+            - part.count(b"}"), part.count(b'"""'), part.count(b"'''"))
+
+
+def _statements(data: bytes) -> List[bytes]:
+    """The module-level statements: text from a line that starts in column 0 to the next,
+    joined while a triple-quoted string or a bracket is open, or a line ends in a
+    backslash (a string's own column-0 lines belong to its statement)."""
+    starts = [0] + [m.end() for m in _TOP.finditer(data)] + [len(data)]
+    out: List[bytes] = []
+    begin, depth, doubles, singles = 0, 0, 0, 0
+    for start, end in zip(starts, starts[1:]):
+        part = data[start:end]
+        d, q2, q1 = _balance(part)
+        depth, doubles, singles = depth + d, doubles + q2, singles + q1
+        if end < len(data) and (depth > 0 or doubles % 2 or singles % 2 or part.rstrip(b"\r\n").endswith(b"\\")):
+            continue
+        out.append(data[begin:end])
+        begin, depth, doubles, singles = end, 0, 0, 0
+    return out
+
+
+def module_level(data: bytes) -> Tuple[List[Tuple[str, bytes]], List[Tuple[str, bytes]]]:
+    """(assignments, functions) at module level, as (name, text of the statement): every
+    statement that starts in column 0 runs to the next one. Assignments and functions
+    inside a module-level `if` / `try` / `with` / `for` block count too, each with the
+    whole block as its text (more than the statement, never less). Classes hand nothing
+    out: a method is not reached through a module-level name."""
+    assigns: List[Tuple[str, bytes]] = []
+    defs: List[Tuple[str, bytes]] = []
+    for block in _statements(data):
+        first = block.split(None, 1)[0] if block.strip() else b""
+        if first in (b"def", b"async") and _DEF_NAME.match(block):
+            defs.append((_DEF_NAME.match(block).group(1).decode("ascii"), block))
+            if first == b"def" or block.startswith(b"async def") or block.startswith(b"async\tdef"):
+                continue
+        if first.rstrip(b":") in _BLOCKS:
+            for match in _DEF_NAME.finditer(block):
+                defs.append((match.group(1).decode("ascii"), block))
+            for line in block.split(b"\n"):
+                target = _TARGET.match(line.strip())
+                if target:
+                    assigns.extend((name.decode("ascii"), block) for name in _NAME.findall(target.group(1)))
+            continue
+        if first in (b"class", b"import", b"from", b"@") or first.startswith(b"@"):
+            continue
+        target = _TARGET.match(block)
+        if target:
+            assigns.extend((name.decode("ascii"), block) for name in _NAME.findall(target.group(1)))
+    return assigns, defs
+
+
+def _mentions(text: bytes, words: Iterable[bytes]) -> bool:
+    """Does the text hold one of the words as a whole name?"""
+    for word in words:
+        at = text.find(word)
+        while at >= 0:
+            before = text[at - 1:at] if at else b""
+            after = text[at + len(word):at + len(word) + 1]
+            if not (before.isalnum() or before == b"_") and not (after.isalnum() or after == b"_"):
+                return True
+            at = text.find(word, at + 1)
+    return False
+
+
+def _contains(text: bytes, words: Iterable[bytes]) -> bool:
+    return any(word in text for word in words)
+
+
+class Index:
+    """The project index of one root: which files can hold a finding.
+
+    Imports are resolved to the project's own files the way the analysis finds modules
+    (project.Project.find_module): from the project root, from `src/`, and from the
+    importing file's import root; a relative import from the importing file's package.
+    A name imported from a project module is matched by its bare name wherever it is
+    defined (re-exports); a module imported is matched by its file."""
+
+    def __init__(self, facts: Dict[str, FileFacts], read: Callable[[str], Optional[bytes]],
+                 families: FrozenSet[str] = frozenset(["engine", "async", "external", "create", "tasks"]),
+                 root: Optional[str] = None):
+        self.facts = facts
+        self.read = read
+        self.families = families
+        self.root = root if root is not None else os.path.commonpath(list(facts)) if facts else ""
+        self._read: Dict[str, tuple] = {}
+        self._found: Dict[Tuple[str, str], Set[str]] = {}
+        self._modules = self._module_map()
+        # Per file: names imported from project modules (local -> original), the project
+        # files imported as modules (local -> files), the project files star-imported.
+        self.names: Dict[str, Dict[str, str]] = {}
+        self.modules: Dict[str, Dict[str, Set[str]]] = {}
+        self.stars: Dict[str, Set[str]] = {}
+        self.aliases: Dict[str, Tuple[bytes, ...]] = {}  # local names of `import x as y` (any module)
+        self.name_users: Dict[str, Set[str]] = {}
+        self.file_users: Dict[str, Set[str]] = {}
+        pairs: List[Tuple[str, str]] = []
+        for path, f in facts.items():
+            names, modules, stars = {}, {}, set()
+            folder = os.path.dirname(path)
+            for module, name, local in f.imports:
+                if name and local and name != local:
+                    pairs.append((name, local))
+                if not name:  # import a.b (as c)
+                    found = self._find(folder, module)
+                    if found:
+                        modules.setdefault(local, set()).update(found)
+                    continue
+                found = self._find(folder, module)
+                if name == "*":
+                    stars |= found
+                    continue
+                sub = self._find(folder, module + name if module.endswith(".") else f"{module}.{name}")
+                if sub:
+                    modules.setdefault(local, set()).update(sub)
+                if found:
+                    names[local] = name
+            self.names[path], self.modules[path], self.stars[path] = names, modules, stars
+            self.aliases[path] = tuple(local.encode() for _, name, local in f.imports if local and name and name != local)
+            for name in names.values():
+                self.name_users.setdefault(name, set()).add(path)
+            for files in (*modules.values(), stars):
+                for target in files:
+                    self.file_users.setdefault(target, set()).add(path)
+        self.bits = self._alias_bits(pairs)
+
+    # -- modules ----------------------------------------------------------------------------
+    def _is_package(self, folder: str) -> bool:
+        return os.path.join(folder, "__init__.py") in self.facts
+
+    def _module_map(self) -> Dict[str, List[Tuple[str, str]]]:
+        """dotted name -> [(base folder, file)] for every folder above each file."""
+        out: Dict[str, List[Tuple[str, str]]] = {}
+        root = self.root
+        for path in self.facts:
+            folder, name = os.path.split(path)
+            parts = [] if name == "__init__.py" else [name[:-3]]
+            while True:
+                if parts:
+                    out.setdefault(".".join(reversed(parts)), []).append((folder, path))
+                if folder == root or len(folder) <= len(root):
+                    break
+                folder, part = os.path.split(folder)
+                parts.append(part)
+        return out
+
+    def _import_root(self, folder: str) -> str:
+        while self._is_package(folder) and len(folder) > len(self.root):
+            folder = os.path.dirname(folder)
+        return folder
+
+    def _find(self, folder: str, module: str) -> Set[str]:
+        """The project files an import of `module` from a file in `folder` can load."""
+        key = (folder, module)
+        found = self._found.get(key)
+        if found is None:
+            found = self._found[key] = self._find_from(key[0], module)
+        return found
+
+    def _find_from(self, folder: str, module: str) -> Set[str]:
+        if module.startswith("."):
+            level = len(module) - len(module.lstrip("."))
+            for _ in range(level - 1):
+                folder = os.path.dirname(folder)
+            rest = module[level:]
+            base = os.path.join(folder, *rest.split(".")) if rest else folder
+            return {c for c in (base + ".py", os.path.join(base, "__init__.py")) if c in self.facts}
+        candidates = self._modules.get(module)
+        if not candidates:
+            return set()
+        bases = (self.root, os.path.join(self.root, "src"), self._import_root(folder))
+        return {target for base, target in candidates if base in bases}
+
+    # -- names imported under another name ---------------------------------------------------
+    def _alias_bits(self, pairs) -> Dict[str, int]:
+        carried = dict(NAME_BITS)
+        changed = True
+        while changed:
+            changed = False
+            for name, alias in pairs:
+                bits = carried.get(name, 0)
+                if bits and carried.get(alias, 0) | bits != carried.get(alias, 0):
+                    carried[alias] = carried.get(alias, 0) | bits
                     changed = True
-                del pending[path]
-    return chosen
+        self.carried = carried
+        out = {}
+        for path, f in self.facts.items():
+            own = f.bits
+            for local, name in self.names[path].items():
+                if local not in NAME_BITS:
+                    own |= carried.get(local, 0)
+            out[path] = own
+        return out
+
+    # -- names through which the project hands out sessions, engines, clients, calls --------
+    def _parts(self, path: str):
+        """(assignments, functions) at module level of a file, read once."""
+        found = self._read.get(path)
+        if found is None:
+            data = self.read(path)
+            found = self._read[path] = module_level(data) if data is not None else ([], [])
+        return found
+
+    def _mentioned(self, path: str, names: Set[str], provided: Dict[str, Set[str]]) -> Set[str]:
+        """The names through which `path` may reach one of `names`: imported by name (its
+        local name), or an attribute of a module it imports, or a star import (the names
+        that module hands out, `provided` per file)."""
+        local = {alias for alias, name in self.names[path].items() if name in names}
+        for files in self.modules[path].values():
+            for target in files:
+                local |= provided.get(target, set())
+        for target in self.stars[path]:
+            local |= provided.get(target, set())
+        return local
+
+    def _users(self, names: Iterable[str], path: str) -> Set[str]:
+        users = set(self.file_users.get(path, ()))
+        for name in names:
+            users |= self.name_users.get(name, set())
+        return users
+
+    def session_names(self) -> Tuple[Set[str], Set[str], Dict[str, Set[str]]]:
+        """(sources, objects, provided): the files that can meet a session; the
+        module-level names through which the project hands one out (a factory, an engine,
+        a session type alias); per file, those it defines. Under `Depends`, any function
+        of a source file may be a dependency that hands one out."""
+        objects: Set[str] = set()
+        providers: Dict[str, Set[str]] = {}
+        dependencies: Set[str] = set()
+        dep_files: Set[str] = set()
+        sources = {path for path, bits in self.bits.items() if bits & (SESSION | ENGINE)}
+        queue = sorted(sources)
+        done: Dict[str, FrozenSet[str]] = {}
+        while queue:
+            path = queue.pop()
+            mentioned = frozenset(self._mentioned(path, objects, providers))
+            if done.get(path) == mentioned:
+                continue
+            done[path] = mentioned
+            values, defs = self._parts(path)
+            words = self.aliases[path] + tuple(name.encode() for name in mentioned)
+            new_objects = {name for name, value in values
+                           if _contains(value, HANDS_OUT) or _mentions(value, words)} - objects
+            if new_objects:
+                objects |= new_objects
+                providers.setdefault(path, set()).update(new_objects)
+                for user in self._users(new_objects, path):
+                    sources.add(user)
+                    queue.append(user)
+            new_deps = {name for name, _ in defs} - dependencies
+            dependencies |= new_deps
+            if path not in dep_files:
+                dep_files.add(path)
+                new_users = self._users(new_deps, path)
+            else:
+                new_users = self._users(new_deps, "")
+            for user in new_users:
+                if self.bits[user] & DEPENDS and user not in sources:
+                    sources.add(user)
+                    queue.append(user)
+        return sources, objects, providers
+
+    def external_names(self) -> Tuple[Set[str], Dict[str, Set[str]]]:
+        """(names, provided): project functions and module-level clients that
+        (transitively) make an external call; per file, those it defines."""
+        names: Set[str] = set()
+        providers: Dict[str, Set[str]] = {}
+        queue = sorted(path for path, bits in self.bits.items() if bits & EXT)
+        done: Dict[str, FrozenSet[str]] = {}
+        while queue:
+            path = queue.pop()
+            mentioned = frozenset(self._mentioned(path, names, providers))
+            if done.get(path) == mentioned:
+                continue
+            done[path] = mentioned
+            values, defs = self._parts(path)
+            words = {name.encode() for name in self.facts[path].ext_names | mentioned}
+            if not words:
+                continue
+            found: Set[str] = set()
+            while True:  # a function calling one of this file's own external functions
+                current = tuple(words)
+                new = {name for name, body in defs if name not in found and _mentions(body, current)}
+                new |= {name for name, value in values if name not in found and _mentions(value, current)}
+                if not new:
+                    break
+                found |= new
+                words |= {name.encode() for name in new}
+            new_names = found - providers.get(path, set())
+            if new_names:
+                names |= new_names
+                providers.setdefault(path, set()).update(new_names)
+                queue.extend(self._users(new_names, path))
+        return names, providers
+
+    # -- the verdict ------------------------------------------------------------------------
+    def select(self) -> Set[str]:
+        families = self.families
+        chosen = set()
+        for path, bits in self.bits.items():
+            if ("engine" in families and bits & ENGINE) or ("async" in families and bits & ASYNC):
+                chosen.add(path)
+        if not families & {"external", "create", "tasks"}:
+            return chosen
+        sources, objects, object_files = self.session_names()
+        external, external_files = self.external_names() if "external" in families else (set(), {})
+        for path in sources - chosen:
+            bits = self.bits[path]
+            if ("external" in families and (bits & EXT or self._mentioned(path, external, external_files))) or \
+                    ("create" in families and (bits & CREATE or self._mentioned(path, objects, object_files))) or \
+                    ("tasks" in families and bits & TASKS):
+                chosen.add(path)
+        return chosen
 
 
-def may_hold_finding(data: bytes, imports_from_db_modules: Iterable[str] = ()) -> bool:
-    """A single file's verdict when the project is not indexed (the API)."""
-    facts = file_facts(data)
-    return facts.mentions_db or bool(facts.words & set(imports_from_db_modules))
+FAMILIES = {
+    "engine": ("POL101", "POL102", "POL103", "POL104", "POL105", "POL106", "POL107", "POL108", "POL109",
+               "POL110", "POL111"),
+    "async": ("POL204",),
+    "external": ("POL201", "POL202"),
+    "create": ("POL203",),
+    "tasks": ("POL205",),
+}
+
+
+def families_of(codes: Iterable[str]) -> FrozenSet[str]:
+    """The screen families the enabled rules need (an unknown code needs them all)."""
+    codes = set(codes) - {"POL001"}
+    known = {code for family in FAMILIES.values() for code in family}
+    if codes - known:
+        return frozenset(FAMILIES)
+    return frozenset(name for name, family in FAMILIES.items() if codes & set(family))
+
+
+def select(facts: Dict[str, FileFacts], read: Optional[Callable[[str], Optional[bytes]]] = None,
+           families: FrozenSet[str] = frozenset(FAMILIES), root: Optional[str] = None) -> Set[str]:
+    """The files (keys of `facts`: the Python files of one project root, as paths) that
+    can hold a finding."""
+    return Index(facts, read or _read_file, families, root).select()
+
+
+def _read_file(path: str) -> Optional[bytes]:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def may_hold(facts: FileFacts) -> bool:
+    """A file judged without its project: it names an engine factory, a session class or
+    factory, or SQLAlchemy itself."""
+    return bool(facts.bits & (DB | ENGINE | SESSION))

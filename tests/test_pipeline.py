@@ -108,12 +108,33 @@ def test_screen_selection_of_a_project():
     from pool_lint.screen import file_facts, select
 
     files = {
+        # POL204 can fire here, and a session is made.
         "app/db.py": b"from sqlalchemy.ext.asyncio import async_sessionmaker\nSessionLocal = async_sessionmaker()\n",
+        # A session is made from a factory imported from the project (POL203).
         "app/deps.py": b"from app.db import SessionLocal\n\nasync def get_db():\n    async with SessionLocal() as s:\n"
                        b"        yield s\n",
-        "app/routes.py": b"from app.deps import get_db\n",
+        # A session injected through Depends, and an HTTP library (POL201).
+        "app/routes.py": b"import httpx\nfrom fastapi import Depends\nfrom app.deps import get_db\n\n"
+                         b"async def pay(s=Depends(get_db)):\n    await httpx.post('https://x')\n",
+        # The dependency's name without Depends: no session can reach this file.
+        "app/reports.py": b"import httpx\nfrom app.deps import get_db\n\nasync def report():\n    get_db\n",
+        # External calls without a session: nothing to hold.
+        "app/notify.py": b"import httpx\n\ndef send(text):\n    httpx.post('https://x', json=text)\n",
+        "app/views.py": b"from app.notify import send\n\ndef view():\n    send('hi')\n",
+        # A session and a project function that calls out (the chain).
+        "app/orders.py": b"from app.db import SessionLocal\nfrom app.notify import send\n\nasync def f():\n"
+                         b"    async with SessionLocal() as s:\n        await s.execute('x')\n        send('x')\n",
+        # A session parameter alone, with neither calls out nor sessions made nor tasks.
+        "app/crud.py": b"from sqlalchemy.orm import Session\n\ndef get(session: Session):\n"
+                       b"    return session.get(User, 1)\n",
+        # An engine factory under another name, imported from the project.
+        "app/compat.py": b"from sqlalchemy import create_engine as make_engine\n",
+        "app/engine.py": b"from app.compat import make_engine\nengine = make_engine(URL)\n",
         "app/models_user.py": b"from app.schemas import User\n",
         "app/other.py": b"from app.routes import router\n",
     }
-    chosen = select({path: file_facts(data) for path, data in files.items()})
-    assert chosen == {"app/db.py", "app/deps.py", "app/routes.py"}
+    facts = {path: file_facts(data) for path, data in files.items()}
+    chosen = select(facts, files.get, root="")
+    assert chosen == {"app/db.py", "app/deps.py", "app/routes.py", "app/orders.py", "app/compat.py", "app/engine.py"}
+    # Only the families the enabled rules need: the engine rules look at engine factories.
+    assert select(facts, files.get, frozenset(["engine"]), root="") == {"app/compat.py", "app/engine.py"}

@@ -12,6 +12,7 @@ import ast
 from typing import Optional
 
 from .names import FunctionNode
+from .tree import children, walk
 
 # Module-level functions that make a request.
 EXTERNAL_FUNCTIONS = frozenset(
@@ -150,7 +151,7 @@ class ExternalCalls:
         if cls is None:
             return None
         found = None
-        for node in ast.walk(cls):
+        for node in walk(cls):
             if isinstance(node, (ast.Assign, ast.AnnAssign)):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 for target in targets:
@@ -231,6 +232,6 @@ def _calls_in_body(func):
             continue
         if isinstance(node, ast.Call):
             out.append(node)
-        stack.extend(ast.iter_child_nodes(node))
+        stack.extend(children(node))
     out.sort(key=lambda n: (n.lineno, n.col_offset))
     return out

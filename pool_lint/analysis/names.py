@@ -10,7 +10,8 @@ followed by `project.Project.canonical`.
 from __future__ import annotations
 
 import ast
-from typing import Dict, Iterator, List, Optional, Set
+from typing import Dict, Iterator, List, Optional
+from .tree import children
 
 FunctionNode = (ast.FunctionDef, ast.AsyncFunctionDef)
 ScopeNode = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
@@ -28,14 +29,19 @@ def resolve_relative(module: str, is_package: bool, level: int, name: Optional[s
     return ".".join(parts)
 
 
-def bound_names(body: List[ast.stmt]) -> Iterator[tuple]:
+def bound_names(body: List[ast.stmt], declared_global: Optional[List[str]] = None) -> Iterator[tuple]:
     """(name, node) for every name a block of statements binds in its own scope,
-    not descending into nested function or class bodies."""
+    not descending into nested function or class bodies. Names declared `global` or
+    `nonlocal` are appended to `declared_global` when given."""
     stack = list(body)
     while stack:
         node = stack.pop()
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             yield node.name, node
+            continue
+        if isinstance(node, (ast.Global, ast.Nonlocal)):
+            if declared_global is not None:
+                declared_global.extend(node.names)
             continue
         if isinstance(node, ast.Lambda):
             continue
@@ -57,7 +63,7 @@ def bound_names(body: List[ast.stmt]) -> Iterator[tuple]:
             # leak out, which we ignore (rare, and it only makes us more conservative).
             stack.append(node.generators[0].iter)
             continue
-        stack.extend(ast.iter_child_nodes(node))
+        stack.extend(children(node))
 
 
 class ModuleNames:
@@ -104,13 +110,9 @@ class ModuleNames:
                     if arg is not None:
                         found.setdefault(arg.arg, []).append(arg)
                 body = func.body if isinstance(func.body, list) else [func.body]
-                declared_global: Set[str] = set()
-                for name, node in bound_names(body):
+                declared_global: List[str] = []
+                for name, node in bound_names(body, declared_global):
                     found.setdefault(name, []).append(node)
-                for node in body:
-                    for sub in ast.walk(node):
-                        if isinstance(sub, (ast.Global, ast.Nonlocal)):
-                            declared_global.update(sub.names)
                 for name in declared_global:
                     found.pop(name, None)
             self._locals[key] = found

@@ -23,6 +23,7 @@ from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 from .catalog import ENGINE_FACTORIES
 from .external import ExternalCalls
 from .names import FunctionNode
+from .tree import children, walk
 
 SESSION_CLASSES = {
     "sqlalchemy.orm.Session": False, "sqlalchemy.orm.session.Session": False, "sqlmodel.Session": False,
@@ -100,53 +101,7 @@ class SessionAnalysis:
         self.externals = ExternalCalls(file)
         self._flows: Dict[int, FlowResult] = {}
         self._calls: Dict[tuple, Optional[str]] = {}
-        self._possible: Optional[bool] = None
         self._annotations: Dict[tuple, bool] = {}
-
-    # -- can this file hold a session at all? -------------------------------------------------
-    @property
-    def possible(self) -> bool:
-        """A file that does not mention SQLAlchemy can only meet a session through a name
-        it imports from the project: a session factory, an engine, a dependency that
-        hands out a session, a type alias. Without one, no session rule has anything to
-        look at, and the flows are not run."""
-        if self._possible is None:
-            text = self.file.source.text
-            self._possible = "sqlalchemy" in text or "sqlmodel" in text or any(
-                self._relevant_import(node) for node in self.file.source.imports)
-        return self._possible
-
-    def _relevant_import(self, node) -> bool:
-        names = self.file.names
-        for alias in node.names:
-            if alias.name == "*":
-                return True  # cannot tell what came in
-            if isinstance(node, ast.Import):
-                continue  # a module: its attributes are resolved where used, through `from`
-            base = node.module or ""
-            if node.level:
-                from .names import resolve_relative
-
-                base = resolve_relative(names.module, names.is_package, node.level, node.module)
-            qualified = f"{base}.{alias.name}" if base else alias.name
-            if self._relevant(qualified):
-                return True
-        return False
-
-    def _relevant(self, qualified: str) -> bool:
-        project = self.file.project
-        canonical, module, node = project.resolve(qualified, self.file.path)
-        if canonical in SESSION_CLASSES or canonical in SESSION_MAKERS or canonical in ENGINE_FACTORIES:
-            return True
-        if module is None:
-            return False
-        if isinstance(node, ast.Name):  # a factory, an engine, a dependency alias
-            value = module.names.single_assignment(node.id)
-            text = ast.dump(value) if value is not None else ""
-            return any(word in text for word in ("ession", "ngine", "Depends"))
-        if isinstance(node, FunctionNode):  # a dependency that hands out a session
-            return dependency_state(project, module, node) is not None
-        return False
 
     # -- what makes a session -----------------------------------------------------------------
     def _binding_call(self, expr: ast.AST):
@@ -305,7 +260,7 @@ class SessionAnalysis:
         return self._flows[key]
 
     def functions(self):
-        return self.file.source.functions if self.possible else []
+        return self.file.source.functions
 
 
 def _dotted(expr) -> Optional[tuple]:
@@ -340,7 +295,7 @@ def dependency_state(project, module, func) -> Optional[FrozenSet[str]]:
         if var in result.yielded:
             state = frozenset(result.yielded[var])
     if state is None:
-        for node in ast.walk(func):
+        for node in walk(func):
             if isinstance(node, ast.Return) and analysis.session_call(node.value) == "session":
                 state = frozenset([NONE])
     project.facts[key] = state
@@ -431,12 +386,12 @@ class Flow:
             self.expr(stmt.subject, state)
             return join(*[self.block(case.body, dict(state)) for case in stmt.cases], state)
         if isinstance(stmt, (ast.Return, ast.Raise)):
-            for child in ast.iter_child_nodes(stmt):
+            for child in children(stmt):
                 self.expr(child, state)
             if isinstance(stmt, ast.Return):
                 self.returns.append(dict(state))
             return None
-        for child in ast.iter_child_nodes(stmt):
+        for child in children(stmt):
             if isinstance(child, ast.expr):
                 self.expr(child, state)
         if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
@@ -456,7 +411,7 @@ class Flow:
             var = item.optional_vars.id if isinstance(item.optional_vars, ast.Name) else None
             kind = self.analysis.session_call(ctx)
             if kind is not None:
-                for arg in ast.iter_child_nodes(ctx):
+                for arg in children(ctx):
                     self.expr(arg, state)
                 if var:
                     state[var] = frozenset([NONE])
@@ -468,7 +423,7 @@ class Flow:
                 opened.append((ctx.func.value.id, "transaction"))  # a session's begin(): lazy
                 continue
             if self.analysis.connection_block(ctx):
-                for arg in ast.iter_child_nodes(ctx):
+                for arg in children(ctx):
                     self.expr(arg, state)
                 name = var or f"<{ast.unparse(ctx.func)}>"
                 state[name] = frozenset([HELD])
@@ -506,7 +461,7 @@ class Flow:
             if isinstance(node.value, ast.Name) and node.value.id in state:
                 self.result.yielded.setdefault(node.value.id, set()).update(state[node.value.id])
             return
-        for child in ast.iter_child_nodes(node):
+        for child in children(node):
             self.expr(child, state)
 
     def call(self, node: ast.Call, state: State) -> None:

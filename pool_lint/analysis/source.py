@@ -13,6 +13,7 @@ import sys
 import tokenize
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
+from .tree import children
 
 
 class SourceError(Exception):
@@ -129,7 +130,7 @@ class Source:
             elif chain and isinstance(node, ast.arg):
                 local_names.add(node.arg)
             inner = (node,) + chain if isinstance(node, scope_types) else chain
-            for child in ast.iter_child_nodes(node):
+            for child in children(node):
                 parents[id(child)] = node
                 stack.append((child, inner))
         order = lambda n: (n.lineno, n.col_offset)  # noqa: E731

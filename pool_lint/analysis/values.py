@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
 from .names import FunctionNode, ModuleNames, iter_scope_statements
+from .tree import walk
 
 
 class _Unknown:
@@ -234,7 +235,7 @@ class Evaluator:
     def _apply_uses(self, name: str, scope: ast.AST, binding: ast.Name, keys, at: ast.AST):
         """Follow `name["key"] = value` before `at`; any other use makes it unresolvable."""
         at_pos = (at.lineno, at.col_offset)
-        for node in ast.walk(scope):
+        for node in walk(scope):
             if not isinstance(node, ast.Name) or node.id != name or node is binding:
                 continue
             parent = self.parents(node)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import ast
 from typing import Dict, List
 
+from ..analysis.tree import walk
 from ..analysis.sessions import ASYNC_FACTORY_CALLS, CREATE_TASK, GATHER, SESSION_CLASSES, session_names
 from ..fixes import KeywordFix
 from .base import Report, Rule, example, register
@@ -11,6 +12,7 @@ from .base import Report, Rule, example, register
 _ASYNC = """
 from fastapi import Depends, FastAPI
 import httpx
+from ..analysis.tree import walk
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
@@ -241,8 +243,6 @@ class SessionNotClosed(Rule):
 
     def check(self, file):
         analysis = file.sessions
-        if not analysis.possible:
-            return
         for call in file.calls():
             stmt = file.source.parent(call)
             if not isinstance(stmt, ast.Assign) or stmt.value is not call or len(stmt.targets) != 1 \
@@ -265,14 +265,14 @@ def _bound_to_engine(analysis, call: ast.Call) -> bool:
 
 
 def _closed(func, name: str) -> bool:
-    for node in ast.walk(func):
+    for node in walk(func):
         if isinstance(node, ast.Return) and isinstance(node.value, ast.Name) and node.value.id == name:
             return True
         if isinstance(node, (ast.With, ast.AsyncWith)) and any(
                 isinstance(item.context_expr, ast.Name) and item.context_expr.id == name for item in node.items):
             return True
         if isinstance(node, (ast.Try, getattr(ast, "TryStar", ast.Try))):
-            for inner in (n for stmt in node.finalbody for n in ast.walk(stmt)):
+            for inner in (n for stmt in node.finalbody for n in walk(stmt)):
                 if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute) and inner.func.attr == "close" \
                         and isinstance(inner.func.value, ast.Name) and inner.func.value.id == name:
                     return True
@@ -333,7 +333,7 @@ class AsyncSessionExpiresOnCommit(Rule):
     """),)
 
     def check(self, file):
-        if "ession" not in file.source.text or not file.sessions.possible:
+        if "ession" not in file.source.text:
             return
         for call in file.calls():
             if file.resolve(call.func) not in ASYNC_FACTORY_CALLS:
@@ -423,7 +423,7 @@ class SessionSharedAcrossTasks(Rule):
             if not sessions:
                 continue
             started: Dict[str, int] = {}
-            for call in sorted((n for n in ast.walk(func) if isinstance(n, ast.Call) and file.function_of(n) is func),
+            for call in sorted((n for n in walk(func) if isinstance(n, ast.Call) and file.function_of(n) is func),
                                key=lambda n: (n.lineno, n.col_offset)):
                 qualified = file.resolve(call.func)
                 if qualified in GATHER:
@@ -448,4 +448,4 @@ class SessionSharedAcrossTasks(Rule):
 
 
 def _uses(node, sessions) -> set:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id in sessions}
+    return {n.id for n in walk(node) if isinstance(n, ast.Name) and n.id in sessions}
