@@ -21,6 +21,7 @@ from typing import Dict, List, Optional, Tuple
 from . import __version__
 
 CACHE_DIR = ".pool_lint_cache"
+FORMAT = 2  # of the entries; part of the cache file's name
 Stat = Tuple[int, int]  # (mtime_ns, size)
 
 
@@ -41,13 +42,15 @@ class Entry:
     stat: Stat
     content: str  # content hash
     facts: object = None  # what the screen needs (screen.FileFacts)
-    evidence: tuple = ()  # runtime evidence the file holds
+    ebits: int = 0  # which runtime evidence the file may hold (runtime.evidence_bits)
+    evidence: Optional[tuple] = None  # the runtime evidence it holds; None: not read yet
     findings: Optional[list] = None  # List[Finding]; None: not analysed yet
     deps: Tuple[Tuple[str, Optional[Stat]], ...] = ()  # other project files the analysis read
-    runtime: str = ""  # the runtime verdict the analysis saw ("" when it asked none)
+    runtime: str = ""  # the runtime verdict the analysis saw (its key; "" when it asked none)
 
     def __reduce__(self):  # a tuple, not a __dict__: loads several times faster
-        return (Entry, (self.stat, self.content, self.facts, self.evidence, self.findings, self.deps, self.runtime))
+        return (Entry, (self.stat, self.content, self.facts, self.ebits, self.evidence, self.findings, self.deps,
+                        self.runtime))
 
 
 @dataclass
@@ -60,7 +63,7 @@ class Cache:
     @classmethod
     def open(cls, folder: Path, settings_key: str) -> "Cache":
         name = digest(f"{__version__}\0{settings_key}".encode())
-        path = Path(folder) / CACHE_DIR / f"{__version__}-{name}.pickle"
+        path = Path(folder) / CACHE_DIR / f"{__version__}-{FORMAT}-{name}.pickle"
         cache = cls(path)
         if path.exists():
             try:
@@ -97,15 +100,21 @@ class Cache:
     def deps_valid(entry: Entry) -> bool:
         return all(stat_of(dep) == dep_stat for dep, dep_stat in entry.deps)
 
-    def update_scan(self, key: str, stat: Optional[Stat], content: str, facts, evidence: tuple) -> None:
+    def update_scan(self, key: str, stat: Optional[Stat], content: str, facts, ebits: int) -> None:
         if stat is None:
             return
         old = self.entries.get(key)
         if old is not None and old.content == content:
-            old.stat, old.facts, old.evidence = stat, facts, evidence
+            old.stat, old.facts, old.ebits = stat, facts, ebits
         else:
-            self.entries[key] = Entry(stat, content, facts, evidence)
+            self.entries[key] = Entry(stat, content, facts, ebits)
         self.dirty = True
+
+    def update_evidence(self, key: str, evidence: tuple) -> None:
+        entry = self.entries.get(key)
+        if entry is not None:
+            entry.evidence = tuple(evidence)
+            self.dirty = True
 
     def update_findings(self, key: str, findings: list, deps, runtime: str) -> None:
         entry = self.entries.get(key)

@@ -20,7 +20,8 @@ from .cache import Cache, digest, stat_of
 from .checker import Checker, FileResult, unreadable
 from .config import Settings
 from .files import Target, discover, project_root, root_of_file
-from .screen import FileFacts, external_words, families_of, file_facts, may_hold, select
+from .analysis.runtime import evidence_bits
+from .screen import ENGINE, FileFacts, Index, external_words, families_of, file_facts, may_hold, read_file
 
 PARALLEL_THRESHOLD = 48  # below this many files, worker start-up costs more than it saves
 CHUNK = 16
@@ -71,7 +72,7 @@ class Scan:
     stat: Optional[tuple]
     content: Optional[str]  # content hash; None when unreadable
     facts: Optional[FileFacts]  # what the screen needs (screen.file_facts)
-    evidence: tuple  # runtime evidence (runtime.code_evidence)
+    ebits: int = 0  # which runtime evidence the file may hold (runtime.evidence_bits)
     error: Optional[str] = None
 
 
@@ -83,13 +84,9 @@ def _scan(job: Tuple[str, str]) -> Scan:
         with open(path, "rb") as handle:
             data = handle.read()
     except OSError as exc:
-        return Scan(stat, None, None, (), exc.strerror or str(exc))
-    evidence = ()
-    if rel and _CHECKER.settings.runtime == "auto":
-        from .analysis.runtime import code_evidence
-
-        evidence = code_evidence(rel, data)
-    return Scan(stat, digest(data), file_facts(data, _CONFIGURED), evidence)
+        return Scan(stat, None, None, 0, exc.strerror or str(exc))
+    ebits = evidence_bits(rel, data) if rel and _CHECKER.settings.runtime == "auto" else 0
+    return Scan(stat, digest(data), file_facts(data, _CONFIGURED), ebits)
 
 
 def _analyse(target: Target) -> FileResult:
@@ -172,23 +169,29 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
         for path in wanted:
             entry = cache.valid(path) if cache is not None else None
             if entry is not None:
-                scans[path] = Scan(entry.stat, entry.content, entry.facts, entry.evidence)
+                scans[path] = Scan(entry.stat, entry.content, entry.facts, entry.ebits)
             else:
                 todo.append(path)
         for path, scan in zip(todo, workers.map(_scan_chunk, [(p, rel_of.get(p, "")) for p in todo])):
             scans[path] = scan
             if cache is not None and scan.content is not None:
-                cache.update_scan(path, scan.stat, scan.content, scan.facts, scan.evidence)
-        # The project index: per root, the runtime verdict and the files that can hold a
-        # finding, both from what stage 1 found in the bytes.
+                cache.update_scan(path, scan.stat, scan.content, scan.facts, scan.ebits)
+        # The project index: per root, the files that can hold a finding and, where one of
+        # them may build an engine (the only place a rule asks), the runtime verdict, both
+        # from what stage 1 found in the bytes.
         verdicts, screened = {}, set()
         families = families_of(_CHECKER.selection.enabled)
         for root, paths in roots.items():
-            code = [e for p in paths for e in scans[p].evidence]
-            verdicts[root] = runtime.verdict(root, code, settings.runtime)
+            facts = {p: scans[p].facts for p in paths if scans[p].facts is not None}
             if options.screen:
-                screened |= select({p: scans[p].facts for p in paths if scans[p].facts is not None},
-                                   families=families, root=str(root))
+                index = Index(facts, read_file, families, str(root))
+                chosen = index.select()
+                screened |= chosen
+                engines = any(index.bits[p] & ENGINE for p in chosen)
+            else:
+                engines = any(f.bits & ENGINE for f in facts.values())
+            if engines or settings.runtime != "auto":
+                verdicts[root] = _verdict(root, paths, scans, rel_of, settings, cache)
         # Files outside every walked root (an excluded folder named explicitly) are judged alone.
         walked = set(rel_of)
         screened |= {p for p in absolute.values()
@@ -206,7 +209,8 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
             entry = cache.entries.get(path) if cache is not None else None
             root = root_of[id(t)]
             if entry is not None and entry.findings is not None and \
-                    (not entry.runtime or entry.runtime == verdicts[root].describe()) and cache.deps_valid(entry):
+                    (not entry.runtime or (root in verdicts and entry.runtime == verdicts[root].key())) \
+                    and cache.deps_valid(entry):
                 result.results.append(FileResult(t.display, [replace(f, filename=t.display) for f in entry.findings]))
                 continue
             analyse.append(t)
@@ -224,6 +228,24 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
         cache.save()
         result.warnings += cache.warnings
     return result
+
+
+def _verdict(root, paths, scans, rel_of, settings: Settings, cache: Optional[Cache]):
+    """The runtime verdict of a root, reading (and caching) only the evidence it takes."""
+    from .analysis import runtime
+
+    def evidence_of(path: str):
+        entry = cache.entries.get(path) if cache is not None else None
+        if entry is not None and entry.evidence is not None and entry.content == scans[path].content:
+            return entry.evidence
+        data = read_file(path)
+        found = runtime.code_evidence(rel_of[path], data) if data is not None else ()
+        if entry is not None and data is not None and digest(data) == entry.content:
+            cache.update_evidence(path, found)
+        return found
+
+    files = [(p, scans[p].ebits) for p in paths if scans[p].ebits]
+    return runtime.lazy_verdict(root, files, evidence_of, settings.runtime)
 
 
 # -- standard input ------------------------------------------------------------------------

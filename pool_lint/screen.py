@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import os
 import re
+from functools import lru_cache
 from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
 
 # -- what one file's bytes say ---------------------------------------------------------------
@@ -231,6 +232,33 @@ def _statements(data: bytes) -> List[bytes]:
     return out
 
 
+# A comment, or a string literal: the code around them is what a statement hands out. An
+# f-string is kept whole (its fields are code: `f"{client.get(url)}"` calls out).
+_NOISE = re.compile(rb"""#[^\r\n]*|"{3}(?:[^"\\]|\\.|"(?!""))*"{3}|'{3}(?:[^'\\]|\\.|'(?!''))*'{3}"""
+                    rb"""|"(?:[^"\\\r\n]|\\.)*"|'(?:[^'\\\r\n]|\\.)*'""", re.DOTALL)
+_PREFIX = re.compile(rb"[rRbBuUfF]{1,2}$")
+
+
+def _quiet(match) -> bytes:
+    text = match.group(0)
+    if text[:1] == b"#":
+        return b""
+    start = match.start()
+    prefix = _PREFIX.search(match.string, max(0, start - 3), start)
+    if prefix is not None and (b"f" in prefix.group(0) or b"F" in prefix.group(0)):
+        return text
+    return b"0"  # no quote left behind to pair with another
+
+
+@lru_cache(maxsize=4096)
+def without_noise(data: bytes) -> bytes:
+    """The text with comments dropped and plain string literals replaced by `0`, so that
+    a word in a docstring or a message never counts as code."""
+    if b"#" not in data and b'"' not in data and b"'" not in data:
+        return data
+    return _NOISE.sub(_quiet, data)
+
+
 def module_level(data: bytes) -> Tuple[List[Tuple[str, bytes]], List[Tuple[str, bytes]]]:
     """(assignments, functions) at module level, as (name, text of the statement): every
     statement that starts in column 0 runs to the next one. Assignments and functions
@@ -278,6 +306,20 @@ def _contains(text: bytes, words: Iterable[bytes]) -> bool:
     return any(word in text for word in words)
 
 
+def _hands_out(value: bytes, words: Iterable[bytes]) -> bool:
+    """Can a module-level statement hand out a session or an engine: its code (not its
+    strings or comments) names a session word or one of `words`? The raw text is asked
+    first: stripping only ever removes words."""
+    if not (_contains(value, HANDS_OUT) or _mentions(value, words)):
+        return False
+    code = without_noise(value)
+    return _contains(code, HANDS_OUT) or _mentions(code, words)
+
+
+def _mentions_in_code(text: bytes, words: Iterable[bytes]) -> bool:
+    return _mentions(text, words) and _mentions(without_noise(text), words)
+
+
 class Index:
     """The project index of one root: which files can hold a finding.
 
@@ -306,12 +348,16 @@ class Index:
         self.name_users: Dict[str, Set[str]] = {}
         self.file_users: Dict[str, Set[str]] = {}
         pairs: List[Tuple[str, str]] = []
+        tops = {dotted.split(".", 1)[0] for dotted in self._modules}  # what an absolute import can reach
         for path, f in facts.items():
             names, modules, stars = {}, {}, set()
             folder = os.path.dirname(path)
-            for module, name, local in f.imports:
+            imports = f.imports
+            for module, name, local in imports:
                 if name and local and name != local:
                     pairs.append((name, local))
+                if module[:1] != "." and module.split(".", 1)[0] not in tops:
+                    continue  # a library: no project file to find
                 if not name:  # import a.b (as c)
                     found = self._find(folder, module)
                     if found:
@@ -327,7 +373,7 @@ class Index:
                 if found:
                     names[local] = name
             self.names[path], self.modules[path], self.stars[path] = names, modules, stars
-            self.aliases[path] = tuple(local.encode() for _, name, local in f.imports if local and name and name != local)
+            self.aliases[path] = tuple(local.encode() for _, name, local in imports if local and name and name != local)
             for name in names.values():
                 self.name_users.setdefault(name, set()).add(path)
             for files in (*modules.values(), stars):
@@ -343,16 +389,18 @@ class Index:
         """dotted name -> [(base folder, file)] for every folder above each file."""
         out: Dict[str, List[Tuple[str, str]]] = {}
         root = self.root
+        prefix = root.rstrip(os.sep) + os.sep if root else ""
         for path in self.facts:
-            folder, name = os.path.split(path)
-            parts = [] if name == "__init__.py" else [name[:-3]]
-            while True:
-                if parts:
-                    out.setdefault(".".join(reversed(parts)), []).append((folder, path))
-                if folder == root or len(folder) <= len(root):
-                    break
-                folder, part = os.path.split(folder)
-                parts.append(part)
+            if not path.startswith(prefix) or not path.endswith(".py"):
+                continue
+            parts = path[len(prefix):-3].split(os.sep)
+            if parts[-1] == "__init__":
+                parts.pop()
+            base = root
+            for start in range(len(parts)):
+                if start:
+                    base = (base if not base or base.endswith(os.sep) else base + os.sep) + parts[start - 1]
+                out.setdefault(".".join(parts[start:]), []).append((base, path))
         return out
 
     def _import_root(self, folder: str) -> str:
@@ -451,7 +499,7 @@ class Index:
             values, defs = self._parts(path)
             words = self.aliases[path] + tuple(name.encode() for name in mentioned)
             new_objects = {name for name, value in values
-                           if _contains(value, HANDS_OUT) or _mentions(value, words)} - objects
+                           if _hands_out(value, words)} - objects
             if new_objects:
                 objects |= new_objects
                 providers.setdefault(path, set()).update(new_objects)
@@ -491,8 +539,8 @@ class Index:
             found: Set[str] = set()
             while True:  # a function calling one of this file's own external functions
                 current = tuple(words)
-                new = {name for name, body in defs if name not in found and _mentions(body, current)}
-                new |= {name for name, value in values if name not in found and _mentions(value, current)}
+                new = {name for name, body in defs if name not in found and _mentions_in_code(body, current)}
+                new |= {name for name, value in values if name not in found and _mentions_in_code(value, current)}
                 if not new:
                     break
                 found |= new
@@ -547,10 +595,10 @@ def select(facts: Dict[str, FileFacts], read: Optional[Callable[[str], Optional[
            families: FrozenSet[str] = frozenset(FAMILIES), root: Optional[str] = None) -> Set[str]:
     """The files (keys of `facts`: the Python files of one project root, as paths) that
     can hold a finding."""
-    return Index(facts, read or _read_file, families, root).select()
+    return Index(facts, read or read_file, families, root).select()
 
 
-def _read_file(path: str) -> Optional[bytes]:
+def read_file(path: str) -> Optional[bytes]:
     try:
         with open(path, "rb") as handle:
             return handle.read()

@@ -357,6 +357,55 @@ def test_runner_path_gives_the_same_verdict(tmp_path):
     assert runtime.verdict(tmp_path, code, "serverless") == RuntimeVerdict("serverless", (), configured=True)
 
 
+# Pieces of evidence, each a file; every subset of them is one project below.
+PIECES = {
+    "a_lambda.py": "def handler(event, context):\n    return {}\n",
+    "b_server.py": "import uvicorn\nif __name__ == '__main__':\n    uvicorn.run('app:app')\n",
+    "c_app.py": "from fastapi import FastAPI\napp = FastAPI()\n",
+    "d_adapter.py": "from mangum import Mangum\n",
+    "e_flask.py": "import flask\nweb = flask.Flask(__name__)\n",
+    "f_mentions.py": "# uvicorn, FastAPI, mangum and handler, only mentioned\nx = 1\n",
+    "g_second_server.py": "from hypercorn.asyncio import serve\nserve(app, config)\n",
+    "Procfile": "web: gunicorn app:app\n",
+}
+
+
+@pytest.mark.parametrize("mask", range(1 << len(PIECES)))
+def test_lazy_verdict_decides_like_the_whole_verdict(tmp_path, mask):
+    """The runner's lazy verdict reads only the files it needs, yet its kind, its short
+    text (what a message names) and its key are those of the verdict over every file."""
+    chosen = {name: text for bit, (name, text) in enumerate(PIECES.items()) if mask >> bit & 1}
+    make(tmp_path, chosen)
+    whole = detect_runtime(tmp_path)
+    paths = runtime.python_files(tmp_path)
+    cut = len(os.path.abspath(tmp_path)) + 1
+    rel = {p: p[cut:].replace(os.sep, "/") for p in paths}
+    read = []
+
+    def evidence_of(path):
+        read.append(path)
+        return runtime.code_evidence(rel[path], Path(path).read_bytes())
+
+    files = [(p, runtime.evidence_bits(rel[p], Path(p).read_bytes())) for p in paths]
+    lazy = runtime.lazy_verdict(tmp_path, [f for f in files if f[1]], evidence_of)
+    assert (lazy.kind, lazy.key()) == (whole.kind, whole.key())
+    if whole.kind != "unknown":  # an unknown runtime silences the rules that name evidence
+        assert lazy.short() == whole.short()
+    assert len(read) == len(set(read))  # each file read once at most
+    if whole.kind == "server" and "Procfile" in chosen and not any(b & runtime.MAY_SERVERLESS for _, b in files):
+        assert read == []  # the Procfile decides: no Python file is read
+
+
+def test_evidence_bits_cover_every_piece_of_evidence():
+    kinds = {"serverless": runtime.MAY_SERVERLESS, "server": runtime.MAY_SERVER, "weak-server": runtime.MAY_WEAK}
+    for name, text in PIECES.items():
+        data = text.encode()
+        for evidence in runtime.code_evidence(name, data):
+            assert runtime.evidence_bits(name, data) & kinds[evidence.kind], (name, evidence)
+    assert runtime.evidence_bits("plain.py", b"import os\n") == 0
+    assert runtime.evidence_bits("gunicorn.conf.py", b"workers = 2\n") == runtime.MAY_SERVER
+
+
 def test_untriggered_files_are_not_parsed(monkeypatch):
     parsed = []
     real = runtime._parse

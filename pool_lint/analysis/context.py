@@ -93,5 +93,5 @@ class FileContext:
         from .runtime import detect_runtime
 
         verdict = self.project.verdict or detect_runtime(self.project.root, self.settings.runtime)
-        self.project.runtime_seen = verdict.describe()
+        self.project.runtime_seen = verdict.key()
         return verdict

@@ -34,7 +34,7 @@ import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..config import DEFAULT_EXCLUDES
 
@@ -113,6 +113,12 @@ class RuntimeVerdict:
     kind: str  # "server" | "serverless" | "unknown"
     evidence: Tuple[Evidence, ...] = ()
     configured: bool = False  # True when `runtime` in the configuration decided it
+    complete: bool = True  # False: only the evidence that decides kind and short() (lazy_verdict)
+
+    def key(self) -> str:
+        """What a finding can depend on (its kind and `short()`): equal keys give equal
+        findings, whether the verdict is complete or not."""
+        return f"{self.kind}: {self.short()}" if self.kind != "unknown" else "unknown"
 
     def describe(self) -> str:
         """One line: the verdict and all its evidence. Evidence of the verdict's own kind
@@ -377,6 +383,77 @@ def _compose_server(text: str) -> Optional[str]:
                 if server:
                     return server
     return None
+
+
+# -- the verdict without reading every file -----------------------------------------------
+# What a file's bytes allow it to hold, as bits (cheap, for the runner's first stage): a
+# file without a bit can hold no evidence of that kind (`code_evidence` finds none there).
+MAY_SERVERLESS, MAY_SERVER, MAY_WEAK = 1, 2, 4
+_SERVERLESS_MODULES = (b"mangum", b"chalice", b"functions_framework", b"aws_lambda_powertools")  # and azure.functions
+# A module-level `def handler` / `def lambda_handler` starts a line (a continuation may split it).
+_HANDLER_DEF = re.compile(rb"^(?:async[ \t\\\r\n]+)?def[ \t\\\r\n]+(?:lambda_)?handler\b", re.MULTILINE)
+_SERVER_WORDS = tuple(name.encode() for name in PROCESS_SERVERS)
+_WEAK_WORDS = (b"fastapi", b"starlette", b"flask", b"litestar", b"sanic", b"quart", b"aiohttp", b"django")
+
+
+def evidence_bits(rel: str, data: bytes) -> int:
+    """Which kinds of evidence `code_evidence(rel, data)` can find, from the bytes alone
+    (a superset: the words every such piece of evidence needs in the file)."""
+    name = rel.rsplit("/", 1)[-1]
+    bits = MAY_SERVER if name in GUNICORN_CONFIGS else 0
+    if len(data) > MAX_FILE:
+        return bits
+    if name == "manage.py" and b"DJANGO_SETTINGS_MODULE" in data:
+        bits |= MAY_WEAK
+    if not any(word in data for word in TRIGGERS):
+        return bits
+    if any(word in data for word in _SERVERLESS_MODULES) or (b"azure" in data and b"functions" in data) \
+            or _HANDLER_DEF.search(data):
+        bits |= MAY_SERVERLESS
+    if any(word in data for word in _SERVER_WORDS):
+        bits |= MAY_SERVER
+    if any(word in data for word in _WEAK_WORDS):
+        bits |= MAY_WEAK
+    return bits
+
+
+def lazy_verdict(root: Path, files: Sequence[Tuple[str, int]], evidence_of: Callable[[str], Sequence[Evidence]],
+                 setting: str = "auto") -> RuntimeVerdict:
+    """The verdict of `verdict(root, every file's code_evidence)`, with the same `kind`,
+    `short()` and `key()`, reading only as many files as that takes. `files`: the root's
+    Python files in `python_files` order, each with its `evidence_bits` (files without
+    bits may be left out); `evidence_of(path)`: that file's `code_evidence`.
+
+    Serverless evidence is rare, so every file that may hold some is read; then the first
+    strong server evidence in order (what `short()` names, and what turns serverless into
+    unknown); weak server evidence only when there is no strong evidence at all. The
+    evidence of the returned verdict is what was read (`complete` False)."""
+    if setting in ("server", "serverless"):
+        return RuntimeVerdict(setting, (), configured=True)
+    around = _file_evidence(str(root))
+    read: Dict[str, Sequence[Evidence]] = {}
+
+    def first(bit: int, kind: str, every: bool = False) -> bool:
+        """Read, in order, the files that may hold `bit`; stop at the first that holds
+        evidence of `kind` (unless `every`). Did any hold some?"""
+        hit = False
+        for path, bits in files:
+            if bits & bit:
+                if path not in read:
+                    read[path] = evidence_of(path)
+                if any(e.kind == kind for e in read[path]):
+                    hit = True
+                    if not every:
+                        break
+        return hit
+
+    serverless = first(MAY_SERVERLESS, "serverless", every=True) or any(e.kind == "serverless" for e in around)
+    strong = any(e.kind == "server" for e in around) or first(MAY_SERVER, "server")
+    if not serverless and not strong:
+        first(MAY_WEAK, "weak-server")
+    code = [e for path, _ in files if path in read for e in read[path]]
+    evidence = tuple(around) + tuple(code)
+    return RuntimeVerdict(decide(e.kind for e in evidence), evidence, complete=False)
 
 
 # -- the code -------------------------------------------------------------------------------
