@@ -205,7 +205,10 @@ _TOP = re.compile(rb"\n(?=[^\s#])")
 _TARGET = re.compile(rb"([A-Za-z_][\w., \t]*?)(?:[ \t]*:[^=\n]*)?[ \t]*=(?!=)")
 _DEF_NAME = re.compile(rb"(?:^|\n)[ \t]*(?:async[ \t]+)?def[ \t]+([A-Za-z_]\w*)")
 _BLOCKS = (b"if", b"try", b"else", b"elif", b"except", b"finally", b"with", b"for", b"while", b"async")
-HANDS_OUT = (b"Session", b"sessionmaker", b"scoped_session", b"ngine", b"Depends", b"Annotated")
+# The words of a module-level statement that can hand out a session or an engine: a
+# session class or factory, an engine factory, a dependency or a type alias of one.
+HANDS_OUT = (b"Session", b"sessionmaker", b"scoped_session", b"create_engine", b"create_async_engine",
+             b"engine_from_config", b"Depends", b"Annotated")
 
 
 def _balance(part: bytes) -> Tuple[int, int, int]:
@@ -488,6 +491,10 @@ class Index:
         dependencies: Set[str] = set()
         dep_files: Set[str] = set()
         sources = {path for path, bits in self.bits.items() if bits & (SESSION | ENGINE)}
+        # Other names of a session class or factory, or of an engine factory (`as` imports
+        # and their re-exports, anywhere in the project).
+        carrying = tuple(sorted(name.encode() for name, bits in self.carried.items()
+                                if bits & (SESSION | ENGINE) and name not in NAME_BITS))
         queue = sorted(sources)
         done: Dict[str, FrozenSet[str]] = {}
         while queue:
@@ -497,7 +504,7 @@ class Index:
                 continue
             done[path] = mentioned
             values, defs = self._parts(path)
-            words = self.aliases[path] + tuple(name.encode() for name in mentioned)
+            words = self.aliases[path] + carrying + tuple(name.encode() for name in mentioned)
             new_objects = {name for name, value in values
                            if _hands_out(value, words)} - objects
             if new_objects:
