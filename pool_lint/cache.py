@@ -21,7 +21,7 @@ from typing import Dict, List, Optional, Tuple
 from . import __version__
 
 CACHE_DIR = ".pool_lint_cache"
-FORMAT = 2  # of the entries; part of the cache file's name
+FORMAT = 3  # of the entries; part of the cache file's name
 Stat = Tuple[int, int]  # (mtime_ns, size)
 
 
@@ -57,6 +57,9 @@ class Entry:
 class Cache:
     path: Optional[Path]
     entries: Dict[str, Entry] = field(default_factory=dict)
+    # Per project root, the project index's answer: (key, screened files, whether one of
+    # them may build an engine). The key digests every file's path and content hash.
+    roots: Dict[str, tuple] = field(default_factory=dict)
     dirty: bool = False
     warnings: List[str] = field(default_factory=list)
 
@@ -68,13 +71,14 @@ class Cache:
         if path.exists():
             try:
                 with path.open("rb") as handle:
-                    data = pickle.load(handle)
-                if not isinstance(data, dict) or not all(isinstance(e, Entry) for e in data.values()):
+                    entries, roots = pickle.load(handle)
+                if not isinstance(entries, dict) or not all(isinstance(e, Entry) for e in entries.values()) \
+                        or not isinstance(roots, dict):
                     raise ValueError("not a cache")
-                cache.entries = data
+                cache.entries, cache.roots = entries, roots
             except Exception as exc:  # noqa: BLE001 - any corruption: start afresh
                 cache.warnings.append(f"ignoring a corrupted cache at {path} ({type(exc).__name__})")
-                cache.entries = {}
+                cache.entries, cache.roots = {}, {}
         return cache
 
     def valid(self, key: str) -> Optional[Entry]:
@@ -110,6 +114,15 @@ class Cache:
             self.entries[key] = Entry(stat, content, facts, ebits)
         self.dirty = True
 
+    def root_index(self, root: str, key: str) -> Optional[tuple]:
+        """(screened files, engines) remembered for a root whose files are all unchanged."""
+        found = self.roots.get(root)
+        return found[1:] if found is not None and found[0] == key else None
+
+    def update_root_index(self, root: str, key: str, screened, engines: bool) -> None:
+        self.roots[root] = (key, tuple(sorted(screened)), engines)
+        self.dirty = True
+
     def update_evidence(self, key: str, evidence: tuple) -> None:
         entry = self.entries.get(key)
         if entry is not None:
@@ -136,7 +149,7 @@ class Cache:
                 ignore.write_text("# Automatically created by pool-lint.\n*\n")
             fd, temp = tempfile.mkstemp(dir=folder, suffix=".tmp")
             with os.fdopen(fd, "wb") as handle:
-                pickle.dump(self.entries, handle, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump((self.entries, self.roots), handle, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(temp, self.path)
         except OSError as exc:
             self.warnings.append(f"could not write the cache at {self.path}: {exc.strerror or exc}")

@@ -39,6 +39,7 @@ def root_of_file(abs_path: str) -> Path:
     return _root_of_folder(os.path.dirname(abs_path))
 
 
+@lru_cache(maxsize=None)
 def _root_of_folder(folder: str) -> Path:
     found = _marked_folder(os.path.realpath(folder))
     return Path(found if found is not None else os.path.realpath(folder))

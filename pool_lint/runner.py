@@ -105,29 +105,34 @@ def _scan_chunk(jobs):
     return [_scan(job) for job in jobs]
 
 
-def _analyse_chunk(targets):
+def _analyse_chunk(work):
+    verdicts, targets = work
+    if _CHECKER.verdicts is not verdicts and _CHECKER.verdicts != verdicts:
+        _CHECKER.verdicts = verdicts
+        _CHECKER._projects.clear()
     return [_analyse(t) for t in targets]
 
 
 class Workers:
-    """Runs a stage in this process for small batches, in worker processes otherwise."""
+    """Runs a stage in this process for small batches, in worker processes otherwise
+    (one pool for the whole run: forked once, reused by both stages)."""
 
     def __init__(self, jobs: int, settings: Settings, options: RunOptions):
         self.jobs, self.settings, self.options = jobs, settings, options
         self.pool: Optional[ProcessPoolExecutor] = None
         _init_worker(settings, options)
 
-    def map(self, chunk_fn, items: list, verdicts=None) -> list:
+    def map(self, chunk_fn, items: list, shared=None) -> list:
+        """`chunk_fn` over chunks of `items`; with `shared`, each chunk is (shared, chunk)."""
         if self.jobs <= 1 or len(items) < PARALLEL_THRESHOLD:
-            if verdicts is not None:
-                _init_worker(self.settings, self.options, verdicts)
-            return chunk_fn(items)
-        if verdicts is not None or self.pool is None:
-            self.close()
+            return chunk_fn((shared, items)) if shared is not None else chunk_fn(items)
+        if self.pool is None:
             self.pool = ProcessPoolExecutor(max_workers=self.jobs, initializer=_init_worker,
-                                            initargs=(self.settings, self.options, verdicts))
+                                            initargs=(self.settings, self.options))
         size = max(CHUNK, len(items) // (self.jobs * 8) or 1)
         chunks = [items[i:i + size] for i in range(0, len(items), size)]
+        if shared is not None:
+            chunks = [(shared, chunk) for chunk in chunks]
         return [item for part in self.pool.map(chunk_fn, chunks) for item in part]
 
     def close(self) -> None:
@@ -184,10 +189,20 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
         for root, paths in roots.items():
             facts = {p: scans[p].facts for p in paths if scans[p].facts is not None}
             if options.screen:
-                index = Index(facts, read_file, families, str(root))
-                chosen = index.select()
+                key = None
+                if cache is not None:  # the same files with the same contents: the same answer
+                    key = digest("\0".join(f"{p}\0{scans[p].content}" for p in paths).encode()
+                                 + repr(sorted(families)).encode())
+                    known = cache.root_index(str(root), key)
+                if cache is not None and known is not None:
+                    chosen, engines = set(known[0]), known[1]
+                else:
+                    index = Index(facts, read_file, families, str(root))
+                    chosen = index.select()
+                    engines = any(index.bits[p] & ENGINE for p in chosen)
+                    if key is not None:
+                        cache.update_root_index(str(root), key, chosen, engines)
                 screened |= chosen
-                engines = any(index.bits[p] & ENGINE for p in chosen)
             else:
                 engines = any(f.bits & ENGINE for f in facts.values())
             if engines or settings.runtime != "auto":

@@ -52,6 +52,7 @@ CREATE_CALLS = (b"Session(", b"Session (", b"Session as", b"sessionmaker", b"sco
 ASYNC_CALLS = (b"async_sessionmaker", b"AsyncSession(", b"AsyncSession (", b"AsyncSession as")
 TASK_CALLS = (b"gather(", b"gather (", b"gather as", b"create_task(", b"create_task (", b"create_task as",
               b"ensure_future(", b"ensure_future (", b"ensure_future as", b"TaskGroup")
+TASK_WORDS = (b"gather", b"create_task", b"ensure_future", b"TaskGroup")  # each of TASK_CALLS holds one
 # Top-level modules whose calls go out over the network (analysis/external.py).
 EXT_MODULES = frozenset(["httpx", "requests", "aiohttp", "urllib", "urllib3", "http", "smtplib", "emails",
                          "httpx_oauth", "boto3", "openai", "anthropic", "stripe"])
@@ -161,18 +162,20 @@ def external_words(external_calls: Iterable[str]) -> FrozenSet[str]:
 
 def file_facts(data: bytes, configured: FrozenSet[str] = frozenset()) -> FileFacts:
     """What one file's bytes say, for the project index (`configured`: external_words)."""
+    # Each group is asked through a word all its members contain: most files hold none,
+    # and every `in` is a scan of the whole file.
     bits = 0
-    if any(word in data for word in DB_WORDS):
+    if b"sqlalchemy" in data or b"sqlmodel" in data:
         bits |= DB
-    if any(word in data for word in ENGINE_WORDS):
+    if b"engine" in data and any(word in data for word in ENGINE_WORDS):
         bits |= ENGINE
-    if any(word in data for word in SESSION_WORDS):
+    if b"ession" in data and any(word in data for word in SESSION_WORDS):
         bits |= SESSION
         if any(word in data for word in ASYNC_CALLS):
             bits |= ASYNC
         if any(word in data for word in CREATE_CALLS):
             bits |= CREATE
-    if any(word in data for word in TASK_CALLS):
+    if any(word in data for word in TASK_WORDS) and any(word in data for word in TASK_CALLS):
         bits |= TASKS
     if b"Depends" in data:
         bits |= DEPENDS

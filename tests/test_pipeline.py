@@ -70,6 +70,41 @@ def test_cache_sees_changes_in_the_file_and_in_its_dependencies(project):
     assert [f[3] for f in findings(project.root)] == ["POL105", "POL106", "POL107"]
 
 
+def test_cached_project_index_sees_a_file_that_starts_using_a_session(project):
+    """A warm run reuses the index of a root whose files are all unchanged; an edit of a
+    file that screened nothing before, or a new file, makes it screen again."""
+    project.write("app/__init__.py", "")
+    project.write("app/db.py", "from sqlalchemy.orm import sessionmaker\nSessionLocal = sessionmaker()\n")
+    routes = project.write("app/routes.py", "import requests\n\n\ndef pay():\n"
+                                            "    requests.post('https://payments.example.com')\n")
+    assert findings(project.root) == []
+    assert findings(project.root) == []  # warm: the remembered index
+    routes.write_text("import requests\nfrom app.db import SessionLocal\n\n\ndef pay():\n"
+                      "    with SessionLocal() as db:\n        db.execute('select 1')\n"
+                      "        requests.post('https://payments.example.com')\n")
+    assert [(f[0], f[3]) for f in findings(project.root)] == [("app/routes.py", "POL201")]
+    project.write("app/jobs.py", "import httpx\nfrom app.db import SessionLocal\n\n\ndef job():\n"
+                                 "    with SessionLocal() as db:\n        db.flush()\n        httpx.get('https://x')\n")
+    assert [(f[0], f[3]) for f in findings(project.root)] == [("app/jobs.py", "POL201"), ("app/routes.py", "POL201")]
+    assert findings(project.root, "--no-cache", "--no-screen") == findings(project.root)
+
+
+def test_a_word_in_a_string_or_comment_hands_nothing_out():
+    """A module-level statement whose only session word sits in a string or a comment
+    does not make its importers candidates; the same word in code does."""
+    from pool_lint.screen import file_facts, select
+
+    files = {
+        "app/cli.py": b'import click\ngroup = click.Group("Session Parameters")  # Session options\n',
+        "app/commands.py": b"import httpx\nfrom app.cli import group\n\ndef run():\n    httpx.get('https://x')\n",
+    }
+    facts = {path: file_facts(data) for path, data in files.items()}
+    assert select(facts, files.get, root="") == set()
+    files["app/cli.py"] = b"from sqlalchemy.orm import Session\ngroup = Session\n"
+    facts = {path: file_facts(data) for path, data in files.items()}
+    assert "app/commands.py" in select(facts, files.get, root="")
+
+
 def test_corrupted_cache_is_ignored_with_a_warning(project):
     project.write("app/db.py", "from sqlalchemy import create_engine\nengine = create_engine(URL)\n")
     reference = findings(project.root)
