@@ -10,18 +10,21 @@ A corrupted or unwritable cache is ignored with a warning, never fatal.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from . import __version__
 
+try:  # CPython's own module: hashlib would load OpenSSL first, at start-up cost
+    from _blake2 import blake2b as _blake2b
+except ImportError:  # pragma: no cover - another interpreter
+    from hashlib import blake2b as _blake2b
+
 CACHE_DIR = ".pool_lint_cache"
-FORMAT = 3  # of the entries; part of the cache file's name
+FORMAT = 4  # of the entries; part of the cache file's name
 Stat = Tuple[int, int]  # (mtime_ns, size)
 
 
@@ -34,7 +37,7 @@ def stat_of(path) -> Optional[Stat]:
 
 
 def digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+    return _blake2b(data, digest_size=16).hexdigest()
 
 
 @dataclass
@@ -60,6 +63,9 @@ class Cache:
     # Per project root, the project index's answer: (key, screened files, whether one of
     # them may build an engine). The key digests every file's path and content hash.
     roots: Dict[str, tuple] = field(default_factory=dict)
+    # The codes the settings enable (a function of the settings and the version, which
+    # name the cache file): a run the cache answers need not load the rules.
+    enabled: Optional[frozenset] = None
     dirty: bool = False
     warnings: List[str] = field(default_factory=list)
 
@@ -71,14 +77,14 @@ class Cache:
         if path.exists():
             try:
                 with path.open("rb") as handle:
-                    entries, roots = pickle.load(handle)
+                    entries, roots, enabled = pickle.load(handle)
                 if not isinstance(entries, dict) or not all(isinstance(e, Entry) for e in entries.values()) \
-                        or not isinstance(roots, dict):
+                        or not isinstance(roots, dict) or not isinstance(enabled, (frozenset, type(None))):
                     raise ValueError("not a cache")
-                cache.entries, cache.roots = entries, roots
+                cache.entries, cache.roots, cache.enabled = entries, roots, enabled
             except Exception as exc:  # noqa: BLE001 - any corruption: start afresh
                 cache.warnings.append(f"ignoring a corrupted cache at {path} ({type(exc).__name__})")
-                cache.entries, cache.roots = {}, {}
+                cache.entries, cache.roots, cache.enabled = {}, {}, None
         return cache
 
     def valid(self, key: str) -> Optional[Entry]:
@@ -114,6 +120,11 @@ class Cache:
             self.entries[key] = Entry(stat, content, facts, ebits)
         self.dirty = True
 
+    def remember_enabled(self, enabled: frozenset) -> None:
+        if self.enabled != enabled:
+            self.enabled = frozenset(enabled)
+            self.dirty = True
+
     def root_index(self, root: str, key: str) -> Optional[tuple]:
         """(screened files, engines) remembered for a root whose files are all unchanged."""
         found = self.roots.get(root)
@@ -147,9 +158,11 @@ class Cache:
             ignore = folder / ".gitignore"
             if not ignore.exists():
                 ignore.write_text("# Automatically created by pool-lint.\n*\n")
+            import tempfile
+
             fd, temp = tempfile.mkstemp(dir=folder, suffix=".tmp")
             with os.fdopen(fd, "wb") as handle:
-                pickle.dump((self.entries, self.roots), handle, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump((self.entries, self.roots, self.enabled), handle, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(temp, self.path)
         except OSError as exc:
             self.warnings.append(f"could not write the cache at {self.path}: {exc.strerror or exc}")

@@ -23,20 +23,7 @@ FIX_ORDER = catalog.FIX_ORDER + ("expire_on_commit",)
 MAX_FIX_PASSES = 4
 
 
-@dataclass
-class FileResult:
-    filename: str
-    findings: List[Finding] = field(default_factory=list)
-    fixed_text: Optional[str] = None  # set when --fix changed the text
-    original_text: Optional[str] = None
-    error: Optional[str] = None  # a fix that could not be applied safely
-    deps: Tuple[str, ...] = ()  # other project files the analysis read
-    runtime: str = ""  # the runtime verdict the analysis used
-
-
-def unreadable(filename: str, message: str, row: int = 1, column: int = 1) -> Finding:
-    rule = ALL_RULES["POL001"]
-    return Finding("POL001", rule.name, message, rule.severity, filename, row, column, row, column)
+from .findings import FileResult, unreadable  # noqa: E402 - shared with the runner
 
 
 class Checker:

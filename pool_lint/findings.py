@@ -7,7 +7,7 @@ start and end; a deletion has empty content).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 SEVERITIES = ("error", "warning", "info")
 
@@ -71,3 +71,24 @@ class Finding:
             "end_location": {"row": self.end_row, "column": self.end_column},
             "fix": self.fix.to_dict() if self.fix else None,
         }
+
+
+@dataclass
+class FileResult:
+    """What checking one file gave: its findings and, with --fix, the fixed text."""
+
+    filename: str
+    findings: List[Finding] = field(default_factory=list)
+    fixed_text: Optional[str] = None  # set when --fix changed the text
+    original_text: Optional[str] = None
+    error: Optional[str] = None  # a fix that could not be applied safely
+    deps: Tuple[str, ...] = ()  # other project files the analysis read
+    runtime: str = ""  # the key of the runtime verdict the analysis used
+
+
+def unreadable(filename: str, message: str, row: int = 1, column: int = 1) -> Finding:
+    """A POL001 finding: a file that cannot be read, decoded or parsed."""
+    from .rules import ALL_RULES
+
+    rule = ALL_RULES["POL001"]
+    return Finding("POL001", rule.name, message, rule.severity, filename, row, column, row, column)

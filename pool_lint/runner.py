@@ -6,18 +6,14 @@ candidates (in parallel), merge the results in a deterministic order, write fixe
 from __future__ import annotations
 
 import gc
-import io
 import os
 import sys
-import tempfile
-import tokenize
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
 from .cache import Cache, digest, stat_of
-from .checker import Checker, FileResult, unreadable
+from .findings import FileResult, unreadable
 from .config import Settings
 from .files import Target, discover, project_root, root_of_file
 from .analysis.runtime import evidence_bits
@@ -50,19 +46,36 @@ class RunResult:
 
 
 # -- per process state -------------------------------------------------------------------
-_CHECKER: Optional[Checker] = None
+# The checker (and with it the rules and the analysis layer) is imported and built only
+# where a file is analysed: a warm run that the cache answers never loads it.
+_SETTINGS: Optional[Settings] = None
+_CHECKER = None  # checker.Checker
 _OPTIONS: Optional[RunOptions] = None
 _CONFIGURED = frozenset()  # screen.external_words of the settings
 
 
-def _init_worker(settings: Settings, options: RunOptions, verdicts=None) -> None:
-    global _CHECKER, _OPTIONS, _CONFIGURED
-    _CHECKER = Checker(settings, verdicts=verdicts)
-    _OPTIONS = options
+def _init_worker(settings: Settings, options: RunOptions) -> None:
+    global _SETTINGS, _CHECKER, _OPTIONS, _CONFIGURED
+    _SETTINGS, _CHECKER, _OPTIONS = settings, None, options
     _CONFIGURED = external_words(settings.external_calls)
     # A run is short and its trees live until the end: the cyclic collector would walk
     # every tree again and again for nothing (it cost a third of a cold run).
     gc.disable()
+
+
+def _checker():
+    global _CHECKER
+    if _CHECKER is None:
+        from .checker import Checker
+
+        _CHECKER = Checker(_SETTINGS)
+    return _CHECKER
+
+
+def enabled_codes(settings: Settings) -> frozenset:
+    from .checker import Checker
+
+    return Checker(settings).selection.enabled
 
 
 @dataclass
@@ -85,13 +98,13 @@ def _scan(job: Tuple[str, str]) -> Scan:
             data = handle.read()
     except OSError as exc:
         return Scan(stat, None, None, 0, exc.strerror or str(exc))
-    ebits = evidence_bits(rel, data) if rel and _CHECKER.settings.runtime == "auto" else 0
+    ebits = evidence_bits(rel, data) if rel and _SETTINGS.runtime == "auto" else 0
     return Scan(stat, digest(data), file_facts(data, _CONFIGURED), ebits)
 
 
 def _analyse(target: Target) -> FileResult:
     """Stage 2, for one screened file: parse, analyse, run the rules (and fix)."""
-    checker, options = _CHECKER, _OPTIONS
+    checker, options = _checker(), _OPTIONS
     try:
         data = target.path.read_bytes()
     except OSError as exc:
@@ -107,9 +120,10 @@ def _scan_chunk(jobs):
 
 def _analyse_chunk(work):
     verdicts, targets = work
-    if _CHECKER.verdicts is not verdicts and _CHECKER.verdicts != verdicts:
-        _CHECKER.verdicts = verdicts
-        _CHECKER._projects.clear()
+    checker = _checker()
+    if checker.verdicts is not verdicts and checker.verdicts != verdicts:
+        checker.verdicts = verdicts
+        checker._projects.clear()
     return [_analyse(t) for t in targets]
 
 
@@ -119,7 +133,7 @@ class Workers:
 
     def __init__(self, jobs: int, settings: Settings, options: RunOptions):
         self.jobs, self.settings, self.options = jobs, settings, options
-        self.pool: Optional[ProcessPoolExecutor] = None
+        self.pool = None  # a concurrent.futures.ProcessPoolExecutor, made on first use
         _init_worker(settings, options)
 
     def map(self, chunk_fn, items: list, shared=None) -> list:
@@ -127,6 +141,8 @@ class Workers:
         if self.jobs <= 1 or len(items) < PARALLEL_THRESHOLD:
             return chunk_fn((shared, items)) if shared is not None else chunk_fn(items)
         if self.pool is None:
+            from concurrent.futures import ProcessPoolExecutor
+
             self.pool = ProcessPoolExecutor(max_workers=self.jobs, initializer=_init_worker,
                                             initargs=(self.settings, self.options))
         size = max(CHUNK, len(items) // (self.jobs * 8) or 1)
@@ -185,7 +201,10 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
         # them may build an engine (the only place a rule asks), the runtime verdict, both
         # from what stage 1 found in the bytes.
         verdicts, screened = {}, set()
-        families = families_of(_CHECKER.selection.enabled)
+        enabled = cache.enabled if cache is not None and cache.enabled is not None else enabled_codes(settings)
+        if cache is not None:
+            cache.remember_enabled(enabled)
+        families = families_of(enabled)
         for root, paths in roots.items():
             facts = {p: scans[p].facts for p in paths if scans[p].facts is not None}
             if options.screen:
@@ -265,6 +284,8 @@ def _verdict(root, paths, scans, rel_of, settings: Settings, cache: Optional[Cac
 
 # -- standard input ------------------------------------------------------------------------
 def run_stdin(data: bytes, target: Target, settings: Settings, options: RunOptions) -> FileResult:
+    from .checker import Checker
+
     checker = Checker(settings)
     path = target.path
     root = project_root(path if path is not None else Path.cwd() / "stdin.py")
@@ -276,6 +297,9 @@ def run_stdin(data: bytes, target: Target, settings: Settings, options: RunOptio
 # -- writing fixes -------------------------------------------------------------------------
 def encode_like(original: bytes, text: str) -> bytes:
     """Encode fixed text as the original was (its encoding cookie or BOM)."""
+    import io
+    import tokenize
+
     encoding, _ = tokenize.detect_encoding(io.BytesIO(original).readline)
     return text.encode(encoding)
 
@@ -284,6 +308,8 @@ def write_atomically(path: Path, data: bytes) -> None:
     """Write through a temporary file in the same folder, then rename; keep the mode."""
     folder = path.parent
     mode = path.stat().st_mode
+    import tempfile
+
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".pool-lint", dir=folder)
     try:
         with os.fdopen(fd, "wb") as handle:
