@@ -83,7 +83,7 @@ class Scan:
     """What the cheap stage learns of one file from its bytes alone."""
 
     stat: Optional[tuple]
-    content: Optional[str]  # content hash; None when unreadable
+    content: Optional[str]  # content hash; None when unreadable, or when no cache asks for it
     facts: Optional[FileFacts]  # what the screen needs (screen.file_facts)
     ebits: int = 0  # which runtime evidence the file may hold (runtime.evidence_bits)
     error: Optional[str] = None
@@ -92,14 +92,15 @@ class Scan:
 def _scan(job: Tuple[str, str]) -> Scan:
     """Stage 1, for one file: read, hash, screen, runtime evidence."""
     path, rel = job
-    stat = stat_of(path)
+    stat = stat_of(path) if _OPTIONS.use_cache else None
     try:
         with open(path, "rb") as handle:
             data = handle.read()
     except OSError as exc:
         return Scan(stat, None, None, 0, exc.strerror or str(exc))
-    ebits = evidence_bits(rel, data) if rel and _SETTINGS.runtime == "auto" else 0
-    return Scan(stat, digest(data), file_facts(data, _CONFIGURED), ebits)
+    facts = file_facts(data, _CONFIGURED)
+    ebits = evidence_bits(rel, data, facts.top_modules) if rel and _SETTINGS.runtime == "auto" else 0
+    return Scan(stat, digest(data) if _OPTIONS.use_cache else None, facts, ebits)
 
 
 def _analyse(target: Target) -> FileResult:

@@ -102,6 +102,12 @@ class FileFacts(tuple):
     def ext_names(self) -> FrozenSet[str]:
         return frozenset(self[2].split())
 
+    @property
+    def top_modules(self) -> FrozenSet[str]:
+        """The top-level modules of the file's absolute imports (`a` for `import a.b`)."""
+        return frozenset(entry.split("|", 1)[0].split(".", 1)[0] for entry in self[1].split()
+                         if entry[:1] != ".")
+
 
 def import_statements(data: bytes) -> Iterable[Tuple[bool, str, List[Tuple[str, Optional[str]]]]]:
     """(is_from, module, [(name, alias)]) for each import statement, found from the
@@ -113,14 +119,23 @@ def import_statements(data: bytes) -> Iterable[Tuple[bool, str, List[Tuple[str, 
         if match.start() < end:
             continue
         start = data.rfind(b"\n", 0, match.start()) + 1
+        while start > 1 and data[max(0, start - 3):start - 1].rstrip(b"\r")[-1:] == b"\\":  # `from x \` above
+            start = data.rfind(b"\n", 0, start - 1) + 1
         line_end = data.find(b"\n", match.start())
         if line_end < 0:
             line_end = len(data)
-        head = data[start:match.start()].strip()
-        if head and not head.startswith(b"from"):
-            continue
+        head = data[start:match.start()]
+        stripped = head.strip()
+        if stripped and not stripped.startswith(b"from"):
+            # After a compound statement's colon or a semicolon: `try: import x`.
+            cut = max(head.rfind(b":"), head.rfind(b";"))
+            rest = head[cut + 1:].strip() if cut >= 0 else b"-"
+            if rest and not rest.startswith(b"from"):
+                continue
+            start += cut + 1
         statement = data[start:line_end]
-        if b"(" in statement and b")" not in statement:  # from x import (a,\n b)
+        code = statement.split(b"#", 1)[0] if b"#" in statement else statement
+        if b"(" in code and b")" not in code:  # from x import (a,\n b)
             close = data.find(b")", line_end)
             line_end = close + 1 if close >= 0 else len(data)
             statement = data[start:line_end]
@@ -129,7 +144,9 @@ def import_statements(data: bytes) -> Iterable[Tuple[bool, str, List[Tuple[str, 
             line_end = more if more >= 0 else len(data)
             statement = data[start:line_end]
         end = line_end
-        text = statement.decode("ascii", "replace").split("#", 1)[0]
+        text = statement.decode("ascii", "replace")
+        if "#" in text:  # a comment ends its line, not the statement: `from x import (  # a`
+            text = "\n".join(line.split("#", 1)[0] for line in text.split("\n"))
         text = text.replace("\\", " ").replace("(", " ").replace(")", " ")
         for part in text.split(";"):
             part = part.strip()

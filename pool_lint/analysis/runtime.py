@@ -34,7 +34,7 @@ import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
 
 from ..config import DEFAULT_EXCLUDES
 
@@ -390,30 +390,32 @@ def _compose_server(text: str) -> Optional[str]:
 # What a file's bytes allow it to hold, as bits (cheap, for the runner's first stage): a
 # file without a bit can hold no evidence of that kind (`code_evidence` finds none there).
 MAY_SERVERLESS, MAY_SERVER, MAY_WEAK = 1, 2, 4
-_SERVERLESS_MODULES = (b"mangum", b"chalice", b"functions_framework", b"aws_lambda_powertools")  # and azure.functions
+# The top-level modules a file must import to hold evidence of each kind (azure.functions:
+# "azure", with the word "functions" in the file).
+_SERVERLESS_TOPS = frozenset(m.split(".")[0] for m in SERVERLESS_MODULES) - {"azure"}
+_SERVER_TOPS = frozenset(PROCESS_SERVERS)
+_WEAK_TOPS = frozenset(q.split(".")[0] for q in (*APP_CLASSES, *DJANGO_APPS))
 # A module-level `def handler` / `def lambda_handler` starts a line (a continuation may split it).
 _HANDLER_DEF = re.compile(rb"^(?:async[ \t\\\r\n]+)?def[ \t\\\r\n]+(?:lambda_)?handler\b", re.MULTILINE)
-_SERVER_WORDS = tuple(name.encode() for name in PROCESS_SERVERS)
-_WEAK_WORDS = (b"fastapi", b"starlette", b"flask", b"litestar", b"sanic", b"quart", b"aiohttp", b"django")
 
 
-def evidence_bits(rel: str, data: bytes) -> int:
-    """Which kinds of evidence `code_evidence(rel, data)` can find, from the bytes alone
-    (a superset: the words every such piece of evidence needs in the file)."""
+def evidence_bits(rel: str, data: bytes, imported: FrozenSet[str]) -> int:
+    """Which kinds of evidence `code_evidence(rel, data)` can find, from the bytes and the
+    top-level modules the file imports (`imported`, as the screen reads them: every
+    import statement): a superset, since every piece of evidence but a handler function
+    or a file's name needs an import of its module."""
     name = rel.rsplit("/", 1)[-1]
     bits = MAY_SERVER if name in GUNICORN_CONFIGS else 0
     if len(data) > MAX_FILE:
         return bits
     if name == "manage.py" and b"DJANGO_SETTINGS_MODULE" in data:
         bits |= MAY_WEAK
-    if not any(word in data for word in TRIGGERS):
-        return bits
-    if any(word in data for word in _SERVERLESS_MODULES) or (b"azure" in data and b"functions" in data) \
-            or _HANDLER_DEF.search(data):
+    if not imported.isdisjoint(_SERVERLESS_TOPS) or ("azure" in imported and b"functions" in data) \
+            or (b"handler" in data and _HANDLER_DEF.search(data)):
         bits |= MAY_SERVERLESS
-    if any(word in data for word in _SERVER_WORDS):
+    if not imported.isdisjoint(_SERVER_TOPS):
         bits |= MAY_SERVER
-    if any(word in data for word in _WEAK_WORDS):
+    if not imported.isdisjoint(_WEAK_TOPS):
         bits |= MAY_WEAK
     return bits
 

@@ -1,0 +1,62 @@
+"""The screen reads import statements from bytes: it must find every import Python's own
+parser finds (a missed import could hold back a file that can hold a finding)."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from pool_lint.screen import import_statements
+
+HERE = Path(__file__).resolve().parents[1]
+SHARED = HERE.parent / "shared"
+
+
+def imports_by_ast(data: bytes) -> set:
+    found = set()
+    for node in ast.walk(ast.parse(data)):
+        if isinstance(node, ast.Import):
+            found |= {(False, a.name, a.name, a.asname) for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            module = "." * node.level + (node.module or "")
+            found |= {(True, module, a.name, a.asname) for a in node.names}
+    return found
+
+
+def imports_by_screen(data: bytes) -> set:
+    return {(is_from, module, name, alias) for is_from, module, names in import_statements(data)
+            for name, alias in names}
+
+
+FORMS = {
+    "plain": b"import a\nimport b.c as d, e\n",
+    "from": b"from f import g, h as i\nfrom . import j\nfrom ..k import l\n",
+    "after a colon": b"try: import uvicorn\nexcept ImportError: uvicorn = None\nif x: from m import n\n",
+    "after a semicolon": b"x = 1; import o; from p import q\n",
+    "indented": b"def f():\n    import r\n    if y:\n        from s import t\n",
+    "parenthesized": b"from u import (\n    v,\n    w as x,\n)\n",
+    "comment after the paren": b"from y import (  # noqa: F401 (patch target)\n    z,\n    zz,\n)\n",
+    "backslash": b"from aa \\\n    import bb\nimport cc, \\\n    dd\n",
+    "crlf": b"import ee\r\nfrom ff import (gg,\r\n    hh)\r\n",
+}
+
+
+@pytest.mark.parametrize("form", sorted(FORMS))
+def test_every_form_of_import_is_found(form):
+    data = FORMS[form]
+    assert imports_by_ast(data) <= imports_by_screen(data)
+
+
+def own_files():
+    roots = [HERE / "pool_lint", HERE / "tests", HERE / "benchmarks", SHARED / "cases", SHARED / "fix_cases"]
+    return sorted(p for root in roots if root.is_dir() for p in root.rglob("*.py"))
+
+
+def test_every_import_of_real_files_is_found():
+    files = own_files()
+    assert len(files) > 50
+    for path in files:
+        data = path.read_bytes()
+        missing = imports_by_ast(data) - imports_by_screen(data)
+        assert not missing, (path, sorted(missing)[:3])
