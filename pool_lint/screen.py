@@ -231,10 +231,17 @@ HANDS_OUT = (b"Session", b"sessionmaker", b"scoped_session", b"create_engine", b
              b"engine_from_config", b"Depends", b"Annotated")
 
 
+_NOT_BRACKETS = bytes(c for c in range(256) if c not in b"()[]{}")
+
+
 def _balance(part: bytes) -> Tuple[int, int, int]:
     """(open brackets minus closed, triple double quotes, triple single quotes) of a text."""
-    return (part.count(b"(") + part.count(b"[") + part.count(b"{") - part.count(b")") - part.count(b"]")
-            - part.count(b"}"), part.count(b'"""'), part.count(b"'''"))
+    brackets = part.translate(None, _NOT_BRACKETS)  # one pass; the counts then run on a few bytes
+    depth = 0
+    if brackets:
+        depth = (brackets.count(b"(") + brackets.count(b"[") + brackets.count(b"{") - brackets.count(b")")
+                 - brackets.count(b"]") - brackets.count(b"}"))
+    return (depth, part.count(b'"""') if b'"""' in part else 0, part.count(b"'''") if b"'''" in part else 0)
 
 
 def _statements(data: bytes) -> List[bytes]:
@@ -325,6 +332,9 @@ def _mentions(text: bytes, words: Iterable[bytes]) -> bool:
     return False
 
 
+_NOTHING: FrozenSet[str] = frozenset()
+
+
 def _contains(text: bytes, words: Iterable[bytes]) -> bool:
     return any(word in text for word in words)
 
@@ -361,7 +371,9 @@ class Index:
         self.root = root if root is not None else os.path.commonpath(list(facts)) if facts else ""
         self._read: Dict[str, tuple] = {}
         self._found: Dict[Tuple[str, str], Set[str]] = {}
-        self._modules = self._module_map()
+        self._roots: Dict[str, str] = {}  # folder -> its import root
+        self._based: Dict[Tuple[str, str], FrozenSet[str]] = {}
+        self._src = os.path.join(self.root, "src")
         # Per file: names imported from project modules (local -> original), the project
         # files imported as modules (local -> files), the project files star-imported.
         self.names: Dict[str, Dict[str, str]] = {}
@@ -371,7 +383,7 @@ class Index:
         self.name_users: Dict[str, Set[str]] = {}
         self.file_users: Dict[str, Set[str]] = {}
         pairs: List[Tuple[str, str]] = []
-        tops = {dotted.split(".", 1)[0] for dotted in self._modules}  # what an absolute import can reach
+        tops = self._names_in_paths()  # what an absolute import can reach
         for path, f in facts.items():
             names, modules, stars = {}, {}, set()
             folder = os.path.dirname(path)
@@ -408,28 +420,24 @@ class Index:
     def _is_package(self, folder: str) -> bool:
         return os.path.join(folder, "__init__.py") in self.facts
 
-    def _module_map(self) -> Dict[str, List[Tuple[str, str]]]:
-        """dotted name -> [(base folder, file)] for every folder above each file."""
-        out: Dict[str, List[Tuple[str, str]]] = {}
-        root = self.root
-        prefix = root.rstrip(os.sep) + os.sep if root else ""
+    def _names_in_paths(self) -> Set[str]:
+        """Every folder and module name in the project's paths: the first name of an
+        absolute import that can reach a project file is one of them."""
+        prefix = self.root.rstrip(os.sep) + os.sep if self.root else ""
+        found: Set[str] = set()
         for path in self.facts:
-            if not path.startswith(prefix) or not path.endswith(".py"):
-                continue
-            parts = path[len(prefix):-3].split(os.sep)
-            if parts[-1] == "__init__":
-                parts.pop()
-            base = root
-            for start in range(len(parts)):
-                if start:
-                    base = (base if not base or base.endswith(os.sep) else base + os.sep) + parts[start - 1]
-                out.setdefault(".".join(parts[start:]), []).append((base, path))
-        return out
+            if path.startswith(prefix):
+                found.update(path[len(prefix):-3].split(os.sep))
+        return found
 
     def _import_root(self, folder: str) -> str:
-        while self._is_package(folder) and len(folder) > len(self.root):
-            folder = os.path.dirname(folder)
-        return folder
+        found = self._roots.get(folder)
+        if found is None:
+            found = folder
+            while self._is_package(found) and len(found) > len(self.root):
+                found = os.path.dirname(found)
+            self._roots[folder] = found
+        return found
 
     def _find(self, folder: str, module: str) -> Set[str]:
         """The project files an import of `module` from a file in `folder` can load."""
@@ -447,11 +455,24 @@ class Index:
             rest = module[level:]
             base = os.path.join(folder, *rest.split(".")) if rest else folder
             return {c for c in (base + ".py", os.path.join(base, "__init__.py")) if c in self.facts}
-        candidates = self._modules.get(module)
-        if not candidates:
-            return set()
-        bases = (self.root, os.path.join(self.root, "src"), self._import_root(folder))
-        return {target for base, target in candidates if base in bases}
+        found = set()
+        for base in {self.root, self._src, self._import_root(folder)}:
+            found |= self._at(base, module)
+        return found
+
+    def _at(self, base: str, module: str) -> FrozenSet[str]:
+        """The files `module` names from the import root `base` (memoised)."""
+        key = (base, module)
+        found = self._based.get(key)
+        if found is None:
+            target = module.replace(".", os.sep)
+            if base:
+                target = (base if base.endswith(os.sep) else base + os.sep) + target
+            facts = self.facts
+            module_file, package = target + ".py", target + os.sep + "__init__.py"
+            found = self._based[key] = frozenset(c for c in (module_file, package) if c in facts) \
+                if module_file in facts or package in facts else _NOTHING
+        return found
 
     # -- names imported under another name ---------------------------------------------------
     def _alias_bits(self, pairs) -> Dict[str, int]:
