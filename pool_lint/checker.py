@@ -3,16 +3,15 @@
 all come through here."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Tuple
 
 from .analysis import catalog
 from .analysis.context import FileContext
 from .analysis.project import Project
 from .analysis.source import Source, SourceError, decode
 from .config import Settings
-from .findings import Finding
+from .findings import FileResult, Finding, unreadable  # noqa: F401 - FileResult: part of this API
 from .fixes import FixError, KeywordFix, apply_fixes, plan, to_edits, merge
 from .findings import Fix
 from .rules import ALL_RULES
@@ -21,9 +20,6 @@ from .selection import Selection, file_is_skipped, suppressed
 # Fix order (SPEC 4): the pool keywords, then the session keywords.
 FIX_ORDER = catalog.FIX_ORDER + ("expire_on_commit",)
 MAX_FIX_PASSES = 4
-
-
-from .findings import FileResult, unreadable  # noqa: E402 - shared with the runner
 
 
 class Checker:
@@ -35,9 +31,13 @@ class Checker:
         self.selection = selection or Selection(settings, list(ALL_RULES.values()))
         self.rules = [ALL_RULES[code]() for code in sorted(self.selection.enabled) if code != "POL001"]
         self._projects = {}
+        self._roots = {}  # a project root as given -> resolved
 
     def project(self, root: Path) -> Project:
-        root = Path(root).resolve()
+        real = self._roots.get(root)
+        if real is None:
+            real = self._roots[root] = Path(root).resolve()
+        root = real
         project = self._projects.get(root)
         if project is None:
             project = self._projects[root] = Project(root)
@@ -109,7 +109,7 @@ class Checker:
         if fix:
             return self.fix_text(text, filename, path, project, unsafe)
         result.findings = self.check_text(text, filename, path, project)
-        own = Path(path).resolve() if path is not None else None
+        own = project.real_path(path) if path is not None else None
         result.deps = tuple(sorted(str(p) for p in project.touched if p != own))
         result.runtime = project.runtime_seen
         return result

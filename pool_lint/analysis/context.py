@@ -18,7 +18,7 @@ class FileContext:
         self.source = source
         self.settings = settings
         self.project = project
-        self.path = Path(path).resolve() if path is not None else None
+        self.path = project.real_path(path) if path is not None else None
         self.filename = display or source.filename
         self.module = project.add_source(self.path, source)
         if project.settings is None:

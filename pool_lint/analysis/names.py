@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import ast
 from typing import Dict, Iterator, List, Optional
-from .tree import children
+from .tree import _FIELDS, fields_of
+
+AST = ast.AST
 
 FunctionNode = (ast.FunctionDef, ast.AsyncFunctionDef)
 ScopeNode = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
@@ -33,53 +35,94 @@ def bound_names(body: List[ast.stmt], declared_global: Optional[List[str]] = Non
     """(name, node) for every name a block of statements binds in its own scope,
     not descending into nested function or class bodies. Names declared `global` or
     `nonlocal` are appended to `declared_global` when given."""
+    return iter(_bound_names(body, declared_global))
+
+
+# How `_bound_names` treats a node class (exact classes: the parser makes no subclasses).
+_DEF, _GLOBAL, _LAMBDA, _IMPORT, _NAME, _HANDLER, _ARG, _COMPREHENSION = range(1, 9)
+_BINDING_KINDS = {
+    ast.FunctionDef: _DEF, ast.AsyncFunctionDef: _DEF, ast.ClassDef: _DEF, ast.Global: _GLOBAL,
+    ast.Nonlocal: _GLOBAL, ast.Lambda: _LAMBDA, ast.Import: _IMPORT, ast.ImportFrom: _IMPORT, ast.Name: _NAME,
+    ast.ExceptHandler: _HANDLER, ast.arg: _ARG, ast.ListComp: _COMPREHENSION, ast.SetComp: _COMPREHENSION,
+    ast.DictComp: _COMPREHENSION, ast.GeneratorExp: _COMPREHENSION,
+}
+_BINDING_CTX = (ast.Store, ast.Del)
+
+
+def _bound_names(body: List[ast.stmt], declared_global: Optional[List[str]]) -> List[tuple]:
+    out: List[tuple] = []
+    kinds, fields_cache = _BINDING_KINDS, _FIELDS
     stack = list(body)
+    pop, push = stack.pop, stack.append
     while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            yield node.name, node
-            continue
-        if isinstance(node, (ast.Global, ast.Nonlocal)):
-            if declared_global is not None:
-                declared_global.extend(node.names)
-            continue
-        if isinstance(node, ast.Lambda):
-            continue
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            for alias in node.names:
-                if alias.name == "*":
-                    continue
-                local = alias.asname or (alias.name.split(".")[0] if isinstance(node, ast.Import) else alias.name)
-                yield local, node
-            continue
-        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            yield node.id, node
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            yield node.name, node
-        elif isinstance(node, ast.arg):
-            yield node.arg, node
-        if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
-            # Only the first iterable is evaluated in the enclosing scope; walrus targets
-            # leak out, which we ignore (rare, and it only makes us more conservative).
-            stack.append(node.generators[0].iter)
-            continue
-        stack.extend(children(node))
+        node = pop()
+        cls = node.__class__
+        kind = kinds.get(cls, 0)
+        if kind:
+            if kind == _DEF:
+                out.append((node.name, node))
+                continue
+            if kind == _GLOBAL:
+                if declared_global is not None:
+                    declared_global.extend(node.names)
+                continue
+            if kind == _LAMBDA:
+                continue
+            if kind == _IMPORT:
+                for alias in node.names:
+                    if alias.name == "*":
+                        continue
+                    local = alias.asname or (alias.name.split(".")[0] if cls is ast.Import else alias.name)
+                    out.append((local, node))
+                continue
+            if kind == _NAME:
+                if isinstance(node.ctx, _BINDING_CTX):
+                    out.append((node.id, node))
+                continue  # a Name has no child nodes
+            if kind == _HANDLER:
+                if node.name:
+                    out.append((node.name, node))
+            elif kind == _ARG:
+                out.append((node.arg, node))
+            elif kind == _COMPREHENSION:
+                # Only the first iterable is evaluated in the enclosing scope; walrus targets
+                # leak out, which we ignore (rare, and it only makes us more conservative).
+                push(node.generators[0].iter)
+                continue
+        fields = fields_cache.get(cls)
+        if fields is None:
+            fields = fields_of(cls)
+        for name in fields:
+            value = getattr(node, name, None)
+            if value is None:
+                continue
+            if value.__class__ is list:
+                for item in value:
+                    if isinstance(item, AST):
+                        push(item)
+            elif isinstance(value, AST):
+                push(value)
+    return out
 
 
 class ModuleNames:
     """Name bindings of one module and qualification of expressions."""
 
-    def __init__(self, tree: ast.Module, module: str = "", is_package: bool = False):
+    def __init__(self, tree: ast.Module, module: str = "", is_package: bool = False, source=None):
         self.tree = tree
         self.module = module
         self.is_package = is_package
         self.imports: Dict[str, str] = {}
         self.bindings: Dict[str, List[ast.AST]] = {}
-        for name, node in bound_names(tree.body):
+        for name, node in _bound_names(tree.body, None):
             self.bindings.setdefault(name, []).append(node)
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 self._record_import(node, name)
         self._locals: Dict[int, Dict[str, List[ast.AST]]] = {}
+        self._assignments: Dict[int, Dict[int, ast.stmt]] = {}
+        # The parsed file of `tree` (source.Source): its index knows which scopes may bind
+        # a name, so that the others skip the per-function lookups.
+        self._source = source
 
     def _record_import(self, node: ast.AST, local: str) -> None:
         for alias in node.names:
@@ -121,6 +164,13 @@ class ModuleNames:
     def function_locals(self, func: ast.AST):
         return self.function_bindings(func).keys()
 
+    def binds(self, func: ast.AST, name: str) -> bool:
+        """`name in function_locals(func)`, without computing the bindings of a function
+        the file's index knows binds no such name."""
+        if self._source is not None and func not in self._source.binders.get(name, ()):
+            return False
+        return name in self.function_bindings(func)
+
     def local_import(self, func: ast.AST, name: str) -> Optional[str]:
         """The qualified name of an import made inside `func` that binds `name`."""
         nodes = self.function_bindings(func).get(name, [])
@@ -139,7 +189,7 @@ class ModuleNames:
         for func in enclosing:
             if isinstance(func, ast.ClassDef):
                 continue  # class bodies do not enclose their methods' names
-            if name in self.function_locals(func):
+            if self.binds(func, name):
                 return self.local_import(func, name)
         nodes = self.bindings.get(name)
         if not nodes:
@@ -164,7 +214,24 @@ class ModuleNames:
         nodes = self.bindings.get(name, [])
         if len(nodes) != 1:
             return None
-        return assigned_value(self.tree.body, nodes[0])
+        stmt = self.assignment(self.tree, nodes[0])
+        return stmt.value if stmt is not None else None
+
+    def assignment(self, scope: ast.AST, target: ast.AST) -> Optional[ast.stmt]:
+        """The statement of `scope` (the module, or a function: its own statements, not
+        nested scopes') that assigns a value to the Name node `target`: `target = value`
+        (a single target) or `target: T = value`. One pass over the scope, memoised."""
+        found = self._assignments.get(id(scope))
+        if found is None:
+            found = self._assignments[id(scope)] = {}
+            body = scope.body if isinstance(getattr(scope, "body", None), list) else []
+            for stmt in iter_scope_statements(body):
+                if isinstance(stmt, ast.Assign):
+                    if len(stmt.targets) == 1:
+                        found.setdefault(id(stmt.targets[0]), stmt)
+                elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+                    found.setdefault(id(stmt.target), stmt)
+        return found.get(id(target))
 
 
 def assigned_value(body: List[ast.stmt], target: ast.AST) -> Optional[ast.AST]:

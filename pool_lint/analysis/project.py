@@ -6,10 +6,14 @@ resolves to its definition there. Modules are found the way Python finds them: f
 file's own import root (the folder above its top-level package), the project root, or
 `src/`. Each module is parsed at most once per process, and only when a question needs it,
 so a run over changed files only (pre-commit) sees the same project as a full run.
+
+Lookups are memoised with plain string paths: the search folders of each importing file
+are resolved once, and each candidate file is checked for existence once.
 """
 from __future__ import annotations
 
 import ast
+import os
 import threading
 from functools import lru_cache
 from dataclasses import dataclass
@@ -81,16 +85,32 @@ class Project:
 
     def __init__(self, root: Path):
         self.root = Path(root).resolve()
+        root_text = str(self.root)
+        self._root_text = root_text
+        self._root_prefix = root_text if root_text.endswith(os.sep) else root_text + os.sep
         self._modules: Dict[Path, Optional[Module]] = {}
         self._lock = threading.Lock()
         self._found: Dict[tuple, Optional[Module]] = {}
         self._resolved: Dict[tuple, tuple] = {}
+        self._bases: Dict[Optional[Path], tuple] = {}  # importing file -> folders searched
+        self._real: Dict[str, str] = {}  # a folder -> its resolved path
+        self._located: Dict[tuple, Optional[Path]] = {}  # (folder, dotted) -> resolved file, or None
+        self._folders: Dict[str, bool] = {}  # a path -> is it a folder
+        self._real_paths: Dict[object, Path] = {}
         self.facts: Dict[tuple, object] = {}  # memo for analyses built on the index
         # What the analysis of the current file consulted (for the cache's dependencies).
         self.touched: set = set()
         self.runtime_seen: str = ""
         self.verdict = None  # the runtime verdict, when the runner computed it already
         self.settings = None  # the run's Settings (set by the checker)
+
+    def real_path(self, path) -> Path:
+        """`Path(path).resolve()`, memoised (a checked file's path is resolved by the
+        context, the project and the checker)."""
+        found = self._real_paths.get(path)
+        if found is None:
+            found = self._real_paths[path] = Path(path).resolve()
+        return found
 
     def begin_file(self) -> None:
         self.touched = set()
@@ -103,21 +123,26 @@ class Project:
             name, is_package, _ = module_name(path)
         else:
             name, is_package = "", False
-        module = Module(name, path, source, ModuleNames(source.tree, name, is_package), self)
+        module = Module(name, path, source, ModuleNames(source.tree, name, is_package, source), self)
         if path is not None:
-            self._modules[Path(path).resolve()] = module
+            self._modules[self.real_path(path)] = module
         return module
 
     def forget(self, path: Optional[Path]) -> None:
         """Drop a module whose text changed (after a fix pass)."""
         if path is not None:
-            self._modules.pop(Path(path).resolve(), None)
+            self._modules.pop(self.real_path(path), None)
             self._found.clear()
             self._resolved.clear()
+            self._located.clear()
+            self._folders.clear()
             self.facts.clear()
 
     def load(self, path: Path) -> Optional[Module]:
-        path = Path(path).resolve()
+        return self._load(Path(path).resolve())
+
+    def _load(self, path: Path) -> Optional[Module]:
+        """`load` for a path already resolved."""
         if path in self._modules:
             return self._modules[path]
         module = None
@@ -125,7 +150,7 @@ class Project:
             if self.root in path.parents or path.parent == self.root:
                 source = read_source(path.read_bytes(), str(path))
                 name, is_package, _ = module_name(path)
-                module = Module(name, path, source, ModuleNames(source.tree, name, is_package), self)
+                module = Module(name, path, source, ModuleNames(source.tree, name, is_package, source), self)
         except (OSError, SourceError):
             module = None
         self._modules[path] = module
@@ -134,33 +159,73 @@ class Project:
     def find_module(self, dotted: str, near: Optional[Path] = None) -> Optional[Module]:
         """The project module named `dotted`, searched from `near`'s import root, the
         project root and `src/`. None for anything outside the project (a library)."""
-        key = (dotted, module_name(Path(near))[2] if near is not None else None)
+        bases = self._bases.get(near)
+        if bases is None:
+            bases = self._bases[near] = self._search_bases(near)
+        key = (dotted, bases)
         if key in self._found:
             found = self._found[key]
         else:
-            found = self._found[key] = self._find_module(dotted, near)
+            found = self._found[key] = self._find_module(dotted, bases)
         if found is not None and found.path is not None:
             self.touched.add(found.path)
         return found
 
-    def _find_module(self, dotted: str, near: Optional[Path]) -> Optional[Module]:
-        roots: List[Path] = []
+    def _search_bases(self, near: Optional[Path]) -> tuple:
+        """The folders a module is searched in from `near`, resolved, in order, without
+        repeats, and only those inside the project root."""
+        roots: List[str] = []
         if near is not None:
-            roots.append(module_name(Path(near))[2])
-        roots += [self.root, self.root / "src"]
-        rel = Path(*dotted.split("."))
-        seen = set()
+            roots.append(str(module_name(Path(near))[2]))
+        roots += [self._root_text, os.path.join(self._root_text, "src")]
+        bases: List[str] = []
         for base in roots:
-            base = base.resolve()
-            if base in seen:
+            real = self._real.get(base)
+            if real is None:
+                real = self._real[base] = str(Path(base).resolve())
+            if real in bases:
                 continue
-            seen.add(base)
-            if base != self.root and self.root not in base.parents:
+            if real != self._root_text and not real.startswith(self._root_prefix):
                 continue
-            for candidate in (base / rel.with_suffix(".py"), base / rel / "__init__.py"):
-                if candidate.is_file():
-                    return self.load(candidate)
+            bases.append(real)
+        return tuple(bases)
+
+    def _find_module(self, dotted: str, bases: tuple) -> Optional[Module]:
+        parts = dotted.split(".")
+        if "" in parts:  # `a..b`: join as pathlib does (empty parts dropped)
+            parts = [part for part in parts if part]
+            if not parts:
+                return None
+        for base in bases:
+            found = self._locate(base, dotted, parts)
+            if found is not None:
+                return self._load(found)
         return None
+
+    def _locate(self, base: str, dotted: str, parts: List[str]) -> Optional[Path]:
+        """The resolved path of `base/<parts>.py` or `base/<parts>/__init__.py`, the first
+        that is a file, or None. Memoised; a first part that is no folder of `base` rules
+        out every candidate below it without a look at the disk."""
+        key = (base, dotted)
+        if key in self._located:
+            return self._located[key]
+        found = None
+        prefix = base if base.endswith(os.sep) else base + os.sep
+        head = prefix + parts[0]
+        is_folder = self._folders.get(head)
+        if is_folder is None:
+            is_folder = self._folders[head] = os.path.isdir(head)
+        rel = prefix + os.sep.join(parts)
+        if is_folder:
+            candidates = (rel + ".py", rel + os.sep + "__init__.py")
+        else:  # only `base/<name>.py` can exist
+            candidates = (rel + ".py",) if len(parts) == 1 else ()
+        for candidate in candidates:
+            if os.path.isfile(candidate):
+                found = Path(candidate).resolve()
+                break
+        self._located[key] = found
+        return found
 
     def split(self, qualified: str, near: Optional[Path] = None) -> Tuple[Optional[Module], str]:
         """Split `pkg.mod.attr` into (project module `pkg.mod`, "attr"), longest module first."""

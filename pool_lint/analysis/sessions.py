@@ -102,12 +102,13 @@ class SessionAnalysis:
         self._flows: Dict[int, FlowResult] = {}
         self._calls: Dict[tuple, Optional[str]] = {}
         self._annotations: Dict[tuple, bool] = {}
+        self._defaults: Dict[ast.AST, dict] = {}  # function -> {parameter: default expression}
 
     # -- what makes a session -----------------------------------------------------------------
     def _binding_call(self, expr: ast.AST):
         """(module, maker call) when `expr` names a module-level `X = sessionmaker(...)`."""
         file = self.file
-        if isinstance(expr, ast.Name) and expr.id not in _locals_of(file, expr):
+        if isinstance(expr, ast.Name) and not _is_local(file, expr, expr.id):
             value = file.names.single_assignment(expr.id)
             if isinstance(value, ast.Call):
                 return file.module, value
@@ -135,7 +136,7 @@ class SessionAnalysis:
         if not isinstance(expr, ast.Call):
             return None
         key = _dotted(expr.func)
-        if key is None or (key[0] in self.file.source.local_names and key[0] in _locals_of(self.file, expr)):
+        if key is None or (key[0] in self.file.source.local_names and _is_local(self.file, expr, key[0])):
             return self._session_call(expr)
         if key not in self._calls:
             self._calls[key] = self._session_call(expr)
@@ -202,10 +203,13 @@ class SessionAnalysis:
 
     def _dependency_of(self, arg: ast.arg, func):
         """(module, dependency FunctionDef) injected into a parameter, if any."""
-        args = func.args
-        positional = [*args.posonlyargs, *args.args]
-        defaults = dict(zip(positional[len(positional) - len(args.defaults):], args.defaults))
-        defaults.update({a: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
+        defaults = self._defaults.get(func)
+        if defaults is None:
+            args = func.args
+            positional = [*args.posonlyargs, *args.args]
+            defaults = dict(zip(positional[len(positional) - len(args.defaults):], args.defaults))
+            defaults.update({a: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
+            self._defaults[func] = defaults
         module = self.file.module
         target = self._depends_target(defaults.get(arg))
         if target is None:
@@ -274,9 +278,10 @@ def _dotted(expr) -> Optional[tuple]:
     return tuple(reversed(parts))
 
 
-def _locals_of(file, node):
+def _is_local(file, node, name: str) -> bool:
+    """Is `name` bound in the function around `node` (a parameter, an assignment...)?"""
     func = file.function_of(node)
-    return file.names.function_locals(func) if func is not None else ()
+    return func is not None and file.names.binds(func, name)
 
 
 def dependency_state(project, module, func) -> Optional[FrozenSet[str]]:
@@ -386,14 +391,16 @@ class Flow:
             self.expr(stmt.subject, state)
             return join(*[self.block(case.body, dict(state)) for case in stmt.cases], state)
         if isinstance(stmt, (ast.Return, ast.Raise)):
-            for child in children(stmt):
-                self.expr(child, state)
+            if state:  # with no session in scope an expression teaches nothing
+                for child in children(stmt):
+                    self.expr(child, state)
             if isinstance(stmt, ast.Return):
                 self.returns.append(dict(state))
             return None
-        for child in children(stmt):
-            if isinstance(child, ast.expr):
-                self.expr(child, state)
+        if state:
+            for child in children(stmt):
+                if isinstance(child, ast.expr):
+                    self.expr(child, state)
         if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
             if len(targets) == 1 and isinstance(targets[0], ast.Name):

@@ -13,7 +13,27 @@ import sys
 import tokenize
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
-from .tree import children
+from .tree import fields_of
+
+AST = ast.AST
+# Node classes the index records, by exact class (the parser makes no subclasses).
+_CALL, _FUNCTION, _IMPORT, _NAME, _ARG, _HANDLER, _CLASS = range(1, 8)
+_KINDS = {ast.Call: _CALL, ast.FunctionDef: _FUNCTION, ast.AsyncFunctionDef: _FUNCTION, ast.Import: _IMPORT,
+          ast.ImportFrom: _IMPORT, ast.Name: _NAME, ast.arg: _ARG, ast.ExceptHandler: _HANDLER, ast.ClassDef: _CLASS}
+_SCOPES = frozenset([ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef])
+_INFO: Dict[type, tuple] = {}  # node class -> (kind, opens a scope, child fields)
+
+
+def _info_of(cls: type) -> tuple:
+    info = _INFO[cls] = (_KINDS.get(cls, 0), cls in _SCOPES, fields_of(cls))
+    return info
+
+
+def _import_locals(node: ast.AST):
+    """The names an import statement binds (as `names.bound_names` reads them)."""
+    for alias in node.names:
+        if alias.name != "*":
+            yield alias.asname or (alias.name.split(".")[0] if isinstance(node, ast.Import) else alias.name)
 
 
 class SourceError(Exception):
@@ -52,7 +72,7 @@ class Source:
     tree: ast.Module
     filename: str = "<stdin>"
     lines: List[str] = field(default_factory=list)
-    _parents: Optional[Dict[int, ast.AST]] = None
+    _parents: Optional[Dict[ast.AST, ast.AST]] = None
 
     @classmethod
     def parse(cls, text: str, filename: str = "<stdin>") -> "Source":
@@ -108,37 +128,76 @@ class Source:
     def _index(self) -> None:
         """One walk of the tree: parent links, enclosing scopes, calls and functions in
         source order. Everything the analysis asks of the tree's shape comes from here."""
-        parents: Dict[int, ast.AST] = {}
-        scopes: Dict[int, tuple] = {}
+        parents: Dict[ast.AST, ast.AST] = {}
+        scopes: Dict[ast.AST, tuple] = {self.tree: ()}
         calls: List[ast.Call] = []
         functions: List[ast.AST] = []
         imports: List[ast.AST] = []
         local_names = set()
-        scope_types = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
-        stack = [(self.tree, ())]
+        binders: Dict[str, set] = {}
+        infos, load = _INFO, ast.Load
+        stack = [self.tree]
+        pop, push = stack.pop, stack.append
         while stack:
-            node, chain = stack.pop()
-            scopes[id(node)] = chain
-            if isinstance(node, ast.Call):
-                calls.append(node)
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                functions.append(node)
-            elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                imports.append(node)
-            elif chain and isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-                local_names.add(node.id)
-            elif chain and isinstance(node, ast.arg):
-                local_names.add(node.arg)
-            inner = (node,) + chain if isinstance(node, scope_types) else chain
-            for child in children(node):
-                parents[id(child)] = node
-                stack.append((child, inner))
+            node = pop()
+            cls = node.__class__
+            info = infos.get(cls)
+            if info is None:
+                info = _info_of(cls)
+            kind, is_scope, fields = info
+            chain = scopes[node]
+            if kind:
+                if kind == _CALL:
+                    calls.append(node)
+                elif kind == _FUNCTION:
+                    functions.append(node)
+                elif kind == _IMPORT:
+                    imports.append(node)
+                if chain:
+                    bound = None
+                    if kind == _NAME:
+                        if not isinstance(node.ctx, load):
+                            bound = node.id
+                            local_names.add(bound)
+                    elif kind == _ARG:
+                        bound = node.arg
+                        local_names.add(bound)
+                    elif kind == _IMPORT:
+                        for local in _import_locals(node):
+                            scoped = binders.get(local)
+                            if scoped is None:
+                                binders[local] = {chain[0]}
+                            else:
+                                scoped.add(chain[0])
+                    elif kind == _HANDLER or kind == _FUNCTION or kind == _CLASS:
+                        bound = node.name
+                    if bound is not None:
+                        scoped = binders.get(bound)
+                        if scoped is None:
+                            binders[bound] = {chain[0]}
+                        else:
+                            scoped.add(chain[0])
+            inner = (node,) + chain if is_scope else chain
+            for name in fields:
+                value = getattr(node, name, None)
+                if value is None:
+                    continue
+                if value.__class__ is list:
+                    for item in value:
+                        if isinstance(item, AST):
+                            parents[item] = node
+                            scopes[item] = inner
+                            push(item)
+                elif isinstance(value, AST):
+                    parents[value] = node
+                    scopes[value] = inner
+                    push(value)
         order = lambda n: (n.lineno, n.col_offset)  # noqa: E731
         calls.sort(key=order)
         functions.sort(key=order)
         self._parents = parents
         self.__dict__.update(_scopes=scopes, _calls=calls, _functions=functions, _imports=imports,
-                             _local_names=local_names)
+                             _local_names=local_names, _binders=binders)
 
     def _indexed(self, key: str):
         """One of the maps `_index` builds, building them all on first use."""
@@ -147,7 +206,8 @@ class Source:
         return self.__dict__[key]
 
     @property
-    def parents(self) -> Dict[int, ast.AST]:
+    def parents(self) -> Dict[ast.AST, ast.AST]:
+        """Node -> its parent (nodes hash by identity)."""
         if self._parents is None:
             self._index()
         return self._parents
@@ -168,13 +228,20 @@ class Source:
         return self._indexed("_local_names")
 
     @property
+    def binders(self) -> Dict[str, set]:
+        """Name -> the functions, lambdas and classes whose own scope may bind it (by a
+        parameter, an assignment target, an import, a nested definition or an `except ...
+        as`): a scope not listed for a name certainly does not bind it."""
+        return self._indexed("_binders")
+
+    @property
     def imports(self) -> List[ast.AST]:
         """Every import statement, at module level or inside functions."""
         return self._indexed("_imports")
 
     def enclosing(self, node: ast.AST) -> tuple:
         """The functions, lambdas and classes around `node`, innermost first."""
-        found = self._indexed("_scopes").get(id(node))
+        found = self._indexed("_scopes").get(node)
         if found is None:  # a node made after parsing: walk up by parents
             found, parent = [], self.parent(node)
             while parent is not None:
@@ -185,7 +252,7 @@ class Source:
         return found
 
     def parent(self, node: ast.AST) -> Optional[ast.AST]:
-        return self.parents.get(id(node))
+        return self.parents.get(node)
 
     def ancestors(self, node: ast.AST):
         node = self.parent(node)

@@ -17,18 +17,22 @@ _SKIP = frozenset(["ctx", "op", "id", "attr", "name", "arg", "asname", "module",
 _FIELDS: Dict[type, Tuple[str, ...]] = {}
 
 
-def _fields_of(cls: type) -> Tuple[str, ...]:
-    fields = _FIELDS[cls] = tuple(name for name in cls._fields if name not in _SKIP)
+def fields_of(cls: type) -> Tuple[str, ...]:
+    """The fields of a node class that may hold child nodes, in `_fields` order (cached).
+    A `Constant`'s value is a Python object, never a node."""
+    fields = _FIELDS.get(cls)
+    if fields is None:
+        skip = _SKIP | {"value"} if cls is ast.Constant else _SKIP
+        fields = _FIELDS[cls] = tuple(name for name in cls._fields if name not in skip)
     return fields
 
 
 def children(node: ast.AST) -> List[ast.AST]:
     """The child nodes of `node`, as `ast.iter_child_nodes` gives them (less `ctx` and
     operator nodes)."""
-    cls = node.__class__
-    fields = _FIELDS.get(cls)
+    fields = _FIELDS.get(node.__class__)
     if fields is None:
-        fields = _fields_of(cls)
+        fields = fields_of(node.__class__)
     out = []
     for name in fields:
         value = getattr(node, name, None)

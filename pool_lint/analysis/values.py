@@ -11,7 +11,7 @@ import operator
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
-from .names import FunctionNode, ModuleNames, iter_scope_statements
+from .names import FunctionNode, ModuleNames
 from .tree import walk
 
 
@@ -111,9 +111,8 @@ class Evaluator:
         for func in self.enclosing_functions(at):
             if isinstance(func, ast.ClassDef):
                 continue
-            nodes = self.names.function_bindings(func).get(name)
-            if nodes:
-                return func, nodes
+            if self.names.binds(func, name):
+                return func, self.names.function_bindings(func)[name]
         return self.names.tree, self.names.bindings.get(name, [])
 
     def imported(self, name: str, at: ast.AST):
@@ -130,20 +129,15 @@ class Evaluator:
         scope, nodes = self.scope_of_name(name, at)
         if len(nodes) != 1 or not isinstance(nodes[0], ast.Name):
             return None
-        body = scope.body if isinstance(getattr(scope, "body", None), list) else []
-        for stmt in iter_scope_statements(body):
-            value = None
-            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and stmt.targets[0] is nodes[0]:
-                value = stmt.value
-            elif isinstance(stmt, ast.AnnAssign) and stmt.target is nodes[0]:
-                value = stmt.value
-            if value is not None:
-                if scope is self.names.tree and not self.enclosing_functions(at):
-                    return value if self.runs_before(stmt, at) else None
-                if scope is self.names.tree:
-                    return value  # module level, read from inside a function: already run
-                return value if self.runs_before(stmt, at) else None
-        return None
+        stmt = self.names.assignment(scope, nodes[0])
+        if stmt is None:
+            return None
+        value = stmt.value
+        if scope is self.names.tree and not self.enclosing_functions(at):
+            return value if self.runs_before(stmt, at) else None
+        if scope is self.names.tree:
+            return value  # module level, read from inside a function: already run
+        return value if self.runs_before(stmt, at) else None
 
     # -- values --------------------------------------------------------------------------
     def value(self, expr: Optional[ast.AST], at: Optional[ast.AST] = None, depth: int = 0) -> Any:
