@@ -33,6 +33,9 @@ import re
 from functools import lru_cache
 from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
 
+# What can call out (the catalogue): an import of anything else calls nothing out.
+from .analysis.catalog import EXTERNAL_MODULES, external_import
+
 # -- what one file's bytes say ---------------------------------------------------------------
 DB = 1  # mentions sqlalchemy / sqlmodel
 ENGINE = 2  # an engine factory's name
@@ -53,9 +56,6 @@ ASYNC_CALLS = (b"async_sessionmaker", b"AsyncSession(", b"AsyncSession (", b"Asy
 TASK_CALLS = (b"gather(", b"gather (", b"gather as", b"create_task(", b"create_task (", b"create_task as",
               b"ensure_future(", b"ensure_future (", b"ensure_future as", b"TaskGroup")
 TASK_WORDS = (b"gather", b"create_task", b"ensure_future", b"TaskGroup")  # each of TASK_CALLS holds one
-# Top-level modules whose calls go out over the network (analysis/external.py).
-EXT_MODULES = frozenset(["httpx", "requests", "aiohttp", "urllib", "urllib3", "http", "smtplib", "emails",
-                         "httpx_oauth", "boto3", "openai", "anthropic", "stripe"])
 
 # The bits a bare name carries wherever it is imported under another name.
 NAME_BITS = {
@@ -203,18 +203,21 @@ def file_facts(data: bytes, configured: FrozenSet[str] = frozenset()) -> FileFac
             if not _MODULE.fullmatch(module):
                 continue
             parts = module.lstrip(".").split(".")
-            external = (parts[0] in EXT_MODULES and not module.startswith(".")) or \
-                bool(configured and (configured.intersection(parts) or any(n in configured for n, _ in names)))
+            library = parts[0] in EXTERNAL_MODULES and not module.startswith(".")
+            configured_hit = bool(configured and (configured.intersection(parts)
+                                                  or any(n in configured for n, _ in names)))
             for name, alias in names:
                 if not _MODULE.fullmatch(name) and name != "*":
                     continue
                 if is_from:
                     local = "" if name == "*" else alias or name
                     entries.append(f"{module}|{name}|{local}")
+                    bound = f"{module}.{name}"
                 else:
                     local = alias or name.split(".")[0]
                     entries.append(f"{name}||{local}")
-                if external and local:
+                    bound = name if alias else local  # `import a.b` binds `a`
+                if local and (configured_hit or (library and external_import(bound))):
                     bits |= EXT
                     ext_names.add(local)
     return FileFacts(bits, " ".join(entries), " ".join(sorted(ext_names)))
@@ -371,6 +374,7 @@ class Index:
         self.root = root if root is not None else os.path.commonpath(list(facts)) if facts else ""
         self._read: Dict[str, tuple] = {}
         self._found: Dict[Tuple[str, str], Set[str]] = {}
+        self._external_imports: Optional[Dict[str, Set[str]]] = None
         self._roots: Dict[str, str] = {}  # folder -> its import root
         self._based: Dict[Tuple[str, str], FrozenSet[str]] = {}
         self._src = os.path.join(self.root, "src")
@@ -381,11 +385,13 @@ class Index:
         self.stars: Dict[str, Set[str]] = {}
         self.aliases: Dict[str, Tuple[bytes, ...]] = {}  # local names of `import x as y` (any module)
         self.name_users: Dict[str, Set[str]] = {}
+        self.name_files: Dict[str, Dict[str, Set[str]]] = {}  # per file: local name -> the files it comes from
+        self.importers: Dict[str, Set[str]] = {}  # per file: the files that import from it
         self.file_users: Dict[str, Set[str]] = {}
         pairs: List[Tuple[str, str]] = []
         tops = self._names_in_paths()  # what an absolute import can reach
         for path, f in facts.items():
-            names, modules, stars = {}, {}, set()
+            names, modules, stars, name_files = {}, {}, set(), {}
             folder = os.path.dirname(path)
             imports = f.imports
             for module, name, local in imports:
@@ -407,7 +413,12 @@ class Index:
                     modules.setdefault(local, set()).update(sub)
                 if found:
                     names[local] = name
+                    name_files[local] = found
             self.names[path], self.modules[path], self.stars[path] = names, modules, stars
+            self.name_files[path] = name_files
+            for files in (*name_files.values(), *modules.values(), stars):
+                for target in files:
+                    self.importers.setdefault(target, set()).add(path)
             self.aliases[path] = tuple(local.encode() for _, name, local in imports if local and name and name != local)
             for name in names.values():
                 self.name_users.setdefault(name, set()).add(path)
@@ -572,7 +583,8 @@ class Index:
         (transitively) make an external call; per file, those it defines."""
         names: Set[str] = set()
         providers: Dict[str, Set[str]] = {}
-        queue = sorted(path for path, bits in self.bits.items() if bits & EXT)
+        reexports = self.external_imports()
+        queue = sorted(reexports)
         done: Dict[str, FrozenSet[str]] = {}
         while queue:
             path = queue.pop()
@@ -581,7 +593,7 @@ class Index:
                 continue
             done[path] = mentioned
             values, defs = self._parts(path)
-            words = {name.encode() for name in self.facts[path].ext_names | mentioned}
+            words = {name.encode() for name in reexports.get(path, set()) | mentioned}
             if not words:
                 continue
             found: Set[str] = set()
@@ -600,6 +612,40 @@ class Index:
                 queue.extend(self._users(new_names, path))
         return names, providers
 
+    def external_imports(self) -> Dict[str, Set[str]]:
+        """Per file, its names bound to a client or an external function of a library:
+        imported from the library itself, or from a project module that imports it
+        (`from app.http import Client` where app/http.py imports httpx's AsyncClient as
+        Client), by name, by star, or as an attribute of a module imported whole."""
+        if self._external_imports is not None:
+            return self._external_imports
+        out = {path: set(f.ext_names) for path, f in self.facts.items() if f.ext_names}
+        queue = sorted(out)
+        while queue:
+            source = queue.pop()
+            handed = out[source]
+            for user in self.importers.get(source, ()):
+                found = {local for local, files in self.name_files[user].items()
+                         if source in files and self.names[user][local] in handed}
+                if source in self.stars[user] or any(source in files for files in self.modules[user].values()):
+                    found |= handed
+                new = found - out.get(user, set())
+                if new:
+                    out.setdefault(user, set()).update(new)
+                    queue.append(user)
+        self._external_imports = out
+        return out
+
+    def _uses_external_import(self, path: str) -> bool:
+        """Does the file's code name one of its external imports from project modules
+        (`Client`, or `http.Client` through a module imported whole)?"""
+        names = self.external_imports().get(path)
+        if not names:
+            return False
+        data = self.read(path)
+        words = tuple(name.encode() for name in sorted(names))
+        return data is not None and _mentions(data, words) and _mentions(without_noise.__wrapped__(data), words)
+
     # -- the verdict ------------------------------------------------------------------------
     def select(self) -> Set[str]:
         families = self.families
@@ -613,7 +659,8 @@ class Index:
         external, external_files = self.external_names() if "external" in families else (set(), {})
         for path in sources - chosen:
             bits = self.bits[path]
-            if ("external" in families and (bits & EXT or self._mentioned(path, external, external_files))) or \
+            if ("external" in families and (bits & EXT or self._uses_external_import(path)
+                                            or self._mentioned(path, external, external_files))) or \
                     ("create" in families and (bits & CREATE or self._mentioned(path, objects, object_files))) or \
                     ("tasks" in families and bits & TASKS):
                 chosen.add(path)

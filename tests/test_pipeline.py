@@ -105,6 +105,42 @@ def test_a_word_in_a_string_or_comment_hands_nothing_out():
     assert "app/commands.py" in select(facts, files.get, root="")
 
 
+@pytest.mark.parametrize("use", [
+    "from app.http import Client\n\nasync def pay(s: AsyncSession = Depends(get_db)):\n"
+    "    await s.execute('select 1')\n    async with Client() as c:\n        await c.post('https://x')\n",
+    "from app import http\n\nasync def pay(s: AsyncSession = Depends(get_db)):\n"
+    "    await s.execute('select 1')\n    async with http.Client() as c:\n        await c.post('https://x')\n",
+    "from app.api import Client\n\nasync def pay(s: AsyncSession = Depends(get_db)):\n"
+    "    await s.execute('select 1')\n    await Client().post('https://x')\n",
+])
+def test_screen_follows_a_client_class_re_exported_by_the_project(project, use):
+    """A client imported from a project module that imports it from httpx (directly, as
+    a module attribute, or through a second re-export) is found with the screen on."""
+    project.write("app/__init__.py", "")
+    project.write("app/db.py", "from sqlalchemy.ext.asyncio import async_sessionmaker\n"
+                               "SessionLocal = async_sessionmaker(expire_on_commit=False)\n\n\nasync def get_db():\n"
+                               "    async with SessionLocal() as s:\n        yield s\n")
+    project.write("app/http.py", "from httpx import AsyncClient as Client\n")
+    project.write("app/api.py", "from app.http import Client\n")
+    project.write("app/routes.py", "from fastapi import Depends\nfrom sqlalchemy.ext.asyncio import AsyncSession\n"
+                                   "from app.db import get_db\n" + use)
+    found = findings(project.root, "--no-cache")
+    assert [(f[0], f[3]) for f in found] == [("app/routes.py", "POL201")]
+    assert findings(project.root, "--no-cache", "--no-screen") == found
+
+
+def test_an_import_of_a_library_type_calls_nothing_out():
+    """`from http import HTTPStatus` or `from httpx import Response` is no external call
+    library import; `import httpx` or `from httpx import AsyncClient` is."""
+    from pool_lint.screen import EXT, file_facts
+
+    assert not file_facts(b"from http import HTTPStatus\nfrom httpx import Response\n").bits & EXT
+    assert not file_facts(b"from urllib.parse import urlparse\nimport requests.exceptions as e\n").bits & EXT
+    for line in (b"import httpx\n", b"from httpx import AsyncClient\n", b"import http.client\n",
+                 b"from urllib.request import urlopen\n", b"from stripe import Charge\n", b"import boto3\n"):
+        assert file_facts(line).bits & EXT, line
+
+
 def test_corrupted_cache_is_ignored_with_a_warning(project):
     project.write("app/db.py", "from sqlalchemy import create_engine\nengine = create_engine(URL)\n")
     reference = findings(project.root)

@@ -58,3 +58,67 @@ def pool_kind(qualified: str):
     if module in POOL_MODULES and short in POOL_CLASSES:
         return POOL_CLASSES[short]
     return None
+
+
+# -- external calls (SPEC 4): what goes out over the network ------------------------------
+# Module-level functions that make a request.
+EXTERNAL_FUNCTIONS = frozenset(
+    [f"httpx.{m}" for m in ("get", "post", "put", "patch", "delete", "head", "options", "request", "stream")]
+    + [f"requests.{m}" for m in ("get", "post", "put", "patch", "delete", "head", "options", "request")]
+    + [f"requests.api.{m}" for m in ("get", "post", "put", "patch", "delete", "head", "options", "request")]
+    + ["urllib.request.urlopen", "urllib3.request", "smtplib.SMTP.sendmail"]
+)
+# Whole namespaces whose calls go out over the network (`stripe.Charge.create(...)`).
+EXTERNAL_PREFIXES = ("stripe.",)
+NOT_EXTERNAL_IN_PREFIX = ("stripe.error.", "stripe.util.")
+
+HTTP_METHODS = frozenset(["get", "post", "put", "patch", "delete", "head", "options", "request", "stream", "send",
+                          "fetch", "urlopen", "getresponse"])
+# Client constructors -> which of their instances' methods are external (None: any method
+# but the ones in LOCAL_METHODS, e.g. SDK clients whose every call is a request).
+CLIENTS = {
+    "httpx.Client": HTTP_METHODS,
+    "httpx.AsyncClient": HTTP_METHODS,
+    "requests.Session": HTTP_METHODS,
+    "requests.sessions.Session": HTTP_METHODS,
+    "aiohttp.ClientSession": HTTP_METHODS,
+    "aiohttp.client.ClientSession": HTTP_METHODS,
+    "urllib3.PoolManager": HTTP_METHODS,
+    "urllib3.poolmanager.PoolManager": HTTP_METHODS,
+    "http.client.HTTPConnection": HTTP_METHODS,
+    "http.client.HTTPSConnection": HTTP_METHODS,
+    "smtplib.SMTP": None,
+    "smtplib.SMTP_SSL": None,
+    "emails.Message": frozenset(["send"]),
+    "emails.html": frozenset(["send"]),
+    "openai.OpenAI": None,
+    "openai.AsyncOpenAI": None,
+    "anthropic.Anthropic": None,
+    "anthropic.AsyncAnthropic": None,
+    "boto3.client": None,
+    "boto3.resource": None,
+}
+CLIENT_PREFIXES = {"httpx_oauth.": None}
+LOCAL_METHODS = frozenset(["close", "aclose", "with_options", "copy", "__enter__", "__exit__", "__aenter__",
+                           "__aexit__"])
+
+
+def external_import(qualified: str) -> bool:
+    """Can a name imported as `qualified` (a module, or a module's member) lead to a
+    catalogued external call: is it one, or does one live under it (`httpx` and
+    `httpx.AsyncClient` can, `httpx.Response` and `http.HTTPStatus` cannot)?"""
+    below = qualified + "."
+    if qualified in _CATALOGUED or any(name.startswith(below) for name in _CATALOGUED):
+        return True
+    for prefix in _PREFIXES:
+        if qualified.startswith(prefix):
+            return not qualified.startswith(NOT_EXTERNAL_IN_PREFIX)
+        if prefix.startswith(below):
+            return True
+    return False
+
+
+_CATALOGUED = frozenset(EXTERNAL_FUNCTIONS) | frozenset(CLIENTS)
+_PREFIXES = tuple(EXTERNAL_PREFIXES) + tuple(CLIENT_PREFIXES)
+# The top-level modules of the catalogue: an import of anything else calls nothing out.
+EXTERNAL_MODULES = frozenset(name.split(".", 1)[0] for name in (*_CATALOGUED, *_PREFIXES))

@@ -14,46 +14,8 @@ from typing import Optional
 from .names import FunctionNode
 from .tree import children, walk
 
-# Module-level functions that make a request.
-EXTERNAL_FUNCTIONS = frozenset(
-    [f"httpx.{m}" for m in ("get", "post", "put", "patch", "delete", "head", "options", "request", "stream")]
-    + [f"requests.{m}" for m in ("get", "post", "put", "patch", "delete", "head", "options", "request")]
-    + [f"requests.api.{m}" for m in ("get", "post", "put", "patch", "delete", "head", "options", "request")]
-    + ["urllib.request.urlopen", "urllib3.request", "smtplib.SMTP.sendmail"]
-)
-# Whole namespaces whose calls go out over the network (`stripe.Charge.create(...)`).
-EXTERNAL_PREFIXES = ("stripe.",)
-NOT_EXTERNAL_IN_PREFIX = ("stripe.error.", "stripe.util.")
-
-HTTP_METHODS = frozenset(["get", "post", "put", "patch", "delete", "head", "options", "request", "stream", "send",
-                          "fetch", "urlopen", "getresponse"])
-# Client constructors -> which of their instances' methods are external (None: any method
-# but the ones in LOCAL_METHODS, e.g. SDK clients whose every call is a request).
-CLIENTS = {
-    "httpx.Client": HTTP_METHODS,
-    "httpx.AsyncClient": HTTP_METHODS,
-    "requests.Session": HTTP_METHODS,
-    "requests.sessions.Session": HTTP_METHODS,
-    "aiohttp.ClientSession": HTTP_METHODS,
-    "aiohttp.client.ClientSession": HTTP_METHODS,
-    "urllib3.PoolManager": HTTP_METHODS,
-    "urllib3.poolmanager.PoolManager": HTTP_METHODS,
-    "http.client.HTTPConnection": HTTP_METHODS,
-    "http.client.HTTPSConnection": HTTP_METHODS,
-    "smtplib.SMTP": None,
-    "smtplib.SMTP_SSL": None,
-    "emails.Message": frozenset(["send"]),
-    "emails.html": frozenset(["send"]),
-    "openai.OpenAI": None,
-    "openai.AsyncOpenAI": None,
-    "anthropic.Anthropic": None,
-    "anthropic.AsyncAnthropic": None,
-    "boto3.client": None,
-    "boto3.resource": None,
-}
-CLIENT_PREFIXES = {"httpx_oauth.": None}
-LOCAL_METHODS = frozenset(["close", "aclose", "with_options", "copy", "__enter__", "__exit__", "__aenter__",
-                           "__aexit__"])
+from .catalog import (CLIENT_PREFIXES, CLIENTS, EXTERNAL_FUNCTIONS, EXTERNAL_PREFIXES, HTTP_METHODS,  # noqa: F401
+                      LOCAL_METHODS, NOT_EXTERNAL_IN_PREFIX)
 
 
 def client_kind(qualified: Optional[str]):
