@@ -217,7 +217,7 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
                 if cache is not None and known is not None:
                     chosen, engines = set(known[0]), known[1]
                 else:
-                    index = Index(facts, read_file, families, str(root))
+                    index = Index(facts, read_file, families, str(root), _CONFIGURED, settings.check_tests)
                     chosen = index.select()
                     engines = any(index.bits[p] & ENGINE for p in chosen)
                     if key is not None:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import os
 import re
 from functools import lru_cache
+from pathlib import PurePath
 from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
 
 # What can call out (the catalogue): an import of anything else calls nothing out.
@@ -228,6 +229,13 @@ _TOP = re.compile(rb"\n(?=[^\s#])")
 _TARGET = re.compile(rb"([A-Za-z_][\w., \t]*?)(?:[ \t]*:[^=\n]*)?[ \t]*=(?!=)")
 _DEF_NAME = re.compile(rb"(?:^|\n)[ \t]*(?:async[ \t]+)?def[ \t]+([A-Za-z_]\w*)")
 _BLOCKS = (b"if", b"try", b"else", b"elif", b"except", b"finally", b"with", b"for", b"while", b"async")
+# The names through which a function can meet a session: a session class or factory, an
+# engine's factory, an injected dependency (and, per file, the names the index finds).
+SESSION_NAMES = (b"Session", b"AsyncSession", b"sessionmaker", b"async_sessionmaker", b"scoped_session",
+                 b"async_scoped_session", b"create_engine", b"create_async_engine", b"engine_from_config",
+                 b"async_engine_from_config", b"Depends")
+MAKER_NAMES = SESSION_NAMES[:6]  # what makes a session (POL203)
+SESSION_LIBRARIES = frozenset(["sqlalchemy", "sqlmodel", "fastapi"])
 # The words of a module-level statement that can hand out a session or an engine: a
 # session class or factory, an engine factory, a dependency or a type alias of one.
 HANDS_OUT = (b"Session", b"sessionmaker", b"scoped_session", b"create_engine", b"create_async_engine",
@@ -367,8 +375,10 @@ class Index:
 
     def __init__(self, facts: Dict[str, FileFacts], read: Callable[[str], Optional[bytes]],
                  families: FrozenSet[str] = frozenset(["engine", "async", "external", "create", "tasks"]),
-                 root: Optional[str] = None):
+                 root: Optional[str] = None, configured: FrozenSet[str] = frozenset(), check_tests: bool = True):
         self.facts = facts
+        self.check_tests = check_tests  # False: the engine rules are silent in test code (SPEC 3)
+        self.configured = tuple(sorted(word.encode() for word in configured))  # external_words of the settings
         self.read = read
         self.families = families
         self.root = root if root is not None else os.path.commonpath(list(facts)) if facts else ""
@@ -426,6 +436,10 @@ class Index:
                 for target in files:
                     self.file_users.setdefault(target, set()).add(path)
         self.bits = self._alias_bits(pairs)
+        # Other names of a session class or factory, or of an engine factory (`as` imports
+        # and their re-exports, anywhere in the project).
+        self.carrying = tuple(sorted(name.encode() for name, bits in self.carried.items()
+                                     if bits & (SESSION | ENGINE | DEPENDS) and name not in NAME_BITS))
 
     # -- modules ----------------------------------------------------------------------------
     def _is_package(self, folder: str) -> bool:
@@ -543,10 +557,7 @@ class Index:
         dependencies: Set[str] = set()
         dep_files: Set[str] = set()
         sources = {path for path, bits in self.bits.items() if bits & (SESSION | ENGINE)}
-        # Other names of a session class or factory, or of an engine factory (`as` imports
-        # and their re-exports, anywhere in the project).
-        carrying = tuple(sorted(name.encode() for name, bits in self.carried.items()
-                                if bits & (SESSION | ENGINE) and name not in NAME_BITS))
+        carrying = self.carrying
         queue = sorted(sources)
         done: Dict[str, FrozenSet[str]] = {}
         while queue:
@@ -636,6 +647,13 @@ class Index:
         self._external_imports = out
         return out
 
+    def _test_code(self, path: str) -> bool:
+        """Test code by its path (analysis/roles.py), where no engine rule fires."""
+        from .analysis.roles import is_test_path
+
+        prefix = self.root.rstrip(os.sep) + os.sep if self.root else ""
+        return path.startswith(prefix) and is_test_path(PurePath(path[len(prefix):]))
+
     def _uses_external_import(self, path: str) -> bool:
         """Does the file's code name one of its external imports from project modules
         (`Client`, or `http.Client` through a module imported whole)?"""
@@ -651,7 +669,8 @@ class Index:
         families = self.families
         chosen = set()
         for path, bits in self.bits.items():
-            if ("engine" in families and bits & ENGINE) or ("async" in families and bits & ASYNC):
+            if ("engine" in families and bits & ENGINE and (self.check_tests or not self._test_code(path))) \
+                    or ("async" in families and bits & ASYNC):
                 chosen.add(path)
         if not families & {"external", "create", "tasks"}:
             return chosen
@@ -659,12 +678,50 @@ class Index:
         external, external_files = self.external_names() if "external" in families else (set(), {})
         for path in sources - chosen:
             bits = self.bits[path]
-            if ("external" in families and (bits & EXT or self._uses_external_import(path)
-                                            or self._mentioned(path, external, external_files))) or \
-                    ("create" in families and (bits & CREATE or self._mentioned(path, objects, object_files))) or \
-                    ("tasks" in families and bits & TASKS):
+            calls_out = "external" in families and (bits & EXT or self._uses_external_import(path)
+                                                    or bool(self._mentioned(path, external, external_files)))
+            creates = "create" in families and (bits & CREATE or bool(self._mentioned(path, objects, object_files)))
+            tasks = "tasks" in families and bool(bits & TASKS)
+            if (calls_out or creates or tasks) and \
+                    self._one_unit_can(path, calls_out, creates, tasks, objects, object_files, external, external_files):
                 chosen.add(path)
         return chosen
+
+    def _one_unit_can(self, path: str, calls_out: bool, creates: bool, tasks: bool, objects, object_files,
+                      external, external_files) -> bool:
+        """Can one module-level statement of the file (a function or a class, with all it
+        holds) hold a finding of these families? Every session rule looks inside one
+        function: POL201/POL202 need a session there (a parameter annotated or injected
+        as one, or one made or opened there: a session word) and an external call's name;
+        POL205 a session word and a task word; POL203 a session made (a session class or
+        factory named). Strings and comments are not code."""
+        data = self.read(path)
+        if data is None:
+            return True
+        project_names = self.carrying + self.aliases[path] + tuple(
+            name.encode() for name in self._mentioned(path, objects, object_files) | object_files.get(path, set()))
+        # A session class, factory or `Depends` is reached through an import: of the
+        # library itself, or of a project module (that may re-export it).
+        library = bool(self.bits[path] & DB or self.facts[path].top_modules & SESSION_LIBRARIES
+                       or self.names[path] or self.modules[path] or self.stars[path])
+        session_words = (SESSION_NAMES if library else ()) + project_names
+        makers = (MAKER_NAMES if library else ()) + project_names
+        other: Tuple[bytes, ...] = ()
+        if calls_out:
+            other += self.configured + tuple(name.encode() for name in (
+                self.external_imports().get(path, set()) | self._mentioned(path, external, external_files)
+                | external_files.get(path, set())))
+        if tasks:
+            other += TASK_WORDS + self.aliases[path]
+
+        def can(text: bytes) -> bool:
+            return (creates and _mentions(text, makers)) or \
+                (bool(other) and _mentions(text, session_words) and _mentions(text, other))
+
+        for unit in _statements(data):
+            if can(unit) and can(without_noise.__wrapped__(unit)):
+                return True
+        return False
 
 
 FAMILIES = {
@@ -687,10 +744,11 @@ def families_of(codes: Iterable[str]) -> FrozenSet[str]:
 
 
 def select(facts: Dict[str, FileFacts], read: Optional[Callable[[str], Optional[bytes]]] = None,
-           families: FrozenSet[str] = frozenset(FAMILIES), root: Optional[str] = None) -> Set[str]:
+           families: FrozenSet[str] = frozenset(FAMILIES), root: Optional[str] = None,
+           configured: FrozenSet[str] = frozenset(), check_tests: bool = True) -> Set[str]:
     """The files (keys of `facts`: the Python files of one project root, as paths) that
     can hold a finding."""
-    return Index(facts, read or read_file, families, root).select()
+    return Index(facts, read or read_file, families, root, configured, check_tests).select()
 
 
 def read_file(path: str) -> Optional[bytes]:

@@ -141,6 +141,34 @@ def test_an_import_of_a_library_type_calls_nothing_out():
         assert file_facts(line).bits & EXT, line
 
 
+def test_screen_looks_for_a_session_and_a_call_in_one_function():
+    """A file whose session words and external calls sit in different functions (or
+    only in strings) cannot hold POL201; one function holding both keeps it."""
+    from pool_lint.screen import file_facts, select
+
+    apart = (b"import httpx\nfrom sqlalchemy.orm import Session\n\n\ndef load(session: Session):\n"
+             b"    return session.get(User, 1)\n\n\ndef ping():\n    \"\"\"Session docs.\"\"\"\n"
+             b"    return httpx.get('https://x')\n")
+    together = apart + b"\n\ndef both(session: Session):\n    session.flush()\n    httpx.post('https://x')\n"
+    requests_only = b"import requests\n\n\ndef f():\n    s = requests.Session()\n    s.get('https://x')\n"
+    for data, expected in ((apart, set()), (together, {"app/a.py"}), (requests_only, set())):
+        files = {"app/a.py": data}
+        assert select({p: file_facts(d) for p, d in files.items()}, files.get, root="") == expected, data
+
+
+def test_engine_rules_in_test_code_follow_check_tests(project):
+    engine = "from sqlalchemy import create_engine\nengine = create_engine(URL)\n"
+    project.write("tests/conftest.py", engine)
+    project.write("app/db.py", engine)
+    default = findings(project.root, "--no-cache")
+    assert {f[0] for f in default} == {"app/db.py"}
+    assert findings(project.root, "--no-cache", "--no-screen") == default
+    project.write("pyproject.toml", "[tool.pool-lint]\ncheck-tests = true\n")
+    checked = findings(project.root, "--no-cache")
+    assert {f[0] for f in checked} == {"app/db.py", "tests/conftest.py"}
+    assert findings(project.root, "--no-cache", "--no-screen") == checked
+
+
 def test_corrupted_cache_is_ignored_with_a_warning(project):
     project.write("app/db.py", "from sqlalchemy import create_engine\nengine = create_engine(URL)\n")
     reference = findings(project.root)
