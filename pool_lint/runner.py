@@ -87,6 +87,7 @@ class Scan:
     facts: Optional[FileFacts]  # what the screen needs (screen.file_facts)
     ebits: int = 0  # which runtime evidence the file may hold (runtime.evidence_bits)
     error: Optional[str] = None
+    size: int = 0  # bytes: what analysing it may cost
 
 
 def _scan(job: Tuple[str, str]) -> Scan:
@@ -100,7 +101,7 @@ def _scan(job: Tuple[str, str]) -> Scan:
         return Scan(stat, None, None, 0, exc.strerror or str(exc))
     facts = file_facts(data, _CONFIGURED)
     ebits = evidence_bits(rel, data, facts.top_modules) if rel and _SETTINGS.runtime == "auto" else 0
-    return Scan(stat, digest(data) if _OPTIONS.use_cache else None, facts, ebits)
+    return Scan(stat, digest(data) if _OPTIONS.use_cache else None, facts, ebits, size=len(data))
 
 
 def _analyse(target: Target) -> FileResult:
@@ -137,20 +138,35 @@ class Workers:
         self.pool = None  # a concurrent.futures.ProcessPoolExecutor, made on first use
         _init_worker(settings, options)
 
-    def map(self, chunk_fn, items: list, shared=None) -> list:
-        """`chunk_fn` over chunks of `items`; with `shared`, each chunk is (shared, chunk)."""
-        if self.jobs <= 1 or len(items) < PARALLEL_THRESHOLD:
+    def map(self, chunk_fn, items: list, shared=None, costs: Optional[Sequence[int]] = None,
+            groups: Optional[Sequence[str]] = None) -> list:
+        """`chunk_fn` over chunks of `items` (results in the order of `items`); with
+        `shared`, each chunk is (shared, chunk). With `costs` (an estimate per item) and
+        `groups` (items that share work, such as the modules they load, share a group),
+        chunks keep a group together up to a cost budget and go out costliest first, so
+        that no worker is left alone with the big files at the end. A pool that exists
+        already takes any batch."""
+        threshold = 2 if self.pool is not None else PARALLEL_THRESHOLD
+        if self.jobs <= 1 or len(items) < threshold:
             return chunk_fn((shared, items)) if shared is not None else chunk_fn(items)
         if self.pool is None:
             from concurrent.futures import ProcessPoolExecutor
 
             self.pool = ProcessPoolExecutor(max_workers=self.jobs, initializer=_init_worker,
                                             initargs=(self.settings, self.options))
-        size = max(CHUNK, len(items) // (self.jobs * 8) or 1)
-        chunks = [items[i:i + size] for i in range(0, len(items), size)]
+        if costs is not None:
+            orders = _balanced(costs, groups or [""] * len(items), self.jobs)
+        else:
+            size = max(CHUNK, len(items) // (self.jobs * 8) or 1)
+            orders = [list(range(at, min(at + size, len(items)))) for at in range(0, len(items), size)]
+        chunks = [[items[i] for i in order] for order in orders]
         if shared is not None:
             chunks = [(shared, chunk) for chunk in chunks]
-        return [item for part in self.pool.map(chunk_fn, chunks) for item in part]
+        out: list = [None] * len(items)
+        for order, part in zip(orders, self.pool.map(chunk_fn, chunks)):
+            for i, result in zip(order, part):
+                out[i] = result
+        return out
 
     def close(self) -> None:
         if self.pool is not None:
@@ -191,7 +207,7 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
         for path in wanted:
             entry = cache.valid(path) if cache is not None else None
             if entry is not None:
-                scans[path] = Scan(entry.stat, entry.content, entry.facts, entry.ebits)
+                scans[path] = Scan(entry.stat, entry.content, entry.facts, entry.ebits, size=entry.stat[1])
             else:
                 todo.append(path)
         for path, scan in zip(todo, workers.map(_scan_chunk, [(p, rel_of.get(p, "")) for p in todo])):
@@ -249,7 +265,11 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
                 result.results.append(FileResult(t.display, [replace(f, filename=t.display) for f in entry.findings]))
                 continue
             analyse.append(t)
-        for t, file_result in zip(analyse, workers.map(_analyse_chunk, analyse, verdicts)):
+        sizes = [scans[absolute[id(t)]].size for t in analyse]
+        # Files of one part of the project (its first two folders) load the same modules.
+        packages = [os.sep.join(os.path.relpath(absolute[id(t)], root_of[id(t)]).split(os.sep)[:2])
+                    for t in analyse]
+        for t, file_result in zip(analyse, workers.map(_analyse_chunk, analyse, verdicts, sizes, packages)):
             result.files_analysed += 1
             result.results.append(file_result)
             if cache is not None and not file_result.error and not any(f.code == "POL001" for f in file_result.findings):
@@ -281,6 +301,27 @@ def _verdict(root, paths, scans, rel_of, settings: Settings, cache: Optional[Cac
 
     files = [(p, scans[p].ebits) for p in paths if scans[p].ebits]
     return runtime.lazy_verdict(root, files, evidence_of, settings.runtime)
+
+
+def _balanced(costs: Sequence[int], groups: Sequence[str], jobs: int) -> List[List[int]]:
+    """Chunks of item indices: each group's items together, cut at a cost budget (an
+    eighth of a worker's share), the costliest chunks first."""
+    budget = max(1, sum(costs) // (jobs * 8))
+    by_group: dict = {}
+    for i, group in enumerate(groups):
+        by_group.setdefault(group, []).append(i)
+    chunks: List[Tuple[int, List[int]]] = []
+    for members in by_group.values():
+        current, total = [], 0
+        for i in members:
+            if current and total + costs[i] > budget:
+                chunks.append((total, current))
+                current, total = [], 0
+            current.append(i)
+            total += costs[i]
+        chunks.append((total, current))
+    chunks.sort(key=lambda chunk: -chunk[0])
+    return [members for _, members in chunks]
 
 
 # -- standard input ------------------------------------------------------------------------
