@@ -24,7 +24,7 @@ except ImportError:  # pragma: no cover - another interpreter
     from hashlib import blake2b as _blake2b
 
 CACHE_DIR = ".pool_lint_cache"
-FORMAT = 4  # of the entries; part of the cache file's name
+FORMAT = 5  # of the entries; part of the cache file's name
 Stat = Tuple[int, int]  # (mtime_ns, size)
 
 
@@ -61,7 +61,8 @@ class Cache:
     path: Optional[Path]
     entries: Dict[str, Entry] = field(default_factory=dict)
     # Per project root, the project index's answer: (key, screened files, whether one of
-    # them may build an engine). The key digests every file's path and content hash.
+    # them may build an engine, where session rules can fire in each). The key digests
+    # every file's path and content hash.
     roots: Dict[str, tuple] = field(default_factory=dict)
     # The codes the settings enable (a function of the settings and the version, which
     # name the cache file): a run the cache answers need not load the rules.
@@ -126,12 +127,13 @@ class Cache:
             self.dirty = True
 
     def root_index(self, root: str, key: str) -> Optional[tuple]:
-        """(screened files, engines) remembered for a root whose files are all unchanged."""
+        """(screened files, engines, hints) remembered for a root whose files are all
+        unchanged."""
         found = self.roots.get(root)
         return found[1:] if found is not None and found[0] == key else None
 
-    def update_root_index(self, root: str, key: str, screened, engines: bool) -> None:
-        self.roots[root] = (key, tuple(sorted(screened)), engines)
+    def update_root_index(self, root: str, key: str, screened, engines: bool, hints: dict) -> None:
+        self.roots[root] = (key, tuple(sorted(screened)), engines, dict(hints))
         self.dirty = True
 
     def update_evidence(self, key: str, evidence: tuple) -> None:

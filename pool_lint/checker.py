@@ -46,10 +46,12 @@ class Checker:
         return project
 
     # -- one file --------------------------------------------------------------------------
-    def analyse(self, text: str, filename: str, path: Optional[Path], project: Project):
-        """(context, [(rule, report)]) for a decoded text; raises SourceError."""
+    def analyse(self, text: str, filename: str, path: Optional[Path], project: Project, hint=None):
+        """(context, [(rule, report)]) for a decoded text; raises SourceError. `hint`: where
+        the screen says a session rule can fire (FileContext.may_hold)."""
         source = Source.parse(text, filename)
         file = FileContext(source, self.settings, project, path, filename)
+        file.hint = hint
         enabled = self.selection.for_file(file.relative_path)
         out = []
         for rule in self.rules:
@@ -83,11 +85,12 @@ class Checker:
         findings.sort(key=Finding.sort_key)
         return findings, fixes
 
-    def check_text(self, text: str, filename: str, path: Optional[Path], project: Project) -> List[Finding]:
+    def check_text(self, text: str, filename: str, path: Optional[Path], project: Project,
+                   hint=None) -> List[Finding]:
         if file_is_skipped(text):
             return []
         try:
-            file, reports = self.analyse(text, filename, path, project)
+            file, reports = self.analyse(text, filename, path, project, hint)
         except SourceError as exc:
             return self._pol001(filename, exc)
         return self._findings(file, reports)[0]
@@ -98,7 +101,9 @@ class Checker:
         return [unreadable(filename, exc.message, exc.row, exc.column)]
 
     def check_bytes(self, data: bytes, filename: str, path: Optional[Path], project: Project,
-                    fix: bool = False, unsafe: bool = False) -> FileResult:
+                    fix: bool = False, unsafe: bool = False, hint=None) -> FileResult:
+        """`hint` (from the screen; ignored with `fix`, whose passes move lines): where a
+        session rule can fire."""
         result = FileResult(filename)
         project.begin_file()
         try:
@@ -108,7 +113,7 @@ class Checker:
             return result
         if fix:
             return self.fix_text(text, filename, path, project, unsafe)
-        result.findings = self.check_text(text, filename, path, project)
+        result.findings = self.check_text(text, filename, path, project, hint)
         own = project.real_path(path) if path is not None else None
         result.deps = tuple(sorted(str(p) for p in project.touched if p != own))
         result.runtime = project.runtime_seen

@@ -72,6 +72,10 @@ def _checker():
     return _CHECKER
 
 
+def _warm_up() -> None:
+    _checker()
+
+
 def enabled_codes(settings: Settings) -> frozenset:
     from .checker import Checker
 
@@ -104,8 +108,10 @@ def _scan(job: Tuple[str, str]) -> Scan:
     return Scan(stat, digest(data) if _OPTIONS.use_cache else None, facts, ebits, size=len(data))
 
 
-def _analyse(target: Target) -> FileResult:
-    """Stage 2, for one screened file: parse, analyse, run the rules (and fix)."""
+def _analyse(work) -> FileResult:
+    """Stage 2, for one screened file: parse, analyse, run the rules (and fix). `work`:
+    (target, hint), the hint being where the index says a session rule can fire."""
+    target, hint = work
     checker, options = _checker(), _OPTIONS
     try:
         data = target.path.read_bytes()
@@ -113,7 +119,7 @@ def _analyse(target: Target) -> FileResult:
         return FileResult(target.display, [unreadable(target.display, f"cannot read: {exc.strerror or exc}")])
     project = checker.project(project_root(target.path))
     return checker.check_bytes(data, target.display, target.path, project, fix=options.fix or options.diff,
-                               unsafe=options.unsafe_fixes)
+                               unsafe=options.unsafe_fixes, hint=hint)
 
 
 def _scan_chunk(jobs):
@@ -140,6 +146,17 @@ class Workers:
 
     def map(self, chunk_fn, items: list, shared=None, costs: Optional[Sequence[int]] = None,
             groups: Optional[Sequence[str]] = None) -> list:
+        return self.start(chunk_fn, items, shared, costs, groups)()
+
+    def warm_up(self) -> None:
+        """Have each worker load the checker while this process does serial work."""
+        if self.pool is not None:
+            for _ in range(self.jobs):
+                self.pool.submit(_warm_up)
+
+    def start(self, chunk_fn, items: list, shared=None, costs: Optional[Sequence[int]] = None,
+              groups: Optional[Sequence[str]] = None):
+        """Like `map`, but returns at once: call the result to wait for the results."""
         """`chunk_fn` over chunks of `items` (results in the order of `items`); with
         `shared`, each chunk is (shared, chunk). With `costs` (an estimate per item) and
         `groups` (items that share work, such as the modules they load, share a group),
@@ -148,7 +165,7 @@ class Workers:
         already takes any batch."""
         threshold = 2 if self.pool is not None else PARALLEL_THRESHOLD
         if self.jobs <= 1 or len(items) < threshold:
-            return chunk_fn((shared, items)) if shared is not None else chunk_fn(items)
+            return lambda: chunk_fn((shared, items)) if shared is not None else chunk_fn(items)
         if self.pool is None:
             from concurrent.futures import ProcessPoolExecutor
 
@@ -162,11 +179,16 @@ class Workers:
         chunks = [[items[i] for i in order] for order in orders]
         if shared is not None:
             chunks = [(shared, chunk) for chunk in chunks]
-        out: list = [None] * len(items)
-        for order, part in zip(orders, self.pool.map(chunk_fn, chunks)):
-            for i, result in zip(order, part):
-                out[i] = result
-        return out
+        parts = self.pool.map(chunk_fn, chunks)
+
+        def collect() -> list:
+            out: list = [None] * len(items)
+            for order, part in zip(orders, parts):
+                for i, result in zip(order, part):
+                    out[i] = result
+            return out
+
+        return collect
 
     def close(self) -> None:
         if self.pool is not None:
@@ -210,18 +232,21 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
                 scans[path] = Scan(entry.stat, entry.content, entry.facts, entry.ebits, size=entry.stat[1])
             else:
                 todo.append(path)
-        for path, scan in zip(todo, workers.map(_scan_chunk, [(p, rel_of.get(p, "")) for p in todo])):
-            scans[path] = scan
-            if cache is not None and scan.content is not None:
-                cache.update_scan(path, scan.stat, scan.content, scan.facts, scan.ebits)
-        # The project index: per root, the files that can hold a finding and, where one of
-        # them may build an engine (the only place a rule asks), the runtime verdict, both
-        # from what stage 1 found in the bytes.
-        verdicts, screened = {}, set()
+        scanned = workers.start(_scan_chunk, [(p, rel_of.get(p, "")) for p in todo])
+        # Meanwhile: which rules run (it loads them, unless the cache remembers).
         enabled = cache.enabled if cache is not None and cache.enabled is not None else enabled_codes(settings)
         if cache is not None:
             cache.remember_enabled(enabled)
         families = families_of(enabled)
+        for path, scan in zip(todo, scanned()):
+            scans[path] = scan
+            if cache is not None and scan.content is not None:
+                cache.update_scan(path, scan.stat, scan.content, scan.facts, scan.ebits)
+        workers.warm_up()
+        # The project index: per root, the files that can hold a finding and, where one of
+        # them may build an engine (the only place a rule asks), the runtime verdict, both
+        # from what stage 1 found in the bytes.
+        verdicts, screened, hints = {}, set(), {}
         for root, paths in roots.items():
             facts = {p: scans[p].facts for p in paths if scans[p].facts is not None}
             if options.screen:
@@ -231,14 +256,16 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
                                  + repr(sorted(families)).encode())
                     known = cache.root_index(str(root), key)
                 if cache is not None and known is not None:
-                    chosen, engines = set(known[0]), known[1]
+                    chosen, engines, found = set(known[0]), known[1], known[2]
                 else:
                     index = Index(facts, read_file, families, str(root), _CONFIGURED, settings.check_tests)
                     chosen = index.select()
                     engines = any(index.bits[p] & ENGINE for p in chosen)
+                    found = {p: index.hint(p) for p in chosen}
                     if key is not None:
-                        cache.update_root_index(str(root), key, chosen, engines)
+                        cache.update_root_index(str(root), key, chosen, engines, found)
                 screened |= chosen
+                hints.update(found)
             else:
                 engines = any(f.bits & ENGINE for f in facts.values())
             if engines or settings.runtime != "auto":
@@ -265,11 +292,12 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
                 result.results.append(FileResult(t.display, [replace(f, filename=t.display) for f in entry.findings]))
                 continue
             analyse.append(t)
+        work = [(t, hints.get(absolute[id(t)])) for t in analyse]
         sizes = [scans[absolute[id(t)]].size for t in analyse]
         # Files of one part of the project (its first two folders) load the same modules.
         packages = [os.sep.join(os.path.relpath(absolute[id(t)], root_of[id(t)]).split(os.sep)[:2])
                     for t in analyse]
-        for t, file_result in zip(analyse, workers.map(_analyse_chunk, analyse, verdicts, sizes, packages)):
+        for t, file_result in zip(analyse, workers.map(_analyse_chunk, work, verdicts, sizes, packages)):
             result.files_analysed += 1
             result.results.append(file_result)
             if cache is not None and not file_result.error and not any(f.code == "POL001" for f in file_result.findings):

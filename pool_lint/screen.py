@@ -666,38 +666,55 @@ class Index:
 
     # -- the verdict ------------------------------------------------------------------------
     def select(self) -> Set[str]:
+        """The files that can hold a finding. For each, `hints[path]` also says what can
+        fire there: whether the engine rules and POL204 can, and per session family
+        ("external", "create", "tasks") the line ranges of the module-level statements
+        that can hold one of its findings (see `_session_units`)."""
         families = self.families
         chosen = set()
+        self.hints: Dict[str, tuple] = {}
         for path, bits in self.bits.items():
-            if ("engine" in families and bits & ENGINE and (self.check_tests or not self._test_code(path))) \
-                    or ("async" in families and bits & ASYNC):
+            engine = "engine" in families and bool(bits & ENGINE) and (self.check_tests or not self._test_code(path))
+            async_ = "async" in families and bool(bits & ASYNC)
+            if engine or async_:
                 chosen.add(path)
-        if not families & {"external", "create", "tasks"}:
+                self.hints[path] = (engine, async_, (), (), ())
+        if not families & set(SESSION_FAMILIES):
             return chosen
         sources, objects, object_files = self.session_names()
         external, external_files = self.external_names() if "external" in families else (set(), {})
-        for path in sources - chosen:
+        for path in sources:
             bits = self.bits[path]
-            calls_out = "external" in families and (bits & EXT or self._uses_external_import(path)
-                                                    or bool(self._mentioned(path, external, external_files)))
-            creates = "create" in families and (bits & CREATE or bool(self._mentioned(path, objects, object_files)))
+            calls_out = "external" in families and bool(
+                bits & EXT or self._uses_external_import(path) or self._mentioned(path, external, external_files))
+            creates = "create" in families and bool(bits & CREATE or self._mentioned(path, objects, object_files))
             tasks = "tasks" in families and bool(bits & TASKS)
-            if (calls_out or creates or tasks) and \
-                    self._one_unit_can(path, calls_out, creates, tasks, objects, object_files, external, external_files):
+            if not (calls_out or creates or tasks):
+                continue
+            units = self._session_units(path, calls_out, creates, tasks, objects, object_files, external,
+                                        external_files)
+            if any(units):
                 chosen.add(path)
+                self.hints[path] = self.hints.get(path, (False, False))[:2] + units
         return chosen
 
-    def _one_unit_can(self, path: str, calls_out: bool, creates: bool, tasks: bool, objects, object_files,
-                      external, external_files) -> bool:
-        """Can one module-level statement of the file (a function or a class, with all it
-        holds) hold a finding of these families? Every session rule looks inside one
-        function: POL201/POL202 need a session there (a parameter annotated or injected
-        as one, or one made or opened there: a session word) and an external call's name;
-        POL205 a session word and a task word; POL203 a session made (a session class or
-        factory named). Strings and comments are not code."""
+    def hint(self, path: str) -> tuple:
+        """What can fire in a chosen file: (the engine rules?, POL204?, then per session
+        family the line ranges where its rules can)."""
+        return self.hints.get(path, (False, False, (), (), ()))
+
+    def _session_units(self, path: str, calls_out: bool, creates: bool, tasks: bool, objects, object_files,
+                       external, external_files) -> Tuple[Tuple[Tuple[int, int], ...], ...]:
+        """Per session family, the (first, last) lines of the module-level statements of
+        the file (a function or a class, with all it holds) that can hold one of its
+        findings. Every session rule looks inside one function: POL201/POL202 need a
+        session there (a parameter annotated or injected as one, or one made or opened
+        there: a session word) and an external call's name; POL205 a session word and a
+        task word; POL203 a session made (a session class or factory named). Strings and
+        comments are not code."""
         data = self.read(path)
         if data is None:
-            return True
+            return ((ALL_LINES,) if calls_out else (), (ALL_LINES,) if creates else (), (ALL_LINES,) if tasks else ())
         project_names = self.carrying + self.aliases[path] + tuple(
             name.encode() for name in self._mentioned(path, objects, object_files) | object_files.get(path, set()))
         # A session class, factory or `Depends` is reached through an import: of the
@@ -706,22 +723,31 @@ class Index:
                        or self.names[path] or self.modules[path] or self.stars[path])
         session_words = (SESSION_NAMES if library else ()) + project_names
         makers = (MAKER_NAMES if library else ()) + project_names
-        other: Tuple[bytes, ...] = ()
-        if calls_out:
-            other += self.configured + tuple(name.encode() for name in (
-                self.external_imports().get(path, set()) | self._mentioned(path, external, external_files)
-                | external_files.get(path, set())))
-        if tasks:
-            other += TASK_WORDS + self.aliases[path]
-
-        def can(text: bytes) -> bool:
-            return (creates and _mentions(text, makers)) or \
-                (bool(other) and _mentions(text, session_words) and _mentions(text, other))
-
+        calls = self.configured + tuple(name.encode() for name in (
+            self.external_imports().get(path, set()) | self._mentioned(path, external, external_files)
+            | external_files.get(path, set()))) if calls_out else ()
+        task_words = TASK_WORDS + self.aliases[path] if tasks else ()
+        found: Tuple[List[Tuple[int, int]], ...] = ([], [], [])
+        line = 1
         for unit in _statements(data):
-            if can(unit) and can(without_noise.__wrapped__(unit)):
-                return True
-        return False
+            first, line = line, line + unit.count(b"\n")
+            if not (_mentions(unit, session_words) or (creates and _mentions(unit, makers))):
+                continue
+            code = without_noise.__wrapped__(unit)
+            has_session = _mentions(code, session_words)
+            last = line if unit.endswith(b"\n") is False else line - 1
+            span = (first, max(first, last))
+            if calls and has_session and _mentions(unit, calls) and _mentions(code, calls):
+                found[0].append(span)
+            if creates and _mentions(code, makers):
+                found[1].append(span)
+            if task_words and has_session and _mentions(unit, task_words) and _mentions(code, task_words):
+                found[2].append(span)
+        return tuple(tuple(ranges) for ranges in found)
+
+
+SESSION_FAMILIES = ("external", "create", "tasks")  # the order of a hint's ranges
+ALL_LINES = (1, 1 << 30)
 
 
 FAMILIES = {

@@ -60,6 +60,24 @@ class FileContext:
     def function_of(self, node: ast.AST):
         return next((f for f in self.enclosing_functions(node) if isinstance(f, FunctionNode)), None)
 
+    # What can fire where, as the screen found it (screen.Index.hint): (the engine rules?,
+    # POL204?, then per session family "external", "create", "tasks" the (first, last)
+    # lines of the module-level statements that can hold one of its findings); None:
+    # anything anywhere (no screen, standard input, the API, --fix).
+    hint = None
+    _FAMILY = {"engine": 0, "async": 1, "external": 2, "create": 3, "tasks": 4}
+
+    def may_hold(self, family: str, node: Optional[ast.AST] = None) -> bool:
+        """Can the file (for a session family: `node`, a function or a call in one) hold
+        a finding of the rule family?"""
+        if self.hint is None:
+            return True
+        found = self.hint[self._FAMILY[family]]
+        if isinstance(found, bool):
+            return found
+        line = node.lineno
+        return any(first <= line <= last for first, last in found)
+
     # -- facts ---------------------------------------------------------------------------
     @cached_property
     def relative_path(self) -> Optional[PurePath]:

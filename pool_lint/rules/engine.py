@@ -38,6 +38,8 @@ class EngineRule(Rule):
     """A rule about one engine factory call."""
 
     def check(self, file) -> Iterable[Report]:
+        if not file.may_hold("engine"):
+            return
         for call in file.engines:
             if applies(file, call, self.code):
                 yield from self.check_call(file, call)

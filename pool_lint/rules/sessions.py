@@ -31,6 +31,8 @@ def _external_reports(file, code: str) -> List[Report]:
     out = []
     analysis = file.sessions
     for func in analysis.functions():
+        if not file.may_hold("external", func):
+            continue
         for found in analysis.flow(func).externals:
             if found.code != code:
                 continue
@@ -249,7 +251,7 @@ class SessionNotClosed(Rule):
                     or not isinstance(stmt.targets[0], ast.Name):
                 continue
             func = file.function_of(stmt)
-            if func is None or analysis.session_call(call) != "session":
+            if func is None or not file.may_hold("create", call) or analysis.session_call(call) != "session":
                 continue
             if file.resolve(call.func) in SESSION_CLASSES and not _bound_to_engine(analysis, call):
                 continue  # Session(bind=connection): it borrows that connection, not a pool slot
@@ -333,7 +335,7 @@ class AsyncSessionExpiresOnCommit(Rule):
     """),)
 
     def check(self, file):
-        if "ession" not in file.source.text:
+        if "ession" not in file.source.text or not file.may_hold("async"):
             return
         for call in file.calls():
             if file.resolve(call.func) not in ASYNC_FACTORY_CALLS:
@@ -419,6 +421,8 @@ class SessionSharedAcrossTasks(Rule):
             return
         analysis = file.sessions
         for func in analysis.functions():
+            if not file.may_hold("tasks", func):
+                continue
             sessions = session_names(analysis, func)
             if not sessions:
                 continue
