@@ -12,6 +12,9 @@ from .project import Project
 from .source import Source
 
 
+NOTHING = (False, False, (), (), ())  # a hint under which no rule can fire
+
+
 class FileContext:
     def __init__(self, source: Source, settings: Settings, project: Project, path: Optional[Path] = None,
                  display: Optional[str] = None):
@@ -36,6 +39,7 @@ class FileContext:
             found.source, found.settings, found.project = module.source, project.settings, project
             found.path, found.filename, found.module = module.path, str(module.path), module
             found.names, found.evaluator = module.names, module.evaluator
+            found.hint = NOTHING  # no rule reports in another module: nothing fires there
             project.facts[key] = found
         return found
 

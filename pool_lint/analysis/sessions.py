@@ -335,6 +335,9 @@ class Flow:
         self.result = FlowResult()
         self.observed: Dict[int, Observed] = {}
         self.returns: List[State] = []
+        # External calls are looked up only where POL201/POL202 can be reported: in the
+        # checked file's own unseeded flows that the screen leaves to them.
+        self.calls_out = seed is None and self.file.may_hold("external", func)
 
     def run(self) -> FlowResult:
         state: State = {}
@@ -484,7 +487,7 @@ class Flow:
         if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call) and isinstance(func.value.func, ast.Attribute) \
                 and isinstance(func.value.func.value, ast.Name) and func.value.func.value.id in state:
             return  # session.execute(...).scalars(): local work on a result
-        if state:
+        if state and self.calls_out:
             described = self.analysis.externals.describe(node)
             if described:
                 self.external(node, described, state)
