@@ -17,7 +17,8 @@ from .findings import FileResult, unreadable
 from .config import Settings
 from .files import Target, discover, project_root, root_of_file
 from .analysis.runtime import evidence_bits
-from .screen import ENGINE, FileFacts, Index, external_words, families_of, file_facts, may_hold, read_file
+from .screen import (ENGINE, EXT, SESSION, FileFacts, Index, external_words, families_of, file_facts, may_hold,
+                     read_file, split_statements)
 
 PARALLEL_THRESHOLD = 48  # below this many files, worker start-up costs more than it saves
 CHUNK = 16
@@ -92,6 +93,7 @@ class Scan:
     ebits: int = 0  # which runtime evidence the file may hold (runtime.evidence_bits)
     error: Optional[str] = None
     size: int = 0  # bytes: what analysing it may cost
+    statements: Optional[list] = None  # its module-level statements, for the index (not cached)
 
 
 def _scan(job: Tuple[str, str]) -> Scan:
@@ -105,7 +107,11 @@ def _scan(job: Tuple[str, str]) -> Scan:
         return Scan(stat, None, None, 0, exc.strerror or str(exc))
     facts = file_facts(data, _CONFIGURED)
     ebits = evidence_bits(rel, data, facts.top_modules) if rel and _SETTINGS.runtime == "auto" else 0
-    return Scan(stat, digest(data) if _OPTIONS.use_cache else None, facts, ebits, size=len(data))
+    # The statements the project index will read first (files that make or name a session
+    # or an engine, or call out), split here, in parallel, rather than there.
+    statements = split_statements(data) if facts.bits & (SESSION | ENGINE | EXT) else None
+    return Scan(stat, digest(data) if _OPTIONS.use_cache else None, facts, ebits, size=len(data),
+                statements=statements)
 
 
 def _analyse(work) -> FileResult:
@@ -258,7 +264,8 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
                 if cache is not None and known is not None:
                     chosen, engines, found = set(known[0]), known[1], known[2]
                 else:
-                    index = Index(facts, read_file, families, str(root), _CONFIGURED, settings.check_tests)
+                    index = Index(facts, read_file, families, str(root), _CONFIGURED, settings.check_tests,
+                                  {p: scans[p].statements for p in paths if scans[p].statements is not None})
                     chosen = index.select()
                     engines = any(index.bits[p] & ENGINE for p in chosen)
                     found = {p: index.hint(p) for p in chosen}

@@ -255,7 +255,7 @@ def _balance(part: bytes) -> Tuple[int, int, int]:
     return (depth, part.count(b'"""') if b'"""' in part else 0, part.count(b"'''") if b"'''" in part else 0)
 
 
-def _statements(data: bytes) -> List[bytes]:
+def split_statements(data: bytes) -> List[bytes]:
     """The module-level statements: text from a line that starts in column 0 to the next,
     joined while a triple-quoted string or a bracket is open, or a line ends in a
     backslash (a string's own column-0 lines belong to its statement)."""
@@ -300,7 +300,8 @@ def without_noise(data: bytes) -> bytes:
     return _NOISE.sub(_quiet, data)
 
 
-def module_level(data: bytes) -> Tuple[List[Tuple[str, bytes]], List[Tuple[str, bytes]]]:
+def module_level(data: bytes, statements: Optional[List[bytes]] = None
+                 ) -> Tuple[List[Tuple[str, bytes]], List[Tuple[str, bytes]]]:
     """(assignments, functions) at module level, as (name, text of the statement): every
     statement that starts in column 0 runs to the next one. Assignments and functions
     inside a module-level `if` / `try` / `with` / `for` block count too, each with the
@@ -308,7 +309,7 @@ def module_level(data: bytes) -> Tuple[List[Tuple[str, bytes]], List[Tuple[str, 
     out: a method is not reached through a module-level name."""
     assigns: List[Tuple[str, bytes]] = []
     defs: List[Tuple[str, bytes]] = []
-    for block in _statements(data):
+    for block in statements if statements is not None else split_statements(data):
         first = block.split(None, 1)[0] if block.strip() else b""
         if first in (b"def", b"async") and _DEF_NAME.match(block):
             defs.append((_DEF_NAME.match(block).group(1).decode("ascii"), block))
@@ -375,7 +376,8 @@ class Index:
 
     def __init__(self, facts: Dict[str, FileFacts], read: Callable[[str], Optional[bytes]],
                  families: FrozenSet[str] = frozenset(["engine", "async", "external", "create", "tasks"]),
-                 root: Optional[str] = None, configured: FrozenSet[str] = frozenset(), check_tests: bool = True):
+                 root: Optional[str] = None, configured: FrozenSet[str] = frozenset(), check_tests: bool = True,
+                 statements: Optional[Dict[str, List[bytes]]] = None):
         self.facts = facts
         self.check_tests = check_tests  # False: the engine rules are silent in test code (SPEC 3)
         self.configured = tuple(sorted(word.encode() for word in configured))  # external_words of the settings
@@ -383,6 +385,7 @@ class Index:
         self.families = families
         self.root = root if root is not None else os.path.commonpath(list(facts)) if facts else ""
         self._read: Dict[str, tuple] = {}
+        self._split: Dict[str, Optional[List[bytes]]] = dict(statements or {})  # split_statements, per file
         self._found: Dict[Tuple[str, str], Set[str]] = {}
         self._external_imports: Optional[Dict[str, Set[str]]] = None
         self._roots: Dict[str, str] = {}  # folder -> its import root
@@ -525,9 +528,16 @@ class Index:
         """(assignments, functions) at module level of a file, read once."""
         found = self._read.get(path)
         if found is None:
-            data = self.read(path)
-            found = self._read[path] = module_level(data) if data is not None else ([], [])
+            statements = self._statements_of(path)
+            found = self._read[path] = module_level(b"", statements) if statements is not None else ([], [])
         return found
+
+    def _statements_of(self, path: str) -> Optional[List[bytes]]:
+        """The module-level statements of a file (read once), or None if unreadable."""
+        if path not in self._split:
+            data = self.read(path)
+            self._split[path] = split_statements(data) if data is not None else None
+        return self._split[path]
 
     def _mentioned(self, path: str, names: Set[str], provided: Dict[str, Set[str]]) -> Set[str]:
         """The names through which `path` may reach one of `names`: imported by name (its
@@ -712,8 +722,8 @@ class Index:
         there: a session word) and an external call's name; POL205 a session word and a
         task word; POL203 a session made (a session class or factory named). Strings and
         comments are not code."""
-        data = self.read(path)
-        if data is None:
+        statements = self._statements_of(path)
+        if statements is None:
             return ((ALL_LINES,) if calls_out else (), (ALL_LINES,) if creates else (), (ALL_LINES,) if tasks else ())
         project_names = self.carrying + self.aliases[path] + tuple(
             name.encode() for name in self._mentioned(path, objects, object_files) | object_files.get(path, set()))
@@ -729,7 +739,7 @@ class Index:
         task_words = TASK_WORDS + self.aliases[path] if tasks else ()
         found: Tuple[List[Tuple[int, int]], ...] = ([], [], [])
         line = 1
-        for unit in _statements(data):
+        for unit in statements:
             first, line = line, line + unit.count(b"\n")
             if not (_mentions(unit, session_words) or (creates and _mentions(unit, makers))):
                 continue
