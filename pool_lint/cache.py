@@ -24,7 +24,7 @@ except ImportError:  # pragma: no cover - another interpreter
     from hashlib import blake2b as _blake2b
 
 CACHE_DIR = ".pool_lint_cache"
-FORMAT = 5  # of the entries; part of the cache file's name
+FORMAT = 6  # of the entries; part of the cache file's name
 Stat = Tuple[int, int]  # (mtime_ns, size)
 
 
@@ -64,9 +64,6 @@ class Cache:
     # them may build an engine, where session rules can fire in each). The key digests
     # every file's path and content hash.
     roots: Dict[str, tuple] = field(default_factory=dict)
-    # The codes the settings enable (a function of the settings and the version, which
-    # name the cache file): a run the cache answers need not load the rules.
-    enabled: Optional[frozenset] = None
     dirty: bool = False
     warnings: List[str] = field(default_factory=list)
 
@@ -78,14 +75,14 @@ class Cache:
         if path.exists():
             try:
                 with path.open("rb") as handle:
-                    entries, roots, enabled = pickle.load(handle)
+                    entries, roots = pickle.load(handle)
                 if not isinstance(entries, dict) or not all(isinstance(e, Entry) for e in entries.values()) \
-                        or not isinstance(roots, dict) or not isinstance(enabled, (frozenset, type(None))):
+                        or not isinstance(roots, dict):
                     raise ValueError("not a cache")
-                cache.entries, cache.roots, cache.enabled = entries, roots, enabled
+                cache.entries, cache.roots = entries, roots
             except Exception as exc:  # noqa: BLE001 - any corruption: start afresh
                 cache.warnings.append(f"ignoring a corrupted cache at {path} ({type(exc).__name__})")
-                cache.entries, cache.roots, cache.enabled = {}, {}, None
+                cache.entries, cache.roots = {}, {}
         return cache
 
     def valid(self, key: str) -> Optional[Entry]:
@@ -120,11 +117,6 @@ class Cache:
         else:
             self.entries[key] = Entry(stat, content, facts, ebits)
         self.dirty = True
-
-    def remember_enabled(self, enabled: frozenset) -> None:
-        if self.enabled != enabled:
-            self.enabled = frozenset(enabled)
-            self.dirty = True
 
     def root_index(self, root: str, key: str) -> Optional[tuple]:
         """(screened files, engines, hints) remembered for a root whose files are all
@@ -164,7 +156,7 @@ class Cache:
 
             fd, temp = tempfile.mkstemp(dir=folder, suffix=".tmp")
             with os.fdopen(fd, "wb") as handle:
-                pickle.dump((self.entries, self.roots, self.enabled), handle, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump((self.entries, self.roots), handle, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(temp, self.path)
         except OSError as exc:
             self.warnings.append(f"could not write the cache at {self.path}: {exc.strerror or exc}")

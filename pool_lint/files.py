@@ -20,6 +20,7 @@ class Target:
     file: Optional[str]  # None for standard input
     display: str  # as walked from the argument, for reports
     missing: Optional[str] = None  # why the argument could not be used
+    absolute: Optional[str] = None  # os.path.abspath(file), when the walk knows it already
 
     @property
     def path(self) -> Optional[Path]:
@@ -81,7 +82,9 @@ def walk(argument: str, settings: Settings) -> Iterator[Target]:
     excluded = Excludes((*settings.exclude, *settings.extend_exclude))
     base = os.path.normpath(argument)
     cut = len(base) + 1
+    absolute_base = os.path.abspath(base)
     for folder, dirs, files in os.walk(base):
+        absolute_folder = absolute_base + folder[len(base):] if folder != base else absolute_base
         rel_folder = folder[cut:].replace(os.sep, "/") if folder != base else ""
         dirs[:] = sorted(d for d in dirs if not excluded(f"{rel_folder}/{d}" if rel_folder else d, d))
         for name in sorted(files):
@@ -90,7 +93,8 @@ def walk(argument: str, settings: Settings) -> Iterator[Target]:
             rel = f"{rel_folder}/{name}" if rel_folder else name
             if excluded(rel, name):
                 continue
-            yield Target(os.path.join(folder, name), _display(argument, rel))
+            yield Target(os.path.join(folder, name), _display(argument, rel),
+                         absolute=os.path.join(absolute_folder, name))
 
 
 def discover(arguments: Sequence[str], settings: Settings, stdin_filename: Optional[str] = None
@@ -108,7 +112,7 @@ def discover(arguments: Sequence[str], settings: Settings, stdin_filename: Optio
         if path.is_dir():
             found = 0
             for target in walk(argument, settings):
-                key = os.path.abspath(target.file)
+                key = target.absolute
                 if key not in seen:
                     seen.add(key)
                     targets.append(target)

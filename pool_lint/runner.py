@@ -16,6 +16,7 @@ from .cache import Cache, digest, stat_of
 from .findings import FileResult, unreadable
 from .config import Settings
 from .files import Target, discover, project_root, root_of_file
+from .selection import enabled_codes
 from .analysis.runtime import evidence_bits
 from .screen import (ENGINE, EXT, SESSION, FileFacts, Index, external_words, families_of, file_facts, may_hold,
                      read_file, split_statements)
@@ -75,12 +76,6 @@ def _checker():
 
 def _warm_up() -> None:
     _checker()
-
-
-def enabled_codes(settings: Settings) -> frozenset:
-    from .checker import Checker
-
-    return Checker(settings).selection.enabled
 
 
 @dataclass
@@ -219,7 +214,7 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
         for t in targets:
             if t.missing:
                 result.results.append(FileResult(t.display, [unreadable(t.display, f"cannot read: {t.missing}")]))
-        absolute = {id(t): os.path.abspath(t.file) for t in files}
+        absolute = {id(t): t.absolute or os.path.abspath(t.file) for t in files}
         root_of = {id(t): root_of_file(absolute[id(t)]) for t in files}
         # Which Python files each project root holds: its runtime evidence.
         roots = dict.fromkeys(root_of.values())
@@ -239,11 +234,7 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
             else:
                 todo.append(path)
         scanned = workers.start(_scan_chunk, [(p, rel_of.get(p, "")) for p in todo])
-        # Meanwhile: which rules run (it loads them, unless the cache remembers).
-        enabled = cache.enabled if cache is not None and cache.enabled is not None else enabled_codes(settings)
-        if cache is not None:
-            cache.remember_enabled(enabled)
-        families = families_of(enabled)
+        families = families_of(enabled_codes(settings))
         for path, scan in zip(todo, scanned()):
             scans[path] = scan
             if cache is not None and scan.content is not None:

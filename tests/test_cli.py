@@ -204,3 +204,17 @@ def test_default_excludes_and_extend_exclude(cli, project):
     project.write("pyproject.toml", "[tool.pool-lint]\nextend-exclude = ['generated']\n")
     result = cli("check", ".", cwd=project.root)
     assert result.returncode == 0, result.stdout
+
+
+def test_the_code_table_agrees_with_the_rules():
+    """selection.RULE_CODES (what a run uses before it loads any rule) is the rules'
+    own codes and defaults, and gives the selection the rules give."""
+    from pool_lint.config import Settings
+    from pool_lint.rules import ALL_RULES
+    from pool_lint.selection import RULE_CODES, Selection, enabled_codes
+
+    assert RULE_CODES == {code: rule.default_enabled for code, rule in ALL_RULES.items()}
+    for changes in ({}, {"select": ("POL1",)}, {"extend_select": ("POL202",)}, {"ignore": ("POL10", "POL203")},
+                    {"select": ("ALL",)}, {"select": ("POL",), "extend_select": ("POL2",)}):
+        settings = Settings(**changes)
+        assert enabled_codes(settings) == Selection(settings, list(ALL_RULES.values())).enabled, changes
