@@ -92,7 +92,8 @@ class Scan:
 
 
 def _scan(job: Tuple[str, str]) -> Scan:
-    """Stage 1, for one file: read, hash, screen, runtime evidence."""
+    """Stage 1, for one file: read, hash, screen, runtime evidence; for the files the
+    index reads first, their module-level statements (here, in parallel)."""
     path, rel = job
     stat = stat_of(path) if _OPTIONS.use_cache else None
     try:

@@ -365,95 +365,57 @@ def _mentions_in_code(text: bytes, words: Iterable[bytes]) -> bool:
     return _mentions(text, words) and _mentions(without_noise(text), words)
 
 
-class Index:
-    """The project index of one root: which files can hold a finding.
-
-    Imports are resolved to the project's own files the way the analysis finds modules
+class ModuleFinder:
+    """Which project files an import loads, the way the analysis finds modules
     (project.Project.find_module): from the project root, from `src/`, and from the
     importing file's import root; a relative import from the importing file's package.
-    A name imported from a project module is matched by its bare name wherever it is
-    defined (re-exports); a module imported is matched by its file."""
+    `files`: the Python files of one project root (what `python_files` lists)."""
 
-    def __init__(self, facts: Dict[str, FileFacts], read: Callable[[str], Optional[bytes]],
-                 families: FrozenSet[str] = frozenset(["engine", "async", "external", "create", "tasks"]),
-                 root: Optional[str] = None, configured: FrozenSet[str] = frozenset(), check_tests: bool = True,
-                 statements: Optional[Dict[str, List[bytes]]] = None):
-        self.facts = facts
-        self.check_tests = check_tests  # False: the engine rules are silent in test code (SPEC 3)
-        self.configured = tuple(sorted(word.encode() for word in configured))  # external_words of the settings
-        self.read = read
-        self.families = families
-        self.root = root if root is not None else os.path.commonpath(list(facts)) if facts else ""
-        self._read: Dict[str, tuple] = {}
-        self._split: Dict[str, Optional[List[bytes]]] = dict(statements or {})  # split_statements, per file
+    def __init__(self, root: str, files):
+        self.root, self.files = root, files
         self._found: Dict[Tuple[str, str], Set[str]] = {}
-        self._external_imports: Optional[Dict[str, Set[str]]] = None
         self._roots: Dict[str, str] = {}  # folder -> its import root
         self._based: Dict[Tuple[str, str], FrozenSet[str]] = {}
-        self._src = os.path.join(self.root, "src")
-        # Per file: names imported from project modules (local -> original), the project
-        # files imported as modules (local -> files), the project files star-imported.
-        self.names: Dict[str, Dict[str, str]] = {}
-        self.modules: Dict[str, Dict[str, Set[str]]] = {}
-        self.stars: Dict[str, Set[str]] = {}
-        self.aliases: Dict[str, Tuple[bytes, ...]] = {}  # local names of `import x as y` (any module)
-        self.name_users: Dict[str, Set[str]] = {}
-        self.name_files: Dict[str, Dict[str, Set[str]]] = {}  # per file: local name -> the files it comes from
-        self.importers: Dict[str, Set[str]] = {}  # per file: the files that import from it
-        self.file_users: Dict[str, Set[str]] = {}
-        pairs: List[Tuple[str, str]] = []
-        tops = self._names_in_paths()  # what an absolute import can reach
-        for path, f in facts.items():
-            names, modules, stars, name_files = {}, {}, set(), {}
-            folder = os.path.dirname(path)
-            imports = f.imports
-            for module, name, local in imports:
-                if name and local and name != local:
-                    pairs.append((name, local))
-                if module[:1] != "." and module.split(".", 1)[0] not in tops:
-                    continue  # a library: no project file to find
-                if not name:  # import a.b (as c)
-                    found = self._find(folder, module)
-                    if found:
-                        modules.setdefault(local, set()).update(found)
-                    continue
-                found = self._find(folder, module)
-                if name == "*":
-                    stars |= found
-                    continue
-                sub = self._find(folder, module + name if module.endswith(".") else f"{module}.{name}")
-                if sub:
-                    modules.setdefault(local, set()).update(sub)
-                if found:
-                    names[local] = name
-                    name_files[local] = found
-            self.names[path], self.modules[path], self.stars[path] = names, modules, stars
-            self.name_files[path] = name_files
-            for files in (*name_files.values(), *modules.values(), stars):
-                for target in files:
-                    self.importers.setdefault(target, set()).add(path)
-            self.aliases[path] = tuple(local.encode() for _, name, local in imports if local and name and name != local)
-            for name in names.values():
-                self.name_users.setdefault(name, set()).add(path)
-            for files in (*modules.values(), stars):
-                for target in files:
-                    self.file_users.setdefault(target, set()).add(path)
-        self.bits = self._alias_bits(pairs)
-        # Other names of a session class or factory, or of an engine factory (`as` imports
-        # and their re-exports, anywhere in the project).
-        self.carrying = tuple(sorted(name.encode() for name, bits in self.carried.items()
-                                     if bits & (SESSION | ENGINE | DEPENDS) and name not in NAME_BITS))
+        self._src = os.path.join(root, "src")
+        self.tops = self._names_in_paths()  # what an absolute import can reach
 
-    # -- modules ----------------------------------------------------------------------------
+    def resolve(self, path: str, imports) -> tuple:
+        """(names, modules, stars, name_files) of a file's imports (FileFacts.imports):
+        names imported from project modules (local -> original), the project files
+        imported as modules (local -> files), the project files star-imported, and the
+        files each name was imported from."""
+        names, modules, stars, name_files = {}, {}, set(), {}
+        folder = os.path.dirname(path)
+        tops = self.tops
+        for module, name, local in imports:
+            if module[:1] != "." and module.split(".", 1)[0] not in tops:
+                continue  # a library: no project file to find
+            if not name:  # import a.b (as c)
+                found = self._find(folder, module)
+                if found:
+                    modules.setdefault(local, set()).update(found)
+                continue
+            found = self._find(folder, module)
+            if name == "*":
+                stars |= found
+                continue
+            sub = self._find(folder, module + name if module.endswith(".") else f"{module}.{name}")
+            if sub:
+                modules.setdefault(local, set()).update(sub)
+            if found:
+                names[local] = name
+                name_files[local] = found
+        return names, modules, stars, name_files
+
     def _is_package(self, folder: str) -> bool:
-        return os.path.join(folder, "__init__.py") in self.facts
+        return os.path.join(folder, "__init__.py") in self.files
 
     def _names_in_paths(self) -> Set[str]:
         """Every folder and module name in the project's paths: the first name of an
         absolute import that can reach a project file is one of them."""
         prefix = self.root.rstrip(os.sep) + os.sep if self.root else ""
         found: Set[str] = set()
-        for path in self.facts:
+        for path in self.files:
             if path.startswith(prefix):
                 found.update(path[len(prefix):-3].split(os.sep))
         return found
@@ -482,7 +444,7 @@ class Index:
                 folder = os.path.dirname(folder)
             rest = module[level:]
             base = os.path.join(folder, *rest.split(".")) if rest else folder
-            return {c for c in (base + ".py", os.path.join(base, "__init__.py")) if c in self.facts}
+            return {c for c in (base + ".py", os.path.join(base, "__init__.py")) if c in self.files}
         found = set()
         for base in {self.root, self._src, self._import_root(folder)}:
             found |= self._at(base, module)
@@ -496,11 +458,68 @@ class Index:
             target = module.replace(".", os.sep)
             if base:
                 target = (base if base.endswith(os.sep) else base + os.sep) + target
-            facts = self.facts
+            facts = self.files
             module_file, package = target + ".py", target + os.sep + "__init__.py"
             found = self._based[key] = frozenset(c for c in (module_file, package) if c in facts) \
                 if module_file in facts or package in facts else _NOTHING
         return found
+
+
+
+class Index:
+    """The project index of one root: which files can hold a finding.
+
+    Imports are resolved to the project's own files the way the analysis finds modules
+    (project.Project.find_module): from the project root, from `src/`, and from the
+    importing file's import root; a relative import from the importing file's package.
+    A name imported from a project module is matched by its bare name wherever it is
+    defined (re-exports); a module imported is matched by its file."""
+
+    def __init__(self, facts: Dict[str, FileFacts], read: Callable[[str], Optional[bytes]],
+                 families: FrozenSet[str] = frozenset(["engine", "async", "external", "create", "tasks"]),
+                 root: Optional[str] = None, configured: FrozenSet[str] = frozenset(), check_tests: bool = True,
+                 statements: Optional[Dict[str, List[bytes]]] = None):
+        self.facts = facts
+        self.check_tests = check_tests  # False: the engine rules are silent in test code (SPEC 3)
+        self.configured = tuple(sorted(word.encode() for word in configured))  # external_words of the settings
+        self.read = read
+        self.families = families
+        self.root = root if root is not None else os.path.commonpath(list(facts)) if facts else ""
+        self._read: Dict[str, tuple] = {}
+        self._split: Dict[str, Optional[List[bytes]]] = dict(statements or {})  # split_statements, per file
+        self._external_imports: Optional[Dict[str, Set[str]]] = None
+        finder = ModuleFinder(self.root, facts)
+        # Per file: names imported from project modules (local -> original), the project
+        # files imported as modules (local -> files), the project files star-imported.
+        self.names: Dict[str, Dict[str, str]] = {}
+        self.modules: Dict[str, Dict[str, Set[str]]] = {}
+        self.stars: Dict[str, Set[str]] = {}
+        self.aliases: Dict[str, Tuple[bytes, ...]] = {}  # local names of `import x as y` (any module)
+        self.name_users: Dict[str, Set[str]] = {}
+        self.name_files: Dict[str, Dict[str, Set[str]]] = {}  # per file: local name -> the files it comes from
+        self.importers: Dict[str, Set[str]] = {}  # per file: the files that import from it
+        self.file_users: Dict[str, Set[str]] = {}
+        pairs: List[Tuple[str, str]] = []
+        for path, f in facts.items():
+            imports = f.imports
+            pairs += [(name, local) for _, name, local in imports if name and local and name != local]
+            names, modules, stars, name_files = finder.resolve(path, imports)
+            self.names[path], self.modules[path], self.stars[path] = names, modules, stars
+            self.name_files[path] = name_files
+            for files in (*name_files.values(), *modules.values(), stars):
+                for target in files:
+                    self.importers.setdefault(target, set()).add(path)
+            self.aliases[path] = tuple(local.encode() for _, name, local in imports if local and name and name != local)
+            for name in names.values():
+                self.name_users.setdefault(name, set()).add(path)
+            for files in (*modules.values(), stars):
+                for target in files:
+                    self.file_users.setdefault(target, set()).add(path)
+        self.bits = self._alias_bits(pairs)
+        # Other names of a session class or factory, or of an engine factory (`as` imports
+        # and their re-exports, anywhere in the project).
+        self.carrying = tuple(sorted(name.encode() for name, bits in self.carried.items()
+                                     if bits & (SESSION | ENGINE | DEPENDS) and name not in NAME_BITS))
 
     # -- names imported under another name ---------------------------------------------------
     def _alias_bits(self, pairs) -> Dict[str, int]:
