@@ -193,34 +193,34 @@ def file_facts(data: bytes, configured: FrozenSet[str] = frozenset()) -> FileFac
             bits |= ASYNC
         if any(word in data for word in CREATE_CALLS):
             bits |= CREATE
-    if any(word in data for word in TASK_WORDS) and any(word in data for word in TASK_CALLS):
+    # POL205 looks at a file only when it names gather or create_task (rules/sessions.py).
+    if (b"gather" in data or b"create_task" in data) and any(word in data for word in TASK_CALLS):
         bits |= TASKS
     if b"Depends" in data:
         bits |= DEPENDS
     entries: List[str] = []
     ext_names: Set[str] = set()
-    if b"import" in data:
-        for is_from, module, names in import_statements(data):
-            if not _MODULE.fullmatch(module):
+    for is_from, module, names in import_statements(data):
+        if not _MODULE.fullmatch(module):
+            continue
+        parts = module.lstrip(".").split(".")
+        library = parts[0] in EXTERNAL_MODULES and not module.startswith(".")
+        configured_hit = bool(configured and (configured.intersection(parts)
+                                              or any(n in configured for n, _ in names)))
+        for name, alias in names:
+            if not _MODULE.fullmatch(name) and name != "*":
                 continue
-            parts = module.lstrip(".").split(".")
-            library = parts[0] in EXTERNAL_MODULES and not module.startswith(".")
-            configured_hit = bool(configured and (configured.intersection(parts)
-                                                  or any(n in configured for n, _ in names)))
-            for name, alias in names:
-                if not _MODULE.fullmatch(name) and name != "*":
-                    continue
-                if is_from:
-                    local = "" if name == "*" else alias or name
-                    entries.append(f"{module}|{name}|{local}")
-                    bound = f"{module}.{name}"
-                else:
-                    local = alias or name.split(".")[0]
-                    entries.append(f"{name}||{local}")
-                    bound = name if alias else local  # `import a.b` binds `a`
-                if local and (configured_hit or (library and external_import(bound))):
-                    bits |= EXT
-                    ext_names.add(local)
+            if is_from:
+                local = "" if name == "*" else alias or name
+                entries.append(f"{module}|{name}|{local}")
+                bound = f"{module}.{name}"
+            else:
+                local = alias or name.split(".")[0]
+                entries.append(f"{name}||{local}")
+                bound = name if alias else local  # `import a.b` binds `a`
+            if local and (configured_hit or (library and external_import(bound))):
+                bits |= EXT
+                ext_names.add(local)
     return FileFacts(bits, " ".join(entries), " ".join(sorted(ext_names)))
 
 
