@@ -18,8 +18,8 @@ from .config import Settings
 from .files import Target, discover, project_root, root_of_file
 from .selection import enabled_codes
 from .analysis.runtime import evidence_bits
-from .screen import (ENGINE, EXT, SESSION, FileFacts, Index, external_words, families_of, file_facts, may_hold,
-                     read_file, split_statements)
+from .screen import (ALL_RANGES, ASYNC, ENGINE, EXT, SESSION, FileFacts, Index, external_words, families_of,
+                     file_facts, is_test_code, may_hold, read_file, split_statements)
 
 PARALLEL_THRESHOLD = 48  # below this many files, worker start-up costs more than it saves
 CHUNK = 16
@@ -132,8 +132,9 @@ def _analyse_chunk(work):
     verdicts, targets = work
     checker = _checker()
     if checker.verdicts is not verdicts and checker.verdicts != verdicts:
-        checker.verdicts = verdicts
-        checker._projects.clear()
+        checker.verdicts = verdicts  # more roots decided: the projects loaded so far stay
+        for project in checker._projects.values():
+            project.verdict = verdicts.get(project.root, project.verdict)
     return [_analyse(t) for t in targets]
 
 
@@ -241,10 +242,61 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
             if cache is not None and scan.content is not None:
                 cache.update_scan(path, scan.stat, scan.content, scan.facts, scan.ebits)
         workers.warm_up()
+        verdicts, screened, hints = {}, set(), {}
+        walked = set(rel_of)
+
+        def pending(t) -> bool:
+            """Does the file need analysing (no valid cached result)? Reports what the
+            cache or the scan already says."""
+            path = absolute[id(t)]
+            scan = scans[path]
+            if scan.error:
+                result.results.append(FileResult(t.display, [unreadable(t.display, f"cannot read: {scan.error}")]))
+                return False
+            entry = cache.entries.get(path) if cache is not None else None
+            root = root_of[id(t)]
+            if entry is not None and entry.findings is not None and \
+                    (not entry.runtime or (root in verdicts and entry.runtime == verdicts[root].key())) \
+                    and cache.deps_valid(entry):
+                result.results.append(FileResult(t.display, [replace(f, filename=t.display) for f in entry.findings]))
+                return False
+            return True
+
+        def start(batch, hint_of):
+            work = [(t, hint_of(t)) for t in batch]
+            sizes = [scans[absolute[id(t)]].size for t in batch]
+            # Files of one part of the project (its first two folders) load the same modules.
+            packages = [os.sep.join(os.path.relpath(absolute[id(t)], root_of[id(t)]).split(os.sep)[:2])
+                        for t in batch]
+            return workers.start(_analyse_chunk, work, dict(verdicts), sizes, packages)
+
+        # Files that their own bytes choose (an engine factory or an async session maker:
+        # the index always takes them) are analysed while the index works out the rest.
+        # Their hint can only be wider than the index's (names imported under another
+        # name may add to what they hold): every rule but the engine rules in test code.
+        early, early_hints = [], {}
+        if options.screen and workers.pool is not None:
+            engine_family, async_family = "engine" in families, "async" in families
+            for t in files:
+                path = absolute[id(t)]
+                facts = scans[path].facts
+                if scans[path].error or facts is None or path not in walked:
+                    continue
+                engine = engine_family and bool(facts.bits & ENGINE) and \
+                    (settings.check_tests or not is_test_code(path, str(root_of[id(t)])))
+                if engine or (async_family and facts.bits & ASYNC):
+                    early.append(t)
+                    early_hints[path] = (engine_family and (settings.check_tests or
+                                                            not is_test_code(path, str(root_of[id(t)]))),
+                                         async_family, ALL_RANGES, ALL_RANGES, ALL_RANGES)
+            for root in {root_of[id(t)] for t in early}:
+                verdicts[root] = _verdict(root, roots[root], scans, rel_of, settings, cache)
+            early = [t for t in early if pending(t)]
+        early_results = start(early, lambda t: early_hints[absolute[id(t)]]) if early else list
+        early_paths = {absolute[id(t)] for t in early}
         # The project index: per root, the files that can hold a finding and, where one of
         # them may build an engine (the only place a rule asks), the runtime verdict, both
         # from what stage 1 found in the bytes.
-        verdicts, screened, hints = {}, set(), {}
         for root, paths in roots.items():
             facts = {p: scans[p].facts for p in paths if scans[p].facts is not None}
             if options.screen:
@@ -267,36 +319,17 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
                 hints.update(found)
             else:
                 engines = any(f.bits & ENGINE for f in facts.values())
-            if engines or settings.runtime != "auto":
+            if (engines or settings.runtime != "auto") and root not in verdicts:
                 verdicts[root] = _verdict(root, paths, scans, rel_of, settings, cache)
         # Files outside every walked root (an excluded folder named explicitly) are judged alone.
-        walked = set(rel_of)
         screened |= {p for p in absolute.values()
                      if p not in walked and scans[p].facts is not None and may_hold(scans[p].facts)}
         # Stage 2: analyse screened files without a valid cached result.
-        analyse = []
-        for t in files:
-            path = absolute[id(t)]
-            scan = scans[path]
-            if scan.error:
-                result.results.append(FileResult(t.display, [unreadable(t.display, f"cannot read: {scan.error}")]))
-                continue
-            if options.screen and path not in screened:
-                continue
-            entry = cache.entries.get(path) if cache is not None else None
-            root = root_of[id(t)]
-            if entry is not None and entry.findings is not None and \
-                    (not entry.runtime or (root in verdicts and entry.runtime == verdicts[root].key())) \
-                    and cache.deps_valid(entry):
-                result.results.append(FileResult(t.display, [replace(f, filename=t.display) for f in entry.findings]))
-                continue
-            analyse.append(t)
-        work = [(t, hints.get(absolute[id(t)])) for t in analyse]
-        sizes = [scans[absolute[id(t)]].size for t in analyse]
-        # Files of one part of the project (its first two folders) load the same modules.
-        packages = [os.sep.join(os.path.relpath(absolute[id(t)], root_of[id(t)]).split(os.sep)[:2])
-                    for t in analyse]
-        for t, file_result in zip(analyse, workers.map(_analyse_chunk, work, verdicts, sizes, packages)):
+        analyse = [t for t in files if absolute[id(t)] not in early_paths
+                   and (not options.screen or absolute[id(t)] in screened or scans[absolute[id(t)]].error)
+                   and pending(t)]
+        later = start(analyse, lambda t: hints.get(absolute[id(t)])) if analyse else list
+        for t, file_result in [*zip(early, early_results()), *zip(analyse, later())]:
             result.files_analysed += 1
             result.results.append(file_result)
             if cache is not None and not file_result.error and not any(f.code == "POL001" for f in file_result.findings):

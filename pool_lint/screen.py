@@ -677,11 +677,7 @@ class Index:
         return out
 
     def _test_code(self, path: str) -> bool:
-        """Test code by its path (analysis/roles.py), where no engine rule fires."""
-        from .analysis.roles import is_test_path
-
-        prefix = self.root.rstrip(os.sep) + os.sep if self.root else ""
-        return path.startswith(prefix) and is_test_path(PurePath(path[len(prefix):]))
+        return is_test_code(path, self.root)
 
     def _uses_external_import(self, path: str) -> bool:
         """Does the file's code name one of its external imports from project modules
@@ -777,6 +773,16 @@ class Index:
 
 SESSION_FAMILIES = ("external", "create", "tasks")  # the order of a hint's ranges
 ALL_LINES = (1, 1 << 30)
+ALL_RANGES = (ALL_LINES,)  # a hint's ranges for "anywhere"
+
+
+def is_test_code(path: str, root: str) -> bool:
+    """Test code by its path below its project root (analysis/roles.py), where no engine
+    rule fires unless `check-tests` says so."""
+    from .analysis.roles import is_test_path
+
+    prefix = root.rstrip(os.sep) + os.sep if root else ""
+    return path.startswith(prefix) and is_test_path(PurePath(path[len(prefix):]))
 
 
 FAMILIES = {
