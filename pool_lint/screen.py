@@ -1,26 +1,37 @@
-"""The screen: which files can hold a finding at all, decided from bytes and a cheap
-project index, before anything is parsed.
+"""The screen: which files can hold a finding at all, and where in them, decided from
+bytes and a cheap project index, before anything is parsed.
 
 Each rule family needs something a file must contain, in its own bytes or through a name
 it imports from another module of the project:
 
 - POL101-POL111 an engine factory call: `create_engine`, `create_async_engine`,
-  `engine_from_config` (or an `as` alias of one, imported);
+  `engine_from_config` (or an `as` alias of one, imported), outside test code unless
+  `check-tests`;
 - POL204 `async_sessionmaker` or `AsyncSession(` (or an `as` alias of one);
 - POL201-POL203 and POL205 a session or connection source: a session class or
   factory, an engine, or a name the project hands one out through (`SessionLocal`,
   `engine`, `SessionDep`, and under `Depends` a dependency function). On top of that,
-  POL201/POL202 an external call: an import of an HTTP/SDK/mail library, or of a
-  project function that (transitively) makes one, or of a client object; POL203 a
-  session created (a session class or factory called); POL205 `gather` / `create_task` /
-  `ensure_future` / `TaskGroup`.
+  POL201/POL202 an external call: an import that can lead to a catalogued client or
+  request function (analysis/catalog.py: `httpx.AsyncClient` can, `httpx.Response`
+  cannot), directly or re-exported by a project module, or a project function or
+  client that (transitively) makes one; POL203 a session created (a session class or
+  factory called); POL205 `gather` / `create_task`.
 
 Stage one records per file (cached by content) only what its bytes say alone: a bit set
-of the words above, the words of its import statements, the `as` aliases it imports, and
-the names it imports from external-call libraries. The project index then grows, to a
-fixed point, the names through which the project hands out a session or an engine, and
-the names of project functions and clients that make external calls; for these it reads
-again (from the page cache) only the files that could provide one.
+of the words above, the words of its import statements (every import Python's parser
+sees), the `as` aliases it imports, and the names it imports from external-call
+libraries; for the files the index reads first, it also splits their module-level
+statements (in the workers). The project index then grows, to a fixed point, the names
+through which the project hands out a session or an engine, and the names of project
+functions and clients that make external calls; for these it reads again (from the page
+cache) only the files that could provide one. Strings and comments are not code: a word
+there counts for nothing.
+
+A session rule looks inside one function, so a file is kept for a session family only
+when one of its module-level statements (a function or a class, with all it holds)
+names both what the rule needs: a session word and an external call's name, a session
+word and a task word, or a session made. The index hands those statements' line ranges
+to the analysis as a hint (`Index.hint`), and the rules skip the rest of the file.
 
 Matching is by bare name and by substring, so a collision only over-selects (a file
 parsed for nothing), never under-selects. Tests run the pipeline with and without the

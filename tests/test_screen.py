@@ -60,3 +60,34 @@ def test_every_import_of_real_files_is_found():
         data = path.read_bytes()
         missing = imports_by_ast(data) - imports_by_screen(data)
         assert not missing, (path, sorted(missing)[:3])
+
+
+def test_the_hint_names_the_statements_a_session_rule_can_fire_in():
+    """Index.hint: the engine rules and POL204 by the file's words, and per session
+    family the lines of the module-level statements that can hold its findings."""
+    from pool_lint.screen import Index, file_facts, read_file
+
+    data = (b"import httpx\n"                                            # 1
+            b"from sqlalchemy.orm import Session, sessionmaker\n"       # 2
+            b"SessionLocal = sessionmaker()\n"                          # 3
+            b"\n"                                                       # 4
+            b"def pay(session: Session):\n"                             # 5
+            b"    session.flush()\n"                                    # 6
+            b"    httpx.post('https://x')\n"                            # 7
+            b"\n"                                                       # 8
+            b"def load(session: Session):\n"                            # 9
+            b"    return session.get(User, 1)\n"                        # 10
+            b"\n"                                                       # 11
+            b"def report():\n"                                          # 12
+            b"    with SessionLocal() as s:\n"                          # 13
+            b"        return s.scalars(q)\n")                           # 14
+    files = {"app/a.py": data}
+    index = Index({p: file_facts(d) for p, d in files.items()}, files.get, root="")
+    assert index.select() == {"app/a.py"}
+    engine, async_, external, create, tasks = index.hint("app/a.py")
+    assert (engine, async_) == (False, False)
+    assert external == ((5, 8),)  # pay() names a session and an HTTP call; load() and report() do not
+    # POL203: every statement that names a session class or factory (a bare-word match,
+    # so `session: Session` counts too: more than needed, never less).
+    assert (12, 14) in create and (5, 8) in create
+    assert tasks == ()
