@@ -10,7 +10,7 @@ import os
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
+from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 from .cache import Cache, digest, stat_of
 from .findings import FileResult, unreadable
@@ -78,9 +78,9 @@ def _warm_up() -> None:
     _checker()
 
 
-@dataclass
-class Scan:
-    """What the cheap stage learns of one file from its bytes alone."""
+class Scan(NamedTuple):
+    """What the cheap stage learns of one file from its bytes alone (a tuple: ten
+    thousand of them come back from the workers)."""
 
     stat: Optional[tuple]
     content: Optional[str]  # content hash; None when unreadable, or when no cache asks for it
