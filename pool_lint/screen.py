@@ -126,6 +126,12 @@ def import_statements(data: bytes) -> Iterable[Tuple[bool, str, List[Tuple[str, 
     literal word `import` (fast) and read from its logical line. Relative modules keep
     their dots. Not exact Python (a string that looks like an import counts too), which
     only over-selects."""
+    for statement in _import_texts(data):
+        yield from _read_import(statement)
+
+
+def _import_texts(data: bytes) -> Iterable[bytes]:
+    """The text of each import statement (its logical line, from its first word)."""
     end = -1
     for match in _IMPORT_WORD.finditer(data):
         if match.start() < end:
@@ -156,20 +162,26 @@ def import_statements(data: bytes) -> Iterable[Tuple[bool, str, List[Tuple[str, 
             line_end = more if more >= 0 else len(data)
             statement = data[start:line_end]
         end = line_end
-        text = statement.decode("ascii", "replace")
-        if "#" in text:  # a comment ends its line, not the statement: `from x import (  # a`
-            text = "\n".join(line.split("#", 1)[0] for line in text.split("\n"))
-        text = text.replace("\\", " ").replace("(", " ").replace(")", " ")
-        for part in text.split(";"):
-            part = part.strip()
-            if part.startswith("from "):
-                module, sep, names = part[5:].partition(" import ")
-                if not sep:
-                    continue
-                yield True, module.strip(), _aliases(names)
-            elif part.startswith("import "):
-                for module, alias in _aliases(part[7:]):
-                    yield False, module, [(module, alias)]
+        yield statement
+
+
+def _read_import(statement: bytes) -> List[Tuple[bool, str, List[Tuple[str, Optional[str]]]]]:
+    """What one import statement's text imports (see import_statements)."""
+    out = []
+    text = statement.decode("ascii", "replace")
+    if "#" in text:  # a comment ends its line, not the statement: `from x import (  # a`
+        text = "\n".join(line.split("#", 1)[0] for line in text.split("\n"))
+    text = text.replace("\\", " ").replace("(", " ").replace(")", " ")
+    for part in text.split(";"):
+        part = part.strip()
+        if part.startswith("from "):
+            module, sep, names = part[5:].partition(" import ")
+            if sep:
+                out.append((True, module.strip(), _aliases(names)))
+        elif part.startswith("import "):
+            for module, alias in _aliases(part[7:]):
+                out.append((False, module, [(module, alias)]))
+    return out
 
 
 def _aliases(names: str) -> List[Tuple[str, Optional[str]]]:
@@ -211,7 +223,30 @@ def file_facts(data: bytes, configured: FrozenSet[str] = frozenset()) -> FileFac
         bits |= DEPENDS
     entries: List[str] = []
     ext_names: Set[str] = set()
-    for is_from, module, names in import_statements(data):
+    # The same import lines recur across a project's files: each is read once per process.
+    memo = _IMPORT_MEMO.get(configured)
+    if memo is None or len(memo) > 200_000:
+        memo = _IMPORT_MEMO[configured] = {}
+    for statement in _import_texts(data):
+        found = memo.get(statement)
+        if found is None:
+            found = memo[statement] = _import_entries(statement, configured)
+        entries += found[0]
+        if found[1]:
+            bits |= EXT
+            ext_names.update(found[1])
+    return FileFacts(bits, " ".join(entries), " ".join(sorted(ext_names)))
+
+
+_IMPORT_MEMO: Dict[FrozenSet[str], Dict[bytes, Tuple[List[str], Tuple[str, ...]]]] = {}
+
+
+def _import_entries(statement: bytes, configured: FrozenSet[str]) -> Tuple[List[str], Tuple[str, ...]]:
+    """(FileFacts import entries, local names bound to external-call imports) of one
+    import statement's text."""
+    entries: List[str] = []
+    ext_names: List[str] = []
+    for is_from, module, names in _read_import(statement):
         if not _MODULE.fullmatch(module):
             continue
         parts = module.lstrip(".").split(".")
@@ -230,9 +265,8 @@ def file_facts(data: bytes, configured: FrozenSet[str] = frozenset()) -> FileFac
                 entries.append(f"{name}||{local}")
                 bound = name if alias else local  # `import a.b` binds `a`
             if local and (configured_hit or (library and external_import(bound))):
-                bits |= EXT
-                ext_names.add(local)
-    return FileFacts(bits, " ".join(entries), " ".join(sorted(ext_names)))
+                ext_names.append(local)
+    return entries, tuple(ext_names)
 
 
 # -- what a file hands out: read again only for the files that can -----------------------------
