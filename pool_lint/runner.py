@@ -19,7 +19,7 @@ from .files import Target, discover, project_root, root_of_file
 from .selection import enabled_codes
 from .analysis.runtime import evidence_bits
 from .screen import (ALL_RANGES, ASYNC, ENGINE, EXT, SESSION, FileFacts, Index, external_words, families_of,
-                     file_facts, is_test_code, may_hold, read_file, split_statements)
+                     file_facts, is_test_code, may_hold, names_in_paths, project_imports, read_file, split_statements)
 
 PARALLEL_THRESHOLD = 48  # below this many files, worker start-up costs more than it saves
 CHUNK = 16
@@ -89,12 +89,14 @@ class Scan(NamedTuple):
     error: Optional[str] = None
     size: int = 0  # bytes: what analysing it may cost
     statements: Optional[list] = None  # its module-level statements, for the index (not cached)
+    imports: Optional[tuple] = None  # screen.project_imports of it, for the index (not cached)
 
 
-def _scan(job: Tuple[str, str]) -> Scan:
-    """Stage 1, for one file: read, hash, screen, runtime evidence; for the files the
-    index reads first, their module-level statements (here, in parallel)."""
-    path, rel = job
+def _scan(job: Tuple[str, str, str]) -> Scan:
+    """Stage 1, for one file: read, hash, screen, runtime evidence; and, here in
+    parallel, what the project index would work out first: the imports that may load a
+    project file and, for the files it reads first, their module-level statements."""
+    path, rel, root = job
     stat = stat_of(path) if _OPTIONS.use_cache else None
     try:
         with open(path, "rb") as handle:
@@ -106,8 +108,14 @@ def _scan(job: Tuple[str, str]) -> Scan:
     # The statements the project index will read first (files that make or name a session
     # or an engine, or call out), split here, in parallel, rather than there.
     statements = split_statements(data) if facts.bits & (SESSION | ENGINE | EXT) else None
+    tops = _TOPS.get(root)
     return Scan(stat, digest(data) if _OPTIONS.use_cache else None, facts, ebits, size=len(data),
-                statements=statements)
+                statements=statements, imports=project_imports(facts, tops) if tops is not None else None)
+
+
+# Per project root of the run, the names an absolute import can reach a project file by
+# (screen.names_in_paths): set before the worker pool is forked, which inherits them.
+_TOPS: dict = {}
 
 
 def _analyse(work) -> FileResult:
@@ -235,7 +243,11 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
                 scans[path] = Scan(entry.stat, entry.content, entry.facts, entry.ebits, size=entry.stat[1])
             else:
                 todo.append(path)
-        scanned = workers.start(_scan_chunk, [(p, rel_of.get(p, "")) for p in todo])
+        _TOPS.clear()
+        if options.screen and todo:
+            _TOPS.update((str(root), names_in_paths(str(root), paths)) for root, paths in roots.items())
+        root_path = {p: str(root) for root, paths in roots.items() for p in paths} if _TOPS else {}
+        scanned = workers.start(_scan_chunk, [(p, rel_of.get(p, ""), root_path.get(p, "")) for p in todo])
         families = families_of(enabled_codes(settings))
         for path, scan in zip(todo, scanned()):
             scans[path] = scan
@@ -309,7 +321,9 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
                     chosen, engines, found = set(known[0]), known[1], known[2]
                 else:
                     index = Index(facts, read_file, families, str(root), _CONFIGURED, settings.check_tests,
-                                  {p: scans[p].statements for p in paths if scans[p].statements is not None})
+                                  {p: scans[p].statements for p in paths if scans[p].statements is not None},
+                                  _TOPS.get(str(root)),
+                                  {p: scans[p].imports for p in paths if scans[p].imports is not None})
                     chosen = index.select()
                     engines = any(index.bits[p] & ENGINE for p in chosen)
                     found = {p: index.hint(p) for p in chosen}

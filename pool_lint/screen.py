@@ -410,19 +410,44 @@ def _mentions_in_code(text: bytes, words: Iterable[bytes]) -> bool:
     return _mentions(text, words) and _mentions(without_noise(text), words)
 
 
+def names_in_paths(root: str, files) -> Set[str]:
+    """Every folder and module name in the paths of a root's files: the first name of an
+    absolute import that can reach a project file is one of them."""
+    prefix = root.rstrip(os.sep) + os.sep if root else ""
+    found: Set[str] = set()
+    for path in files:
+        if path.startswith(prefix):
+            found.update(path[len(prefix):-3].split(os.sep))
+    return found
+
+
+def project_imports(facts: FileFacts, tops: Set[str]) -> Tuple[list, list]:
+    """(imports that may load a project file, (name, local) of the imports under another
+    name): all the project index needs of a file's imports, `tops` being the root's
+    names_in_paths."""
+    candidates, renamed = [], []
+    for entry in facts[1].split():
+        module, name, local = entry.split("|")
+        if module[:1] == "." or module.split(".", 1)[0] in tops:
+            candidates.append((module, name, local))
+        if name and local and name != local:
+            renamed.append((name, local))
+    return candidates, renamed
+
+
 class ModuleFinder:
     """Which project files an import loads, the way the analysis finds modules
     (project.Project.find_module): from the project root, from `src/`, and from the
     importing file's import root; a relative import from the importing file's package.
     `files`: the Python files of one project root (what `python_files` lists)."""
 
-    def __init__(self, root: str, files):
+    def __init__(self, root: str, files, tops: Optional[Set[str]] = None):
         self.root, self.files = root, files
         self._found: Dict[Tuple[str, str], Set[str]] = {}
         self._roots: Dict[str, str] = {}  # folder -> its import root
         self._based: Dict[Tuple[str, str], FrozenSet[str]] = {}
         self._src = os.path.join(root, "src")
-        self.tops = self._names_in_paths()  # what an absolute import can reach
+        self.tops = tops if tops is not None else names_in_paths(root, files)  # what an absolute import can reach
 
     def resolve(self, path: str, imports) -> tuple:
         """(names, modules, stars, name_files) of a file's imports (FileFacts.imports):
@@ -454,16 +479,6 @@ class ModuleFinder:
 
     def _is_package(self, folder: str) -> bool:
         return os.path.join(folder, "__init__.py") in self.files
-
-    def _names_in_paths(self) -> Set[str]:
-        """Every folder and module name in the project's paths: the first name of an
-        absolute import that can reach a project file is one of them."""
-        prefix = self.root.rstrip(os.sep) + os.sep if self.root else ""
-        found: Set[str] = set()
-        for path in self.files:
-            if path.startswith(prefix):
-                found.update(path[len(prefix):-3].split(os.sep))
-        return found
 
     def _import_root(self, folder: str) -> str:
         found = self._roots.get(folder)
@@ -523,7 +538,8 @@ class Index:
     def __init__(self, facts: Dict[str, FileFacts], read: Callable[[str], Optional[bytes]],
                  families: FrozenSet[str] = frozenset(["engine", "async", "external", "create", "tasks"]),
                  root: Optional[str] = None, configured: FrozenSet[str] = frozenset(), check_tests: bool = True,
-                 statements: Optional[Dict[str, List[bytes]]] = None):
+                 statements: Optional[Dict[str, List[bytes]]] = None, tops: Optional[Set[str]] = None,
+                 imports: Optional[Dict[str, Tuple[list, list]]] = None):
         self.facts = facts
         self.check_tests = check_tests  # False: the engine rules are silent in test code (SPEC 3)
         self.configured = tuple(sorted(word.encode() for word in configured))  # external_words of the settings
@@ -533,7 +549,8 @@ class Index:
         self._read: Dict[str, tuple] = {}
         self._split: Dict[str, Optional[List[bytes]]] = dict(statements or {})  # split_statements, per file
         self._external_imports: Optional[Dict[str, Set[str]]] = None
-        finder = ModuleFinder(self.root, facts)
+        finder = ModuleFinder(self.root, facts, tops)
+        imports = imports or {}
         # Per file: names imported from project modules (local -> original), the project
         # files imported as modules (local -> files), the project files star-imported.
         self.names: Dict[str, Dict[str, str]] = {}
@@ -546,15 +563,16 @@ class Index:
         self.file_users: Dict[str, Set[str]] = {}
         pairs: List[Tuple[str, str]] = []
         for path, f in facts.items():
-            imports = f.imports
-            pairs += [(name, local) for _, name, local in imports if name and local and name != local]
-            names, modules, stars, name_files = finder.resolve(path, imports)
+            found = imports.get(path)
+            candidates, renamed = found if found is not None else project_imports(f, finder.tops)
+            pairs += renamed
+            names, modules, stars, name_files = finder.resolve(path, candidates)
             self.names[path], self.modules[path], self.stars[path] = names, modules, stars
             self.name_files[path] = name_files
             for files in (*name_files.values(), *modules.values(), stars):
                 for target in files:
                     self.importers.setdefault(target, set()).add(path)
-            self.aliases[path] = tuple(local.encode() for _, name, local in imports if local and name and name != local)
+            self.aliases[path] = tuple(local.encode() for _, local in renamed)
             for name in names.values():
                 self.name_users.setdefault(name, set()).add(path)
             for files in (*modules.values(), stars):
