@@ -19,7 +19,8 @@ from .files import Target, discover, project_root, root_of_file
 from .selection import enabled_codes
 from .analysis.runtime import evidence_bits
 from .screen import (ALL_RANGES, ASYNC, ENGINE, EXT, SESSION, FileFacts, Index, external_words, families_of,
-                     file_facts, is_test_code, may_hold, names_in_paths, project_imports, read_file, split_statements)
+                     chosen_by_its_own_words, file_facts, is_test_code, may_hold, names_in_paths, project_imports,
+                     read_file, split_statements)
 
 PARALLEL_THRESHOLD = 48  # below this many files, worker start-up costs more than it saves
 CHUNK = 16
@@ -282,10 +283,10 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
                         for t in batch]
             return workers.start(_analyse_chunk, work, dict(verdicts), sizes, packages)
 
-        # Files that their own bytes choose (an engine factory or an async session maker:
-        # the index always takes them) are analysed while the index works out the rest.
-        # Their hint can only be wider than the index's (names imported under another
-        # name may add to what they hold): every rule but the engine rules in test code.
+        # Files that their own bytes choose (an engine factory, an async session maker, or
+        # a statement that holds a session rule's words: the index always takes them) are
+        # analysed while the index works out the rest. Their hint can only be wider than
+        # the index's: every rule but the engine rules in test code.
         early, early_hints = [], {}
         if options.screen and workers.pool is not None:
             engine_family, async_family = "engine" in families, "async" in families
@@ -296,7 +297,8 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
                     continue
                 engine = engine_family and bool(facts.bits & ENGINE) and \
                     (settings.check_tests or not is_test_code(path, str(root_of[id(t)])))
-                if engine or (async_family and facts.bits & ASYNC):
+                if engine or (async_family and facts.bits & ASYNC) or \
+                        chosen_by_its_own_words(facts, scans[path].statements, families):
                     early.append(t)
                     early_hints[path] = (engine_family and (settings.check_tests or
                                                             not is_test_code(path, str(root_of[id(t)]))),

@@ -815,23 +815,49 @@ class Index:
             self.external_imports().get(path, set()) | self._mentioned(path, external, external_files)
             | external_files.get(path, set()))) if calls_out else ()
         task_words = TASK_WORDS + self.aliases[path] if tasks else ()
-        found: Tuple[List[Tuple[int, int]], ...] = ([], [], [])
-        line = 1
-        for unit in statements:
-            first, line = line, line + unit.count(b"\n")
-            if not (_mentions(unit, session_words) or (creates and _mentions(unit, makers))):
-                continue
-            code = without_noise.__wrapped__(unit)
-            has_session = _mentions(code, session_words)
-            last = line if unit.endswith(b"\n") is False else line - 1
-            span = (first, max(first, last))
-            if calls and has_session and _mentions(unit, calls) and _mentions(code, calls):
-                found[0].append(span)
-            if creates and _mentions(code, makers):
-                found[1].append(span)
-            if task_words and has_session and _mentions(unit, task_words) and _mentions(code, task_words):
-                found[2].append(span)
-        return tuple(tuple(ranges) for ranges in found)
+        return session_units(statements, session_words, makers if creates else (), calls, task_words)
+
+
+def session_units(statements: List[bytes], session_words: Tuple[bytes, ...], makers: Tuple[bytes, ...],
+                  calls: Tuple[bytes, ...], task_words: Tuple[bytes, ...]) -> Tuple[Tuple[Tuple[int, int], ...], ...]:
+    """Per session family ("external", "create", "tasks"), the (first, last) lines of the
+    statements (split_statements) whose code names a session word and a call's name, a
+    session maker, or a session word and a task word. Fewer words: fewer statements."""
+    found: Tuple[List[Tuple[int, int]], ...] = ([], [], [])
+    line = 1
+    for unit in statements:
+        first, line = line, line + unit.count(b"\n")
+        if not (_mentions(unit, session_words) or (makers and _mentions(unit, makers))):
+            continue
+        code = without_noise.__wrapped__(unit)
+        has_session = _mentions(code, session_words)
+        last = line if unit.endswith(b"\n") is False else line - 1
+        span = (first, max(first, last))
+        if calls and has_session and _mentions(unit, calls) and _mentions(code, calls):
+            found[0].append(span)
+        if makers and _mentions(code, makers):
+            found[1].append(span)
+        if task_words and has_session and _mentions(unit, task_words) and _mentions(code, task_words):
+            found[2].append(span)
+    return tuple(tuple(ranges) for ranges in found)
+
+
+def chosen_by_its_own_words(facts: FileFacts, statements: Optional[List[bytes]], families: FrozenSet[str]) -> bool:
+    """Will the index surely keep the file for a session family? It does when a statement
+    holds what the family needs with the file's own words alone (the index only adds
+    words: names the project hands out, re-exports)."""
+    bits = facts.bits
+    if statements is None or not bits & SESSION:
+        return False
+    library = bool(bits & DB or facts.top_modules & SESSION_LIBRARIES)
+    if not library:
+        return False
+    calls = tuple(name.encode() for name in facts.ext_names) if "external" in families and bits & EXT else ()
+    makers = MAKER_NAMES if "create" in families and bits & CREATE else ()
+    task_words = TASK_WORDS if "tasks" in families and bits & TASKS else ()
+    if not (calls or makers or task_words):
+        return False
+    return any(session_units(statements, SESSION_NAMES, makers, calls, task_words))
 
 
 SESSION_FAMILIES = ("external", "create", "tasks")  # the order of a hint's ranges
