@@ -6,17 +6,17 @@ import fnmatch
 import os
 import re
 from functools import lru_cache
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, List, Optional, Sequence, Tuple
+from typing import Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 from .config import Settings
 
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
+    """One file to check (a tuple: a walk makes one per file)."""
+
     file: Optional[str]  # None for standard input
     display: str  # as walked from the argument, for reports
     missing: Optional[str] = None  # why the argument could not be used
