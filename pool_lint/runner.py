@@ -287,7 +287,7 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
         # a statement that holds a session rule's words: the index always takes them) are
         # analysed while the index works out the rest. Their hint can only be wider than
         # the index's: every rule but the engine rules in test code.
-        early, early_hints = [], {}
+        early, early_hints, own_words = [], {}, set()
         if options.screen and workers.pool is not None:
             engine_family, async_family = "engine" in families, "async" in families
             for t in files:
@@ -297,8 +297,9 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
                     continue
                 engine = engine_family and bool(facts.bits & ENGINE) and \
                     (settings.check_tests or not is_test_code(path, str(root_of[id(t)])))
-                if engine or (async_family and facts.bits & ASYNC) or \
-                        chosen_by_its_own_words(facts, scans[path].statements, families):
+                if chosen_by_its_own_words(facts, scans[path].statements, families):
+                    own_words.add(path)
+                if engine or (async_family and facts.bits & ASYNC) or path in own_words:
                     early.append(t)
                     early_hints[path] = (engine_family and (settings.check_tests or
                                                             not is_test_code(path, str(root_of[id(t)]))),
@@ -325,7 +326,8 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
                     index = Index(facts, read_file, families, str(root), _CONFIGURED, settings.check_tests,
                                   {p: scans[p].statements for p in paths if scans[p].statements is not None},
                                   _TOPS.get(str(root)),
-                                  {p: scans[p].imports for p in paths if scans[p].imports is not None})
+                                  {p: scans[p].imports for p in paths if scans[p].imports is not None},
+                                  frozenset(own_words))
                     chosen = index.select()
                     engines = any(index.bits[p] & ENGINE for p in chosen)
                     found = {p: index.hint(p) for p in chosen}

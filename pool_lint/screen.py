@@ -539,9 +539,10 @@ class Index:
                  families: FrozenSet[str] = frozenset(["engine", "async", "external", "create", "tasks"]),
                  root: Optional[str] = None, configured: FrozenSet[str] = frozenset(), check_tests: bool = True,
                  statements: Optional[Dict[str, List[bytes]]] = None, tops: Optional[Set[str]] = None,
-                 imports: Optional[Dict[str, Tuple[list, list]]] = None):
+                 imports: Optional[Dict[str, Tuple[list, list]]] = None, known: FrozenSet[str] = frozenset()):
         self.facts = facts
         self.check_tests = check_tests  # False: the engine rules are silent in test code (SPEC 3)
+        self.known = known  # files chosen_by_its_own_words says the index keeps
         self.configured = tuple(sorted(word.encode() for word in configured))  # external_words of the settings
         self.read = read
         self.families = families
@@ -772,6 +773,10 @@ class Index:
         sources, objects, object_files = self.session_names()
         external, external_files = self.external_names() if "external" in families else (set(), {})
         for path in sources:
+            if path in self.known:  # kept by its own words (chosen_by_its_own_words): anywhere
+                chosen.add(path)
+                self.hints[path] = self.hints.get(path, (False, False))[:2] + (ALL_RANGES,) * 3
+                continue
             bits = self.bits[path]
             calls_out = "external" in families and bool(
                 bits & EXT or self._uses_external_import(path) or self._mentioned(path, external, external_files))
