@@ -91,6 +91,7 @@ class Scan(NamedTuple):
     size: int = 0  # bytes: what analysing it may cost
     statements: Optional[list] = None  # its module-level statements, for the index (not cached)
     imports: Optional[tuple] = None  # screen.project_imports of it, for the index (not cached)
+    own_words: bool = False  # screen.chosen_by_its_own_words (not cached)
 
 
 def _scan(job: Tuple[str, str, str]) -> Scan:
@@ -110,13 +111,19 @@ def _scan(job: Tuple[str, str, str]) -> Scan:
     # or an engine, or call out), split here, in parallel, rather than there.
     statements = split_statements(data) if facts.bits & (SESSION | ENGINE | EXT) else None
     tops = _TOPS.get(root)
+    if tops is None:
+        return Scan(stat, digest(data) if _OPTIONS.use_cache else None, facts, ebits, size=len(data),
+                    statements=statements)
     return Scan(stat, digest(data) if _OPTIONS.use_cache else None, facts, ebits, size=len(data),
-                statements=statements, imports=project_imports(facts, tops) if tops is not None else None)
+                statements=statements, imports=project_imports(facts, tops),
+                own_words=chosen_by_its_own_words(facts, statements, _FAMILIES[0]))
 
 
 # Per project root of the run, the names an absolute import can reach a project file by
-# (screen.names_in_paths): set before the worker pool is forked, which inherits them.
+# (screen.names_in_paths), and the rule families the run needs: set before the worker
+# pool is forked, which inherits them.
 _TOPS: dict = {}
+_FAMILIES = [frozenset()]
 
 
 def _analyse(work) -> FileResult:
@@ -244,12 +251,13 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
                 scans[path] = Scan(entry.stat, entry.content, entry.facts, entry.ebits, size=entry.stat[1])
             else:
                 todo.append(path)
+        families = families_of(enabled_codes(settings))
+        _FAMILIES[0] = families
         _TOPS.clear()
         if options.screen and todo:
             _TOPS.update((str(root), names_in_paths(str(root), paths)) for root, paths in roots.items())
         root_path = {p: str(root) for root, paths in roots.items() for p in paths} if _TOPS else {}
         scanned = workers.start(_scan_chunk, [(p, rel_of.get(p, ""), root_path.get(p, "")) for p in todo])
-        families = families_of(enabled_codes(settings))
         for path, scan in zip(todo, scanned()):
             scans[path] = scan
             if cache is not None and scan.content is not None:
@@ -297,7 +305,7 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
                     continue
                 engine = engine_family and bool(facts.bits & ENGINE) and \
                     (settings.check_tests or not is_test_code(path, str(root_of[id(t)])))
-                if chosen_by_its_own_words(facts, scans[path].statements, families):
+                if scans[path].own_words:
                     own_words.add(path)
                 if engine or (async_family and facts.bits & ASYNC) or path in own_words:
                     early.append(t)
