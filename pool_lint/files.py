@@ -42,8 +42,20 @@ def root_of_file(abs_path: str) -> Path:
 
 @lru_cache(maxsize=None)
 def _root_of_folder(folder: str) -> Path:
-    found = _marked_folder(os.path.realpath(folder))
-    return Path(found if found is not None else os.path.realpath(folder))
+    real = _real_folder(folder)
+    found = _marked_folder(real)
+    return Path(found if found is not None else real)
+
+
+@lru_cache(maxsize=None)
+def _real_folder(folder: str) -> str:
+    """os.path.realpath of an absolute, normalised folder, with one lstat per folder: its
+    parent's real path is remembered."""
+    parent, name = os.path.split(folder)
+    if not name or parent == folder:
+        return os.path.realpath(folder)
+    here = os.path.join(_real_folder(parent), name)
+    return os.path.realpath(here) if os.path.islink(here) else here
 
 
 @lru_cache(maxsize=None)

@@ -180,11 +180,12 @@ def _detect(root: str) -> RuntimeVerdict:
 
 def clear_cache() -> None:
     """Forget every verdict (a long-lived process whose projects change, or tests)."""
-    from ..files import _marked_folder, _root_of_folder
+    from ..files import _marked_folder, _real_folder, _root_of_folder
 
     _detect.cache_clear()
     _marked_folder.cache_clear()
     _root_of_folder.cache_clear()
+    _real_folder.cache_clear()
 
 
 def verdict(root: Path, code: Sequence[Evidence], setting: str = "auto") -> RuntimeVerdict:
