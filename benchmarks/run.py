@@ -13,7 +13,8 @@ time.perf_counter around the call; the table reports the median of --repeat runs
                     priming run that fills the cache
 
 Before the measured runs every step runs once unmeasured (so all of them find the tree in
-the OS page cache and pool-lint's own .pyc files written), and the pool-lint cache
+the OS page cache and pool-lint's own .pyc files written: the steps run without
+PYTHONDONTWRITEBYTECODE, as an installed pool-lint would), and the pool-lint cache
 (TREE/.pool_lint_cache and ./.pool_lint_cache) is removed, so "cold" is truly cold.
 read files, ruff and pool-lint cold are measured in interleaved rounds, so a drift of
 the machine affects them alike. Then one pool-lint cold run is repeated for its peak
@@ -81,13 +82,19 @@ class Outcome:
         return self.returncode == 0
 
 
+# The steps run as a user runs them: Python may write its bytecode caches. A shell with
+# PYTHONDONTWRITEBYTECODE set would otherwise make every pool-lint run (and every worker)
+# compile pool-lint's modules from source, which no installed copy does.
+STEP_ENV = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+
+
 def run_once(argv: Sequence[str], cwd: Path, timeout: Optional[float], capture_stdout: bool = False) -> Outcome:
     """Time one run. The command gets its own process group, so that a timeout also ends
     the worker processes it started."""
     start = time.perf_counter()
     proc = subprocess.Popen(list(argv), cwd=str(cwd), stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE if capture_stdout else subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, start_new_session=True)
+                            stderr=subprocess.PIPE, start_new_session=True, env=STEP_ENV)
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -307,7 +314,7 @@ def measure_memory(cold_argv: List[str], tree: Path, timeout: Optional[float]) -
     can_sample = os.path.isdir("/proc/self") and hasattr(os, "sysconf")
     start = time.perf_counter()
     proc = subprocess.Popen(argv, cwd=str(tree), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, start_new_session=True)
+                            stderr=subprocess.PIPE, start_new_session=True, env=STEP_ENV)
     # Below /usr/bin/time (if any) and the wrapper: pool-lint and its workers.
     sampler = TreeSampler(proc.pid, depth=2 if time_bin else 1) if can_sample else None
     if sampler:
