@@ -19,8 +19,7 @@ from .files import Target, discover, project_root, root_of_file
 from .selection import enabled_codes
 from .analysis.runtime import evidence_bits
 from .screen import (ALL_RANGES, ASYNC, ENGINE, EXT, SESSION, FileFacts, Index, external_words, families_of,
-                     chosen_by_its_own_words, file_facts, is_test_code, may_hold, names_in_paths, project_imports,
-                     read_file, split_statements)
+                     file_facts, is_test_code, may_hold, names_in_paths, project_imports, read_file, split_statements)
 
 PARALLEL_THRESHOLD = 48  # below this many files, worker start-up costs more than it saves
 CHUNK = 16
@@ -91,7 +90,6 @@ class Scan(NamedTuple):
     size: int = 0  # bytes: what analysing it may cost
     statements: Optional[list] = None  # its module-level statements, for the index (not cached)
     imports: Optional[tuple] = None  # screen.project_imports of it, for the index (not cached)
-    own_words: bool = False  # screen.chosen_by_its_own_words (not cached)
 
 
 def _scan(job: Tuple[str, str, str]) -> Scan:
@@ -111,19 +109,13 @@ def _scan(job: Tuple[str, str, str]) -> Scan:
     # or an engine, or call out), split here, in parallel, rather than there.
     statements = split_statements(data) if facts.bits & (SESSION | ENGINE | EXT) else None
     tops = _TOPS.get(root)
-    if tops is None:
-        return Scan(stat, digest(data) if _OPTIONS.use_cache else None, facts, ebits, size=len(data),
-                    statements=statements)
     return Scan(stat, digest(data) if _OPTIONS.use_cache else None, facts, ebits, size=len(data),
-                statements=statements, imports=project_imports(facts, tops),
-                own_words=chosen_by_its_own_words(facts, statements, _FAMILIES[0]))
+                statements=statements, imports=project_imports(facts, tops) if tops is not None else None)
 
 
 # Per project root of the run, the names an absolute import can reach a project file by
-# (screen.names_in_paths), and the rule families the run needs: set before the worker
-# pool is forked, which inherits them.
+# (screen.names_in_paths): set before the worker pool is forked, which inherits them.
 _TOPS: dict = {}
-_FAMILIES = [frozenset()]
 
 
 def _analyse(work) -> FileResult:
@@ -252,7 +244,6 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
             else:
                 todo.append(path)
         families = families_of(enabled_codes(settings))
-        _FAMILIES[0] = families
         _TOPS.clear()
         if options.screen and todo:
             _TOPS.update((str(root), names_in_paths(str(root), paths)) for root, paths in roots.items())
@@ -291,11 +282,11 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
                         for t in batch]
             return workers.start(_analyse_chunk, work, dict(verdicts), sizes, packages)
 
-        # Files that their own bytes choose (an engine factory, an async session maker, or
-        # a statement that holds a session rule's words: the index always takes them) are
-        # analysed while the index works out the rest. Their hint can only be wider than
-        # the index's: every rule but the engine rules in test code.
-        early, early_hints, own_words = [], {}, set()
+        # Files that their own bytes choose (an engine factory or an async session maker:
+        # the index always takes them) are analysed while the index works out the rest.
+        # Their hint can only be wider than the index's (names imported under another
+        # name may add to what they hold): every rule but the engine rules in test code.
+        early, early_hints = [], {}
         if options.screen and workers.pool is not None:
             engine_family, async_family = "engine" in families, "async" in families
             for t in files:
@@ -305,9 +296,7 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
                     continue
                 engine = engine_family and bool(facts.bits & ENGINE) and \
                     (settings.check_tests or not is_test_code(path, str(root_of[id(t)])))
-                if scans[path].own_words:
-                    own_words.add(path)
-                if engine or (async_family and facts.bits & ASYNC) or path in own_words:
+                if engine or (async_family and facts.bits & ASYNC):
                     early.append(t)
                     early_hints[path] = (engine_family and (settings.check_tests or
                                                             not is_test_code(path, str(root_of[id(t)]))),
@@ -334,8 +323,7 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
                     index = Index(facts, read_file, families, str(root), _CONFIGURED, settings.check_tests,
                                   {p: scans[p].statements for p in paths if scans[p].statements is not None},
                                   _TOPS.get(str(root)),
-                                  {p: scans[p].imports for p in paths if scans[p].imports is not None},
-                                  frozenset(own_words))
+                                  {p: scans[p].imports for p in paths if scans[p].imports is not None})
                     chosen = index.select()
                     engines = any(index.bits[p] & ENGINE for p in chosen)
                     found = {p: index.hint(p) for p in chosen}

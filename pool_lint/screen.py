@@ -539,10 +539,9 @@ class Index:
                  families: FrozenSet[str] = frozenset(["engine", "async", "external", "create", "tasks"]),
                  root: Optional[str] = None, configured: FrozenSet[str] = frozenset(), check_tests: bool = True,
                  statements: Optional[Dict[str, List[bytes]]] = None, tops: Optional[Set[str]] = None,
-                 imports: Optional[Dict[str, Tuple[list, list]]] = None, known: FrozenSet[str] = frozenset()):
+                 imports: Optional[Dict[str, Tuple[list, list]]] = None):
         self.facts = facts
         self.check_tests = check_tests  # False: the engine rules are silent in test code (SPEC 3)
-        self.known = known  # files chosen_by_its_own_words says the index keeps
         self.configured = tuple(sorted(word.encode() for word in configured))  # external_words of the settings
         self.read = read
         self.families = families
@@ -773,10 +772,6 @@ class Index:
         sources, objects, object_files = self.session_names()
         external, external_files = self.external_names() if "external" in families else (set(), {})
         for path in sources:
-            if path in self.known:  # kept by its own words (chosen_by_its_own_words): anywhere
-                chosen.add(path)
-                self.hints[path] = self.hints.get(path, (False, False))[:2] + (ALL_RANGES,) * 3
-                continue
             bits = self.bits[path]
             calls_out = "external" in families and bool(
                 bits & EXT or self._uses_external_import(path) or self._mentioned(path, external, external_files))
@@ -845,24 +840,6 @@ def session_units(statements: List[bytes], session_words: Tuple[bytes, ...], mak
         if task_words and has_session and _mentions(unit, task_words) and _mentions(code, task_words):
             found[2].append(span)
     return tuple(tuple(ranges) for ranges in found)
-
-
-def chosen_by_its_own_words(facts: FileFacts, statements: Optional[List[bytes]], families: FrozenSet[str]) -> bool:
-    """Will the index surely keep the file for a session family? It does when a statement
-    holds what the family needs with the file's own words alone (the index only adds
-    words: names the project hands out, re-exports)."""
-    bits = facts.bits
-    if statements is None or not bits & SESSION:
-        return False
-    library = bool(bits & DB or facts.top_modules & SESSION_LIBRARIES)
-    if not library:
-        return False
-    calls = tuple(name.encode() for name in facts.ext_names) if "external" in families and bits & EXT else ()
-    makers = MAKER_NAMES if "create" in families and bits & CREATE else ()
-    task_words = TASK_WORDS if "tasks" in families and bits & TASKS else ()
-    if not (calls or makers or task_words):
-        return False
-    return any(session_units(statements, SESSION_NAMES, makers, calls, task_words))
 
 
 SESSION_FAMILIES = ("external", "create", "tasks")  # the order of a hint's ranges

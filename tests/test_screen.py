@@ -65,7 +65,7 @@ def test_every_import_of_real_files_is_found():
 def test_the_hint_names_the_statements_a_session_rule_can_fire_in():
     """Index.hint: the engine rules and POL204 by the file's words, and per session
     family the lines of the module-level statements that can hold its findings."""
-    from pool_lint.screen import Index, file_facts, read_file
+    from pool_lint.screen import Index, file_facts
 
     data = (b"import httpx\n"                                            # 1
             b"from sqlalchemy.orm import Session, sessionmaker\n"       # 2
@@ -92,22 +92,3 @@ def test_the_hint_names_the_statements_a_session_rule_can_fire_in():
     assert (12, 14) in create and (5, 8) in create
     assert tasks == ()
 
-
-def test_a_file_its_own_words_choose_is_one_the_index_keeps():
-    """The runner analyses such files before the index is done: the index must agree."""
-    from pool_lint.analysis.runtime import python_files
-    from pool_lint.screen import FAMILIES, Index, chosen_by_its_own_words, file_facts, read_file, split_statements
-
-    families = frozenset(FAMILIES)
-    roots = [p for p in sorted((SHARED / "cases").iterdir()) if p.is_dir()] + [HERE / "fixtures"]
-    early = 0
-    for root in roots:
-        paths = python_files(root)
-        data = {p: read_file(p) for p in paths}
-        facts = {p: file_facts(d) for p, d in data.items()}
-        chosen = Index(facts, read_file, families, str(root)).select()
-        for path, f in facts.items():
-            if chosen_by_its_own_words(f, split_statements(data[path]), families):
-                early += 1
-                assert path in chosen, path
-    assert early > 3
