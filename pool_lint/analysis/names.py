@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import ast
 from typing import Dict, Iterator, List, Optional
-from .tree import _FIELDS, fields_of
+from .tree import children
 
-AST = ast.AST
 
 FunctionNode = (ast.FunctionDef, ast.AsyncFunctionDef)
 ScopeNode = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
@@ -51,7 +50,7 @@ _BINDING_CTX = (ast.Store, ast.Del)
 
 def _bound_names(body: List[ast.stmt], declared_global: Optional[List[str]]) -> List[tuple]:
     out: List[tuple] = []
-    kinds, fields_cache = _BINDING_KINDS, _FIELDS
+    kinds = _BINDING_KINDS
     stack = list(body)
     pop, push = stack.pop, stack.append
     while stack:
@@ -89,19 +88,7 @@ def _bound_names(body: List[ast.stmt], declared_global: Optional[List[str]]) -> 
                 # leak out, which we ignore (rare, and it only makes us more conservative).
                 push(node.generators[0].iter)
                 continue
-        fields = fields_cache.get(cls)
-        if fields is None:
-            fields = fields_of(cls)
-        for name in fields:
-            value = getattr(node, name, None)
-            if value is None:
-                continue
-            if value.__class__ is list:
-                for item in value:
-                    if isinstance(item, AST):
-                        push(item)
-            elif isinstance(value, AST):
-                push(value)
+        stack.extend(children(node))
     return out
 
 
