@@ -209,9 +209,16 @@ class Workers:
 
 def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
         cache_folder: Optional[Path] = None) -> RunResult:
-    """Stage 1 scans every file's bytes (cached by content); the runtime verdict of each
-    project root is made from that evidence; stage 2 analyses the screened files that
-    have no valid cached result."""
+    """Check the targets.
+
+    1. The scan reads every Python file of each project root once, in the workers
+       (cached by content): the screen's facts, the runtime evidence bits, and for the
+       index the statements and project imports of the files it reads first.
+    2. Files their own bytes choose (engine factory, async session maker) start their
+       analysis while the project index works out the rest and where in each kept file
+       a session rule can fire; the runtime verdict is made where an engine can be.
+    3. The other kept files without a valid cached result are analysed, with the hints.
+    Results come back in a deterministic order (sorted by file name)."""
     from .analysis import runtime
 
     result = RunResult(files_seen=len(targets))
