@@ -57,6 +57,21 @@ def test_screen_jobs_and_cache_on_a_large_tree(big_tree):
     assert findings(big_tree, "--jobs", "1") == reference
 
 
+def test_many_changed_files_under_a_warm_cache(big_tree, tmp_path):
+    """Enough changed files for the worker pool while the cache answers the others
+    (engine files among them): each finding once, as without any cache."""
+    tree = tmp_path / "tree"
+    shutil.copytree(big_tree, tree)
+    reference = findings(tree, "--no-cache", "--no-screen", "--jobs", "1")
+    assert findings(tree) == reference  # fills the cache
+    plain = sorted((tree / "plain").glob("*.py"))
+    assert len(plain) >= 48  # runner.PARALLEL_THRESHOLD
+    for path in plain:
+        path.write_text(path.read_text() + "# edited\n")
+    assert findings(tree) == reference
+    assert findings(tree) == reference  # and warm again
+
+
 def test_cache_sees_changes_in_the_file_and_in_its_dependencies(project):
     project.write("app/__init__.py", "")
     project.write("app/settings.py", "RECYCLE = 60\n")
