@@ -136,24 +136,6 @@ def _scan_chunk(jobs):
     return [_scan(job) for job in jobs]
 
 
-def _prepare(job: Tuple[str, str, FileFacts]):
-    """For a file whose scan came from the cache: (statements, imports) as `_scan` gives
-    them to the index, or None (the root's names not known here)."""
-    path, root, facts = job
-    tops = _TOPS.get(root)
-    if tops is None:
-        return None
-    statements = None
-    if facts.bits & (SESSION | ENGINE | EXT):
-        data = read_file(path)
-        statements = split_statements(data) if data is not None else None
-    return statements, project_imports(facts, tops)
-
-
-def _prepare_chunk(jobs):
-    return [_prepare(job) for job in jobs]
-
-
 def _analyse_chunk(work):
     verdicts, targets = work
     checker = _checker()
@@ -278,26 +260,6 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
             scans[path] = scan
             if cache is not None and scan.content is not None:
                 cache.update_scan(path, scan.stat, scan.content, scan.facts, scan.ebits)
-        # The roots whose index the cache does not remember: what the index reads first,
-        # for the files the scan did not prepare it for (they came from the cache), is
-        # prepared in the workers too.
-        keys, known_index = {}, {}
-        for root, paths in roots.items():
-            if options.screen and cache is not None:  # the same files with the same contents: the same answer
-                keys[root] = digest("\0".join(f"{p}\0{scans[p].content}" for p in paths).encode()
-                                    + repr(sorted(families)).encode())
-                known_index[root] = cache.root_index(str(root), keys[root])
-        if options.screen:
-            missing = [root for root in roots if known_index.get(root) is None]
-            need = [(p, str(root), scans[p].facts) for root in missing for p in roots[root]
-                    if scans[p].facts is not None and scans[p].imports is None]
-            if len(need) >= PARALLEL_THRESHOLD and workers.jobs > 1:
-                for root in missing:
-                    if str(root) not in _TOPS and workers.pool is None:  # the workers, when forked, inherit it
-                        _TOPS[str(root)] = names_in_paths(str(root), roots[root])
-                for (path, _, _), ready in zip(need, workers.map(_prepare_chunk, need)):
-                    if ready is not None:
-                        scans[path] = scans[path]._replace(statements=ready[0], imports=ready[1])
         workers.warm_up()
         verdicts, screened, hints = {}, set(), {}
         walked = set(rel_of)
@@ -358,7 +320,11 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
         for root, paths in roots.items():
             facts = {p: scans[p].facts for p in paths if scans[p].facts is not None}
             if options.screen:
-                key, known = keys.get(root), known_index.get(root)
+                key = known = None
+                if cache is not None:  # the same files with the same contents: the same answer
+                    key = digest("\0".join(f"{p}\0{scans[p].content}" for p in paths).encode()
+                                 + repr(sorted(families)).encode())
+                    known = cache.root_index(str(root), key)
                 if known is not None:
                     chosen, engines, found = set(known[0]), known[1], known[2]
                 else:
