@@ -33,6 +33,14 @@ class Checker:
         self._projects = {}
         self._roots = {}  # a project root as given -> resolved
 
+    def use_verdicts(self, verdicts) -> None:
+        """Runtime verdicts of more roots: the projects loaded so far stay, with theirs."""
+        if self.verdicts is verdicts or self.verdicts == verdicts:
+            return
+        self.verdicts = verdicts
+        for project in self._projects.values():
+            project.verdict = verdicts.get(project.root, project.verdict)
+
     def project(self, root: Path) -> Project:
         real = self._roots.get(root)
         if real is None:

@@ -138,11 +138,7 @@ def _scan_chunk(jobs):
 
 def _analyse_chunk(work):
     verdicts, targets = work
-    checker = _checker()
-    if checker.verdicts is not verdicts and checker.verdicts != verdicts:
-        checker.verdicts = verdicts  # more roots decided: the projects loaded so far stay
-        for project in checker._projects.values():
-            project.verdict = verdicts.get(project.root, project.verdict)
+    _checker().use_verdicts(verdicts)
     return [_analyse(t) for t in targets]
 
 
@@ -155,10 +151,6 @@ class Workers:
         self.pool = None  # a concurrent.futures.ProcessPoolExecutor, made on first use
         _init_worker(settings, options)
 
-    def map(self, chunk_fn, items: list, shared=None, costs: Optional[Sequence[int]] = None,
-            groups: Optional[Sequence[str]] = None) -> list:
-        return self.start(chunk_fn, items, shared, costs, groups)()
-
     def warm_up(self) -> None:
         """Have each worker load the checker while this process does serial work."""
         if self.pool is not None:
@@ -167,8 +159,9 @@ class Workers:
 
     def start(self, chunk_fn, items: list, shared=None, costs: Optional[Sequence[int]] = None,
               groups: Optional[Sequence[str]] = None):
-        """Like `map`, but returns at once: call the result to wait for the results."""
-        """`chunk_fn` over chunks of `items` (results in the order of `items`); with
+        """Start `chunk_fn` and return at once: call the result to wait for the results.
+
+        `chunk_fn` runs over chunks of `items` (results in the order of `items`); with
         `shared`, each chunk is (shared, chunk). With `costs` (an estimate per item) and
         `groups` (items that share work, such as the modules they load, share a group),
         chunks keep a group together up to a cost budget and go out costliest first, so
@@ -299,15 +292,14 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
             for t in files:
                 path = absolute[id(t)]
                 facts = scans[path].facts
-                if scans[path].error or facts is None or path not in walked:
+                if scans[path].error or facts is None or path not in walked or \
+                        not ((engine_family and facts.bits & ENGINE) or (async_family and facts.bits & ASYNC)):
                     continue
-                engine = engine_family and bool(facts.bits & ENGINE) and \
-                    (settings.check_tests or not is_test_code(path, str(root_of[id(t)])))
-                if engine or (async_family and facts.bits & ASYNC):
+                engine_rules = engine_family and (settings.check_tests or
+                                                  not is_test_code(path, str(root_of[id(t)])))
+                if (engine_rules and facts.bits & ENGINE) or (async_family and facts.bits & ASYNC):
                     early.append(t)
-                    early_hints[path] = (engine_family and (settings.check_tests or
-                                                            not is_test_code(path, str(root_of[id(t)]))),
-                                         async_family, ALL_RANGES, ALL_RANGES, ALL_RANGES)
+                    early_hints[path] = (engine_rules, async_family, ALL_RANGES, ALL_RANGES, ALL_RANGES)
             for root in {root_of[id(t)] for t in early}:
                 verdicts[root] = _verdict(root, roots[root], scans, rel_of, settings, cache)
         # Every early candidate is settled here: analysed early, or answered by the cache.

@@ -336,7 +336,6 @@ def _quiet(match) -> bytes:
     return b"0"  # no quote left behind to pair with another
 
 
-@lru_cache(maxsize=4096)
 def without_noise(data: bytes) -> bytes:
     """The text with comments dropped and plain string literals replaced by `0`, so that
     a word in a docstring or a message never counts as code."""
@@ -396,18 +395,24 @@ def _contains(text: bytes, words: Iterable[bytes]) -> bool:
     return any(word in text for word in words)
 
 
+# The code of a module-level statement, which the index's fixed points ask again and again.
+_statement_code = lru_cache(maxsize=4096)(without_noise)
+
+
 def _hands_out(value: bytes, words: Iterable[bytes]) -> bool:
     """Can a module-level statement hand out a session or an engine: its code (not its
     strings or comments) names a session word or one of `words`? The raw text is asked
     first: stripping only ever removes words."""
     if not (_contains(value, HANDS_OUT) or _mentions(value, words)):
         return False
-    code = without_noise(value)
+    code = _statement_code(value)
     return _contains(code, HANDS_OUT) or _mentions(code, words)
 
 
-def _mentions_in_code(text: bytes, words: Iterable[bytes]) -> bool:
-    return _mentions(text, words) and _mentions(without_noise(text), words)
+def _mentions_in_code(text: bytes, words: Iterable[bytes], code_of: Callable[[bytes], bytes] = _statement_code) -> bool:
+    """Does the code of `text` (not its strings or comments) name one of `words`? The raw
+    text is asked first: stripping only ever removes words."""
+    return _mentions(text, words) and _mentions(code_of(text), words)
 
 
 def names_in_paths(root: str, files) -> Set[str]:
@@ -739,9 +744,6 @@ class Index:
         self._external_imports = out
         return out
 
-    def _test_code(self, path: str) -> bool:
-        return is_test_code(path, self.root)
-
     def _uses_external_import(self, path: str) -> bool:
         """Does the file's code name one of its external imports from project modules
         (`Client`, or `http.Client` through a module imported whole)?"""
@@ -750,7 +752,7 @@ class Index:
             return False
         data = self.read(path)
         words = tuple(name.encode() for name in sorted(names))
-        return data is not None and _mentions(data, words) and _mentions(without_noise.__wrapped__(data), words)
+        return data is not None and _mentions_in_code(data, words, without_noise)  # a whole file: not cached
 
     # -- the verdict ------------------------------------------------------------------------
     def select(self) -> Set[str]:
@@ -762,7 +764,7 @@ class Index:
         chosen = set()
         self.hints: Dict[str, tuple] = {}
         for path, bits in self.bits.items():
-            engine = "engine" in families and bool(bits & ENGINE) and (self.check_tests or not self._test_code(path))
+            engine = "engine" in families and bool(bits & ENGINE) and (self.check_tests or not is_test_code(path, self.root))
             async_ = "async" in families and bool(bits & ASYNC)
             if engine or async_:
                 chosen.add(path)
@@ -829,7 +831,7 @@ def session_units(statements: List[bytes], session_words: Tuple[bytes, ...], mak
         first, line = line, line + unit.count(b"\n")
         if not (_mentions(unit, session_words) or (makers and _mentions(unit, makers))):
             continue
-        code = without_noise.__wrapped__(unit)
+        code = without_noise(unit)
         has_session = _mentions(code, session_words)
         last = line if unit.endswith(b"\n") is False else line - 1
         span = (first, max(first, last))
