@@ -17,9 +17,11 @@ class UnreadableFile(Rule):
     reported where Python's own parser puts it; a file that cannot be read or decoded at
     line 1, column 1.
 
-    Files that cannot hold a finding (they mention no engine, session or external-call
-    library, and no name of the project's own) are not parsed at all, so a syntax error in
-    one of them is left to Python and your other linters.
+    Files the screen finds cannot hold a finding are not parsed at all (no engine factory
+    or async session maker in them, and no function or class that names both a session
+    and an external call, a task or a session made, counting the names the project's own
+    modules hand out), so a syntax error or an undecodable byte in one of them is left to
+    Python and your other linters. A file that cannot be read is always reported.
 
     ## Example
     ```python
