@@ -785,13 +785,13 @@ class Index:
                                         external_files)
             if any(units):
                 chosen.add(path)
-                self.hints[path] = self.hints.get(path, (False, False))[:2] + units
+                self.hints[path] = self.hints.get(path, NOTHING_FIRES)[:2] + units
         return chosen
 
     def hint(self, path: str) -> tuple:
         """What can fire in a chosen file: (the engine rules?, POL204?, then per session
         family the line ranges where its rules can)."""
-        return self.hints.get(path, (False, False, (), (), ()))
+        return self.hints.get(path, NOTHING_FIRES)
 
     def _session_units(self, path: str, calls_out: bool, creates: bool, tasks: bool, objects, object_files,
                        external, external_files) -> Tuple[Tuple[Tuple[int, int], ...], ...]:
@@ -844,7 +844,11 @@ def session_units(statements: List[bytes], session_words: Tuple[bytes, ...], mak
     return tuple(tuple(ranges) for ranges in found)
 
 
-SESSION_FAMILIES = ("external", "create", "tasks")  # the order of a hint's ranges
+# A hint (Index.hint) is a tuple in this order: two flags (may the engine rules, may
+# POL204 fire?), then per session family the (first, last) lines where its rules may.
+HINT_FIELDS = ("engine", "async", "external", "create", "tasks")
+SESSION_FAMILIES = HINT_FIELDS[2:]
+NOTHING_FIRES = (False, False, (), (), ())
 ALL_LINES = (1, 1 << 30)
 ALL_RANGES = (ALL_LINES,)  # a hint's ranges for "anywhere"
 

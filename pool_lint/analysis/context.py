@@ -10,9 +10,7 @@ from ..config import Settings
 from .names import FunctionNode
 from .project import Project
 from .source import Source
-
-
-NOTHING = (False, False, (), (), ())  # a hint under which no rule can fire
+from ..screen import HINT_FIELDS, NOTHING_FIRES
 
 
 class FileContext:
@@ -39,7 +37,7 @@ class FileContext:
             found.source, found.settings, found.project = module.source, project.settings, project
             found.path, found.filename, found.module = module.path, str(module.path), module
             found.names, found.evaluator = module.names, module.evaluator
-            found.hint = NOTHING  # no rule reports in another module: nothing fires there
+            found.hint = NOTHING_FIRES  # no rule reports in another module
             project.facts[key] = found
         return found
 
@@ -69,7 +67,7 @@ class FileContext:
     # lines of the module-level statements that can hold one of its findings); None:
     # anything anywhere (no screen, standard input, the API, --fix).
     hint = None
-    _FAMILY = {"engine": 0, "async": 1, "external": 2, "create": 3, "tasks": 4}
+    _FAMILY = {name: at for at, name in enumerate(HINT_FIELDS)}
 
     def may_hold(self, family: str, node: Optional[ast.AST] = None) -> bool:
         """Can the file (for a session family: `node`, a function or a call in one) hold
