@@ -47,6 +47,7 @@ from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Set, Tup
 
 # What can call out (the catalogue): an import of anything else calls nothing out.
 from .analysis.catalog import EXTERNAL_MODULES, external_import
+from .analysis.statements import split_statements
 
 # -- what one file's bytes say ---------------------------------------------------------------
 DB = 1  # mentions sqlalchemy / sqlmodel
@@ -270,7 +271,6 @@ def _import_entries(statement: bytes, configured: FrozenSet[str]) -> Tuple[List[
 
 
 # -- what a file hands out: read again only for the files that can -----------------------------
-_TOP = re.compile(rb"\n(?=[^\s#])")
 _TARGET = re.compile(rb"([A-Za-z_][\w., \t]*?)(?:[ \t]*:[^=\n]*)?[ \t]*=(?!=)")
 _DEF_NAME = re.compile(rb"(?:^|\n)[ \t]*(?:async[ \t]+)?def[ \t]+([A-Za-z_]\w*)")
 _BLOCKS = (b"if", b"try", b"else", b"elif", b"except", b"finally", b"with", b"for", b"while", b"async")
@@ -285,37 +285,6 @@ SESSION_LIBRARIES = frozenset(["sqlalchemy", "sqlmodel", "fastapi"])
 # session class or factory, an engine factory, a dependency or a type alias of one.
 HANDS_OUT = (b"Session", b"sessionmaker", b"scoped_session", b"create_engine", b"create_async_engine",
              b"engine_from_config", b"Depends", b"Annotated")
-
-
-_NOT_BRACKETS = bytes(c for c in range(256) if c not in b"()[]{}")
-
-
-def _balance(part: bytes) -> Tuple[int, int, int]:
-    """(open brackets minus closed, triple double quotes, triple single quotes) of a text."""
-    brackets = part.translate(None, _NOT_BRACKETS)  # one pass; the counts then run on a few bytes
-    depth = 0
-    if brackets:
-        depth = (brackets.count(b"(") + brackets.count(b"[") + brackets.count(b"{") - brackets.count(b")")
-                 - brackets.count(b"]") - brackets.count(b"}"))
-    return (depth, part.count(b'"""') if b'"""' in part else 0, part.count(b"'''") if b"'''" in part else 0)
-
-
-def split_statements(data: bytes) -> List[bytes]:
-    """The module-level statements: text from a line that starts in column 0 to the next,
-    joined while a triple-quoted string or a bracket is open, or a line ends in a
-    backslash (a string's own column-0 lines belong to its statement)."""
-    starts = [0] + [m.end() for m in _TOP.finditer(data)] + [len(data)]
-    out: List[bytes] = []
-    begin, depth, doubles, singles = 0, 0, 0, 0
-    for start, end in zip(starts, starts[1:]):
-        part = data[start:end]
-        d, q2, q1 = _balance(part)
-        depth, doubles, singles = depth + d, doubles + q2, singles + q1
-        if end < len(data) and (depth > 0 or doubles % 2 or singles % 2 or part.rstrip(b"\r\n").endswith(b"\\")):
-            continue
-        out.append(data[begin:end])
-        begin, depth, doubles, singles = end, 0, 0, 0
-    return out
 
 
 # A comment, or a string literal: the code around them is what a statement hands out. An

@@ -92,6 +92,27 @@ def _bound_names(body: List[ast.stmt], declared_global: Optional[List[str]]) -> 
     return out
 
 
+class _Expanding(dict):
+    """The module-level bindings of a module parsed lazily (source.Source.parse_lazily):
+    looking a name up parses the function or class it is a stub of."""
+
+    source = None
+
+    def get(self, name, default=None):
+        nodes = dict.get(self, name)
+        return default if nodes is None else self._expanded(name, nodes)
+
+    def __getitem__(self, name):
+        return self._expanded(name, dict.__getitem__(self, name))
+
+    def _expanded(self, name, nodes):
+        lazy = self.source._lazy
+        if lazy and any(node in lazy for node in nodes):
+            nodes = [found for found in map(self.source.expand, nodes) if found is not None]
+            dict.__setitem__(self, name, nodes)
+        return nodes
+
+
 class ModuleNames:
     """Name bindings of one module and qualification of expressions."""
 
@@ -105,6 +126,9 @@ class ModuleNames:
             self.bindings.setdefault(name, []).append(node)
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 self._record_import(node, name)
+        if source is not None and source._lazy:
+            self.bindings = _Expanding(self.bindings)
+            self.bindings.source = source
         self._locals: Dict[int, Dict[str, List[ast.AST]]] = {}
         self._assignments: Dict[int, Dict[int, ast.stmt]] = {}
         # The parsed file of `tree` (source.Source): its index knows which scopes may bind

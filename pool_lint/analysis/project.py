@@ -148,7 +148,7 @@ class Project:
         module = None
         try:
             if self.root in path.parents or path.parent == self.root:
-                source = read_source(path.read_bytes(), str(path))
+                source = read_source(path.read_bytes(), str(path), lazily=True)
                 name, is_package, _ = module_name(path)
                 module = Module(name, path, source, ModuleNames(source.tree, name, is_package, source), self)
         except (OSError, SourceError):

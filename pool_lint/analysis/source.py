@@ -13,6 +13,7 @@ import sys
 import tokenize
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
+from .statements import skeleton
 from .tree import fields_of
 
 AST = ast.AST
@@ -20,6 +21,7 @@ AST = ast.AST
 _CALL, _FUNCTION, _IMPORT, _NAME, _ARG, _HANDLER, _CLASS = range(1, 8)
 _KINDS = {ast.Call: _CALL, ast.FunctionDef: _FUNCTION, ast.AsyncFunctionDef: _FUNCTION, ast.Import: _IMPORT,
           ast.ImportFrom: _IMPORT, ast.Name: _NAME, ast.arg: _ARG, ast.ExceptHandler: _HANDLER, ast.ClassDef: _CLASS}
+_STUB_CLASSES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _SCOPES = frozenset([ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef])
 _INFO: Dict[type, tuple] = {}  # node class -> (kind, opens a scope, child fields)
 
@@ -73,6 +75,10 @@ class Source:
     filename: str = "<stdin>"
     lines: List[str] = field(default_factory=list)
     _parents: Optional[Dict[ast.AST, ast.AST]] = None
+    # A module parsed lazily (parse_lazily): stub -> (first line, text of its statement),
+    # and stub -> its parsed statement (None if it does not parse) once expanded.
+    _lazy: Optional[Dict[ast.AST, tuple]] = None
+    _expanded: Optional[Dict[ast.AST, Optional[ast.AST]]] = None
 
     @classmethod
     def parse(cls, text: str, filename: str = "<stdin>") -> "Source":
@@ -86,6 +92,51 @@ class Source:
         except (ValueError, RecursionError, MemoryError) as exc:  # e.g. NUL bytes
             raise SourceError(f"cannot parse: {exc}") from None
         return cls(text=text, tree=tree, filename=filename, lines=text.splitlines(keepends=True))
+
+    @classmethod
+    def parse_lazily(cls, text: str, filename: str = "<stdin>") -> "Source":
+        """A module the analysis only consults (not the file being checked): parsed as a
+        skeleton (statements.skeleton), each module-level function and class a stub that
+        `expand` parses on demand, when a question reaches its name (names.ModuleNames
+        does). A stub whose statement then fails to parse binds nothing: its name cannot
+        be resolved, and what cannot be resolved reports nothing."""
+        cut = skeleton(text)
+        if cut is None:
+            return cls.parse(text, filename)
+        shape, stubs = cut
+        try:
+            tree = ast.parse(shape, filename=filename, type_comments=False)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return cls.parse(text, filename)  # the parser of the whole text says what is wrong
+        source = cls(text=text, tree=tree, filename=filename, lines=text.splitlines(keepends=True))
+        lazy = source._lazy = {}
+        for node in tree.body:
+            if node.__class__ in _STUB_CLASSES and node.lineno in stubs:
+                lazy[node] = stubs[node.lineno]
+        source._expanded = {}
+        return source
+
+    # -- lazily parsed modules -------------------------------------------------------------
+    def expand(self, node: ast.AST) -> Optional[ast.AST]:
+        """The parsed statement of a stub (the node itself if it is none), put in the
+        tree in the stub's place; None when the statement does not parse."""
+        lazy = self._lazy
+        if not lazy or node not in lazy:
+            return self._expanded.get(node, node) if lazy is not None else node
+        first, text = lazy.pop(node)
+        try:
+            body = ast.parse("\n" * (first - 1) + text, filename=self.filename, type_comments=False).body
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            body = []
+        found = body[0] if len(body) == 1 and body[0].__class__ is node.__class__ \
+            and body[0].name == node.name else None
+        self._expanded[node] = found
+        if found is not None:
+            statements = self.tree.body
+            statements[next(i for i, n in enumerate(statements) if n is node)] = found
+            if self._parents is not None:
+                self._index(found)
+        return found
 
     # -- positions ---------------------------------------------------------------------
     def column(self, row: int, byte_offset: int) -> int:
@@ -125,18 +176,28 @@ class Source:
         return self.text[self.offset(r1, c1) : self.offset(r2, c2)]
 
     # -- tree navigation -----------------------------------------------------------------
-    def _index(self) -> None:
+    def _index(self, statement: Optional[ast.AST] = None) -> None:
         """One walk of the tree: parent links, enclosing scopes, calls and functions in
-        source order. Everything the analysis asks of the tree's shape comes from here."""
-        parents: Dict[ast.AST, ast.AST] = {}
-        scopes: Dict[ast.AST, tuple] = {self.tree: ()}
-        calls: List[ast.Call] = []
-        functions: List[ast.AST] = []
-        imports: List[ast.AST] = []
-        local_names = set()
-        binders: Dict[str, set] = {}
+        source order. Everything the analysis asks of the tree's shape comes from here.
+        With `statement` (a module-level statement just expanded), the walk of that
+        statement is added to the maps made already."""
+        if statement is None:
+            parents: Dict[ast.AST, ast.AST] = {}
+            scopes: Dict[ast.AST, tuple] = {self.tree: ()}
+            calls: List[ast.Call] = []
+            functions: List[ast.AST] = []
+            imports: List[ast.AST] = []
+            local_names = set()
+            binders: Dict[str, set] = {}
+            stack = [self.tree]
+        else:
+            parents, found = self._parents, self.__dict__
+            scopes, calls, functions, imports = found["_scopes"], found["_calls"], found["_functions"], found["_imports"]
+            local_names, binders = found["_local_names"], found["_binders"]
+            parents[statement] = self.tree
+            scopes[statement] = ()
+            stack = [statement]
         infos, load = _INFO, ast.Load
-        stack = [self.tree]
         pop, push = stack.pop, stack.append
         while stack:
             node = pop()
@@ -261,7 +322,7 @@ class Source:
             node = self.parent(node)
 
 
-def read_source(data: bytes, filename: str) -> Source:
-    """Decode and parse; raises SourceError for POL001."""
-    return Source.parse(decode(data), filename)
+def read_source(data: bytes, filename: str, lazily: bool = False) -> Source:
+    """Decode and parse (`lazily`: Source.parse_lazily); raises SourceError for POL001."""
+    return (Source.parse_lazily if lazily else Source.parse)(decode(data), filename)
 

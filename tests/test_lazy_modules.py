@@ -1,0 +1,146 @@
+"""Modules the analysis only consults are parsed as a skeleton, each module-level function
+and class parsed when a question reaches its name (analysis/statements.py,
+source.Source.parse_lazily). What the analysis sees of them must be what a full parse
+gives."""
+from __future__ import annotations
+
+import ast
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from pool_lint.analysis.names import ModuleNames
+from pool_lint.analysis.project import Project
+from pool_lint.analysis.source import Source
+from pool_lint.analysis.statements import skeleton, split_statements
+
+REPO = Path(__file__).resolve().parents[1]
+
+MODULE = textwrap.dedent('''\
+    """A module."""
+    import httpx
+    from .db import SessionLocal
+
+    TIMEOUT = 5
+
+
+    @decorator(
+        "x",
+    )
+    async def fetch(url):
+        async with httpx.AsyncClient() as client:
+            return await client.get(url, timeout=TIMEOUT)
+
+
+    class Repository(Base):
+        """Docs."""
+
+        def get(self, key):
+            return self.session.get(key)
+
+
+    def short(): return 1
+    ''')
+
+
+def dump(tree: ast.AST) -> str:
+    return ast.dump(tree, include_attributes=True)
+
+
+def test_skeleton_keeps_every_line_and_every_name():
+    shape, stubs = skeleton(MODULE)
+    assert shape.count("\n") == MODULE.count("\n")
+    lines = shape.splitlines()
+    assert lines[10] == "async def fetch(): ..."  # line 11: the `async def` line
+    assert lines[7:10] == ["", "", ""]  # its decorator
+    assert lines[15] == "class Repository: ..."
+    assert "def short(): return 1" in shape  # too short to cut
+    assert sorted(stubs) == [11, 16]
+    first, text = stubs[11]
+    assert first == 8 and text.startswith("@decorator(") and "client.get" in text
+    tree = ast.parse(shape)
+    assert {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))} \
+        == {"fetch", "Repository", "short"}
+
+
+def test_skeleton_refuses_what_it_cannot_cut_safely():
+    assert skeleton("x = 1\ny = 2\n") is None  # nothing to cut
+    assert skeleton("def f():\r    a = 1\r    b = 2\r    return a\r") is None  # lone CR line ends
+
+
+def test_a_stub_expands_to_what_the_full_parse_gives():
+    lazy = Source.parse_lazily(MODULE, "m.py")
+    full = Source.parse(MODULE, "m.py")
+    assert dump(lazy.tree) != dump(full.tree)
+    names = ModuleNames(lazy.tree, "pkg.m", False, lazy)
+    (fetch,) = names.bindings.get("fetch")
+    (repository,) = names.bindings["Repository"]
+    assert isinstance(fetch, ast.AsyncFunctionDef) and fetch.decorator_list
+    assert isinstance(repository, ast.ClassDef) and repository.bases
+    assert dump(lazy.tree) == dump(full.tree)
+
+
+def _corpus():
+    paths = sorted((REPO / "pool_lint").rglob("*.py")) + sorted((REPO / "fixtures").rglob("*.py"))
+    return [p for p in paths if skeleton(p.read_text(encoding="utf-8")) is not None]
+
+
+@pytest.mark.parametrize("path", _corpus(), ids=lambda p: str(p.relative_to(REPO)))
+def test_every_stub_of_real_modules_expands_to_the_full_parse(path):
+    text = path.read_text(encoding="utf-8")
+    lazy = Source.parse_lazily(text, str(path))
+    names = ModuleNames(lazy.tree, "m", False, lazy)
+    for name in list(names.bindings):
+        names.bindings.get(name)
+    assert not lazy._lazy
+    assert dump(lazy.tree) == dump(Source.parse(text, str(path)).tree)
+
+
+def test_splitting_and_joining_gives_the_bytes_back():
+    for path in _corpus():
+        data = path.read_bytes()
+        assert b"".join(split_statements(data)) == data
+
+
+def test_expanding_after_the_index_extends_the_index():
+    lazy = Source.parse_lazily(MODULE, "m.py")
+    assert len(lazy.functions) == 2  # the stubs and `short`: nothing inside a stub yet
+    names = ModuleNames(lazy.tree, "m", False, lazy)
+    (repository,) = names.bindings.get("Repository")
+    method = repository.body[1]
+    assert lazy.enclosing(method.body[0]) == (method, repository)
+    assert lazy.parent(method) is repository
+    assert method in lazy.functions
+    assert [f.lineno for f in lazy.functions] == sorted(f.lineno for f in lazy.functions)
+    call = method.body[0].value
+    assert call in lazy.calls
+    assert "key" in lazy.local_names and method in lazy.binders["key"]
+
+
+def test_a_function_that_does_not_parse_binds_nothing(tmp_path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "helpers.py").write_text(textwrap.dedent("""\
+        import httpx
+
+
+        def broken(url):
+            return httpx.get(url) +
+            pass
+
+
+        def fine(url):
+            x = 1
+            return httpx.get(url)
+        """))
+    project = Project(tmp_path)
+    assert project.resolve("pkg.helpers.broken")[1:] == (None, None)
+    name, module, node = project.resolve("pkg.helpers.fine")
+    assert name == "pkg.helpers.fine" and isinstance(node, ast.FunctionDef) and node.lineno == 9
+    assert module.source.segment(node.body[1]) == "return httpx.get(url)"
+
+
+def test_a_module_whose_skeleton_does_not_parse_is_parsed_whole(tmp_path):
+    (tmp_path / "bad.py").write_text("def f():\n    a = 1\n    return a\n\nx = (\n")
+    assert Project(tmp_path).resolve("bad.f")[1] is None  # a syntax error: the module is not there
