@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import List, Optional, Tuple
 
 from .analysis import catalog
-from .analysis.context import FileContext
+from .analysis.context import FileContext, kept_lines
 from .analysis.project import Project
 from .analysis.source import Source, SourceError, decode
 from .config import Settings
@@ -57,7 +57,8 @@ class Checker:
     def analyse(self, text: str, filename: str, path: Optional[Path], project: Project, hint=None):
         """(context, [(rule, report)]) for a decoded text; raises SourceError. `hint`: where
         the screen says a session rule can fire (FileContext.may_hold)."""
-        source = Source.parse(text, filename)
+        kept = kept_lines(hint)
+        source = Source.parse(text, filename) if kept is None else Source.parse_lazily(text, filename, kept)
         file = FileContext(source, self.settings, project, path, filename)
         file.hint = hint
         enabled = self.selection.for_file(file.relative_path)

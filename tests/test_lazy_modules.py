@@ -144,3 +144,70 @@ def test_a_function_that_does_not_parse_binds_nothing(tmp_path):
 def test_a_module_whose_skeleton_does_not_parse_is_parsed_whole(tmp_path):
     (tmp_path / "bad.py").write_text("def f():\n    a = 1\n    return a\n\nx = (\n")
     assert Project(tmp_path).resolve("bad.f")[1] is None  # a syntax error: the module is not there
+
+
+# -- the file being checked, where the screen says only session rules can fire --------------
+from pool_lint.analysis.context import kept_lines  # noqa: E402
+from pool_lint.checker import Checker  # noqa: E402
+from pool_lint.config import Settings  # noqa: E402
+
+CHECKED = textwrap.dedent('''\
+    import httpx
+    from sqlalchemy.orm import Session
+
+
+    def notify(url):
+        payload = {"a": 1}
+        return httpx.post(url, json=payload)
+
+
+    def unrelated():
+        x = 1
+        return x + 1
+
+
+    def handler(session: Session, url):
+        session.execute("select 1")
+        notify(url)
+        session.commit()
+    ''')
+
+
+def _findings(text, hint, tmp_path):
+    path = tmp_path / "app.py"
+    path.write_text(text)
+    checker = Checker(Settings())
+    return [(f.code, f.row, f.message) for f in
+            checker.check_text(text, "app.py", path, checker.project(tmp_path), hint)]
+
+
+def test_kept_lines_are_the_session_ranges_when_only_session_rules_can_fire():
+    assert kept_lines(None) is None
+    assert kept_lines((True, False, ((3, 4),), (), ())) is None  # the engine rules look anywhere
+    assert kept_lines((False, True, (), (), ())) is None  # so does POL204
+    assert kept_lines((False, False, ((3, 4),), ((9, 9),), ())) == [(3, 4), (9, 9)]
+
+
+def test_a_helper_outside_the_kept_lines_is_parsed_when_the_rule_reaches_it(tmp_path):
+    hint = (False, False, ((15, 18),), (), ())
+    pruned = _findings(CHECKED, hint, tmp_path)
+    assert pruned == _findings(CHECKED, None, tmp_path)
+    assert [(code, row) for code, row, _ in pruned] == [("POL201", 17)]
+    assert "notify() -> httpx.post" in pruned[0][2]
+
+
+def test_the_kept_lines_are_parsed_whole_and_the_rest_as_stubs():
+    source = Source.parse_lazily(CHECKED, "app.py", [(15, 18)])
+    handler = source.tree.body[-1]
+    assert handler.name == "handler" and len(handler.body) == 3
+    assert [n.body[0].__class__.__name__ for n in source.tree.body[2:4]] == ["Expr", "Expr"]  # `...`
+    assert set(source._lazy.values()) == {(5, CHECKED.split("\n\n\n")[1] + "\n\n\n"),
+                                         (10, CHECKED.split("\n\n\n")[2] + "\n\n\n")}
+
+
+def test_a_syntax_error_where_no_rule_looks_is_not_reported(tmp_path):
+    """POL001 is for what pool-lint must read: with the screen, the statements it keeps."""
+    broken = CHECKED.replace("x = 1", "x = = 1")
+    hint = (False, False, ((15, 18),), (), ())
+    assert [code for code, _, _ in _findings(broken, hint, tmp_path)] == ["POL201"]
+    assert [code for code, _, _ in _findings(broken, None, tmp_path)] == ["POL001"]

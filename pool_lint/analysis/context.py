@@ -13,6 +13,16 @@ from .source import Source
 from ..screen import HINT_FIELDS, NOTHING_FIRES
 
 
+def kept_lines(hint) -> Optional[List[tuple]]:
+    """The line ranges of a file that a rule can look at (FileContext.may_hold), or None
+    for all of it: with the hint of a file where only session rules can fire, the ranges
+    of its statements where one can. The rest of such a file is parsed only as far as a
+    question reaches it (source.Source.parse_lazily)."""
+    if hint is None or hint[0] is not False or hint[1] is not False:
+        return None
+    return [lines for ranges in hint[2:] for lines in ranges]
+
+
 class FileContext:
     def __init__(self, source: Source, settings: Settings, project: Project, path: Optional[Path] = None,
                  display: Optional[str] = None):

@@ -12,7 +12,7 @@ import io
 import sys
 import tokenize
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence, Tuple
 from .statements import skeleton
 from .tree import fields_of
 
@@ -94,13 +94,16 @@ class Source:
         return cls(text=text, tree=tree, filename=filename, lines=text.splitlines(keepends=True))
 
     @classmethod
-    def parse_lazily(cls, text: str, filename: str = "<stdin>") -> "Source":
-        """A module the analysis only consults (not the file being checked): parsed as a
-        skeleton (statements.skeleton), each module-level function and class a stub that
-        `expand` parses on demand, when a question reaches its name (names.ModuleNames
-        does). A stub whose statement then fails to parse binds nothing: its name cannot
-        be resolved, and what cannot be resolved reports nothing."""
-        cut = skeleton(text)
+    def parse_lazily(cls, text: str, filename: str = "<stdin>", keep: Sequence[Tuple[int, int]] = ()) -> "Source":
+        """A module parsed as a skeleton (statements.skeleton): each module-level function
+        and class a stub that `expand` parses on demand, when a question reaches its name
+        (names.ModuleNames does). For a module the analysis only consults, and for the
+        file being checked when the screen says where in it a rule can look (`keep`:
+        those line ranges stay whole). A stub whose statement then fails to parse binds
+        nothing: its name cannot be resolved, and what cannot be resolved reports nothing;
+        an error in a stub no question reaches is not seen (POL001 is for what pool-lint
+        must read)."""
+        cut = skeleton(text, keep)
         if cut is None:
             return cls.parse(text, filename)
         shape, stubs = cut
@@ -190,10 +193,10 @@ class Source:
             local_names = set()
             binders: Dict[str, set] = {}
             stack = [self.tree]
-        else:
+        else:  # new lists (a rule may be walking the old ones), the same maps
             parents, found = self._parents, self.__dict__
-            scopes, calls, functions, imports = found["_scopes"], found["_calls"], found["_functions"], found["_imports"]
-            local_names, binders = found["_local_names"], found["_binders"]
+            scopes, local_names, binders = found["_scopes"], found["_local_names"], found["_binders"]
+            calls, functions, imports = [], [], []
             parents[statement] = self.tree
             scopes[statement] = ()
             stack = [statement]
@@ -254,6 +257,9 @@ class Source:
                     scopes[value] = inner
                     push(value)
         order = lambda n: (n.lineno, n.col_offset)  # noqa: E731
+        if statement is not None:
+            calls, functions = found["_calls"] + calls, found["_functions"] + functions
+            imports = found["_imports"] + imports
         calls.sort(key=order)
         functions.sort(key=order)
         self._parents = parents

@@ -10,7 +10,7 @@ functions and classes, and a question about it is mostly about one name of it.
 from __future__ import annotations
 
 import re
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 _TOP = re.compile(rb"\n(?=[^\s#])")
 _NOT_BRACKETS = bytes(c for c in range(256) if c not in b"()[]{}")
@@ -61,13 +61,14 @@ def _one_statement(statement: bytes, decorators: int) -> bool:
     return sum(statement[at:at + 1] not in b")]}" for at in starts) == decorators
 
 
-def skeleton(text: str) -> Optional[Tuple[str, Stubs]]:
+def skeleton(text: str, keep: Sequence[Tuple[int, int]] = ()) -> Optional[Tuple[str, Stubs]]:
     """(the text with every module-level function and class of at least MIN_CUT_LINES
     lines, decorators included, cut to a stub, the statements cut) or None when nothing is
     cut or the text cannot be cut safely. A stub is `def name(): ...` (`async def`,
     `class name: ...`) on the line of the original `def` or `class`, every other line of
     the statement left empty: the skeleton has the same lines and binds the same names,
-    and what stays of it is the module's own text."""
+    and what stays of it is the module's own text. A statement with a line in one of the
+    `keep` ranges (first, last) stays whole."""
     if "\r" in text and text.count("\r") != text.count("\r\n"):
         return None  # a lone carriage return ends a line for the parser, not for the splitter
     try:
@@ -86,7 +87,8 @@ def skeleton(text: str) -> Optional[Tuple[str, Stubs]]:
         statement = b"".join(group) + chunk if group else chunk
         decorators, group = len(group), []
         newlines = statement.count(b"\n")
-        if head is None or newlines < MIN_CUT_LINES or not _one_statement(statement, decorators):
+        if head is None or newlines < MIN_CUT_LINES or not _one_statement(statement, decorators) or \
+                any(first <= line + newlines - (statement[-1:] == b"\n") and line <= last for first, last in keep):
             out.append(statement)
             line += newlines
             continue
