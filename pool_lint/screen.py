@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import os
 import re
+from bisect import bisect_right
 from functools import lru_cache
 from pathlib import PurePath
 from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
@@ -294,23 +295,67 @@ _NOISE = re.compile(rb"""#[^\r\n]*|"{3}(?:[^"\\]|\\.|"(?!""))*"{3}|'{3}(?:[^'\\]
 _PREFIX = re.compile(rb"[rRbBuUfF]{1,2}$")
 
 
-def _quiet(match) -> bytes:
-    text = match.group(0)
-    if text[:1] == b"#":
-        return b""
-    start = match.start()
-    prefix = _PREFIX.search(match.string, max(0, start - 3), start)
-    if prefix is not None and (b"f" in prefix.group(0) or b"F" in prefix.group(0)):
-        return text
-    return b"0"  # no quote left behind to pair with another
+class Code:
+    """Which words of a text are code: comments and plain string literals are noise (an
+    f-string is code: its fields are). The noise is found from the start of the text only
+    as far as a question needs, so that a word met early in a long function costs a
+    look at its beginning, not a pass over all of it."""
+
+    __slots__ = ("text", "_noise", "_matches", "_known")
+
+    def __init__(self, text: bytes):
+        self.text = text
+        self._noise: List[Tuple[int, int]] = []  # (start, end) of the noise found so far, in order
+        quiet = b"#" not in text and b'"' not in text and b"'" not in text
+        self._matches = None if quiet else _NOISE.finditer(text)
+        self._known = len(text) if quiet else 0  # every position before this one is classified
+
+    def _is_noise(self, at: int) -> bool:
+        noise = self._noise
+        while at >= self._known:
+            match = next(self._matches, None)
+            if match is None:
+                self._known = len(self.text)
+                break
+            start, end = match.span()
+            self._known = end
+            if self.text[start:start + 1] == b"#" or not _is_f_string(self.text, start):
+                noise.append((start, end))
+        i = bisect_right(noise, (at, _AFTER_ALL)) - 1
+        return i >= 0 and noise[i][0] <= at < noise[i][1]
+
+    def mentions(self, words: Iterable[bytes]) -> bool:
+        """Does the code name one of the words as a whole name?"""
+        text = self.text
+        for word in words:
+            at = text.find(word)
+            while at >= 0:
+                before = text[at - 1:at] if at else b""
+                after = text[at + len(word):at + len(word) + 1]
+                if not (before.isalnum() or before == b"_") and not (after.isalnum() or after == b"_") \
+                        and not self._is_noise(at):
+                    return True
+                at = text.find(word, at + 1)
+        return False
+
+    def contains(self, words: Iterable[bytes]) -> bool:
+        """Does the code hold one of the words, inside a longer name or not?"""
+        text = self.text
+        for word in words:
+            at = text.find(word)
+            while at >= 0:
+                if not self._is_noise(at):
+                    return True
+                at = text.find(word, at + 1)
+        return False
 
 
-def without_noise(data: bytes) -> bytes:
-    """The text with comments dropped and plain string literals replaced by `0`, so that
-    a word in a docstring or a message never counts as code."""
-    if b"#" not in data and b'"' not in data and b"'" not in data:
-        return data
-    return _NOISE.sub(_quiet, data)
+_AFTER_ALL = 1 << 62
+
+
+def _is_f_string(text: bytes, start: int) -> bool:
+    prefix = _PREFIX.search(text, max(0, start - 3), start)
+    return prefix is not None and (b"f" in prefix.group(0) or b"F" in prefix.group(0))
 
 
 def module_level(data: bytes, statements: Optional[List[bytes]] = None
@@ -365,23 +410,22 @@ def _contains(text: bytes, words: Iterable[bytes]) -> bool:
 
 
 # The code of a module-level statement, which the index's fixed points ask again and again.
-_statement_code = lru_cache(maxsize=4096)(without_noise)
+_statement_code = lru_cache(maxsize=4096)(Code)
 
 
 def _hands_out(value: bytes, words: Iterable[bytes]) -> bool:
     """Can a module-level statement hand out a session or an engine: its code (not its
-    strings or comments) names a session word or one of `words`? The raw text is asked
-    first: stripping only ever removes words."""
+    strings or comments) names a session word or one of `words`?"""
     if not (_contains(value, HANDS_OUT) or _mentions(value, words)):
         return False
     code = _statement_code(value)
-    return _contains(code, HANDS_OUT) or _mentions(code, words)
+    return code.contains(HANDS_OUT) or code.mentions(words)
 
 
-def _mentions_in_code(text: bytes, words: Iterable[bytes], code_of: Callable[[bytes], bytes] = _statement_code) -> bool:
+def _mentions_in_code(text: bytes, words: Iterable[bytes], code_of: Callable[[bytes], Code] = _statement_code) -> bool:
     """Does the code of `text` (not its strings or comments) name one of `words`? The raw
-    text is asked first: stripping only ever removes words."""
-    return _mentions(text, words) and _mentions(code_of(text), words)
+    text is asked first: most texts name none."""
+    return _mentions(text, words) and code_of(text).mentions(words)
 
 
 def names_in_paths(root: str, files) -> Set[str]:
@@ -721,7 +765,7 @@ class Index:
             return False
         data = self.read(path)
         words = tuple(name.encode() for name in sorted(names))
-        return data is not None and _mentions_in_code(data, words, without_noise)  # a whole file: not cached
+        return data is not None and _mentions_in_code(data, words, Code)  # a whole file: not cached
 
     # -- the verdict ------------------------------------------------------------------------
     def select(self) -> Set[str]:
@@ -800,15 +844,15 @@ def session_units(statements: List[bytes], session_words: Tuple[bytes, ...], mak
         first, line = line, line + unit.count(b"\n")
         if not (_mentions(unit, session_words) or (makers and _mentions(unit, makers))):
             continue
-        code = without_noise(unit)
-        has_session = _mentions(code, session_words)
+        code = Code(unit)
+        has_session = code.mentions(session_words)
         last = line if unit.endswith(b"\n") is False else line - 1
         span = (first, max(first, last))
-        if calls and has_session and _mentions(unit, calls) and _mentions(code, calls):
+        if calls and has_session and _mentions(unit, calls) and code.mentions(calls):
             found[0].append(span)
-        if makers and _mentions(code, makers):
+        if makers and code.mentions(makers):
             found[1].append(span)
-        if task_words and has_session and _mentions(unit, task_words) and _mentions(code, task_words):
+        if task_words and has_session and _mentions(unit, task_words) and code.mentions(task_words):
             found[2].append(span)
     return tuple(tuple(ranges) for ranges in found)
 

@@ -92,3 +92,54 @@ def test_the_hint_names_the_statements_a_session_rule_can_fire_in():
     assert (12, 14) in create and (5, 8) in create
     assert tasks == ()
 
+
+
+# -- which words are code ---------------------------------------------------------------------
+from pool_lint.screen import Code, _mentions, split_statements  # noqa: E402
+
+
+@pytest.mark.parametrize("text, word, mentioned", [
+    (b"def f():\n    '''Session docs'''\n    return 1\n", b"Session", False),
+    (b"def f():\n    '''docs'''\n    return Session()\n", b"Session", True),
+    (b"x = 1  # Session\n", b"Session", False),
+    (b"x = f'{Session}'\n", b"Session", True),  # an f-string's fields are code
+    (b"x = rb'Session'\n", b"Session", False),
+    (b"x = 'a \\' Session'\n", b"Session", False),
+    (b"x = AsyncSession\n", b"Session", False),  # not as a whole name
+    (b'x = """\nSession\n"""; y = Session\n', b"Session", True),
+])
+def test_a_word_counts_only_in_code(text, word, mentioned):
+    assert Code(text).mentions([word]) is mentioned
+
+
+def _reference_code(text: bytes) -> bytes:
+    """The code of a text, the slow way: every comment and plain string taken out."""
+    import re
+
+    noise = re.compile(rb"""#[^\r\n]*|"{3}(?:[^"\\]|\\.|"(?!""))*"{3}|'{3}(?:[^'\\]|\\.|'(?!''))*'{3}"""
+                       rb"""|"(?:[^"\\\r\n]|\\.)*"|'(?:[^'\\\r\n]|\\.)*'""", re.DOTALL)
+
+    def quiet(match):
+        found = match.group(0)
+        prefix = re.search(rb"[rRbBuUfF]{1,2}$", match.string[max(0, match.start() - 3):match.start()])
+        if found[:1] != b"#" and prefix is not None and b"f" in prefix.group(0).lower():
+            return found
+        return b"" if found[:1] == b"#" else b"0"
+
+    return noise.sub(quiet, text)
+
+
+def test_code_asked_as_far_as_needed_agrees_with_the_whole_text_stripped():
+    import re
+
+    checked = 0
+    for path in sorted(Path(__file__).resolve().parents[1].joinpath("pool_lint").rglob("*.py")):
+        for unit in split_statements(path.read_bytes()):
+            code, lazy = _reference_code(unit), Code(unit)
+            # (A string's prefix, `rb` of `rb"..."`, is left out: no word asked is one.)
+            words = sorted(set(re.findall(rb"[A-Za-z_]\w+", unit)) - {b"rb", b"br", b"fr", b"rf", b"Rb", b"bR"})
+            for word in words[::7]:
+                assert lazy.mentions([word]) == _mentions(code, [word]), (path, word)
+                assert lazy.contains([word]) == (word in code), (path, word)
+                checked += 1
+    assert checked > 1000

@@ -21,7 +21,11 @@ class UnreadableFile(Rule):
     or async session maker in them, and no function or class that names both a session
     and an external call, a task or a session made, counting the names the project's own
     modules hand out), so a syntax error or an undecodable byte in one of them is left to
-    Python and your other linters. A file that cannot be read is always reported.
+    Python and your other linters. The same holds inside a kept file where only the
+    session rules can fire: the functions and classes the screen keeps are parsed whole,
+    the others only when the analysis reaches them by name, so a syntax error in a
+    function nothing reaches is not reported. A file that cannot be read is always
+    reported.
 
     ## Example
     ```python
