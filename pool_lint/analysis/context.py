@@ -64,7 +64,7 @@ class FileContext:
         qualified = self.qualify(expr)
         if qualified is None:
             return None
-        return self.project.resolve(qualified, self.path)[0]
+        return self.project.canonical(qualified, self.path)
 
     def calls(self) -> List[ast.Call]:
         return self.source.calls

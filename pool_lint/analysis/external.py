@@ -68,7 +68,7 @@ class ExternalCalls:
             qualified = file.names.imports.get(name) if scope is file.names.tree else None
             if qualified is None:
                 return None
-            _, module, target = file.project.resolve(qualified, file.path)
+            _, module, target = file.project.resolve(qualified, file.path, want=(ast.Name,))
             if module is None or not isinstance(target, ast.Name):
                 return None
             value = module.names.single_assignment(target.id)
@@ -155,7 +155,7 @@ class ExternalCalls:
     def _project_function_chain(self, qualified: Optional[str]) -> Optional[str]:
         if not qualified:
             return None
-        _, module, node = self.file.project.resolve(qualified, self.file.path)
+        _, module, node = self.file.project.resolve(qualified, self.file.path, want=FunctionNode)
         if module is None or not isinstance(node, FunctionNode):
             return None
         inner = function_external_chain(self.file.project, module, node)

@@ -135,6 +135,12 @@ class ModuleNames:
         # a name, so that the others skip the per-function lookups.
         self._source = source
 
+    def bound(self, name: str) -> List[ast.AST]:
+        """The nodes binding a module-level name, as `bindings` has them, except that a
+        function or class of a lazily parsed module may still be its stub: for questions
+        that the kind of binding answers (an import? an assignment? one binding?)."""
+        return dict.get(self.bindings, name) or []
+
     def _record_import(self, node: ast.AST, local: str) -> None:
         for alias in node.names:
             if isinstance(node, ast.Import):
@@ -202,7 +208,7 @@ class ModuleNames:
                 continue  # class bodies do not enclose their methods' names
             if self.binds(func, name):
                 return self.local_import(func, name)
-        nodes = self.bindings.get(name)
+        nodes = self.bound(name)
         if not nodes:
             return None
         if all(isinstance(n, (ast.Import, ast.ImportFrom)) for n in nodes):
@@ -222,7 +228,7 @@ class ModuleNames:
     def single_assignment(self, name: str) -> Optional[ast.AST]:
         """The value assigned to a module-level name, when it is assigned exactly once
         (by a plain `name = value` or `name: T = value`)."""
-        nodes = self.bindings.get(name, [])
+        nodes = self.bound(name)
         if len(nodes) != 1:
             return None
         stmt = self.assignment(self.tree, nodes[0])

@@ -48,7 +48,7 @@ class Module:
         """The canonical qualified name of a module-level expression of this module."""
         qualified = self.names.qualify(expr)
         if qualified and self.project is not None:
-            return self.project.resolve(qualified, self.path)[0]
+            return self.project.canonical(qualified, self.path)
         return qualified
 
     def import_value(self, local: str):
@@ -56,7 +56,7 @@ class Module:
         qualified = self.names.imports.get(local)
         if qualified is None or self.project is None:
             return None
-        _, module, node = self.project.resolve(qualified, self.path)
+        _, module, node = self.project.resolve(qualified, self.path, want=(ast.Name,))
         if module is None or not isinstance(node, ast.Name):
             return None
         value = module.names.single_assignment(node.id)
@@ -237,14 +237,31 @@ class Project:
         return None, qualified
 
     # -- resolution ----------------------------------------------------------------------
-    def resolve(self, qualified: Optional[str], near: Optional[Path] = None):
+    def resolve(self, qualified: Optional[str], near: Optional[Path] = None, want: Optional[tuple] = None):
         """Follow re-exports through the project's modules.
 
         Returns (canonical qualified name, defining Module or None, defining node or None).
         For a library name (sqlalchemy, httpx) the module is None and the name is the
         library's qualified name. Memoised; the project files consulted are recorded in
-        `touched` on every call (the cache's dependencies).
+        `touched` on every call (the cache's dependencies). The defining node is parsed
+        in full (a function or class of a lazily parsed module may be a stub until then)
+        when it is of a class in `want` (None: any); a caller that asks only for, say,
+        an assignment's Name gets a function's stub as is. `canonical` is for the name
+        alone.
         """
+        name, module, node = self._resolved_once(qualified, near)
+        if node is not None and module is not None and module.source._lazy is not None \
+                and (want is None or isinstance(node, want)):
+            node = module.source.expand(node)
+            if node is None:  # its statement does not parse
+                return None, None, None
+        return name, module, node
+
+    def canonical(self, qualified: Optional[str], near: Optional[Path] = None) -> Optional[str]:
+        """The canonical qualified name alone (`resolve(...)[0]`, parsing nothing more)."""
+        return self._resolved_once(qualified, near)[0]
+
+    def _resolved_once(self, qualified: Optional[str], near: Optional[Path] = None):
         key = (qualified, near)
         found = self._resolved.get(key)
         if found is None:
@@ -267,7 +284,7 @@ class Project:
             if module is None:
                 return qualified, None, None
             head, _, rest = attr.partition(".")
-            nodes = module.names.bindings.get(head, [])
+            nodes = module.names.bound(head)
             if nodes and all(isinstance(n, (ast.Import, ast.ImportFrom)) for n in nodes):
                 target = module.names.imports.get(head)
                 if target is None:

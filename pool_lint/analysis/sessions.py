@@ -114,7 +114,7 @@ class SessionAnalysis:
                 return file.module, value
         qualified = file.qualify(expr)
         if qualified:
-            _, module, node = file.project.resolve(qualified, file.path)
+            _, module, node = file.project.resolve(qualified, file.path, want=(ast.Name,))
             if module is not None and isinstance(node, ast.Name):
                 value = module.names.single_assignment(node.id)
                 if isinstance(value, ast.Call):
@@ -236,7 +236,7 @@ class SessionAnalysis:
                     return self._annotated_dependency(value, module, depth + 1)
             qualified = module.names.qualify(annotation)
             if qualified and module.project is not None:
-                _, other, node = module.project.resolve(qualified, module.path)
+                _, other, node = module.project.resolve(qualified, module.path, want=(ast.Name,))
                 if other is not None and isinstance(node, ast.Name):
                     value = other.names.single_assignment(node.id)
                     if value is not None:
@@ -246,12 +246,13 @@ class SessionAnalysis:
     def _function(self, expr, module):
         """(module, FunctionDef) a dependency expression names."""
         if isinstance(expr, ast.Name):
-            nodes = module.names.bindings.get(expr.id, [])
+            nodes = module.names.bound(expr.id)
             if len(nodes) == 1 and isinstance(nodes[0], FunctionNode):
-                return module, nodes[0]
+                nodes = module.names.bindings.get(expr.id)  # the function parsed in full
+                return (module, nodes[0]) if nodes else None
         qualified = module.names.qualify(expr)
         if qualified and module.project is not None:
-            _, other, node = module.project.resolve(qualified, module.path)
+            _, other, node = module.project.resolve(qualified, module.path, want=FunctionNode)
             if other is not None and isinstance(node, FunctionNode):
                 return other, node
         return None

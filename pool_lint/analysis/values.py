@@ -113,7 +113,7 @@ class Evaluator:
                 continue
             if self.names.binds(func, name):
                 return func, self.names.function_bindings(func)[name]
-        return self.names.tree, self.names.bindings.get(name, [])
+        return self.names.tree, self.names.bound(name)  # a Name node, or one that is none
 
     def imported(self, name: str, at: ast.AST):
         """(defining module's Evaluator, value) for a name imported from a project module."""
