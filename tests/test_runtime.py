@@ -505,3 +505,15 @@ def test_shared_cases(case, kind):
     assert found.kind == kind, found.describe()
     assert not found.configured
     assert detect_runtime(project_root(CASES / case / "pyproject.toml")) == found
+
+
+@pytest.mark.parametrize("text", [
+    b"def handler(e, c): pass", b"async def lambda_handler(e):", b"def \\\n  handler():", b"x = handler",
+    b"    def handler(self):", b"async \\\n    def handler(e):", b"x=1\nasync\n\ndef  lambda_handler(e)",
+    b"def handlers(): pass", b"def handler", b"class A:\n  def handler(self): pass\ndef handler(): pass",
+    b"# def handler\n", b"lambda_handler = make()\n",
+])
+def test_a_handler_function_is_found_as_the_whole_file_regex_finds_it(text):
+    from pool_lint.analysis.runtime import _HANDLER_DEF, _defines_handler
+
+    assert _defines_handler(text) == bool(_HANDLER_DEF.search(text))

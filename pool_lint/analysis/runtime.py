@@ -400,6 +400,31 @@ _WEAK_TOPS = frozenset(q.split(".")[0] for q in (*APP_CLASSES, *DJANGO_APPS))
 _HANDLER_DEF = re.compile(rb"^(?:async[ \t\\\r\n]+)?def[ \t\\\r\n]+(?:lambda_)?handler\b", re.MULTILINE)
 
 
+def _defines_handler(data: bytes) -> bool:
+    """`_HANDLER_DEF.search(data)`, asked only around each `def handler` / `def
+    lambda_handler` of the file: with its `^`, the regex alone tries every line."""
+    at = data.find(b"handler")
+    while at >= 0:
+        before = at - 7 if data[max(0, at - 7):at] == b"lambda_" else at
+        start = before
+        while start > 0 and data[start - 1:start] in _SPACES:
+            start -= 1
+        if start < before and data[max(0, start - 3):start] == b"def":
+            start -= 3
+            while start > 0 and data[start - 1:start] in _SPACES:
+                start -= 1
+            if data[max(0, start - 5):start] == b"async":
+                start -= 5
+            line = data.rfind(b"\n", 0, start) + 1
+            if _HANDLER_DEF.search(data, line, at + len(b"handler") + 1):
+                return True
+        at = data.find(b"handler", at + 7)
+    return False
+
+
+_SPACES = (b" ", b"\t", b"\\", b"\r", b"\n")
+
+
 def evidence_bits(rel: str, data: bytes, imported: FrozenSet[str]) -> int:
     """Which kinds of evidence `code_evidence(rel, data)` can find, from the bytes and the
     top-level modules the file imports (`imported`, as the screen reads them: every
@@ -412,7 +437,7 @@ def evidence_bits(rel: str, data: bytes, imported: FrozenSet[str]) -> int:
     if name == "manage.py" and b"DJANGO_SETTINGS_MODULE" in data:
         bits |= MAY_WEAK
     if not imported.isdisjoint(_SERVERLESS_TOPS) or ("azure" in imported and b"functions" in data) \
-            or (b"handler" in data and _HANDLER_DEF.search(data)):
+            or (b"handler" in data and _defines_handler(data)):
         bits |= MAY_SERVERLESS
     if not imported.isdisjoint(_SERVER_TOPS):
         bits |= MAY_SERVER
