@@ -91,7 +91,8 @@ def check(paths, output_format, output_file, show_source, statistics, quiet, exi
 
     options = RunOptions(fix=fix, unsafe_fixes=unsafe_fixes, diff=diff, jobs=jobs, use_cache=not no_cache,
                          screen=not no_screen)
-    targets, warnings = discover_targets(paths, settings, stdin_filename)
+    listing: dict = {}  # the folders the discovery lists, listed once for the whole run
+    targets, warnings = discover_targets(paths, settings, stdin_filename, listing)
     for warning in warnings:
         click.echo(f"pool-lint: warning: {warning}", err=True)
 
@@ -109,7 +110,7 @@ def check(paths, output_format, output_file, show_source, statistics, quiet, exi
         if fix and not diff:
             stdin_fixed = stdin_result.fixed_text if stdin_result.fixed_text is not None else data.decode("utf-8", "replace")
     cache_folder = Path(settings.source).parent if settings.source and settings.source.endswith(".toml") else Path.cwd()
-    run_result = run(file_targets, settings, options, cache_folder)
+    run_result = run(file_targets, settings, options, cache_folder, listing)
     results += run_result.results
     for warning in run_result.warnings:
         click.echo(f"pool-lint: warning: {warning}", err=True)

@@ -7,7 +7,7 @@ import os
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 from .config import Settings
 
@@ -90,13 +90,62 @@ def _display(argument: str, rel: str) -> str:
     return os.path.join(argument, rel).replace(os.sep, "/") if os.sep != "/" else os.path.join(argument, rel)
 
 
-def walk(argument: str, settings: Settings) -> Iterator[Target]:
+# A folder's entries as one walk listed them (os.DirEntry, which keep what they learnt of
+# each entry): absolute folder path -> entries, or None when the folder cannot be listed.
+Listing = Dict[str, Optional[list]]
+
+
+def entries_of(folder: str, listing: Optional[Listing] = None) -> Optional[list]:
+    """The entries of a folder (absolute path), from `listing` when it has them."""
+    if listing is not None and folder in listing:
+        return listing[folder]
+    try:
+        with os.scandir(folder) as it:
+            found = list(it)
+    except OSError:
+        found = None
+    if listing is not None:
+        listing[folder] = found
+    return found
+
+
+def _walk(base: str, absolute_base: str, listing: Optional[Listing]):
+    """`os.walk(base)` (top-down, symbolic links to folders listed but not entered,
+    unreadable folders skipped), each folder with its absolute path, recording what it
+    lists in `listing`."""
+    stack = [(base, absolute_base)]
+    while stack:
+        folder, absolute = stack.pop()
+        entries = entries_of(absolute, listing)
+        if entries is None:
+            continue
+        dirs, files, links = [], [], set()
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                dirs.append(entry.name)
+                try:
+                    if entry.is_symlink():
+                        links.add(entry.name)
+                except OSError:
+                    pass
+            else:
+                files.append(entry.name)
+        yield folder, absolute, dirs, files
+        inside = folder if folder.endswith(os.sep) else folder + os.sep
+        absolute_inside = absolute if absolute.endswith(os.sep) else absolute + os.sep
+        stack.extend((inside + name, absolute_inside + name) for name in reversed(dirs) if name not in links)
+
+
+def walk(argument: str, settings: Settings, listing: Optional[Listing] = None) -> Iterator[Target]:
     excluded = Excludes((*settings.exclude, *settings.extend_exclude))
     base = os.path.normpath(argument)
     cut = len(base) + 1
     absolute_base = os.path.abspath(base)
-    for folder, dirs, files in os.walk(base):
-        absolute_folder = absolute_base + folder[len(base):] if folder != base else absolute_base
+    for folder, absolute_folder, dirs, files in _walk(base, absolute_base, listing):
         rel_folder = folder[cut:].replace(os.sep, "/") if folder != base else ""
         dirs[:] = sorted(d for d in dirs if not excluded(f"{rel_folder}/{d}" if rel_folder else d, d))
         inside = folder if folder.endswith(os.sep) else folder + os.sep  # os.path.join, without its cost
@@ -110,10 +159,11 @@ def walk(argument: str, settings: Settings) -> Iterator[Target]:
             yield Target(inside + name, _display(argument, rel), absolute=absolute_inside + name)
 
 
-def discover(arguments: Sequence[str], settings: Settings, stdin_filename: Optional[str] = None
-             ) -> Tuple[List[Target], List[str]]:
+def discover(arguments: Sequence[str], settings: Settings, stdin_filename: Optional[str] = None,
+             listing: Optional[Listing] = None) -> Tuple[List[Target], List[str]]:
     """(targets, warnings). A directory without Python files gives a warning; a missing
-    path gives a target that reports POL001."""
+    path gives a target that reports POL001. `listing` (filled in): what the walk
+    listed, for the run's later walks of the same folders."""
     targets: List[Target] = []
     warnings: List[str] = []
     seen = set()
@@ -124,7 +174,7 @@ def discover(arguments: Sequence[str], settings: Settings, stdin_filename: Optio
         path = Path(argument)
         if path.is_dir():
             found = 0
-            for target in walk(argument, settings):
+            for target in walk(argument, settings, listing):
                 key = target.absolute
                 if key not in seen:
                     seen.add(key)

@@ -15,7 +15,7 @@ from typing import List, NamedTuple, Optional, Sequence, Tuple
 from .cache import Cache, digest, stat_of
 from .findings import FileResult, unreadable
 from .config import Settings
-from .files import Target, discover, project_root, root_of_file
+from .files import Listing, Target, discover, project_root, root_of_file
 from .selection import enabled_codes
 from .analysis.runtime import evidence_bits
 from .screen import (ALL_RANGES, ASYNC, ENGINE, EXT, SESSION, FileFacts, Index, external_words, families_of,
@@ -201,7 +201,7 @@ class Workers:
 
 
 def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
-        cache_folder: Optional[Path] = None) -> RunResult:
+        cache_folder: Optional[Path] = None, listing: Optional[Listing] = None) -> RunResult:
     """Check the targets.
 
     1. The scan reads every Python file of each project root once, in the workers
@@ -211,7 +211,8 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
        analysis while the project index works out the rest and where in each kept file
        a session rule can fire; the runtime verdict is made where an engine can be.
     3. The other kept files without a valid cached result are analysed, with the hints.
-    Results come back in a deterministic order (sorted by file name)."""
+    Results come back in a deterministic order (sorted by file name). `listing`: the
+    folders the discovery of the targets listed (files.discover), walked again here."""
     from .analysis import runtime
 
     result = RunResult(files_seen=len(targets))
@@ -230,7 +231,7 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
         roots = dict.fromkeys(root_of.values())
         rel_of = {}
         for root in roots:
-            roots[root] = runtime.python_files(root)
+            roots[root] = runtime.python_files(root, listing)
             cut = len(os.path.abspath(root)) + 1
             rel_of.update((p, p[cut:].replace(os.sep, "/")) for p in roots[root])
         # Stage 1: scan what the cache cannot vouch for.
@@ -457,8 +458,9 @@ def write_fixes(results: Sequence[FileResult], targets_by_name) -> List[str]:
     return errors
 
 
-def discover_targets(paths: Sequence[str], settings: Settings, stdin_filename: Optional[str]):
-    return discover(paths, settings, stdin_filename)
+def discover_targets(paths: Sequence[str], settings: Settings, stdin_filename: Optional[str],
+                     listing: Optional[Listing] = None):
+    return discover(paths, settings, stdin_filename, listing)
 
 
 def out(text: str, stream=None) -> None:

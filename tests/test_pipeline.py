@@ -252,3 +252,36 @@ def test_screen_selection_of_a_project():
     assert chosen == {"app/db.py", "app/deps.py", "app/routes.py", "app/orders.py", "app/compat.py", "app/engine.py"}
     # Only the families the enabled rules need: the engine rules look at engine factories.
     assert select(facts, files.get, frozenset(["engine"]), root="") == {"app/compat.py", "app/engine.py"}
+
+
+def test_the_walk_lists_what_os_walk_lists_once_for_the_whole_run(tmp_path):
+    """files._walk is os.walk (top-down, a link to a folder listed but not entered), and
+    the listing it leaves is what the run's second walk (runtime.python_files) reads."""
+    import os
+
+    from pool_lint.analysis.runtime import python_files
+    from pool_lint.files import _walk
+
+    for folder in ("a/b/c", "a/d", "e", ".hidden", "sub"):
+        (tmp_path / folder).mkdir(parents=True, exist_ok=True)
+    for name in ("x.py", "a/y.py", "a/b/c/z.py", "a/d/w.txt", "e/v.py", ".hidden/h.py", "sub/s.py"):
+        (tmp_path / name).write_text("x = 1\n")
+    (tmp_path / "sub" / "setup.cfg").write_text("")  # a project of its own
+    os.symlink(tmp_path / "a", tmp_path / "link_to_a")
+    os.symlink(tmp_path / "x.py", tmp_path / "link_to_x.py")
+    os.symlink(tmp_path / "missing.py", tmp_path / "broken.py")
+    expected = []
+    for folder, dirs, files in os.walk(str(tmp_path)):
+        dirs.sort()  # as the discovery does
+        expected.append((folder, list(dirs), sorted(files)))
+    listing: dict = {}
+    walked = []
+    for folder, absolute, dirs, files in _walk(str(tmp_path), str(tmp_path), listing):
+        dirs.sort()
+        walked.append((folder, sorted(dirs), sorted(files)))
+        assert absolute == folder
+    assert sorted(walked) == sorted(expected)
+    assert [w[0] for w in walked] == [e[0] for e in expected]  # the same order
+    assert str(tmp_path / "link_to_a") not in listing
+    assert python_files(tmp_path, listing) == python_files(tmp_path)
+    assert python_files(tmp_path, listing) == [str(tmp_path / p) for p in ("a/b/c/z.py", "a/y.py", "e/v.py", "x.py")]

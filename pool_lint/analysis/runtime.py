@@ -38,7 +38,7 @@ from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence
 
 from ..config import DEFAULT_EXCLUDES
 
-from ..files import ROOT_MARKERS
+from ..files import ROOT_MARKERS, Listing, entries_of
 SERVERLESS_MODULES = ("mangum", "chalice", "functions_framework", "azure.functions", "aws_lambda_powertools")
 PROCESS_SERVERS = ("uvicorn", "gunicorn", "hypercorn", "granian", "daphne")
 # Calls (qualified through the file's imports) that start a process server.
@@ -211,16 +211,17 @@ def decide(kinds: Iterable[str]) -> str:
 
 
 # -- walking the root -----------------------------------------------------------------------
-def python_files(root) -> List[str]:
+def python_files(root, listing: Optional[Listing] = None) -> List[str]:
     """Every Python file of the project at `root` (absolute path strings, sorted by their
     path relative to the root). Skips hidden folders, DEFAULT_EXCLUDES folders, folders
-    that are project roots of their own, and symbolic links (never leaves the root)."""
+    that are project roots of their own, and symbolic links (never leaves the root).
+    `listing`: the folders the run's discovery listed already (files.discover)."""
     top = os.path.abspath(root)
     found: List[Tuple[str, str]] = []
     stack = [(top, "")]
     while stack:
         folder, rel = stack.pop()
-        entries = _entries(folder)
+        entries = entries_of(folder, listing)
         if entries is None or (rel and any(e.name in ROOT_MARKERS for e in entries)):
             continue  # unreadable, or another project's root
         for entry in entries:
@@ -239,20 +240,12 @@ def python_files(root) -> List[str]:
     return [path for _, path in found]
 
 
-def _entries(folder: str) -> Optional[list]:
-    try:
-        with os.scandir(folder) as it:
-            return list(it)
-    except OSError:
-        return None
-
-
 # -- the files around the code --------------------------------------------------------------
 def _file_evidence(root: str) -> List[Evidence]:
     """Deployment and process files: serverless/zappa/SAM files, a Procfile at the root;
     Dockerfiles and compose files at the root and one folder down. In path order."""
     found: List[Tuple[str, Evidence]] = []
-    entries = _entries(root) or []
+    entries = entries_of(root) or []
     for entry in entries:
         name = entry.name
         if not _plain_file(entry):
@@ -272,13 +265,13 @@ def _file_evidence(root: str) -> List[Evidence]:
         try:
             if entry.is_dir() and not entry.is_symlink() and not entry.name.startswith(".") \
                     and entry.name not in DEFAULT_EXCLUDES:
-                listing = _entries(entry.path) or []
-                if not any(e.name in ROOT_MARKERS for e in listing):  # not another project's root
-                    folders.append((listing, entry.name + "/"))
+                inner = entries_of(entry.path) or []
+                if not any(e.name in ROOT_MARKERS for e in inner):  # not another project's root
+                    folders.append((inner, entry.name + "/"))
         except OSError:
             continue
-    for listing, prefix in folders:
-        for entry in listing:
+    for inner, prefix in folders:
+        for entry in inner:
             name = entry.name
             if _is_dockerfile(name) and _plain_file(entry):
                 server = _dockerfile_server(_read_text(entry.path) or "")
