@@ -464,30 +464,36 @@ class ModuleFinder:
         self._found: Dict[Tuple[str, str], Set[str]] = {}
         self._roots: Dict[str, str] = {}  # folder -> its import root
         self._based: Dict[Tuple[str, str], FrozenSet[str]] = {}
+        self._imported: Dict[Tuple[str, str, str], tuple] = {}  # (folder or import root, module, name)
         self._src = os.path.join(root, "src")
         self.tops = tops if tops is not None else names_in_paths(root, files)  # what an absolute import can reach
 
     def resolve(self, path: str, imports) -> tuple:
-        """(names, modules, stars, name_files) of a file's imports (FileFacts.imports):
-        names imported from project modules (local -> original), the project files
-        imported as modules (local -> files), the project files star-imported, and the
-        files each name was imported from."""
+        """(names, modules, stars, name_files) of a file's imports that may load a project
+        file (project_imports): names imported from project modules (local -> original),
+        the project files imported as modules (local -> files), the project files
+        star-imported, and the files each name was imported from."""
         names, modules, stars, name_files = {}, {}, set(), {}
         folder = os.path.dirname(path)
-        tops = self.tops
-        for module, name, local in imports:
-            if module[:1] != "." and module.split(".", 1)[0] not in tops:
-                continue  # a library: no project file to find
-            if not name:  # import a.b (as c)
+        known = self._imported
+        for module, name, local in imports:  # project_imports: none of a library
+            # What `from module import name` loads is the same from every folder of an
+            # import root (relative imports aside): asked once per root.
+            key = (folder if module[:1] == "." else self._import_root(folder), module, name)
+            answer = known.get(key)
+            if answer is None:
                 found = self._find(folder, module)
+                sub = self._find(folder, module + name if module.endswith(".") else f"{module}.{name}") \
+                    if name and name != "*" else _NOTHING
+                answer = known[key] = (found, sub)
+            found, sub = answer
+            if not name:  # import a.b (as c)
                 if found:
                     modules.setdefault(local, set()).update(found)
                 continue
-            found = self._find(folder, module)
             if name == "*":
                 stars |= found
                 continue
-            sub = self._find(folder, module + name if module.endswith(".") else f"{module}.{name}")
             if sub:
                 modules.setdefault(local, set()).update(sub)
             if found:
@@ -508,14 +514,17 @@ class ModuleFinder:
         return found
 
     def _find(self, folder: str, module: str) -> Set[str]:
-        """The project files an import of `module` from a file in `folder` can load."""
-        key = (folder, module)
+        """The project files an import of `module` from a file in `folder` can load:
+        for an absolute import, the same from every folder of one import root."""
+        key = (folder if module[:1] == "." else self._import_root(folder), module)
         found = self._found.get(key)
         if found is None:
             found = self._found[key] = self._find_from(key[0], module)
         return found
 
     def _find_from(self, folder: str, module: str) -> Set[str]:
+        """`_find`, where `folder` is the importing file's folder for a relative import
+        and its import root for an absolute one."""
         if module.startswith("."):
             level = len(module) - len(module.lstrip("."))
             for _ in range(level - 1):
@@ -524,7 +533,7 @@ class ModuleFinder:
             base = os.path.join(folder, *rest.split(".")) if rest else folder
             return {c for c in (base + ".py", os.path.join(base, "__init__.py")) if c in self.files}
         found = set()
-        for base in {self.root, self._src, self._import_root(folder)}:
+        for base in {self.root, self._src, folder}:
             found |= self._at(base, module)
         return found
 
