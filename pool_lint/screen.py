@@ -28,10 +28,11 @@ cache) only the files that could provide one. Strings and comments are not code:
 there counts for nothing.
 
 A session rule looks inside one function, so a file is kept for a session family only
-when one of its module-level statements (a function or a class, with all it holds)
-names both what the rule needs: a session word and an external call's name, a session
-word and a task word, or a session made. The index hands those statements' line ranges
-to the analysis as a hint (`Index.hint`), and the rules skip the rest of the file.
+when one of its module-level statements (a function with all it holds; for a class,
+each of its members) names both what the rule needs: a session word and an external
+call's name, a session word and a task word, or a session made. The index hands those
+statements' line ranges to the analysis as a hint (`Index.hint`): the rules skip the
+rest of the file, and the checker parses the rest only as far as a question reaches it.
 
 Matching is by bare name and by substring, so a collision only over-selects (a file
 parsed for nothing), never under-selects. Tests run the pipeline with and without the
@@ -48,7 +49,7 @@ from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Set, Tup
 
 # What can call out (the catalogue): an import of anything else calls nothing out.
 from .analysis.catalog import EXTERNAL_MODULES, external_import
-from .analysis.statements import split_statements
+from .analysis.statements import class_members, split_statements
 
 # -- what one file's bytes say ---------------------------------------------------------------
 DB = 1  # mentions sqlalchemy / sqlmodel
@@ -818,8 +819,8 @@ class Index:
     def _session_units(self, path: str, calls_out: bool, creates: bool, tasks: bool, objects, object_files,
                        external, external_files) -> Tuple[Tuple[Tuple[int, int], ...], ...]:
         """Per session family, the (first, last) lines of the module-level statements of
-        the file (a function or a class, with all it holds) that can hold one of its
-        findings. Every session rule looks inside one function: POL201/POL202 need a
+        the file (a function with all it holds; a class's members one by one) that can
+        hold one of its findings. Every session rule looks inside one function: POL201/POL202 need a
         session there (a parameter annotated or injected as one, or one made or opened
         there: a session word) and an external call's name; POL205 a session word and a
         task word; POL203 a session made (a session class or factory named). Strings and
@@ -842,15 +843,29 @@ class Index:
         return session_units(statements, session_words, makers if creates else (), calls, task_words)
 
 
+def _function_units(statements: List[bytes]) -> Iterable[Tuple[int, bytes]]:
+    """(first line, text) of the module-level statements, a class's members apart: a
+    session rule looks inside one function, and a method's session and calls are the
+    method's own (the analysis follows no `self.` attribute)."""
+    line = 1
+    for statement in statements:
+        members = class_members(statement) if statement[:5] == b"class" else None
+        if members is None:
+            yield line, statement
+        else:
+            for offset, member in members:
+                yield line + offset, member
+        line += statement.count(b"\n")
+
+
 def session_units(statements: List[bytes], session_words: Tuple[bytes, ...], makers: Tuple[bytes, ...],
                   calls: Tuple[bytes, ...], task_words: Tuple[bytes, ...]) -> Tuple[Tuple[Tuple[int, int], ...], ...]:
     """Per session family ("external", "create", "tasks"), the (first, last) lines of the
     statements (split_statements) whose code names a session word and a call's name, a
     session maker, or a session word and a task word. Fewer words: fewer statements."""
     found: Tuple[List[Tuple[int, int]], ...] = ([], [], [])
-    line = 1
-    for unit in statements:
-        first, line = line, line + unit.count(b"\n")
+    for first, unit in _function_units(statements):
+        line = first + unit.count(b"\n")
         if not (_mentions(unit, session_words) or (makers and _mentions(unit, makers))):
             continue
         code = Code(unit)

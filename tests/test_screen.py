@@ -143,3 +143,65 @@ def test_code_asked_as_far_as_needed_agrees_with_the_whole_text_stripped():
                 assert lazy.contains([word]) == (word in code), (path, word)
                 checked += 1
     assert checked > 1000
+
+
+# -- a class's members, each a unit of its own -------------------------------------------------
+from pool_lint.analysis.statements import class_members  # noqa: E402
+
+CLASS = b'''class Repository(
+    Base,
+):
+    """Docs.
+
+An unindented line of the docstring.
+    """
+
+    model = Thing
+
+    @property
+    def name(self):
+        return "x"
+
+    async def fetch(self, session: AsyncSession, url):
+        await session.execute(select(1))
+        return await client.get(url)
+'''
+
+
+def test_a_class_is_split_into_its_members_only_where_its_lines_allow():
+    members = class_members(CLASS)
+    assert members is None  # a docstring line in column 0: the class stays one unit
+    indented = CLASS.replace(b"\nAn unindented", b"\n    An indented")
+    members = class_members(indented)
+    assert b"".join(text for _, text in members) == indented
+    starts = [(line, text.split(b"\n", 1)[0].strip()) for line, text in members]
+    assert starts == [(0, b"class Repository("), (3, b'"""Docs.'), (8, b"model = Thing"), (10, b"@property"),
+                      (14, b"async def fetch(self, session: AsyncSession, url):")]
+
+
+def test_the_hint_of_a_class_names_the_method_that_can_hold_a_finding():
+    from pool_lint.screen import SESSION_NAMES, session_units
+
+    text = CLASS.replace(b"\nAn unindented", b"\n    An indented")
+    external, create, tasks = session_units([text], SESSION_NAMES, (), (b"client",), ())
+    assert external == ((15, 17),)  # `fetch`, not the whole class
+
+
+def test_no_member_boundary_falls_inside_a_function():
+    checked = 0
+    for path in sorted(Path(__file__).resolve().parents[1].joinpath("pool_lint").rglob("*.py")) + \
+            sorted(Path(__file__).resolve().parents[1].joinpath("tests").rglob("*.py")):
+        data = path.read_bytes()
+        classes = {n.lineno: n for n in ast.parse(data).body if isinstance(n, ast.ClassDef)}
+        line = 1
+        for statement in split_statements(data):
+            members = class_members(statement) if line in classes else None
+            if members is not None:
+                assert b"".join(text for _, text in members) == statement
+                starts = [line + offset for offset, _ in members]
+                for func in ast.walk(classes[line]):
+                    if isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        assert not [s for s in starts if func.lineno < s <= func.end_lineno], (path, func.name)
+                        checked += 1
+            line += statement.count(b"\n")
+    assert checked > 100

@@ -26,11 +26,20 @@ def _balance(part: bytes) -> Tuple[int, int, int]:
     return (depth, part.count(b'"""') if b'"""' in part else 0, part.count(b"'''") if b"'''" in part else 0)
 
 
-def split_statements(data: bytes) -> List[bytes]:
+_INDENTED: Dict[bytes, "re.Pattern[bytes]"] = {}
+
+
+def split_statements(data: bytes, indent: bytes = b"") -> List[bytes]:
     """The module-level statements: text from a line that starts in column 0 to the next,
     joined while a triple-quoted string or a bracket is open, or a line ends in a
-    backslash (a string's own column-0 lines belong to its statement)."""
-    starts = [0] + [m.end() for m in _TOP.finditer(data)] + [len(data)]
+    backslash (a string's own column-0 lines belong to its statement). With `indent`,
+    the statements of a block indented by it (class_members)."""
+    top = _TOP
+    if indent:
+        top = _INDENTED.get(indent)
+        if top is None:
+            top = _INDENTED[indent] = re.compile(rb"\n(?=" + re.escape(indent) + rb"[^\s#])")
+    starts = [0] + [m.end() for m in top.finditer(data)] + [len(data)]
     out: List[bytes] = []
     begin, depth, doubles, singles = 0, 0, 0, 0
     for start, end in zip(starts, starts[1:]):
@@ -41,6 +50,46 @@ def split_statements(data: bytes) -> List[bytes]:
             continue
         out.append(data[begin:end])
         begin, depth, doubles, singles = end, 0, 0, 0
+    return out
+
+
+_INDENT = re.compile(rb"\n([ \t]*)([^ \t\r\n])")
+
+
+def class_members(statement: bytes) -> Optional[List[Tuple[int, bytes]]]:
+    """The statements of a module-level class's body, each with its first line (counted
+    from the class's first line, 0), decorators joined with what they decorate; the
+    class's own head (and anything before its first member) comes first. None when the
+    body's indentation is not plain to see. The indentation taken is the smallest of
+    the class's lines after its first (a closing bracket's line, a comment's, a blank
+    one aside): smaller than the body's only where a string's lines are, and then the
+    body is split less, never inside a member."""
+    indent = None
+    for match in _INDENT.finditer(statement):
+        if match.group(2) in b"#)]}":
+            continue
+        found = match.group(1)
+        if not found:
+            return None
+        if indent is None or len(found) < len(indent):
+            indent = found
+    if indent is None:
+        return None
+    out: List[Tuple[int, bytes]] = []
+    line, pending, pending_line = 0, b"", 0
+    for piece in split_statements(statement, indent):
+        if piece[len(indent):len(indent) + 1] == b"@" and piece.startswith(indent):
+            if not pending:
+                pending_line = line
+            pending += piece
+        elif pending:
+            out.append((pending_line, pending + piece))
+            pending = b""
+        else:
+            out.append((line, piece))
+        line += piece.count(b"\n")
+    if pending:
+        out.append((pending_line, pending))
     return out
 
 
