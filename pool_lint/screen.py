@@ -843,12 +843,15 @@ class Index:
         return session_units(statements, session_words, makers if creates else (), calls, task_words)
 
 
-def _function_units(statements: List[bytes]) -> Iterable[Tuple[int, bytes]]:
-    """(first line, text) of the module-level statements, a class's members apart: a
-    session rule looks inside one function, and a method's session and calls are the
-    method's own (the analysis follows no `self.` attribute)."""
+def _function_units(statements: List[bytes], wanted: Callable[[bytes], bool]) -> Iterable[Tuple[int, bytes]]:
+    """(first line, text) of the module-level statements that `wanted` accepts, a
+    class's members apart: a session rule looks inside one function, and a method's
+    session and calls are the method's own (the analysis follows no `self.` attribute)."""
     line = 1
     for statement in statements:
+        if not wanted(statement):
+            line += statement.count(b"\n")
+            continue
         members = class_members(statement) if statement[:5] == b"class" else None
         if members is None:
             yield line, statement
@@ -864,9 +867,10 @@ def session_units(statements: List[bytes], session_words: Tuple[bytes, ...], mak
     statements (split_statements) whose code names a session word and a call's name, a
     session maker, or a session word and a task word. Fewer words: fewer statements."""
     found: Tuple[List[Tuple[int, int]], ...] = ([], [], [])
-    for first, unit in _function_units(statements):
+    named = lambda text: _mentions(text, session_words) or (makers and _mentions(text, makers))  # noqa: E731
+    for first, unit in _function_units(statements, named):
         line = first + unit.count(b"\n")
-        if not (_mentions(unit, session_words) or (makers and _mentions(unit, makers))):
+        if not named(unit):
             continue
         code = Code(unit)
         has_session = code.mentions(session_words)

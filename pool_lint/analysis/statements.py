@@ -54,6 +54,7 @@ def split_statements(data: bytes, indent: bytes = b"") -> List[bytes]:
 
 
 _INDENT = re.compile(rb"\n([ \t]*)([^ \t\r\n])")
+_SHORTER: Dict[int, "re.Pattern[bytes]"] = {}  # a line indented by fewer than n characters
 
 
 def class_members(statement: bytes) -> Optional[List[Tuple[int, bytes]]]:
@@ -65,13 +66,21 @@ def class_members(statement: bytes) -> Optional[List[Tuple[int, bytes]]]:
     one aside): smaller than the body's only where a string's lines are, and then the
     body is split less, never inside a member."""
     indent = None
-    for match in _INDENT.finditer(statement):
+    matches = _INDENT.finditer(statement)
+    for match in matches:  # the first line that counts, then only a shorter one can
         if match.group(2) in b"#)]}":
             continue
         found = match.group(1)
         if not found:
             return None
-        if indent is None or len(found) < len(indent):
+        if indent is None:
+            indent = found
+            shorter = _SHORTER.get(len(indent))
+            if shorter is None:
+                shorter = _SHORTER[len(indent)] = re.compile(rb"\n[ \t]{0,%d}[^ \t\r\n#)\]}]" % (len(indent) - 1))
+            if shorter.search(statement, match.end()) is None:
+                break
+        elif len(found) < len(indent):
             indent = found
     if indent is None:
         return None
