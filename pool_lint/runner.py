@@ -19,7 +19,8 @@ from .files import Listing, Target, discover, project_root, root_of_file
 from .selection import enabled_codes
 from .analysis.runtime import evidence_bits
 from .screen import (ALL_RANGES, ASYNC, ENGINE, EXT, SESSION, FileFacts, Index, external_words, families_of,
-                     file_facts, is_test_code, may_hold, names_in_paths, project_imports, read_file, split_statements)
+                     file_facts, is_test_code, may_hold, module_level, names_in_paths, project_imports, read_file,
+                     split_statements)
 
 PARALLEL_THRESHOLD = 48  # below this many files, worker start-up costs more than it saves
 CHUNK = 16
@@ -89,6 +90,7 @@ class Scan(NamedTuple):
     error: Optional[str] = None
     size: int = 0  # bytes: what analysing it may cost
     statements: Optional[list] = None  # its module-level statements, for the index (not cached)
+    parts: Optional[tuple] = None  # screen.module_level of them, for the index (not cached)
     imports: Optional[tuple] = None  # screen.project_imports of it, for the index (not cached)
 
 
@@ -110,7 +112,8 @@ def _scan(job: Tuple[str, str, str]) -> Scan:
     statements = split_statements(data) if facts.bits & (SESSION | ENGINE | EXT) else None
     tops = _TOPS.get(root)
     return Scan(stat, digest(data) if _OPTIONS.use_cache else None, facts, ebits, size=len(data),
-                statements=statements, imports=project_imports(facts, tops) if tops is not None else None)
+                statements=statements, imports=project_imports(facts, tops) if tops is not None else None,
+                parts=module_level(b"", statements) if statements is not None else None)
 
 
 # Per project root of the run, the names an absolute import can reach a project file by
@@ -324,7 +327,8 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
                     index = Index(facts, read_file, families, str(root), _CONFIGURED, settings.check_tests,
                                   {p: scans[p].statements for p in paths if scans[p].statements is not None},
                                   _TOPS.get(str(root)),
-                                  {p: scans[p].imports for p in paths if scans[p].imports is not None})
+                                  {p: scans[p].imports for p in paths if scans[p].imports is not None},
+                                  {p: scans[p].parts for p in paths if scans[p].parts is not None})
                     chosen = index.select()
                     engines = any(index.bits[p] & ENGINE for p in chosen)
                     found = {p: index.hint(p) for p in chosen}

@@ -567,14 +567,15 @@ class Index:
                  families: FrozenSet[str] = frozenset(["engine", "async", "external", "create", "tasks"]),
                  root: Optional[str] = None, configured: FrozenSet[str] = frozenset(), check_tests: bool = True,
                  statements: Optional[Dict[str, List[bytes]]] = None, tops: Optional[Set[str]] = None,
-                 imports: Optional[Dict[str, Tuple[list, list]]] = None):
+                 imports: Optional[Dict[str, Tuple[list, list]]] = None,
+                 parts: Optional[Dict[str, tuple]] = None):
         self.facts = facts
         self.check_tests = check_tests  # False: the engine rules are silent in test code (SPEC 3)
         self.configured = tuple(sorted(word.encode() for word in configured))  # external_words of the settings
         self.read = read
         self.families = families
         self.root = root if root is not None else os.path.commonpath(list(facts)) if facts else ""
-        self._read: Dict[str, tuple] = {}
+        self._read: Dict[str, tuple] = dict(parts or {})  # module_level, per file
         self._split: Dict[str, Optional[List[bytes]]] = dict(statements or {})  # split_statements, per file
         self._external_imports: Optional[Dict[str, Set[str]]] = None
         finder = ModuleFinder(self.root, facts, tops)
