@@ -18,9 +18,9 @@ from .config import Settings
 from .files import Listing, Target, discover, project_root, root_of_file
 from .selection import enabled_codes
 from .analysis.runtime import evidence_bits
-from .screen import (ALL_RANGES, ASYNC, ENGINE, EXT, SESSION, FileFacts, Index, external_words, families_of,
-                     file_facts, is_test_code, may_hold, module_level, names_in_paths, project_imports, read_file,
-                     split_statements)
+from .screen import (ALL_RANGES, ASYNC, ENGINE, EXT, SESSION, FileFacts, Index, ModuleFinder, external_words,
+                     families_of, file_facts, is_test_code, may_hold, module_level, names_in_paths, project_imports,
+                     read_file, split_statements)
 
 PARALLEL_THRESHOLD = 48  # below this many files, worker start-up costs more than it saves
 CHUNK = 16
@@ -172,7 +172,14 @@ class Workers:
         already takes any batch."""
         threshold = 2 if self.pool is not None else PARALLEL_THRESHOLD
         if self.jobs <= 1 or len(items) < threshold:
-            return lambda: chunk_fn((shared, items)) if shared is not None else chunk_fn(items)
+            def serial(each=None) -> list:
+                out = chunk_fn((shared, items)) if shared is not None else chunk_fn(items)
+                if each is not None:
+                    for i, result in enumerate(out):
+                        each(i, result)
+                return out
+
+            return serial
         if self.pool is None:
             from concurrent.futures import ProcessPoolExecutor
 
@@ -188,11 +195,15 @@ class Workers:
             chunks = [(shared, chunk) for chunk in chunks]
         parts = self.pool.map(chunk_fn, chunks)
 
-        def collect() -> list:
+        def collect(each=None) -> list:
+            """The results, in the order of `items`; `each(i, result)` is called as
+            each part comes back."""
             out: list = [None] * len(items)
             for order, part in zip(orders, parts):
                 for i, result in zip(order, part):
                     out[i] = result
+                    if each is not None:
+                        each(i, result)
             return out
 
         return collect
@@ -252,11 +263,21 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
         if options.screen and todo:
             _TOPS.update((str(root), names_in_paths(str(root), paths)) for root, paths in roots.items())
         root_path = {p: str(root) for root, paths in roots.items() for p in paths} if _TOPS else {}
-        scanned = workers.start(_scan_chunk, [(p, rel_of.get(p, ""), root_path.get(p, "")) for p in todo])
-        for path, scan in zip(todo, scanned()):
+        # While the workers scan, this process resolves the project imports they found.
+        finders = {root: ModuleFinder(root, set(paths), _TOPS[root]) for root, paths in
+                   ((str(root), paths) for root, paths in roots.items()) if root in _TOPS}
+        resolved: dict = {}
+
+        def scanned_one(i: int, scan: Scan) -> None:
+            path = todo[i]
             scans[path] = scan
             if cache is not None and scan.content is not None:
                 cache.update_scan(path, scan.stat, scan.content, scan.facts, scan.ebits)
+            finder = finders.get(root_path.get(path)) if scan.imports is not None else None
+            if finder is not None:
+                resolved[path] = finder.resolve(path, scan.imports[0])
+
+        workers.start(_scan_chunk, [(p, rel_of.get(p, ""), root_path.get(p, "")) for p in todo])(scanned_one)
         workers.warm_up()
         verdicts, screened, hints = {}, set(), {}
         walked = set(rel_of)
@@ -328,7 +349,8 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
                                   {p: scans[p].statements for p in paths if scans[p].statements is not None},
                                   _TOPS.get(str(root)),
                                   {p: scans[p].imports for p in paths if scans[p].imports is not None},
-                                  {p: scans[p].parts for p in paths if scans[p].parts is not None})
+                                  {p: scans[p].parts for p in paths if scans[p].parts is not None},
+                                  finders.get(str(root)), resolved)
                     chosen = index.select()
                     engines = any(index.bits[p] & ENGINE for p in chosen)
                     found = {p: index.hint(p) for p in chosen}

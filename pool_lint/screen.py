@@ -568,7 +568,8 @@ class Index:
                  root: Optional[str] = None, configured: FrozenSet[str] = frozenset(), check_tests: bool = True,
                  statements: Optional[Dict[str, List[bytes]]] = None, tops: Optional[Set[str]] = None,
                  imports: Optional[Dict[str, Tuple[list, list]]] = None,
-                 parts: Optional[Dict[str, tuple]] = None):
+                 parts: Optional[Dict[str, tuple]] = None, finder: Optional["ModuleFinder"] = None,
+                 resolved: Optional[Dict[str, tuple]] = None):
         self.facts = facts
         self.check_tests = check_tests  # False: the engine rules are silent in test code (SPEC 3)
         self.configured = tuple(sorted(word.encode() for word in configured))  # external_words of the settings
@@ -578,8 +579,10 @@ class Index:
         self._read: Dict[str, tuple] = dict(parts or {})  # module_level, per file
         self._split: Dict[str, Optional[List[bytes]]] = dict(statements or {})  # split_statements, per file
         self._external_imports: Optional[Dict[str, Set[str]]] = None
-        finder = ModuleFinder(self.root, facts, tops)
-        imports = imports or {}
+        # `finder`, `resolved`: a ModuleFinder of these files, and what it resolved of
+        # some of their imports already (the runner does it while the scan goes on).
+        finder = finder or ModuleFinder(self.root, facts, tops)
+        imports, resolved = imports or {}, resolved or {}
         # Per file: names imported from project modules (local -> original), the project
         # files imported as modules (local -> files), the project files star-imported.
         self.names: Dict[str, Dict[str, str]] = {}
@@ -595,7 +598,8 @@ class Index:
             found = imports.get(path)
             candidates, renamed = found if found is not None else project_imports(f, finder.tops)
             pairs += renamed
-            names, modules, stars, name_files = finder.resolve(path, candidates)
+            known = resolved.get(path)
+            names, modules, stars, name_files = known if known is not None else finder.resolve(path, candidates)
             self.names[path], self.modules[path], self.stars[path] = names, modules, stars
             self.name_files[path] = name_files
             for files in (*name_files.values(), *modules.values(), stars):
