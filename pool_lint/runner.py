@@ -333,8 +333,14 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
         early_results = start(early, lambda t: early_hints[absolute[id(t)]]) if early else list
         # The project index: per root, the files that can hold a finding and, where one of
         # them may build an engine (the only place a rule asks), the runtime verdict, both
-        # from what stage 1 found in the bytes.
-        for root, paths in roots.items():
+        # from what stage 1 found in the bytes. A root's kept files are analysed as soon as
+        # its index is made, while the next roots' are (the largest root first).
+        batches = [(early, early_results)]
+        settled = set(early_paths)  # files analysed, or answered by the cache or the scan
+        targets_in = {}
+        for t in files:
+            targets_in.setdefault(root_of[id(t)], []).append(t)
+        for root, paths in sorted(roots.items(), key=lambda item: -len(item[1] or ())):
             facts = {p: scans[p].facts for p in paths if scans[p].facts is not None}
             if options.screen:
                 key = known = None
@@ -362,15 +368,26 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
                 engines = any(f.bits & ENGINE for f in facts.values())
             if (engines or settings.runtime != "auto") and root not in verdicts:
                 verdicts[root] = _verdict(root, paths, scans, rel_of, settings, cache)
+            if options.screen:
+                batch = []
+                for t in targets_in.get(root, ()):
+                    path = absolute[id(t)]
+                    if path in walked and path not in settled and (path in chosen or scans[path].error):
+                        settled.add(path)
+                        if pending(t):
+                            batch.append(t)
+                if batch:
+                    batches.append((batch, start(batch, lambda t: hints.get(absolute[id(t)]))))
         # Files outside every walked root (an excluded folder named explicitly) are judged alone.
         screened |= {p for p in absolute.values()
                      if p not in walked and scans[p].facts is not None and may_hold(scans[p].facts)}
-        # Stage 2: analyse screened files without a valid cached result.
-        analyse = [t for t in files if absolute[id(t)] not in early_paths
+        # Stage 2: analyse the other screened files without a valid cached result.
+        analyse = [t for t in files if absolute[id(t)] not in settled
                    and (not options.screen or absolute[id(t)] in screened or scans[absolute[id(t)]].error)
                    and pending(t)]
-        later = start(analyse, lambda t: hints.get(absolute[id(t)])) if analyse else list
-        for t, file_result in [*zip(early, early_results()), *zip(analyse, later())]:
+        if analyse:
+            batches.append((analyse, start(analyse, lambda t: hints.get(absolute[id(t)]))))
+        for t, file_result in [pair for batch, results in batches for pair in zip(batch, results())]:
             result.files_analysed += 1
             result.results.append(file_result)
             if cache is not None and not file_result.error and not any(f.code == "POL001" for f in file_result.findings):
