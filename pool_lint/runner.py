@@ -24,6 +24,7 @@ from .screen import (ALL_RANGES, ASYNC, ENGINE, EXT, SESSION, FileFacts, Index, 
 
 PARALLEL_THRESHOLD = 48  # below this many files, worker start-up costs more than it saves
 CHUNK = 16
+PROGRESSIVE = 3  # files the index has made final, sent to the workers together
 
 
 @dataclass
@@ -170,7 +171,7 @@ class Workers:
         chunks keep a group together up to a cost budget and go out costliest first, so
         that no worker is left alone with the big files at the end. A pool that exists
         already takes any batch."""
-        threshold = 2 if self.pool is not None else PARALLEL_THRESHOLD
+        threshold = 1 if self.pool is not None else PARALLEL_THRESHOLD
         if self.jobs <= 1 or len(items) < threshold:
             def serial(each=None) -> list:
                 out = chunk_fn((shared, items)) if shared is not None else chunk_fn(items)
@@ -340,6 +341,29 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
         targets_in = {}
         for t in files:
             targets_in.setdefault(root_of[id(t)], []).append(t)
+        ready: list = []
+
+        def dispatch() -> None:
+            if ready:
+                batch = list(ready)
+                batches.append((batch, start(batch, lambda t: hints.get(absolute[id(t)]))))
+                ready.clear()
+
+        def final(path: str, hint: tuple) -> None:
+            """A file whose hint the index has made final: analysed at once, a few at a
+            time, unless the engine rules may fire there (they need the root's runtime
+            verdict, made after the index)."""
+            t = target_of.get(path)
+            if t is None or hint[0] or path in settled:
+                return
+            settled.add(path)
+            hints[path] = hint
+            if pending(t):
+                ready.append(t)
+                if len(ready) >= PROGRESSIVE:
+                    dispatch()
+
+        target_of = {absolute[id(t)]: t for t in files if absolute[id(t)] in walked}
         for root, paths in sorted(roots.items(), key=lambda item: -len(item[1] or ())):
             facts = {p: scans[p].facts for p in paths if scans[p].facts is not None}
             if options.screen:
@@ -357,7 +381,7 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
                                   {p: scans[p].imports for p in paths if scans[p].imports is not None},
                                   {p: scans[p].parts for p in paths if scans[p].parts is not None},
                                   finders.get(str(root)), resolved)
-                    chosen = index.select()
+                    chosen = index.select(final if workers.pool is not None else None)
                     engines = any(index.bits[p] & ENGINE for p in chosen)
                     found = {p: index.hint(p) for p in chosen}
                     if key is not None:
@@ -369,6 +393,7 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
             if (engines or settings.runtime != "auto") and root not in verdicts:
                 verdicts[root] = _verdict(root, paths, scans, rel_of, settings, cache)
             if options.screen:
+                dispatch()
                 batch = []
                 for t in targets_in.get(root, ()):
                     path = absolute[id(t)]

@@ -783,11 +783,13 @@ class Index:
         return data is not None and _mentions_in_code(data, words, Code)  # a whole file: not cached
 
     # -- the verdict ------------------------------------------------------------------------
-    def select(self) -> Set[str]:
+    def select(self, on_final: Optional[Callable[[str, tuple], None]] = None) -> Set[str]:
         """The files that can hold a finding. For each, `hints[path]` also says what can
         fire there: whether the engine rules and POL204 can, and per session family
         ("external", "create", "tasks") the line ranges of the module-level statements
-        that can hold one of its findings (see `_session_units`)."""
+        that can hold one of its findings (see `_session_units`). `on_final(path, hint)`
+        is told of each file chosen for a session rule as soon as its hint is final (the
+        others are final when `select` returns)."""
         families = self.families
         chosen = set()
         self.hints: Dict[str, tuple] = {}
@@ -814,6 +816,8 @@ class Index:
             if any(units):
                 chosen.add(path)
                 self.hints[path] = self.hints.get(path, NOTHING_FIRES)[:2] + units
+                if on_final is not None:
+                    on_final(path, self.hints[path])
         return chosen
 
     def hint(self, path: str) -> tuple:
