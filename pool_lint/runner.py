@@ -152,7 +152,7 @@ class Workers:
 
     def __init__(self, jobs: int, settings: Settings, options: RunOptions):
         self.jobs, self.settings, self.options = jobs, settings, options
-        self.pool = None  # a concurrent.futures.ProcessPoolExecutor, made on first use
+        self.pool = None  # a workers.ForkedPool (or _Executor), made on first use
         _init_worker(settings, options)
 
     def warm_up(self) -> None:
@@ -182,10 +182,7 @@ class Workers:
 
             return serial
         if self.pool is None:
-            from concurrent.futures import ProcessPoolExecutor
-
-            self.pool = ProcessPoolExecutor(max_workers=self.jobs, initializer=_init_worker,
-                                            initargs=(self.settings, self.options))
+            self.pool = _pool(self.jobs, self.settings, self.options)
         if costs is not None:
             orders = _balanced(costs, groups or [""] * len(items), self.jobs)
         else:
@@ -194,7 +191,8 @@ class Workers:
         chunks = [[items[i] for i in order] for order in orders]
         if shared is not None:
             chunks = [(shared, chunk) for chunk in chunks]
-        parts = self.pool.map(chunk_fn, chunks)
+        tasks = [self.pool.submit(chunk_fn, chunk) for chunk in chunks]
+        parts = (self.pool.result(task) for task in tasks)
 
         def collect(each=None) -> list:
             """The results, in the order of `items`; `each(i, result)` is called as
@@ -213,6 +211,37 @@ class Workers:
         if self.pool is not None:
             self.pool.shutdown()
             self.pool = None
+
+
+def _pool(jobs: int, settings: Settings, options: RunOptions):
+    """Worker processes: forked (workers.ForkedPool), or where there is no fork, started
+    by concurrent.futures."""
+    if hasattr(os, "fork") and not _USE_EXECUTOR:
+        from .workers import ForkedPool
+
+        return ForkedPool(jobs, _init_worker, (settings, options))
+    return _Executor(jobs, settings, options)
+
+
+_USE_EXECUTOR = False  # tests run both kinds of pool
+
+
+class _Executor:
+    """ForkedPool's calls on a concurrent.futures.ProcessPoolExecutor."""
+
+    def __init__(self, jobs: int, settings: Settings, options: RunOptions):
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.executor = ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(settings, options))
+
+    def submit(self, fn, arg=None):
+        return self.executor.submit(fn, arg) if arg is not None else self.executor.submit(fn)
+
+    def result(self, future):
+        return future.result()
+
+    def shutdown(self) -> None:
+        self.executor.shutdown()
 
 
 def run(targets: Sequence[Target], settings: Settings, options: RunOptions,

@@ -1,0 +1,126 @@
+"""The worker pool (pool_lint/workers.py): results in order, big messages both ways,
+failures reported, no process left behind; and the run finds the same with it as with
+concurrent.futures."""
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from pool_lint import runner
+from pool_lint.workers import ForkedPool, WorkerError
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="no os.fork here")
+
+
+def _echo(arg):
+    return arg
+
+
+def _big(size):
+    return b"x" * size
+
+
+def _fail(arg):
+    raise ValueError(f"bad {arg}")
+
+
+def _die(arg):
+    os._exit(3)
+
+
+def _sleep(seconds):
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def _setup(value):
+    global _SETUP
+    _SETUP = value
+
+
+def _setup_value(_):
+    return _SETUP
+
+
+_SETUP = None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_results_come_back_in_order_and_big_messages_do_not_block():
+    pool = ForkedPool(2, _setup, ("ready",))
+    try:
+        tasks = [pool.submit(_echo, [i] * 1000) for i in range(50)]
+        big_in = [pool.submit(_echo, b"y" * 3_000_000) for _ in range(3)]  # tasks far past a pipe's buffer
+        big_out = [pool.submit(_big, 5_000_000) for _ in range(4)]  # and results
+        assert [pool.result(t) for t in tasks] == [[i] * 1000 for i in range(50)]
+        assert all(pool.result(t) == b"y" * 3_000_000 for t in big_in)
+        assert all(len(pool.result(t)) == 5_000_000 for t in big_out)
+        assert pool.result(pool.submit(_setup_value, 0)) == "ready"  # the initializer ran in the worker
+    finally:
+        pool.shutdown()
+
+
+def test_a_failing_task_is_reported_with_its_traceback_and_the_pool_goes_on():
+    pool = ForkedPool(2, _setup, (None,))
+    try:
+        with pytest.raises(WorkerError, match="ValueError: bad 7"):
+            pool.result(pool.submit(_fail, 7))
+        assert pool.result(pool.submit(_echo, "still here")) == "still here"
+    finally:
+        pool.shutdown()
+
+
+def test_a_worker_that_dies_is_reported():
+    pool = ForkedPool(1, _setup, (None,))
+    try:
+        with pytest.raises(WorkerError, match="died"):
+            pool.result(pool.submit(_die, 0))
+    finally:
+        pool.shutdown()
+
+
+def test_shutdown_ends_every_worker_even_a_busy_one():
+    pool = ForkedPool(2, _setup, (None,))
+    pids = {pool.result(pool.submit(_sleep, 0)) for _ in range(4)}
+    pool.submit(_sleep, 30)  # still running at shutdown
+    started = time.monotonic()
+    pool.shutdown()
+    assert time.monotonic() - started < 10
+    assert pids and not any(_alive(pid) for pid in pids)
+
+
+def test_the_run_finds_the_same_with_either_kind_of_pool(tmp_path, monkeypatch):
+    from pool_lint.config import Settings
+    from pool_lint.files import discover
+
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "db.py").write_text(
+        "from sqlalchemy.ext.asyncio import create_async_engine, async_sessionmaker\n"
+        "engine = create_async_engine('postgresql+asyncpg://h/db')\n"
+        "SessionLocal = async_sessionmaker(engine)\n")
+    for i in range(60):
+        (tmp_path / "app" / f"route_{i}.py").write_text(
+            "import httpx\nfrom app.db import SessionLocal\n\n\n"
+            f"async def handler_{i}(url):\n    async with SessionLocal() as session:\n"
+            "        await session.execute('select 1')\n        await httpx.AsyncClient().get(url)\n")
+    settings = Settings()
+    targets, _ = discover([str(tmp_path)], settings)
+
+    def found():
+        result = runner.run(targets, settings, runner.RunOptions(jobs=2, use_cache=False))
+        return sorted((f.filename, f.row, f.code) for f in result.findings)
+
+    forked = found()
+    monkeypatch.setattr(runner, "_USE_EXECUTOR", True)
+    assert found() == forked
+    assert len([f for f in forked if f[2] == "POL201"]) == 60
