@@ -1,7 +1,6 @@
 """The analysis layer on its own: name resolution, static values, engine calls, roles."""
 from __future__ import annotations
 
-import ast
 import textwrap
 from pathlib import Path, PurePath
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 import inspect
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar, Dict, Iterable, Optional, Tuple
 
 from ..fixes import KeywordFix
