@@ -1,6 +1,7 @@
 """The analysis layer: what rules ask questions of.
 
-- `source`   reading, decoding and parsing a file; positions
+- `statements` a module's layout from its bytes: statements, class members, skeletons
+- `source`   reading, decoding and parsing a file (lazily where it can); positions
 - `names`    import and name resolution (qualified names, bindings, scopes)
 - `values`   static values of expressions (literals, arithmetic, constants, mappings, URLs)
 - `project`  the project index: modules of one project root, resolved across files
@@ -8,4 +9,6 @@
 - `roles`    file roles (test code, migrations)
 - `runtime`  where the code runs (server, serverless, unknown) and the evidence
 - `sessions` where sessions and connections are held, and what is called meanwhile
+- `external` which calls go out (HTTP, SDK clients), directly or through project functions
+- `catalog`  the qualified names every layer shares, as data
 """
