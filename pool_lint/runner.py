@@ -254,7 +254,9 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
     2. Files their own bytes choose (engine factory, async session maker) start their
        analysis while the project index works out the rest and where in each kept file
        a session rule can fire; the runtime verdict is made where an engine can be.
-    3. The other kept files without a valid cached result are analysed, with the hints.
+    3. The other kept files without a valid cached result are analysed, with the hints:
+       a few at a time as the index makes their hint final, the rest as soon as their
+       root's index is done.
     Results come back in a deterministic order (sorted by file name). `listing`: the
     folders the discovery of the targets listed (files.discover), walked again here."""
     from .analysis import runtime
