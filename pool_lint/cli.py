@@ -152,6 +152,8 @@ def check(paths, output_format, output_file, show_source, statistics, quiet, exi
     if output_format == "text" and not quiet and not output_file:
         _summary(findings, changed, fix and not diff, stream)
 
+    if any(r.crashed for r in results):
+        sys.exit(EXIT_ERROR)  # an internal error left a file unchecked
     if diff:
         sys.exit(EXIT_FINDINGS if changed and not exit_zero else EXIT_CLEAN)
     sys.exit(EXIT_FINDINGS if findings and not exit_zero else EXIT_CLEAN)

@@ -84,6 +84,7 @@ class FileResult:
     error: Optional[str] = None  # a fix that could not be applied safely
     deps: Tuple[str, ...] = ()  # other project files the analysis read
     runtime: str = ""  # the key of the runtime verdict the analysis used
+    crashed: bool = False  # an internal error stopped its check (`error` says which)
 
 
 def unreadable(filename: str, message: str, row: int = 1, column: int = 1) -> Finding:

@@ -131,9 +131,22 @@ def _analyse(work) -> FileResult:
         data = target.path.read_bytes()
     except OSError as exc:
         return FileResult(target.display, [unreadable(target.display, f"cannot read: {exc.strerror or exc}")])
-    project = checker.project(project_root(target.path))
-    return checker.check_bytes(data, target.display, target.path, project, fix=options.fix or options.diff,
-                               unsafe=options.unsafe_fixes, hint=hint)
+    try:
+        project = checker.project(project_root(target.path))
+        return checker.check_bytes(data, target.display, target.path, project, fix=options.fix or options.diff,
+                                   unsafe=options.unsafe_fixes, hint=hint)
+    except Exception as exc:  # a bug of pool-lint: this file is left unchecked, the run goes on
+        return FileResult(target.display, error=internal_error(target.display, exc), crashed=True)
+
+
+def internal_error(display: str, exc: BaseException) -> str:
+    """The message for a file whose check an internal error stopped."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
+    return (f"{display}: internal error, the file was not checked: {type(exc).__name__}: {exc}{where} "
+            f"(please report it)")
 
 
 def _scan_chunk(jobs):
@@ -505,9 +518,12 @@ def run_stdin(data: bytes, target: Target, settings: Settings, options: RunOptio
     checker = Checker(settings)
     path = target.path
     root = project_root(path if path is not None else Path.cwd() / "stdin.py")
-    return checker.check_bytes(data, target.display, path if path and path.exists() else None,
-                               checker.project(root), fix=options.fix or options.diff,
-                               unsafe=options.unsafe_fixes)
+    try:
+        return checker.check_bytes(data, target.display, path if path and path.exists() else None,
+                                   checker.project(root), fix=options.fix or options.diff,
+                                   unsafe=options.unsafe_fixes)
+    except Exception as exc:  # a bug of pool-lint
+        return FileResult(target.display, error=internal_error(target.display, exc), crashed=True)
 
 
 # -- writing fixes -------------------------------------------------------------------------

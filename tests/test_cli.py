@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 NAIVE = "from sqlalchemy.ext.asyncio import create_async_engine\nengine = create_async_engine(URL)\n"
 ALL_MISSING = ["POL101", "POL102", "POL105", "POL106", "POL107"]
 
@@ -218,3 +220,38 @@ def test_the_code_table_agrees_with_the_rules():
                     {"select": ("ALL",)}, {"select": ("POL",), "extend_select": ("POL2",)}):
         settings = Settings(**changes)
         assert enabled_codes(settings) == Selection(settings, list(ALL_RULES.values())).enabled, changes
+
+
+BROKEN_RULE = """
+import sys
+from pool_lint.rules import ALL_RULES
+
+def boom(self, file):
+    if file.filename.endswith("broken.py"):
+        raise ZeroDivisionError("a bug")
+    return ORIGINAL(self, file)
+
+ORIGINAL = ALL_RULES["POL101"].check
+ALL_RULES["POL101"].check = boom
+sys.argv = ["pool-lint", *sys.argv[1:]]
+from pool_lint.cli import entry
+entry()
+"""
+
+
+@pytest.mark.parametrize("files", [1, 60])  # in this process, and in the forked workers
+def test_an_internal_error_leaves_one_file_unchecked_and_the_run_goes_on(tmp_path, files):
+    import subprocess
+    import sys
+
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    engine = "from sqlalchemy import create_engine\nengine = create_engine('postgresql://h/db')\n"
+    (tmp_path / "broken.py").write_text(engine)
+    for i in range(files):
+        (tmp_path / f"fine_{i}.py").write_text(engine)
+    result = subprocess.run([sys.executable, "-c", BROKEN_RULE, "check", "--no-cache", "--select", "POL101", "."],
+                            cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 2, result.stderr
+    assert "broken.py: internal error, the file was not checked: ZeroDivisionError: a bug" in result.stderr
+    assert "please report it" in result.stderr
+    assert result.stdout.count("POL101") == files  # every other file was checked
