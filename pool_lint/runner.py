@@ -227,9 +227,10 @@ class Workers:
 
 
 def _pool(jobs: int, settings: Settings, options: RunOptions):
-    """Worker processes: forked (workers.ForkedPool), or where there is no fork, started
-    by concurrent.futures."""
-    if hasattr(os, "fork") and not _USE_EXECUTOR:
+    """Worker processes: forked (workers.ForkedPool), or started by concurrent.futures
+    where there is no fork, and on macOS, where forking a process that may have loaded
+    system frameworks is unsafe (Python's own default there is to spawn)."""
+    if hasattr(os, "fork") and sys.platform != "darwin" and not _USE_EXECUTOR:
         from .workers import ForkedPool
 
         return ForkedPool(jobs, _init_worker, (settings, options))
