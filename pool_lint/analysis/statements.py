@@ -10,7 +10,7 @@ functions and classes, and a question about it is mostly about one name of it.
 from __future__ import annotations
 
 import re
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 _TOP = re.compile(rb"\n(?=[^\s#])")
 _NOT_BRACKETS = bytes(c for c in range(256) if c not in b"()[]{}")
@@ -85,21 +85,27 @@ def class_members(statement: bytes) -> Optional[List[Tuple[int, bytes]]]:
     if indent is None:
         return None
     out: List[Tuple[int, bytes]] = []
-    line, pending, pending_line = 0, b"", 0
-    for piece in split_statements(statement, indent):
-        if piece[len(indent):len(indent) + 1] == b"@" and piece.startswith(indent):
-            if not pending:
-                pending_line = line
-            pending += piece
-        elif pending:
-            out.append((pending_line, pending + piece))
-            pending = b""
-        else:
-            out.append((line, piece))
-        line += piece.count(b"\n")
-    if pending:
-        out.append((pending_line, pending))
+    line = 0
+    for decorators, piece in _decorated(split_statements(statement, indent), indent):
+        text = b"".join(decorators) + piece if decorators else piece
+        out.append((line, text))
+        line += text.count(b"\n")
     return out
+
+
+def _decorated(pieces: List[bytes], indent: bytes = b"") -> Iterator[Tuple[List[bytes], bytes]]:
+    """(decorators, statement) for split_statements' pieces: the pieces that are
+    decorators (`indent` + `@`) go with the statement after them (with b"" for any left
+    at the end)."""
+    mark, group = indent + b"@", []
+    for piece in pieces:
+        if piece.startswith(mark):
+            group.append(piece)
+            continue
+        yield group, piece
+        group = []
+    if group:
+        yield group, b""
 
 
 # The head of a module-level function or class: the line its node's `lineno` names.
@@ -136,16 +142,11 @@ def skeleton(text: str, keep: Sequence[Tuple[int, int]] = ()) -> Optional[Tuple[
     out: List[bytes] = []
     stubs: Stubs = {}
     line = 1
-    group: List[bytes] = []  # decorators waiting for their function or class
-    for chunk in split_statements(data):
-        if chunk[:1] == b"@":
-            group.append(chunk)
-            continue
+    for decorators, chunk in _decorated(split_statements(data)):
         head = _HEAD.match(chunk) if chunk[:1] in (b"d", b"c", b"a") else None
-        statement = b"".join(group) + chunk if group else chunk
-        decorators, group = len(group), []
+        statement = b"".join(decorators) + chunk if decorators else chunk
         newlines = statement.count(b"\n")
-        if head is None or newlines < MIN_CUT_LINES or not _one_statement(statement, decorators) or \
+        if head is None or newlines < MIN_CUT_LINES or not _one_statement(statement, len(decorators)) or \
                 any(first <= line + newlines - (statement[-1:] == b"\n") and line <= last for first, last in keep):
             out.append(statement)
             line += newlines
@@ -157,8 +158,6 @@ def skeleton(text: str, keep: Sequence[Tuple[int, int]] = ()) -> Optional[Tuple[
         out.append(b"\n" * before + stub + (b"\n" * (after + 1) if after >= 0 else b""))
         stubs[line + before] = (line, statement.decode("utf-8"))
         line += newlines
-    if group:
-        out.append(b"".join(group))
     if not stubs:
         return None
     return b"".join(out).decode("utf-8"), stubs
