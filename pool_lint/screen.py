@@ -327,17 +327,7 @@ class Code:
 
     def mentions(self, words: Iterable[bytes]) -> bool:
         """Does the code name one of the words as a whole name?"""
-        text = self.text
-        for word in words:
-            at = text.find(word)
-            while at >= 0:
-                before = text[at - 1:at] if at else b""
-                after = text[at + len(word):at + len(word) + 1]
-                if not (before.isalnum() or before == b"_") and not (after.isalnum() or after == b"_") \
-                        and not self._is_noise(at):
-                    return True
-                at = text.find(word, at + 1)
-        return False
+        return _mentions(self.text, words, self._is_noise)
 
     def contains(self, words: Iterable[bytes]) -> bool:
         """Does the code hold one of the words, inside a longer name or not?"""
@@ -390,14 +380,16 @@ def module_level(data: bytes, statements: Optional[List[bytes]] = None
     return assigns, defs
 
 
-def _mentions(text: bytes, words: Iterable[bytes]) -> bool:
-    """Does the text hold one of the words as a whole name?"""
+def _mentions(text: bytes, words: Iterable[bytes], noise: Optional[Callable[[int], bool]] = None) -> bool:
+    """Does the text hold one of the words as a whole name (where `noise(at)`, if given,
+    says the place is no comment or string: Code.mentions)?"""
     for word in words:
         at = text.find(word)
         while at >= 0:
             before = text[at - 1:at] if at else b""
             after = text[at + len(word):at + len(word) + 1]
-            if not (before.isalnum() or before == b"_") and not (after.isalnum() or after == b"_"):
+            if not (before.isalnum() or before == b"_") and not (after.isalnum() or after == b"_") \
+                    and (noise is None or not noise(at)):
                 return True
             at = text.find(word, at + 1)
     return False
