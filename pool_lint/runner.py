@@ -131,22 +131,24 @@ def _analyse(work) -> FileResult:
         data = target.path.read_bytes()
     except OSError as exc:
         return FileResult(target.display, [unreadable(target.display, f"cannot read: {exc.strerror or exc}")])
+    return _guarded(target.display, lambda: checker.check_bytes(
+        data, target.display, target.path, checker.project(project_root(target.path)),
+        fix=options.fix or options.diff, unsafe=options.unsafe_fixes, hint=hint))
+
+
+def _guarded(display: str, check) -> FileResult:
+    """`check()`, or where an internal error (a bug of pool-lint) stops it, a result that
+    leaves the file unchecked and says so: the run goes on with the other files."""
     try:
-        project = checker.project(project_root(target.path))
-        return checker.check_bytes(data, target.display, target.path, project, fix=options.fix or options.diff,
-                                   unsafe=options.unsafe_fixes, hint=hint)
-    except Exception as exc:  # a bug of pool-lint: this file is left unchecked, the run goes on
-        return FileResult(target.display, error=internal_error(target.display, exc), crashed=True)
+        return check()
+    except Exception as exc:
+        import traceback
 
-
-def internal_error(display: str, exc: BaseException) -> str:
-    """The message for a file whose check an internal error stopped."""
-    import traceback
-
-    frames = traceback.extract_tb(exc.__traceback__)
-    where = f" at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
-    return (f"{display}: internal error, the file was not checked: {type(exc).__name__}: {exc}{where} "
-            f"(please report it)")
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f" at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
+        return FileResult(display, crashed=True, error=(
+            f"{display}: internal error, the file was not checked: {type(exc).__name__}: {exc}{where} "
+            f"(please report it)"))
 
 
 def _scan_chunk(jobs):
@@ -388,11 +390,14 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
             targets_in.setdefault(root_of[id(t)], []).append(t)
         ready: list = []
 
-        def dispatch() -> None:
-            if ready:
-                batch = list(ready)
+        def send(batch: list) -> None:
+            """Analyse a batch of kept files now, each with its hint."""
+            if batch:
                 batches.append((batch, start(batch, lambda t: hints.get(absolute[id(t)]))))
-                ready.clear()
+
+        def dispatch() -> None:
+            send(list(ready))
+            ready.clear()
 
         def final(path: str, hint: tuple) -> None:
             """A file whose hint the index has made final: analysed at once, a few at a
@@ -446,8 +451,7 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
                         settled.add(path)
                         if pending(t):
                             batch.append(t)
-                if batch:
-                    batches.append((batch, start(batch, lambda t: hints.get(absolute[id(t)]))))
+                send(batch)
         # Files outside every walked root (an excluded folder named explicitly) are judged alone.
         screened |= {p for p in absolute.values()
                      if p not in walked and scans[p].facts is not None and may_hold(scans[p].facts)}
@@ -455,8 +459,7 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
         analyse = [t for t in files if absolute[id(t)] not in settled
                    and (not options.screen or absolute[id(t)] in screened or scans[absolute[id(t)]].error)
                    and pending(t)]
-        if analyse:
-            batches.append((analyse, start(analyse, lambda t: hints.get(absolute[id(t)]))))
+        send(analyse)
         for t, file_result in [pair for batch, results in batches for pair in zip(batch, results())]:
             result.files_analysed += 1
             result.results.append(file_result)
@@ -519,12 +522,9 @@ def run_stdin(data: bytes, target: Target, settings: Settings, options: RunOptio
     checker = Checker(settings)
     path = target.path
     root = project_root(path if path is not None else Path.cwd() / "stdin.py")
-    try:
-        return checker.check_bytes(data, target.display, path if path and path.exists() else None,
-                                   checker.project(root), fix=options.fix or options.diff,
-                                   unsafe=options.unsafe_fixes)
-    except Exception as exc:  # a bug of pool-lint
-        return FileResult(target.display, error=internal_error(target.display, exc), crashed=True)
+    return _guarded(target.display, lambda: checker.check_bytes(
+        data, target.display, path if path and path.exists() else None, checker.project(root),
+        fix=options.fix or options.diff, unsafe=options.unsafe_fixes))
 
 
 # -- writing fixes -------------------------------------------------------------------------
