@@ -47,6 +47,20 @@ def _setup_value(_):
 _SETUP = None
 
 
+@pytest.fixture
+def pools():
+    """ForkedPool(jobs, _setup, (value,)), shut down after the test."""
+    made = []
+
+    def make(jobs: int, value=None) -> ForkedPool:
+        made.append(ForkedPool(jobs, _setup, (value,)))
+        return made[-1]
+
+    yield make
+    for pool in made:
+        pool.shutdown()
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -55,41 +69,32 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def test_results_come_back_in_order_and_big_messages_do_not_block():
-    pool = ForkedPool(2, _setup, ("ready",))
-    try:
-        tasks = [pool.submit(_echo, [i] * 1000) for i in range(50)]
-        big_in = [pool.submit(_echo, b"y" * 3_000_000) for _ in range(3)]  # tasks far past a pipe's buffer
-        big_out = [pool.submit(_big, 5_000_000) for _ in range(4)]  # and results
-        assert [pool.result(t) for t in tasks] == [[i] * 1000 for i in range(50)]
-        assert all(pool.result(t) == b"y" * 3_000_000 for t in big_in)
-        assert all(len(pool.result(t)) == 5_000_000 for t in big_out)
-        assert pool.result(pool.submit(_setup_value, 0)) == "ready"  # the initializer ran in the worker
-    finally:
-        pool.shutdown()
+def test_results_come_back_in_order_and_big_messages_do_not_block(pools):
+    pool = pools(2, "ready")
+    tasks = [pool.submit(_echo, [i] * 1000) for i in range(50)]
+    big_in = [pool.submit(_echo, b"y" * 3_000_000) for _ in range(3)]  # tasks far past a pipe's buffer
+    big_out = [pool.submit(_big, 5_000_000) for _ in range(4)]  # and results
+    assert [pool.result(t) for t in tasks] == [[i] * 1000 for i in range(50)]
+    assert all(pool.result(t) == b"y" * 3_000_000 for t in big_in)
+    assert all(len(pool.result(t)) == 5_000_000 for t in big_out)
+    assert pool.result(pool.submit(_setup_value, 0)) == "ready"  # the initializer ran in the worker
 
 
-def test_a_failing_task_is_reported_with_its_traceback_and_the_pool_goes_on():
-    pool = ForkedPool(2, _setup, (None,))
-    try:
-        with pytest.raises(WorkerError, match="ValueError: bad 7"):
-            pool.result(pool.submit(_fail, 7))
-        assert pool.result(pool.submit(_echo, "still here")) == "still here"
-    finally:
-        pool.shutdown()
+def test_a_failing_task_is_reported_with_its_traceback_and_the_pool_goes_on(pools):
+    pool = pools(2)
+    with pytest.raises(WorkerError, match="ValueError: bad 7"):
+        pool.result(pool.submit(_fail, 7))
+    assert pool.result(pool.submit(_echo, "still here")) == "still here"
 
 
-def test_a_worker_that_dies_is_reported():
-    pool = ForkedPool(1, _setup, (None,))
-    try:
-        with pytest.raises(WorkerError, match="died"):
-            pool.result(pool.submit(_die, 0))
-    finally:
-        pool.shutdown()
+def test_a_worker_that_dies_is_reported(pools):
+    pool = pools(1)
+    with pytest.raises(WorkerError, match="died"):
+        pool.result(pool.submit(_die, 0))
 
 
-def test_shutdown_ends_every_worker_even_a_busy_one():
-    pool = ForkedPool(2, _setup, (None,))
+def test_shutdown_ends_every_worker_even_a_busy_one(pools):
+    pool = pools(2)
     pids = {pool.result(pool.submit(_sleep, 0)) for _ in range(4)}
     pool.submit(_sleep, 30)  # still running at shutdown
     started = time.monotonic()
