@@ -846,19 +846,17 @@ class Index:
 
 def _function_units(statements: List[bytes], wanted: Callable[[bytes], bool]) -> Iterable[Tuple[int, bytes]]:
     """(first line, text) of the module-level statements that `wanted` accepts, a
-    class's members apart: a session rule looks inside one function, and a method's
-    session and calls are the method's own (the analysis follows no `self.` attribute)."""
+    class's members apart (each asked on its own): a session rule looks inside one
+    function, and a method's session and calls are the method's own (the analysis
+    follows no `self.` attribute)."""
     line = 1
     for statement in statements:
-        if not wanted(statement):
-            line += statement.count(b"\n")
-            continue
-        members = class_members(statement) if statement[:5] == b"class" else None
-        if members is None:
-            yield line, statement
-        else:
-            for offset, member in members:
-                yield line + offset, member
+        if wanted(statement):
+            members = class_members(statement) if statement[:5] == b"class" else None
+            if members is None:
+                yield line, statement
+            else:
+                yield from ((line + offset, member) for offset, member in members if wanted(member))
         line += statement.count(b"\n")
 
 
@@ -871,8 +869,6 @@ def session_units(statements: List[bytes], session_words: Tuple[bytes, ...], mak
     named = lambda text: _mentions(text, session_words) or (makers and _mentions(text, makers))  # noqa: E731
     for first, unit in _function_units(statements, named):
         line = first + unit.count(b"\n")
-        if not named(unit):
-            continue
         code = Code(unit)
         has_session = code.mentions(session_words)
         last = line if unit.endswith(b"\n") is False else line - 1
