@@ -708,32 +708,34 @@ class Index:
 
     def external_names(self) -> Tuple[Set[str], Dict[str, Set[str]]]:
         """(names, provided): project functions and module-level clients that
-        (transitively) make an external call; per file, those it defines."""
+        (transitively) make an external call; per file, those it defines. A file is
+        visited again when a name it may reach becomes external; each of its statements is
+        then asked only about the words it was not asked about before (what a statement
+        names does not change: the fixed point grows with the words, never shrinks)."""
         names: Set[str] = set()
         providers: Dict[str, Set[str]] = {}
         reexports = self.external_imports()
         queue = sorted(reexports)
-        done: Dict[str, FrozenSet[str]] = {}
+        asked: Dict[str, Set[bytes]] = {}  # per file, the words its statements were asked about
         while queue:
             path = queue.pop()
-            mentioned = frozenset(self._mentioned(path, names, providers))
-            if done.get(path) == mentioned:
+            words = {name.encode() for name in reexports.get(path, set()) | self._mentioned(path, names, providers)}
+            seen = asked.setdefault(path, set())
+            fresh = words - seen
+            if not fresh:
                 continue
-            done[path] = mentioned
             values, defs = self._parts(path)
-            words = {name.encode() for name in reexports.get(path, set()) | mentioned}
-            if not words:
-                continue
-            found: Set[str] = set()
-            while True:  # a function calling one of this file's own external functions
-                current = tuple(words)
-                new = {name for name, body in defs if name not in found and _mentions_in_code(body, current)}
-                new |= {name for name, value in values if name not in found and _mentions_in_code(value, current)}
-                if not new:
-                    break
-                found |= new
-                words |= {name.encode() for name in new}
-            new_names = found - providers.get(path, set())
+            found = providers.get(path, set())
+            new_names: Set[str] = set()
+            while fresh:  # a function calling one of this file's own external functions
+                seen |= fresh
+                current = tuple(fresh)
+                new = {name for name, body in defs if name not in found and name not in new_names
+                       and _mentions_in_code(body, current)}
+                new |= {name for name, value in values if name not in found and name not in new_names
+                        and _mentions_in_code(value, current)}
+                new_names |= new
+                fresh = {name.encode() for name in new} - seen
             if new_names:
                 names |= new_names
                 providers.setdefault(path, set()).update(new_names)
