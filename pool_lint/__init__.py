@@ -19,8 +19,6 @@ __all__ = ["Edit", "Finding", "Fix", "fix_source", "lint_source", "__version__"]
 
 
 def _checker_for(settings, select, ignore, extend_select):
-    from dataclasses import replace
-
     from .checker import Checker
     from .config import Settings, settings_from_table
 
@@ -36,7 +34,7 @@ def _checker_for(settings, select, ignore, extend_select):
     if extend_select is not None:
         changes["extend_select"] = tuple(extend_select)
     if changes:
-        settings = replace(settings, **changes)
+        settings = settings._replace(**changes)
     return Checker(settings)
 
 

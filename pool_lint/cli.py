@@ -1,102 +1,181 @@
-"""The command line: a thin layer over config, runner and reporters (SPEC 5)."""
+"""The command line: a thin layer over config, runner and reporters (SPEC 5).
+
+It is read with `argparse` (a run pays for what it imports before its first file: the
+command line parser is part of every pre-commit call)."""
 from __future__ import annotations
 
-import difflib
+import argparse
 import os
 import sys
-from dataclasses import replace
 from pathlib import Path
-from typing import List, Optional, Tuple
-
-import click
+from typing import List, Optional, Sequence, Tuple
 
 from . import __version__
 from .config import ConfigError, Settings, load_settings
 from .reporters import FORMAT_NAMES, ReportContext, render
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+PROG = "pool-lint"
 
 
-def _split_codes(values: Tuple[str, ...]) -> Tuple[str, ...]:
+class UsageError(Exception):
+    """A bad command-line value (exit status 2)."""
+
+
+def _split_codes(values: Sequence[str]) -> Tuple[str, ...]:
     out: List[str] = []
     for value in values:
         out += [c.strip().upper() for c in value.replace(" ", ",").split(",") if c.strip()]
     for code in out:
         if not code.startswith("POL") and code != "ALL":
-            raise click.BadParameter(f"{code!r} is not a pool-lint code or prefix (expected 'POL...')")
+            raise UsageError(f"{code!r} is not a pool-lint code or prefix (expected 'POL...')")
     return tuple(out)
 
 
-def _per_file(values: Tuple[str, ...]):
+def _per_file(values: Sequence[str]):
     out = []
     for value in values:
         for entry in value.split():
             glob, sep, codes = entry.rpartition(":")
             if not sep or not glob:
-                raise click.BadParameter(f"{entry!r}: expected GLOB:CODES, e.g. 'tests/*:POL1'")
+                raise UsageError(f"{entry!r}: expected GLOB:CODES, e.g. 'tests/*:POL1'")
             out.append((glob, _split_codes((codes,))))
     return tuple(out)
 
 
 def _fail(message: str) -> None:
-    click.echo(f"pool-lint: error: {message}", err=True)
+    print(f"pool-lint: error: {message}", file=sys.stderr)
     sys.exit(EXIT_ERROR)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="pool-lint")
-def main() -> None:
-    """pool-lint: keep SQLAlchemy connection pools healthy."""
+def _jobs(value: str) -> int:
+    try:
+        jobs = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"{jobs} is below 1")
+    return jobs
 
 
-@main.command()
-@click.argument("paths", nargs=-1)
-@click.option("--output-format", type=click.Choice(FORMAT_NAMES), default="text", show_default=True,
-              help="How findings are printed.")
-@click.option("--output-file", type=click.Path(dir_okay=False, writable=True), help="Write findings to this file.")
-@click.option("--show-source", is_flag=True, help="Show the source line of each finding (text format).")
-@click.option("--statistics", is_flag=True, help="Count findings per code.")
-@click.option("-q", "--quiet", is_flag=True, help="Print findings only: no summary.")
-@click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain.")
-@click.option("--select", multiple=True, help="Codes or prefixes to check (replaces the configured list).")
-@click.option("--ignore", multiple=True, help="Codes or prefixes to skip.")
-@click.option("--extend-select", multiple=True, help="Codes or prefixes to add to the selection (POL202).")
-@click.option("--per-file-ignores", multiple=True, help="GLOB:CODES pairs, e.g. 'tests/*:POL1'.")
-@click.option("--fix", is_flag=True, help="Apply safe fixes.")
-@click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff, also apply unsafe fixes.")
-@click.option("--diff", is_flag=True, help="Print the diff --fix would apply; write nothing.")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Read settings from this TOML file.")
-@click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
-@click.option("--stdin-filename", help="The name of the file read from standard input (-).")
-@click.option("--jobs", type=click.IntRange(min=1), help="Worker processes (default: all cores).")
-@click.option("--no-cache", is_flag=True, help="Do not read or write the cache.")
-@click.option("--show-runtime", is_flag=True, help="Print the runtime verdict and its evidence per project root.")
-@click.option("--no-screen", is_flag=True, hidden=True, help="Analyse every file (testing).")
-def check(paths, output_format, output_file, show_source, statistics, quiet, exit_zero, select, ignore,
-          extend_select, per_file_ignores, fix, unsafe_fixes, diff, config_file, isolated, stdin_filename,
-          jobs, no_cache, show_runtime, no_screen):
-    """Check PATHS (files or folders; default: the current folder; - for standard input)."""
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """argparse's help layout at the terminal's width, found without `shutil` (which
+    argparse imports for it on every run, help or not, along with two compressors)."""
+
+    def __init__(self, prog: str, **options):
+        if options.get("width") is None:
+            try:
+                columns = int(os.environ.get("COLUMNS", "")) or os.get_terminal_size(sys.__stdout__.fileno()).columns
+            except (ValueError, OSError, AttributeError):
+                columns = 80
+            options["width"] = max(columns - 2, 20)
+        super().__init__(prog, **options)
+
+
+def _parser(prog: str, description: str) -> argparse.ArgumentParser:
+    return argparse.ArgumentParser(prog=prog, description=description, allow_abbrev=False,
+                                   formatter_class=_Formatter)
+
+
+COMMANDS = {
+    "check": "Check PATHS (files or folders; default: the current folder; - for standard input).",
+    "rule": "Show a rule's documentation (pool-lint rule POL101), or list all rules (--all).",
+}
+
+
+def _check_parser() -> argparse.ArgumentParser:
+    parser = _parser(f"{PROG} check", COMMANDS["check"])
+    add = parser.add_argument
+    add("paths", nargs="*", metavar="PATHS", help="Files or folders to check (- for standard input).")
+    add("--output-format", choices=FORMAT_NAMES, default="text", help="How findings are printed (default: text).")
+    add("--output-file", metavar="FILE", help="Write findings to this file.")
+    add("--show-source", action="store_true", help="Show the source line of each finding (text format).")
+    add("--statistics", action="store_true", help="Count findings per code.")
+    add("-q", "--quiet", action="store_true", help="Print findings only: no summary.")
+    add("--exit-zero", action="store_true", help="Exit 0 even when findings remain.")
+    add("--select", action="append", default=[], metavar="CODES",
+        help="Codes or prefixes to check (replaces the configured list).")
+    add("--ignore", action="append", default=[], metavar="CODES", help="Codes or prefixes to skip.")
+    add("--extend-select", action="append", default=[], metavar="CODES",
+        help="Codes or prefixes to add to the selection (POL202).")
+    add("--per-file-ignores", action="append", default=[], metavar="GLOB:CODES",
+        help="GLOB:CODES pairs, e.g. 'tests/*:POL1'.")
+    add("--fix", action="store_true", help="Apply safe fixes.")
+    add("--unsafe-fixes", action="store_true", help="With --fix or --diff, also apply unsafe fixes.")
+    add("--diff", action="store_true", help="Print the diff --fix would apply; write nothing.")
+    add("--config", dest="config_file", metavar="FILE", help="Read settings from this TOML file.")
+    add("--isolated", action="store_true", help="Ignore every configuration file.")
+    add("--stdin-filename", metavar="NAME", help="The name of the file read from standard input (-).")
+    add("--jobs", type=_jobs, metavar="N", help="Worker processes (default: all cores).")
+    add("--no-cache", action="store_true", help="Do not read or write the cache.")
+    add("--show-runtime", action="store_true", help="Print the runtime verdict and its evidence per project root.")
+    add("--no-screen", action="store_true", help=argparse.SUPPRESS)  # analyse every file (testing)
+    return parser
+
+
+def _rule_parser() -> argparse.ArgumentParser:
+    parser = _parser(f"{PROG} rule", COMMANDS["rule"])
+    parser.add_argument("code", nargs="?", metavar="CODE", help="A rule code, such as POL101.")
+    parser.add_argument("--all", dest="show_all", action="store_true", help="List every rule.")
+    return parser
+
+
+def _top_help() -> str:
+    width = max(map(len, COMMANDS))
+    commands = "\n".join(f"  {name:<{width}}  {text}" for name, text in COMMANDS.items())
+    return (f"usage: {PROG} [-h] [--version] COMMAND [ARGS]...\n\n"
+            "pool-lint: keep SQLAlchemy connection pools healthy.\n\n"
+            "options:\n  -h, --help  show this help message and exit\n  --version   show the version and exit\n\n"
+            f"commands:\n{commands}\n\n`{PROG} COMMAND --help` describes a command.\n")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    """Run the command line (`argv`: the arguments, default sys.argv[1:]); ends in SystemExit."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        (sys.stdout if args else sys.stderr).write(_top_help())
+        sys.exit(EXIT_CLEAN if args else EXIT_ERROR)
+    if args[0] == "--version":
+        print(f"{PROG}, version {__version__}")
+        sys.exit(EXIT_CLEAN)
+    command, rest = args[0], args[1:]
+    if command == "check":
+        check(_check_parser().parse_intermixed_args(rest))
+    elif command == "rule":
+        rule(_rule_parser().parse_args(rest))
+        sys.exit(EXIT_CLEAN)
+    else:
+        sys.stderr.write(f"usage: {PROG} [-h] [--version] COMMAND [ARGS]...\n"
+                         f"{PROG}: error: no such command {command!r} (choose from {', '.join(COMMANDS)})\n")
+        sys.exit(EXIT_ERROR)
+
+
+def check(args: argparse.Namespace) -> None:
     from .runner import RunOptions, discover_targets, run, run_stdin, write_fixes
 
-    paths = paths or (".",)
+    paths = tuple(args.paths) or (".",)
+    stdin_filename, output_format, fix, diff = args.stdin_filename, args.output_format, args.fix, args.diff
+    config_file = args.config_file
+    if config_file and os.path.isdir(config_file):
+        _fail(f"--config {config_file}: a folder, not a TOML file")
+    if args.output_file and os.path.isdir(args.output_file):
+        _fail(f"--output-file {args.output_file}: a folder, not a file")
     try:
         start = Path(stdin_filename if paths == ("-",) and stdin_filename else paths[0])
         settings = load_settings(Path(config_file) if config_file else None,
-                                 start if start.exists() else Path.cwd(), isolated)
-        settings = _apply_cli(settings, select, ignore, extend_select, per_file_ignores)
-    except ConfigError as exc:
+                                 start if start.exists() else Path.cwd(), args.isolated)
+        settings = _apply_cli(settings, args.select, args.ignore, args.extend_select, args.per_file_ignores)
+    except (ConfigError, UsageError) as exc:
         _fail(str(exc))
-    except click.BadParameter as exc:
-        _fail(exc.format_message())
 
-    options = RunOptions(fix=fix, unsafe_fixes=unsafe_fixes, diff=diff, jobs=jobs, use_cache=not no_cache,
-                         screen=not no_screen)
+    options = RunOptions(fix=fix, unsafe_fixes=args.unsafe_fixes, diff=diff, jobs=args.jobs,
+                         use_cache=not args.no_cache, screen=not args.no_screen)
     listing: dict = {}  # the folders the discovery lists, listed once for the whole run
     targets, warnings = discover_targets(paths, settings, stdin_filename, listing)
     for warning in warnings:
-        click.echo(f"pool-lint: warning: {warning}", err=True)
+        print(f"pool-lint: warning: {warning}", file=sys.stderr)
 
-    if show_runtime:
+    if args.show_runtime:
         _print_runtimes(targets, settings)
 
     stdin_targets = [t for t in targets if t.display == (stdin_filename or "-") and "-" in paths]
@@ -113,24 +192,26 @@ def check(paths, output_format, output_file, show_source, statistics, quiet, exi
     run_result = run(file_targets, settings, options, cache_folder, listing)
     results += run_result.results
     for warning in run_result.warnings:
-        click.echo(f"pool-lint: warning: {warning}", err=True)
+        print(f"pool-lint: warning: {warning}", file=sys.stderr)
 
     errors = [r.error for r in results if r.error]
     changed = [r for r in results if r.fixed_text is not None]
     if diff:
+        import difflib
+
         for r in changed:
-            click.echo("".join(difflib.unified_diff(
+            sys.stdout.write("".join(difflib.unified_diff(
                 r.original_text.splitlines(keepends=True), r.fixed_text.splitlines(keepends=True),
-                fromfile=f"a/{r.filename}", tofile=f"b/{r.filename}")), nl=False)
+                fromfile=f"a/{r.filename}", tofile=f"b/{r.filename}")))
     elif fix:
         errors += write_fixes([r for r in changed if r not in [x for x in results if x.filename == "-"]],
                               {t.display: t for t in file_targets})
     for error in errors:
-        click.echo(f"pool-lint: warning: {error}", err=True)
+        print(f"pool-lint: warning: {error}", file=sys.stderr)
 
     findings = sorted((f for r in results for f in r.findings), key=lambda f: f.sort_key())
-    context = ReportContext(show_source=show_source)
-    if show_source:
+    context = ReportContext(show_source=args.show_source)
+    if args.show_source:
         context.sources = _sources(findings, {t.display: t for t in targets}, results)
     rendered = render(output_format, findings, context)
     if stdin_fixed is not None:
@@ -138,25 +219,25 @@ def check(paths, output_format, output_file, show_source, statistics, quiet, exi
         stream = sys.stderr
     else:
         stream = sys.stdout
-    if output_file:
+    if args.output_file:
         try:
-            Path(output_file).write_text(rendered, encoding="utf-8")
+            Path(args.output_file).write_text(rendered, encoding="utf-8")
         except OSError as exc:
-            _fail(f"cannot write {output_file}: {exc.strerror or exc}")
+            _fail(f"cannot write {args.output_file}: {exc.strerror or exc}")
     else:
         stream.write(rendered)
-    if output_format == "text" and statistics:
+    if output_format == "text" and args.statistics:
         from .reporters.text import statistics as stats
 
-        (sys.stderr if output_file else stream).write(stats(findings))
-    if output_format == "text" and not quiet and not output_file:
+        (sys.stderr if args.output_file else stream).write(stats(findings))
+    if output_format == "text" and not args.quiet and not args.output_file:
         _summary(findings, changed, fix and not diff, stream)
 
     if any(r.crashed for r in results):
         sys.exit(EXIT_ERROR)  # an internal error left a file unchecked
     if diff:
-        sys.exit(EXIT_FINDINGS if changed and not exit_zero else EXIT_CLEAN)
-    sys.exit(EXIT_FINDINGS if findings and not exit_zero else EXIT_CLEAN)
+        sys.exit(EXIT_FINDINGS if changed and not args.exit_zero else EXIT_CLEAN)
+    sys.exit(EXIT_FINDINGS if findings and not args.exit_zero else EXIT_CLEAN)
 
 
 def _apply_cli(settings: Settings, select, ignore, extend_select, per_file_ignores) -> Settings:
@@ -169,7 +250,7 @@ def _apply_cli(settings: Settings, select, ignore, extend_select, per_file_ignor
         changes["extend_select"] = settings.extend_select + _split_codes(extend_select)
     if per_file_ignores:
         changes["per_file_ignores"] = settings.per_file_ignores + _per_file(per_file_ignores)
-    return replace(settings, **changes) if changes else settings
+    return settings._replace(**changes) if changes else settings
 
 
 def _sources(findings, targets, results):
@@ -216,37 +297,37 @@ def _print_runtimes(targets, settings: Settings) -> None:
     roots = sorted({project_root(t.path) for t in targets if t.path is not None and not t.missing})
     for root in roots:
         verdict = detect_runtime(root, settings.runtime)
-        click.echo(f"{root}: {verdict.describe()}", err=True)
+        print(f"{root}: {verdict.describe()}", file=sys.stderr)
 
 
-@main.command()
-@click.argument("code", required=False)
-@click.option("--all", "show_all", is_flag=True, help="List every rule.")
-def rule(code: Optional[str], show_all: bool):
-    """Show a rule's documentation (pool-lint rule POL101), or list all rules (--all)."""
+def rule(args: argparse.Namespace) -> None:
     from .rules import ALL_RULES
 
+    code, show_all = args.code, args.show_all
     if show_all or not code:
         width = max(len(r.name) for r in ALL_RULES.values())
         for r in ALL_RULES.values():
             default = "" if r.default_enabled else "  (off by default)"
-            click.echo(f"{r.code}  {r.name:<{width}}  {r.severity:<7}  fix: {r.fixable():<11}  {r.summary()}{default}")
+            print(f"{r.code}  {r.name:<{width}}  {r.severity:<7}  fix: {r.fixable():<11}  {r.summary()}{default}")
         return
     found = ALL_RULES.get(code.upper())
     if found is None:
         _fail(f"unknown rule {code!r}; `pool-lint rule --all` lists them")
-    click.echo(f"# {found.name} ({found.code})\n")
-    click.echo(f"Default severity: {found.severity}. Fix: {found.fixable()}."
-               + ("" if found.default_enabled else " Off by default: enable with `extend-select = [\"" + found.code + "\"]`.")
-               + "\n")
-    click.echo(found.docs())
+    print(f"# {found.name} ({found.code})\n")
+    print(f"Default severity: {found.severity}. Fix: {found.fixable()}."
+          + ("" if found.default_enabled else " Off by default: enable with `extend-select = [\"" + found.code + "\"]`.")
+          + "\n")
+    print(found.docs())
 
 
 def entry() -> None:
     try:
-        main(standalone_mode=True)
+        main()
     except KeyboardInterrupt:  # pragma: no cover
         sys.exit(EXIT_ERROR)
+    except BrokenPipeError:  # the reader left (`| head`): nothing more to say, and no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        os._exit(EXIT_FINDINGS)
     except SystemExit as done:
         if done.code is not None and not isinstance(done.code, int):
             raise

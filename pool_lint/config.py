@@ -6,9 +6,8 @@ into exit status 2. Nothing passes silently.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, NamedTuple, Optional, Tuple
 
 DEFAULT_EXCLUDES = (
     ".git",
@@ -28,8 +27,9 @@ class ConfigError(Exception):
     """A configuration problem the user must fix (exit status 2)."""
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
+    """The settings of a run (a named tuple: `settings._replace(key=value)` makes another)."""
+
     select: Tuple[str, ...] = ("POL",)
     ignore: Tuple[str, ...] = ()
     extend_select: Tuple[str, ...] = ()
@@ -48,7 +48,16 @@ class Settings:
     request_timeout: Optional[float] = None
     external_calls: Tuple[str, ...] = ()
     # Where the settings came from (for messages and the cache key); not a user key.
-    source: Optional[str] = field(default=None, compare=False)
+    source: Optional[str] = None
+
+    def __eq__(self, other) -> bool:  # where the settings came from does not make them differ
+        return isinstance(other, Settings) and self[:-1] == other[:-1]
+
+    def __ne__(self, other) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash(self[:-1])
 
     @property
     def fix_pool_timeout(self) -> int:
@@ -60,7 +69,7 @@ class Settings:
         return 30
 
     def cache_key(self) -> str:
-        return repr(tuple((f.name, getattr(self, f.name)) for f in fields(self) if f.name != "source"))
+        return repr(tuple((name, getattr(self, name)) for name in self._fields if name != "source"))
 
 
 RUNTIMES = ("auto", "server", "serverless")
@@ -145,7 +154,7 @@ def settings_from_table(table: Dict[str, Any], source: str = "<config>", base: O
             raise ConfigError(f"{source}: unknown key {key!r} in [tool.pool-lint] (known keys: {known})")
         attr, check = _KEYS[key]
         values[attr] = check(key, value)
-    settings = replace(base or Settings(), source=source, **values)
+    settings = (base or Settings())._replace(source=source, **values)
     validate(settings, source)
     return settings
 

@@ -6,14 +6,14 @@ start and end; a deletion has empty content).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import List, Optional, Tuple
+from typing import List, NamedTuple, Optional, Tuple
 
 SEVERITIES = ("error", "warning", "info")
 
 
-@dataclass(frozen=True)
-class Edit:
+# Plain named tuples and slotted classes, not dataclasses: every run imports this module
+# before its first file, and `dataclasses` alone costs more at start-up than the rest of it.
+class Edit(NamedTuple):
     row: int
     column: int
     end_row: int
@@ -28,8 +28,7 @@ class Edit:
         }
 
 
-@dataclass(frozen=True)
-class Fix:
+class Fix(NamedTuple):
     applicability: str  # "safe" | "unsafe"
     message: str
     edits: Tuple[Edit, ...]
@@ -42,8 +41,7 @@ class Fix:
         }
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     code: str
     name: str
     message: str
@@ -55,7 +53,7 @@ class Finding:
     end_column: int
     fix: Optional[Fix] = None
     # Rows of the whole reported construct (a multi-line call): `# noqa` on any of them counts.
-    span: Tuple[int, int] = field(default=(0, 0), compare=False)
+    span: Tuple[int, int] = (0, 0)
 
     def sort_key(self) -> tuple:
         return (self.filename, self.row, self.column, self.code)
@@ -73,18 +71,25 @@ class Finding:
         }
 
 
-@dataclass
 class FileResult:
     """What checking one file gave: its findings and, with --fix, the fixed text."""
 
-    filename: str
-    findings: List[Finding] = field(default_factory=list)
-    fixed_text: Optional[str] = None  # set when --fix changed the text
-    original_text: Optional[str] = None
-    error: Optional[str] = None  # a fix that could not be applied safely
-    deps: Tuple[str, ...] = ()  # other project files the analysis read
-    runtime: str = ""  # the key of the runtime verdict the analysis used
-    crashed: bool = False  # an internal error stopped its check (`error` says which)
+    __slots__ = ("filename", "findings", "fixed_text", "original_text", "error", "deps", "runtime", "crashed")
+
+    def __init__(self, filename: str, findings: Optional[List[Finding]] = None, fixed_text: Optional[str] = None,
+                 original_text: Optional[str] = None, error: Optional[str] = None, deps: Tuple[str, ...] = (),
+                 runtime: str = "", crashed: bool = False):
+        self.filename = filename
+        self.findings: List[Finding] = findings if findings is not None else []
+        self.fixed_text = fixed_text  # set when --fix changed the text
+        self.original_text = original_text
+        self.error = error  # a fix that could not be applied safely, or an internal error
+        self.deps = deps  # other project files the analysis read
+        self.runtime = runtime  # the key of the runtime verdict the analysis used
+        self.crashed = crashed  # an internal error stopped its check (`error` says which)
+
+    def __repr__(self) -> str:
+        return f"FileResult({self.filename!r}, {len(self.findings)} findings, error={self.error!r})"
 
 
 def unreadable(filename: str, message: str, row: int = 1, column: int = 1) -> Finding:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import List, NamedTuple, Optional, Sequence, Tuple
 
@@ -27,8 +26,7 @@ CHUNK = 16
 PROGRESSIVE = 3  # files the index has made final, sent to the workers together
 
 
-@dataclass
-class RunOptions:
+class RunOptions(NamedTuple):
     fix: bool = False
     unsafe_fixes: bool = False
     diff: bool = False
@@ -37,12 +35,14 @@ class RunOptions:
     screen: bool = True
 
 
-@dataclass
 class RunResult:
-    results: List[FileResult] = field(default_factory=list)
-    warnings: List[str] = field(default_factory=list)
-    files_seen: int = 0
-    files_analysed: int = 0
+    __slots__ = ("results", "warnings", "files_seen", "files_analysed")
+
+    def __init__(self, results: Optional[List[FileResult]] = None, warnings: Optional[List[str]] = None,
+                 files_seen: int = 0, files_analysed: int = 0):
+        self.results: List[FileResult] = results if results is not None else []
+        self.warnings: List[str] = warnings if warnings is not None else []
+        self.files_seen, self.files_analysed = files_seen, files_analysed
 
     @property
     def findings(self):
@@ -343,7 +343,7 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
             if entry is not None and entry.findings is not None and \
                     (not entry.runtime or (root in verdicts and entry.runtime == verdicts[root].key())) \
                     and cache.deps_valid(entry):
-                result.results.append(FileResult(t.display, [replace(f, filename=t.display) for f in entry.findings]))
+                result.results.append(FileResult(t.display, [f._replace(filename=t.display) for f in entry.findings]))
                 return False
             return True
 

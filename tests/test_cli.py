@@ -255,3 +255,56 @@ def test_an_internal_error_leaves_one_file_unchecked_and_the_run_goes_on(tmp_pat
     assert "broken.py: internal error, the file was not checked: ZeroDivisionError: a bug" in result.stderr
     assert "please report it" in result.stderr
     assert result.stdout.count("POL101") == files  # every other file was checked
+
+
+# -- the command line itself -----------------------------------------------------------------
+def test_usage_errors_exit_2_with_a_message(cli, project):
+    result = cli()
+    assert result.returncode == 2 and result.stderr.startswith("usage: pool-lint")
+    result = cli("lint", ".")
+    assert result.returncode == 2 and "no such command 'lint' (choose from check, rule)" in result.stderr
+    result = cli("check", "--jobs", "0", ".", cwd=project.root)
+    assert result.returncode == 2 and "argument --jobs: 0 is below 1" in result.stderr
+    result = cli("check", "--output-format", "xml", ".", cwd=project.root)
+    assert result.returncode == 2 and "invalid choice: 'xml'" in result.stderr
+    result = cli("check", "--sel", "POL1", ".", cwd=project.root)  # no abbreviations: one spelling per option
+    assert result.returncode == 2 and "unrecognized arguments: --sel" in result.stderr
+    result = cli("check", "--select", "E501", ".", cwd=project.root)
+    assert result.returncode == 2 and "'E501' is not a pool-lint code or prefix" in result.stderr
+    (project.root / "out").mkdir()
+    result = cli("check", "--output-file", "out", ".", cwd=project.root)
+    assert result.returncode == 2 and "--output-file out: a folder, not a file" in result.stderr
+
+
+def test_help_and_version(cli):
+    top = cli("--help")
+    assert top.returncode == 0 and "check" in top.stdout and "rule" in top.stdout
+    check = cli("check", "--help")
+    assert check.returncode == 0 and "--per-file-ignores GLOB:CODES" in check.stdout
+    assert "--no-screen" not in check.stdout  # for the tests only
+    version = cli("--version")
+    assert version.returncode == 0 and version.stdout.startswith("pool-lint, version ")
+
+
+def test_options_may_follow_the_paths(cli, project):
+    project.write("app/db.py", NAIVE)
+    project.write("lib/db.py", NAIVE)
+    result = cli("check", "app", "--select", "POL101", "lib", "--output-format", "json", cwd=project.root)
+    assert [(f["filename"], f["code"]) for f in json.loads(result.stdout)] == [
+        ("app/db.py", "POL101"), ("lib/db.py", "POL101")]
+
+
+def test_a_run_imports_only_what_it_uses(project):
+    """What a run imports before its first file is start-up time on every pre-commit call:
+    a run that finds nothing to analyse loads neither the rules nor the analysis, and no
+    module the command line does not need."""
+    import subprocess
+    import sys
+
+    project.write("app/util.py", "import os\n\nprint(os.sep)\n")
+    script = ("import sys\nfrom pool_lint.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+              "heavy = ('dataclasses', 'click', 'shutil', 'hashlib', 'json', 'pool_lint.rules', 'pool_lint.checker')\n"
+              "print(' '.join(m for m in heavy if m in sys.modules))\n")
+    for args in (["check", "--no-cache", "."], ["check", "."], ["check", "."]):  # cold, then filling and using the cache
+        done = subprocess.run([sys.executable, "-c", script, *args], cwd=project.root, capture_output=True, text=True)
+        assert done.stdout.splitlines()[-1] == "", (args, done.stdout, done.stderr)

@@ -31,10 +31,9 @@ import ast
 import os
 import re
 import warnings
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 from ..config import DEFAULT_EXCLUDES
 
@@ -94,8 +93,7 @@ _GROUPS = {"serverless": ("serverless", "server", "weak-server"), "server": ("se
            "unknown": ("serverless", "server", "weak-server")}
 
 
-@dataclass(frozen=True)
-class Evidence:
+class Evidence(NamedTuple):
     kind: str  # "serverless" | "server" (strong) | "weak-server"
     what: str  # short human text: "Procfile runs uvicorn", "imports mangum (app.py)", ...
 
@@ -108,8 +106,7 @@ class Evidence:
         return f"{self.label}: {self.what}"
 
 
-@dataclass(frozen=True)
-class RuntimeVerdict:
+class RuntimeVerdict(NamedTuple):
     kind: str  # "server" | "serverless" | "unknown"
     evidence: Tuple[Evidence, ...] = ()
     configured: bool = False  # True when `runtime` in the configuration decided it

@@ -4,20 +4,20 @@ Each format is a function `render(findings, context) -> str` registered in `FORM
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence
 
 from ..findings import Finding
 
 
-@dataclass
 class ReportContext:
     """What a reporter may need besides the findings."""
 
-    show_source: bool = False
-    sources: Dict[str, List[str]] = field(default_factory=dict)  # filename -> lines, for --show-source
-    rules: Dict[str, type] = field(default_factory=dict)  # code -> Rule class
-    fix_available: bool = True
+    def __init__(self, show_source: bool = False, sources: Optional[Dict[str, List[str]]] = None,
+                 rules: Optional[Dict[str, type]] = None, fix_available: bool = True):
+        self.show_source = show_source
+        self.sources = sources if sources is not None else {}  # filename -> lines, for --show-source
+        self.rules = rules if rules is not None else {}  # code -> Rule class
+        self.fix_available = fix_available
 
 
 Renderer = Callable[[Sequence[Finding], ReportContext], str]
@@ -33,19 +33,24 @@ def register(name: str):
 
 
 def render(fmt: str, findings: Sequence[Finding], context: Optional[ReportContext] = None) -> str:
-    from . import text, json_format  # noqa: F401  (registration)
+    """The findings in format `fmt` (one of FORMAT_NAMES). Only that format's module is
+    imported: a run pays at start-up for what it uses."""
+    import importlib
 
-    try:
-        from . import github, sarif, gitlab  # noqa: F401
-    except ImportError:  # pragma: no cover - formats added by later modules
-        pass
-    if context is None:
-        context = ReportContext()
+    if fmt not in FORMATS:
+        importlib.import_module(f".{_MODULES.get(fmt, fmt)}", __name__)  # registers it
+    return FORMATS[fmt](findings, context if context is not None else ReportContext())
+
+
+def rules_of(context: ReportContext) -> Dict[str, type]:
+    """code -> Rule class: the context's, or every rule (for the formats that describe
+    the rules, such as SARIF)."""
     if not context.rules:
         from ..rules import ALL_RULES
 
         context.rules = dict(ALL_RULES)
-    return FORMATS[fmt](findings, context)
+    return context.rules
 
 
+_MODULES = {"json": "json_format"}
 FORMAT_NAMES = ("text", "json", "github", "sarif", "gitlab")

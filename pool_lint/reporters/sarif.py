@@ -12,7 +12,7 @@ from typing import Sequence
 
 from .. import __version__
 from ..findings import Finding
-from . import ReportContext, register
+from . import ReportContext, register, rules_of
 
 LEVELS = {"error": "error", "warning": "warning", "info": "note"}
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -57,7 +57,7 @@ def _result(f: Finding, index: int) -> dict:
 
 @register("sarif")
 def render(findings: Sequence[Finding], context: ReportContext) -> str:
-    rules = list(context.rules.values())
+    rules = list(rules_of(context).values())
     index = {rule.code: i for i, rule in enumerate(rules)}
     log = {
         "$schema": SCHEMA,
