@@ -724,6 +724,9 @@ class Index:
             fresh = words - seen
             if not fresh:
                 continue
+            seen |= fresh
+            if path not in self._read and not self._used_beyond_imports(path, fresh):
+                continue  # no statement of it names one: no need to split it
             values, defs = self._parts(path)
             found = providers.get(path, set())
             new_names: Set[str] = set()
@@ -741,6 +744,27 @@ class Index:
                 providers.setdefault(path, set()).update(new_names)
                 queue.extend(self._users(new_names, path))
         return names, providers
+
+    def _used_beyond_imports(self, path: str, words: Iterable[bytes]) -> bool:
+        """May the file name one of the words other than where it imports it? Each import
+        entry that binds or takes a word accounts for one of its occurrences in the bytes
+        (fewer than the import statements hold, never more): a word found no more often
+        than that is named in import statements alone. (An unused import inside a
+        function is then not the function's external call, and is none for the analysis.)"""
+        data = self.read(path)
+        if data is None:
+            return True
+        entries = None
+        for word in words:
+            found = data.count(word)
+            if not found:
+                continue
+            if entries is None:
+                entries = self.facts[path].imports
+            name = word.decode()
+            if found > sum(1 for _, imported, local in entries if imported == name or local == name):
+                return True
+        return False
 
     def external_imports(self) -> Dict[str, Set[str]]:
         """Per file, its names bound to a client or an external function of a library:

@@ -94,6 +94,29 @@ def test_the_hint_names_the_statements_a_session_rule_can_fire_in():
 
 
 
+def test_calls_out_through_project_functions_and_skips_files_that_only_import_them():
+    """Index.external_names follows project functions that call out, file to file; a
+    file that names such a function only in its imports is not split into statements."""
+    from pool_lint.screen import Index, file_facts
+
+    files = {
+        "app/http.py": b"import httpx\n\ndef notify(url):\n    return httpx.post(url)\n",
+        "app/relay.py": b"from app.http import notify\n\ndef relay(url):\n    return notify(url)\n",
+        "app/unused.py": b"from app.http import notify  # for later\n\ndef nothing():\n    return 1\n",
+        "app/service.py": (b"from sqlalchemy.orm import Session\nfrom app.relay import relay\n"
+                           b"from app.unused import nothing\n\n"
+                           b"def pay(session: Session):\n    session.flush()\n    relay('https://x')\n\n"
+                           b"def idle(session: Session):\n    session.flush()\n    nothing()\n"),
+    }
+    index = Index({p: file_facts(d) for p, d in files.items()}, files.get, root="")
+    names, provided = index.external_names()
+    assert provided == {"app/http.py": {"notify"}, "app/relay.py": {"relay"}, "app/service.py": {"pay"}}
+    assert names == {"notify", "relay", "pay"}
+    assert "app/unused.py" not in index._split  # `notify` is named in its import alone
+    assert index.select() == {"app/service.py"}
+    assert index.hint("app/service.py")[2] == ((5, 8),)  # pay() holds a session and calls out; idle() does not
+
+
 # -- which words are code ---------------------------------------------------------------------
 from pool_lint.screen import Code, _mentions, split_statements  # noqa: E402
 
