@@ -173,8 +173,7 @@ class Workers:
     def warm_up(self) -> None:
         """Have each worker load the checker while this process does serial work."""
         if self.pool is not None:
-            for _ in range(self.jobs):
-                self.pool.submit(_warm_up)
+            self.pool.each(_warm_up)
 
     def start(self, chunk_fn, items: list, shared=None, costs: Optional[Sequence[int]] = None,
               groups: Optional[Sequence[str]] = None):
@@ -248,10 +247,15 @@ class _Executor:
     def __init__(self, jobs: int, settings: Settings, options: RunOptions):
         from concurrent.futures import ProcessPoolExecutor
 
+        self.jobs = jobs
         self.executor = ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(settings, options))
 
     def submit(self, fn, arg=None):
         return self.executor.submit(fn, arg) if arg is not None else self.executor.submit(fn)
+
+    def each(self, fn) -> None:  # the executor cannot address a worker: one task per worker, wherever they run
+        for _ in range(self.jobs):
+            self.executor.submit(fn)
 
     def result(self, future):
         return future.result()

@@ -85,6 +85,7 @@ class ForkedPool:
         self._workers: List[_Worker] = []
         self._queue: deque = deque()  # framed tasks not yet given to a worker
         self._results: Dict[int, Tuple[bool, Any]] = {}
+        self._dropped: set = set()  # tasks run by `each`, whose results nobody waits for
         self._next = 0
         for _ in range(jobs):
             task_read, task_write = os.pipe()
@@ -117,6 +118,18 @@ class ForkedPool:
         self._queue.append(_frame((task_id, fn, arg)))
         self._pump(block=False)
         return task_id
+
+    def each(self, fn: Callable) -> None:
+        """Have every worker run `fn()` once, after the tasks it holds (its result is
+        dropped): a task of the shared queue goes to whichever worker is free first, and
+        one worker could take every copy."""
+        for worker in self._workers:
+            task_id = self._next
+            self._next += 1
+            worker.out += _frame((task_id, fn, None))
+            worker.running += 1
+            self._dropped.add(task_id)
+        self._pump(block=False)
 
     def result(self, task_id: int):
         """Wait for a task's value; raises WorkerError if it failed."""
@@ -154,7 +167,12 @@ class ForkedPool:
                     task_id, answer = _receive(worker.results)
                 except EOFError:
                     raise WorkerError("a worker process died") from None
-                self._results[task_id] = answer
+                if task_id in self._dropped:
+                    self._dropped.discard(task_id)
+                    if not answer[0]:
+                        raise WorkerError(f"a worker process failed:\n{answer[1]}")
+                else:
+                    self._results[task_id] = answer
                 worker.running -= 1
 
     def shutdown(self) -> None:

@@ -47,6 +47,15 @@ def _setup_value(_):
 _SETUP = None
 
 
+def _leave_pid():
+    """Writes this worker's pid into the folder the pool was set up with."""
+    (_SETUP / str(os.getpid())).write_text("")
+
+
+def _fail_once():
+    raise ValueError("warm-up broke")
+
+
 @pytest.fixture
 def pools():
     """ForkedPool(jobs, _setup, (value,)), shut down after the test."""
@@ -91,6 +100,26 @@ def test_a_worker_that_dies_is_reported(pools):
     pool = pools(1)
     with pytest.raises(WorkerError, match="died"):
         pool.result(pool.submit(_die, 0))
+
+
+def test_each_runs_once_in_every_worker(pools, tmp_path):
+    pool = pools(3, tmp_path)
+    tasks = [pool.submit(_echo, i) for i in range(20)]  # the workers hold tasks already
+    pool.each(_leave_pid)
+    assert [pool.result(t) for t in tasks] == list(range(20))
+    assert pool.result(pool.submit(_echo, "after")) == "after"
+    deadline = time.monotonic() + 10
+    while len(list(tmp_path.iterdir())) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sorted(int(p.name) for p in tmp_path.iterdir()) == sorted(w.pid for w in pool._workers)
+
+
+def test_a_failure_in_each_is_reported_by_the_next_wait(pools):
+    pool = pools(2)
+    pool.each(_fail_once)
+    with pytest.raises(WorkerError, match="warm-up broke"):
+        for _ in range(10):
+            pool.result(pool.submit(_sleep, 0.01))
 
 
 def test_shutdown_ends_every_worker_even_a_busy_one(pools):
