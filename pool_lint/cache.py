@@ -23,7 +23,7 @@ except ImportError:  # pragma: no cover - another interpreter
     from hashlib import blake2b as _blake2b
 
 CACHE_DIR = ".pool_lint_cache"
-FORMAT = 7  # of the entries; part of the cache file's name
+FORMAT = 8  # of the entries; part of the cache file's name
 Stat = Tuple[int, int]  # (mtime_ns, size)
 
 
@@ -43,11 +43,11 @@ class Entry:
     """What the cache knows of one file (a slotted class: ten thousand of them load at
     the start of a warm run)."""
 
-    __slots__ = ("stat", "content", "facts", "ebits", "evidence", "findings", "deps", "runtime")
+    __slots__ = ("stat", "content", "facts", "ebits", "evidence", "findings", "deps", "runtime", "hint")
 
     def __init__(self, stat: Stat, content: str, facts: object = None, ebits: int = 0,
                  evidence: Optional[tuple] = None, findings: Optional[list] = None,
-                 deps: Tuple[Tuple[str, Optional[Stat]], ...] = (), runtime: str = ""):
+                 deps: Tuple[Tuple[str, Optional[Stat]], ...] = (), runtime: str = "", hint: object = None):
         self.stat = stat
         self.content = content  # content hash
         self.facts = facts  # what the screen needs (screen.FileFacts)
@@ -56,10 +56,14 @@ class Entry:
         self.findings = findings  # List[Finding]; None: not analysed yet
         self.deps = deps  # other project files the analysis read, with their stats
         self.runtime = runtime  # the runtime verdict the analysis saw (its key; "" when it asked none)
+        # Where the project index let the analysis look (screen.Index.hint; None: everywhere).
+        # The findings hold for that hint only: what lies outside it was not read, nor what
+        # it would have led to in other files (which `deps` therefore cannot name).
+        self.hint = hint
 
     def __reduce__(self):  # a tuple, not a __dict__: loads several times faster
         return (Entry, (self.stat, self.content, self.facts, self.ebits, self.evidence, self.findings, self.deps,
-                        self.runtime))
+                        self.runtime, self.hint))
 
 
 class Cache:
@@ -140,13 +144,14 @@ class Cache:
             entry.evidence = tuple(evidence)
             self.dirty = True
 
-    def update_findings(self, key: str, findings: list, deps, runtime: str) -> None:
+    def update_findings(self, key: str, findings: list, deps, runtime: str, hint=None) -> None:
         entry = self.entries.get(key)
         if entry is None:
             return
         entry.findings = list(findings)
         entry.deps = tuple((dep, stat_of(Path(dep))) for dep in deps)
         entry.runtime = runtime
+        entry.hint = hint
         self.dirty = True
 
     def save(self) -> None:

@@ -334,9 +334,10 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
         verdicts, screened, hints = {}, set(), {}
         walked = set(rel_of)
 
-        def pending(t) -> bool:
-            """Does the file need analysing (no valid cached result)? Reports what the
-            cache or the scan already says."""
+        def pending(t, hint) -> bool:
+            """Does the file need analysing with `hint` (no valid cached result)? Reports
+            what the cache or the scan already says. A result made with another hint is
+            not valid: the index looks elsewhere now, because another file changed."""
             path = absolute[id(t)]
             scan = scans[path]
             if scan.error:
@@ -344,15 +345,18 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
                 return False
             entry = cache.entries.get(path) if cache is not None else None
             root = root_of[id(t)]
-            if entry is not None and entry.findings is not None and \
+            if entry is not None and entry.findings is not None and entry.hint == hint and \
                     (not entry.runtime or (root in verdicts and entry.runtime == verdicts[root].key())) \
                     and cache.deps_valid(entry):
                 result.results.append(FileResult(t.display, [f._replace(filename=t.display) for f in entry.findings]))
                 return False
             return True
 
+        used: dict = {}  # path -> the hint its analysis was given
+
         def start(batch, hint_of):
             work = [(t, hint_of(t)) for t in batch]
+            used.update((absolute[id(t)], hint) for t, hint in work)
             sizes = [scans[absolute[id(t)]].size for t in batch]
             # Files of one part of the project (its first two folders) load the same modules.
             packages = [os.sep.join(os.path.relpath(absolute[id(t)], root_of[id(t)]).split(os.sep)[:2])
@@ -381,7 +385,7 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
                 verdicts[root] = _verdict(root, roots[root], scans, rel_of, settings, cache)
         # Every early candidate is settled here: analysed early, or answered by the cache.
         early_paths = {absolute[id(t)] for t in early}
-        early = [t for t in early if pending(t)]
+        early = [t for t in early if pending(t, early_hints[absolute[id(t)]])]
         early_results = start(early, lambda t: early_hints[absolute[id(t)]]) if early else list
         # The project index: per root, the files that can hold a finding and, where one of
         # them may build an engine (the only place a rule asks), the runtime verdict, both
@@ -412,7 +416,7 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
                 return
             settled.add(path)
             hints[path] = hint
-            if pending(t):
+            if pending(t, hint):
                 ready.append(t)
                 if len(ready) >= PROGRESSIVE:
                     dispatch()
@@ -453,7 +457,7 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
                     path = absolute[id(t)]
                     if path in walked and path not in settled and (path in chosen or scans[path].error):
                         settled.add(path)
-                        if pending(t):
+                        if pending(t, hints.get(path)):
                             batch.append(t)
                 send(batch)
         # Files outside every walked root (an excluded folder named explicitly) are judged alone.
@@ -462,14 +466,14 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
         # Stage 2: analyse the other screened files without a valid cached result.
         analyse = [t for t in files if absolute[id(t)] not in settled
                    and (not options.screen or absolute[id(t)] in screened or scans[absolute[id(t)]].error)
-                   and pending(t)]
+                   and pending(t, hints.get(absolute[id(t)]))]
         send(analyse)
         for t, file_result in [pair for batch, results in batches for pair in zip(batch, results())]:
             result.files_analysed += 1
             result.results.append(file_result)
             if cache is not None and not file_result.error and not any(f.code == "POL001" for f in file_result.findings):
                 cache.update_findings(absolute[id(t)], file_result.findings, file_result.deps,
-                                      file_result.runtime)
+                                      file_result.runtime, used[absolute[id(t)]])
     finally:
         workers.close()
     result.results = [r for r in result.results if r.findings or r.fixed_text is not None or r.error]

@@ -104,6 +104,25 @@ def test_cached_project_index_sees_a_file_that_starts_using_a_session(project):
     assert findings(project.root, "--no-cache", "--no-screen") == findings(project.root)
 
 
+def test_a_cached_result_is_not_reused_when_the_index_now_looks_elsewhere_in_the_file(project):
+    """The hint prunes what the analysis reads: a function outside it is neither analysed
+    nor followed into other files, so the cached result cannot name those files as its
+    dependencies. When another file's change widens the hint (its function starts calling
+    out), the file is analysed again, although neither it nor its recorded dependencies
+    changed."""
+    project.write("app/__init__.py", "")
+    helpers = project.write("app/helpers.py", "def helper(url):\n    return url.upper()\n")
+    project.write("app/service.py", "import httpx\nfrom sqlalchemy.orm import Session\n\nfrom app.helpers import helper\n\n\n"
+                                    "def pay(session: Session):\n    session.flush()\n    helper('https://x')\n\n\n"
+                                    "def notify(session: Session):\n    session.flush()\n    httpx.post('https://x')\n")
+    assert [(f[1], f[3]) for f in findings(project.root)] == [(14, "POL201")]
+    helpers.write_text("import httpx\n\n\ndef helper(url):\n    return httpx.post(url)\n")
+    assert [(f[1], f[3]) for f in findings(project.root)] == [(9, "POL201"), (14, "POL201")]
+    assert findings(project.root) == findings(project.root, "--no-cache", "--no-screen")
+    helpers.write_text("def helper(url):\n    return url.upper()\n")  # and back
+    assert [(f[1], f[3]) for f in findings(project.root)] == [(14, "POL201")]
+
+
 def test_a_word_in_a_string_or_comment_hands_nothing_out():
     """A module-level statement whose only session word sits in a string or a comment
     does not make its importers candidates; the same word in code does."""
