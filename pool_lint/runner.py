@@ -56,12 +56,11 @@ _SETTINGS: Optional[Settings] = None
 _CHECKER = None  # checker.Checker
 _OPTIONS: Optional[RunOptions] = None
 _CONFIGURED = frozenset()  # screen.external_words of the settings
-_WORKER = False  # a worker process (its results travel through a pipe)
 
 
-def _init_worker(settings: Settings, options: RunOptions, worker: bool = False) -> None:
-    global _SETTINGS, _CHECKER, _OPTIONS, _CONFIGURED, _WORKER
-    _SETTINGS, _CHECKER, _OPTIONS, _WORKER = settings, None, options, worker
+def _init_worker(settings: Settings, options: RunOptions) -> None:
+    global _SETTINGS, _CHECKER, _OPTIONS, _CONFIGURED
+    _SETTINGS, _CHECKER, _OPTIONS = settings, None, options
     _CONFIGURED = external_words(settings.external_calls)
     # A run is short and its trees live until the end: the cyclic collector would walk
     # every tree again and again for nothing (it cost a third of a cold run).
@@ -113,11 +112,8 @@ def _scan(job: Tuple[str, str, str]) -> Scan:
     # or an engine, or call out), split here, in parallel, rather than there.
     statements = split_statements(data) if facts.bits & (SESSION | ENGINE | EXT) else None
     tops = _TOPS.get(root)
-    # From a worker, the module-level parts alone: with workers the index asks nothing
-    # else of the statements (the workers that analyse a file split it themselves).
     return Scan(stat, digest(data) if _OPTIONS.use_cache else None, facts, ebits, size=len(data),
-                statements=statements if not _WORKER else None,
-                imports=project_imports(facts, tops) if tops is not None else None,
+                statements=statements, imports=project_imports(facts, tops) if tops is not None else None,
                 parts=module_level(b"", statements) if statements is not None else None)
 
 
@@ -242,7 +238,7 @@ def _pool(jobs: int, settings: Settings, options: RunOptions):
     if hasattr(os, "fork") and sys.platform != "darwin" and not _USE_EXECUTOR:
         from .workers import ForkedPool
 
-        return ForkedPool(jobs, _init_worker, (settings, options, True))
+        return ForkedPool(jobs, _init_worker, (settings, options))
     return _Executor(jobs, settings, options)
 
 
@@ -256,7 +252,7 @@ class _Executor:
         from concurrent.futures import ProcessPoolExecutor
 
         self.jobs = jobs
-        self.executor = ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(settings, options, True))
+        self.executor = ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(settings, options))
 
     def submit(self, fn, arg=None):
         return self.executor.submit(fn, arg) if arg is not None else self.executor.submit(fn)
