@@ -19,7 +19,7 @@ from .selection import enabled_codes
 from .analysis.runtime import evidence_bits
 from .screen import (ALL_RANGES, ASYNC, ENGINE, EXT, SESSION, FileFacts, Index, ModuleFinder, external_words,
                      families_of, file_facts, is_test_code, may_hold, module_level, names_in_paths, project_imports,
-                     read_file, resolve_hint, split_statements)
+                     read_file, split_statements)
 
 PARALLEL_THRESHOLD = 48  # below this many files, worker start-up costs more than it saves
 CHUNK = 16
@@ -131,10 +131,6 @@ def _analyse(work) -> FileResult:
         data = target.path.read_bytes()
     except OSError as exc:
         return FileResult(target.display, [unreadable(target.display, f"cannot read: {exc.strerror or exc}")])
-    if hint is not None and len(hint) == 3:  # deferred by the index: where its rules can fire is worked out here
-        hint = resolve_hint(data, hint)
-        if hint is None:
-            return FileResult(target.display)  # nowhere: nothing to analyse
     return _guarded(target.display, lambda: checker.check_bytes(
         data, target.display, target.path, checker.project(project_root(target.path)),
         fix=options.fix or options.diff, unsafe=options.unsafe_fixes, hint=hint))
@@ -443,7 +439,7 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
                                   {p: scans[p].imports for p in paths if scans[p].imports is not None},
                                   {p: scans[p].parts for p in paths if scans[p].parts is not None},
                                   finders.get(str(root)), resolved)
-                    chosen = index.select(final if workers.pool is not None else None, defer=workers.pool is not None)
+                    chosen = index.select(final if workers.pool is not None else None)
                     engines = any(index.bits[p] & ENGINE for p in chosen)
                     found = {p: index.hint(p) for p in chosen}
                     if key is not None:

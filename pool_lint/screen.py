@@ -45,7 +45,7 @@ import re
 from bisect import bisect_right
 from functools import lru_cache
 from pathlib import PurePath
-from typing import Callable, Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Set, Tuple
+from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
 
 # What can call out (the catalogue): an import of anything else calls nothing out.
 from .analysis.catalog import EXTERNAL_MODULES, external_import
@@ -801,19 +801,13 @@ class Index:
         return data is not None and _mentions_in_code(data, words, Code)  # a whole file: not cached
 
     # -- the verdict ------------------------------------------------------------------------
-    def select(self, on_final: Optional[Callable[[str, tuple], None]] = None, defer: bool = False) -> Set[str]:
+    def select(self, on_final: Optional[Callable[[str, tuple], None]] = None) -> Set[str]:
         """The files that can hold a finding. For each, `hints[path]` also says what can
         fire there: whether the engine rules and POL204 can, and per session family
         ("external", "create", "tasks") the line ranges of the module-level statements
-        that can hold one of its findings (see `_unit_words`). `on_final(path, hint)`
+        that can hold one of its findings (see `_session_units`). `on_final(path, hint)`
         is told of each file chosen for a session rule as soon as its hint is final (the
-        others are final when `select` returns).
-
-        With `defer`, a file a session rule may fire in is chosen with a deferred hint:
-        the two flags and the words its statements are to be asked about (UnitWords),
-        which `resolve_hint` turns into the line ranges where the file is analysed (in a
-        worker, in parallel) or into None when no statement names them. The chosen files
-        are then a few more than can hold a finding; the findings are the same."""
+        others are final when `select` returns)."""
         families = self.families
         chosen = set()
         self.hints: Dict[str, tuple] = {}
@@ -835,15 +829,8 @@ class Index:
             tasks = "tasks" in families and bool(bits & TASKS)
             if not (calls_out or creates or tasks):
                 continue
-            words = self._unit_words(path, calls_out, creates, tasks, objects, object_files, external,
-                                     external_files)
-            statements = None if defer else self._statements_of(path)
-            if defer:
-                units = (words,)  # worked out where the file is analysed (resolve_hint)
-            elif statements is None:  # unreadable: anywhere (the analysis says why)
-                units = tuple((ALL_LINES,) if may else () for may in (calls_out, creates, tasks))
-            else:
-                units = session_units(statements, *words)
+            units = self._session_units(path, calls_out, creates, tasks, objects, object_files, external,
+                                        external_files)
             if any(units):
                 chosen.add(path)
                 self.hints[path] = self.hints.get(path, NOTHING_FIRES)[:2] + units
@@ -856,14 +843,18 @@ class Index:
         family the line ranges where its rules can)."""
         return self.hints.get(path, NOTHING_FIRES)
 
-    def _unit_words(self, path: str, calls_out: bool, creates: bool, tasks: bool, objects, object_files,
-                    external, external_files) -> "UnitWords":
-        """The words a module-level statement of the file must name for a session
-        family's rules to be able to fire in it. Every session rule looks inside one
-        function: POL201/POL202 need a session there (a parameter annotated or injected
-        as one, or one made or opened there: a session word) and an external call's
-        name; POL205 a session word and a task word; POL203 a session made (a session
-        class or factory named). A family that cannot fire in the file has no words."""
+    def _session_units(self, path: str, calls_out: bool, creates: bool, tasks: bool, objects, object_files,
+                       external, external_files) -> Tuple[Tuple[Tuple[int, int], ...], ...]:
+        """Per session family, the (first, last) lines of the module-level statements of
+        the file (a function with all it holds; a class's members one by one) that can
+        hold one of its findings. Every session rule looks inside one function: POL201/POL202 need a
+        session there (a parameter annotated or injected as one, or one made or opened
+        there: a session word) and an external call's name; POL205 a session word and a
+        task word; POL203 a session made (a session class or factory named). Strings and
+        comments are not code."""
+        statements = self._statements_of(path)
+        if statements is None:
+            return ((ALL_LINES,) if calls_out else (), (ALL_LINES,) if creates else (), (ALL_LINES,) if tasks else ())
         project_names = self.carrying + self.aliases[path] + tuple(
             name.encode() for name in self._mentioned(path, objects, object_files) | object_files.get(path, set()))
         # A session class, factory or `Depends` is reached through an import: of the
@@ -876,26 +867,7 @@ class Index:
             self.external_imports().get(path, set()) | self._mentioned(path, external, external_files)
             | external_files.get(path, set()))) if calls_out else ()
         task_words = TASK_WORDS + self.aliases[path] if tasks else ()
-        return UnitWords(session_words, makers if creates else (), calls, task_words)
-
-
-class UnitWords(NamedTuple):
-    """What session_units asks a file's statements about (a deferred hint's last item)."""
-
-    session_words: Tuple[bytes, ...]
-    makers: Tuple[bytes, ...]  # POL203; () when it cannot fire in the file
-    calls: Tuple[bytes, ...]  # POL201/POL202; ()
-    task_words: Tuple[bytes, ...]  # POL205; ()
-
-
-def resolve_hint(data: bytes, hint: Optional[tuple]) -> Optional[tuple]:
-    """A hint with its line ranges: a deferred one (Index.select with `defer`) worked out
-    from the file's bytes, None when nothing can fire in the file after all; any other
-    hint as it is."""
-    if hint is None or len(hint) != 3:
-        return hint
-    units = session_units(split_statements(data), *hint[2])
-    return hint[:2] + units if hint[0] or hint[1] or any(units) else None
+        return session_units(statements, session_words, makers if creates else (), calls, task_words)
 
 
 def _function_units(statements: List[bytes], wanted: Callable[[bytes], bool]) -> Iterable[Tuple[int, bytes]]:

@@ -117,28 +117,6 @@ def test_calls_out_through_project_functions_and_skips_files_that_only_import_th
     assert index.hint("app/service.py")[2] == ((5, 8),)  # pay() holds a session and calls out; idle() does not
 
 
-def test_a_deferred_hint_resolves_where_the_file_is_analysed_to_the_same_hint():
-    """Index.select(defer=True) leaves the statements to the worker that analyses the
-    file (resolve_hint): the same ranges come out, and a file none of whose statements
-    name the words resolves to None (it is not analysed)."""
-    from pool_lint.screen import Index, file_facts, resolve_hint
-
-    files = {
-        "app/db.py": b"from sqlalchemy.orm import sessionmaker\nSessionLocal = sessionmaker()\n",
-        "app/pay.py": (b"import httpx\nfrom app.db import SessionLocal\n\n\ndef pay():\n"
-                       b"    with SessionLocal() as s:\n        s.flush()\n        httpx.post('https://x')\n"),
-        # names a session and an HTTP client, but never in one function
-        "app/apart.py": (b"import httpx\nfrom sqlalchemy.orm import Session\n\n\ndef load(session: Session):\n"
-                         b"    return session.get(User, 1)\n\n\ndef ping():\n    httpx.get('https://x')\n"),
-    }
-    facts = {p: file_facts(d) for p, d in files.items()}
-    now, later = Index(facts, files.get, root=""), Index(facts, files.get, root="")
-    chosen, candidates = now.select(), later.select(defer=True)
-    assert chosen < candidates and "app/apart.py" in candidates - chosen
-    for path in candidates:
-        assert resolve_hint(files[path], later.hint(path)) == (now.hint(path) if path in chosen else None), path
-
-
 # -- which words are code ---------------------------------------------------------------------
 from pool_lint.screen import Code, _mentions, split_statements  # noqa: E402
 
