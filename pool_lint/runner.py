@@ -17,9 +17,9 @@ from .config import Settings
 from .files import Listing, Target, discover, project_root, root_of_file
 from .selection import enabled_codes
 from .analysis.runtime import evidence_bits
-from .screen import (ALL_RANGES, ASYNC, ENGINE, EXT, SESSION, FileFacts, Index, ModuleFinder, external_words,
-                     families_of, file_facts, is_test_code, may_hold, module_level, names_in_paths, project_imports,
-                     read_file, split_statements)
+from .screen import (ALL_RANGES, ASYNC, CREATE, ENGINE, EXT, SESSION, TASKS, FileFacts, Index, ModuleFinder,
+                     external_words, families_of, file_facts, is_test_code, may_hold, module_level, names_in_paths,
+                     project_imports, read_file, split_statements)
 
 PARALLEL_THRESHOLD = 48  # below this many files, worker start-up costs more than it saves
 CHUNK = 16
@@ -78,6 +78,26 @@ def _checker():
 
 def _warm_up() -> None:
     _checker()
+
+
+def _preload(groups) -> None:
+    """Have this worker parse (lazily), whenever it has no task, the project modules
+    the analyses are likely to consult: `groups`, (root, paths) pairs. Done while it
+    waits for the project index, it spares the analyses that follow the time (a module
+    read once serves them all)."""
+    from .workers import when_idle
+
+    checker = _checker()
+    todo = [(checker.project(Path(root)), path) for root, paths in groups for path in paths]
+    todo.reverse()
+
+    def step() -> bool:
+        if todo:
+            project, path = todo.pop()
+            project.load(path)
+        return bool(todo)
+
+    when_idle(step)
 
 
 class Scan(NamedTuple):
@@ -175,6 +195,12 @@ class Workers:
         if self.pool is not None:
             self.pool.each(_warm_up)
 
+    def preload(self, groups) -> None:
+        """Have each worker parse these project modules (_preload) while it waits."""
+        if self.pool is not None and groups and not isinstance(self.pool, _Executor):  # it has no idle time
+            # As many as there are cores this process leaves free while it makes the index.
+            self.pool.each(_preload, groups, count=max(1, min(self.jobs, os.cpu_count() or 1) - 1))
+
     def start(self, chunk_fn, items: list, shared=None, costs: Optional[Sequence[int]] = None,
               groups: Optional[Sequence[str]] = None):
         """Start `chunk_fn` and return at once: call the result to wait for the results.
@@ -253,9 +279,9 @@ class _Executor:
     def submit(self, fn, arg=None):
         return self.executor.submit(fn, arg) if arg is not None else self.executor.submit(fn)
 
-    def each(self, fn) -> None:  # the executor cannot address a worker: one task per worker, wherever they run
+    def each(self, fn, arg=None) -> None:  # the executor cannot address a worker: one task per worker, anywhere
         for _ in range(self.jobs):
-            self.executor.submit(fn)
+            self.submit(fn, arg)
 
     def result(self, future):
         return future.result()
@@ -331,6 +357,7 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
 
         workers.start(_scan_chunk, [(p, rel_of.get(p, ""), root_path.get(p, "")) for p in todo])(scanned_one)
         workers.warm_up()
+        workers.preload(_likely_modules(roots, scans, resolved))
         verdicts, screened, hints = {}, set(), {}
         walked = set(rel_of)
 
@@ -482,6 +509,30 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
         cache.save()
         result.warnings += cache.warnings
     return result
+
+
+def _likely_modules(roots, scans, resolved) -> list:
+    """(root, project files) pairs: the modules that the files likely to be analysed
+    import, the most imported first. Likely to be analysed: a file that names a session
+    and an external-call library, a session maker or a task call, or an engine factory
+    (its own bytes say so; the index decides)."""
+    groups = []
+    for root, paths in roots.items():
+        counts: dict = {}
+        for path in paths or ():
+            facts, found = scans[path].facts, resolved.get(path)
+            if facts is None or found is None:
+                continue
+            bits = facts.bits
+            if not (bits & ENGINE or (bits & SESSION and bits & (EXT | CREATE | TASKS))):
+                continue
+            names, modules, stars, name_files = found
+            for files in (*name_files.values(), *modules.values(), stars):
+                for target in files:
+                    counts[target] = counts.get(target, 0) + 1
+        if counts:
+            groups.append((str(root), sorted(counts, key=lambda p: (-counts[p], p))))
+    return groups
 
 
 def _verdict(root, paths, scans, rel_of, settings: Settings, cache: Optional[Cache]):

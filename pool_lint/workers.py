@@ -62,9 +62,26 @@ def _receive(fd: int):
     return pickle.loads(body)
 
 
+_IDLE: List[Callable[[], bool]] = []  # in a worker: work for the time no task waits
+
+
+def when_idle(step: Callable[[], bool]) -> None:
+    """In a worker: call `step()` whenever no task waits, until it returns False (it has
+    nothing left to do). A step should be short: a task that comes in waits for it."""
+    _IDLE.append(step)
+
+
 def _serve(tasks: int, results: int) -> None:
-    """A worker's loop: run each task, send back (task id, (ok, value or traceback))."""
+    """A worker's loop: run each task, send back (task id, (ok, value or traceback));
+    between tasks, while none waits, the steps of `when_idle`."""
     while True:
+        while _IDLE and not select.select([tasks], [], [], 0)[0]:
+            try:
+                more = _IDLE[0]()
+            except Exception:  # noqa: BLE001 - idle work is a help, never a failure
+                more = False
+            if not more:
+                _IDLE.pop(0)
         try:
             task_id, fn, arg = _receive(tasks)
         except EOFError:
@@ -119,14 +136,14 @@ class ForkedPool:
         self._pump(block=False)
         return task_id
 
-    def each(self, fn: Callable) -> None:
-        """Have every worker run `fn()` once, after the tasks it holds (its result is
-        dropped): a task of the shared queue goes to whichever worker is free first, and
-        one worker could take every copy."""
-        for worker in self._workers:
+    def each(self, fn: Callable, arg=None, count: Optional[int] = None) -> None:
+        """Have every worker (the first `count` of them) run `fn(arg)` (`fn()` without
+        arg) once, after the tasks it holds (its result is dropped): a task of the shared
+        queue goes to whichever worker is free first, and one worker could take every copy."""
+        for worker in self._workers[:count]:
             task_id = self._next
             self._next += 1
-            worker.out += _frame((task_id, fn, None))
+            worker.out += _frame((task_id, fn, arg))
             worker.running += 1
             self._dropped.add(task_id)
         self._pump(block=False)
