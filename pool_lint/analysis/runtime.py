@@ -38,6 +38,7 @@ from typing import Callable, Dict, FrozenSet, Iterable, List, NamedTuple, Option
 from ..config import DEFAULT_EXCLUDES
 
 from ..files import ROOT_MARKERS, Listing, entries_of
+from .tree import walk
 SERVERLESS_MODULES = ("mangum", "chalice", "functions_framework", "azure.functions", "aws_lambda_powertools")
 PROCESS_SERVERS = ("uvicorn", "gunicorn", "hypercorn", "granian", "daphne")
 # Calls (qualified through the file's imports) that start a process server.
@@ -505,13 +506,20 @@ def _parse(data: bytes) -> Optional[ast.Module]:
 
 
 class _Imports:
-    """Local names bound by the file's imports (at any depth) -> qualified names."""
+    """Local names bound by the file's imports (at any depth) -> qualified names; and,
+    from the same walk of the tree, its calls and classes."""
 
     def __init__(self, tree: ast.Module):
         self.names: Dict[str, str] = {}
         self.modules: List[str] = []  # every module (and `from` member) imported
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
+        self.calls: List[ast.Call] = []
+        self.classes: List[ast.ClassDef] = []
+        for node in walk(tree):
+            if isinstance(node, ast.Call):
+                self.calls.append(node)
+            elif isinstance(node, ast.ClassDef):
+                self.classes.append(node)
+            elif isinstance(node, ast.Import):
                 for alias in node.names:
                     self.modules.append(alias.name)
                     if alias.asname:
@@ -548,16 +556,15 @@ def _module_evidence(tree: ast.Module, rel: str) -> List[Evidence]:
             found.append(Evidence("serverless", f"{stmt.name}(event, context) in {rel}"))
     servers = set()
     django = False
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            qualified = imports.qualify(node.func)
-            if qualified in SERVER_CALLS:
-                servers.add(SERVER_CALLS[qualified])
-            elif qualified in DJANGO_APPS:
-                django = True
-        elif isinstance(node, ast.ClassDef):
-            if any(imports.qualify(base) in GUNICORN_BASES for base in node.bases):
-                servers.add("gunicorn")
+    for node in imports.calls:
+        qualified = imports.qualify(node.func)
+        if qualified in SERVER_CALLS:
+            servers.add(SERVER_CALLS[qualified])
+        elif qualified in DJANGO_APPS:
+            django = True
+    for node in imports.classes:
+        if any(imports.qualify(base) in GUNICORN_BASES for base in node.bases):
+            servers.add("gunicorn")
     for server in sorted(servers):
         found.append(Evidence("server", f"{server} started in {rel}"))
     apps = sorted({app for stmt in tree.body for app in [_app_of(stmt, imports)] if app})
