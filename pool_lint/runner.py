@@ -18,7 +18,7 @@ from .files import Listing, Target, discover, project_root, root_of_file
 from .selection import enabled_codes
 from .analysis.runtime import evidence_bits
 from .screen import (ALL_RANGES, ASYNC, CREATE, ENGINE, EXT, SESSION, TASKS, FileFacts, Index, ModuleFinder,
-                     external_words, families_of, file_facts, is_test_code, may_hold, module_level, names_in_paths,
+                     external_words, facts_and_tops, families_of, is_test_code, may_hold, module_level, names_in_paths,
                      project_imports, read_file, split_statements)
 
 PARALLEL_THRESHOLD = 48  # below this many files, worker start-up costs more than it saves
@@ -126,8 +126,8 @@ def _scan(job: Tuple[str, str, str]) -> Scan:
             data = handle.read()
     except OSError as exc:
         return Scan(stat, None, None, 0, exc.strerror or str(exc))
-    facts = file_facts(data, _CONFIGURED)
-    ebits = evidence_bits(rel, data, facts.top_modules) if rel and _SETTINGS.runtime == "auto" else 0
+    facts, imported = facts_and_tops(data, _CONFIGURED)
+    ebits = evidence_bits(rel, data, imported) if rel and _SETTINGS.runtime == "auto" else 0
     # The statements the project index will read first (files that make or name a session
     # or an engine, or call out), split here, in parallel, rather than there.
     statements = split_statements(data) if facts.bits & (SESSION | ENGINE | EXT) else None

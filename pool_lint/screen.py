@@ -206,6 +206,11 @@ def external_words(external_calls: Iterable[str]) -> FrozenSet[str]:
 
 def file_facts(data: bytes, configured: FrozenSet[str] = frozenset()) -> FileFacts:
     """What one file's bytes say, for the project index (`configured`: external_words)."""
+    return facts_and_tops(data, configured)[0]
+
+
+def facts_and_tops(data: bytes, configured: FrozenSet[str] = frozenset()) -> Tuple[FileFacts, FrozenSet[str]]:
+    """(file_facts, its top_modules), the second from the same reading of the imports."""
     # Each group is asked through a word all its members contain: most files hold none,
     # and every `in` is a scan of the whole file.
     bits = 0
@@ -225,6 +230,7 @@ def file_facts(data: bytes, configured: FrozenSet[str] = frozenset()) -> FileFac
     if b"Depends" in data:
         bits |= DEPENDS
     entries: List[str] = []
+    tops: Set[str] = set()
     ext_names: Set[str] = set()
     # The same import lines recur across a project's files: each is read once per process.
     memo = _IMPORT_MEMO.get(configured)
@@ -235,18 +241,21 @@ def file_facts(data: bytes, configured: FrozenSet[str] = frozenset()) -> FileFac
         if found is None:
             found = memo[statement] = _import_entries(statement, configured)
         entries += found[0]
+        tops.update(found[2])
         if found[1]:
             bits |= EXT
             ext_names.update(found[1])
-    return FileFacts(bits, " ".join(entries), " ".join(sorted(ext_names)))
+    return FileFacts(bits, " ".join(entries), " ".join(sorted(ext_names))), frozenset(tops)
 
 
 _IMPORT_MEMO: Dict[FrozenSet[str], Dict[bytes, Tuple[List[str], Tuple[str, ...]]]] = {}
 
 
-def _import_entries(statement: bytes, configured: FrozenSet[str]) -> Tuple[List[str], Tuple[str, ...]]:
-    """(FileFacts import entries, local names bound to external-call imports) of one
-    import statement's text."""
+def _import_entries(statement: bytes, configured: FrozenSet[str]
+                    ) -> Tuple[List[str], Tuple[str, ...], Tuple[str, ...]]:
+    """(FileFacts import entries, local names bound to external-call imports, the
+    top-level modules of its absolute imports: FileFacts.top_modules) of one import
+    statement's text."""
     entries: List[str] = []
     ext_names: List[str] = []
     for is_from, module, names in _read_import(statement):
@@ -269,7 +278,8 @@ def _import_entries(statement: bytes, configured: FrozenSet[str]) -> Tuple[List[
                 bound = name if alias else local  # `import a.b` binds `a`
             if local and (configured_hit or (library and external_import(bound))):
                 ext_names.append(local)
-    return entries, tuple(ext_names)
+    tops = tuple({entry.split("|", 1)[0].split(".", 1)[0] for entry in entries if entry[:1] != "."})
+    return entries, tuple(ext_names), tops
 
 
 # -- what a file hands out: read again only for the files that can -----------------------------
