@@ -906,14 +906,18 @@ def session_units(statements: List[bytes], session_words: Tuple[bytes, ...], mak
     for first, unit in _function_units(statements, named):
         line = first + unit.count(b"\n")
         code = Code(unit)
-        has_session = code.mentions(session_words)
         last = line if unit.endswith(b"\n") is False else line - 1
         span = (first, max(first, last))
-        if calls and has_session and _mentions(unit, calls) and code.mentions(calls):
+        # Whether the code (not a string or a comment) names a session word is asked only
+        # where the text names a call or a task word: that question reads the most.
+        calls_named = bool(calls) and _mentions(unit, calls)
+        tasks_named = bool(task_words) and _mentions(unit, task_words)
+        has_session = (calls_named or tasks_named) and code.mentions(session_words)
+        if calls_named and has_session and code.mentions(calls):
             found[0].append(span)
         if makers and code.mentions(makers):
             found[1].append(span)
-        if task_words and has_session and _mentions(unit, task_words) and code.mentions(task_words):
+        if tasks_named and has_session and code.mentions(task_words):
             found[2].append(span)
     return tuple(tuple(ranges) for ranges in found)
 
