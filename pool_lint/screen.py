@@ -590,7 +590,6 @@ class Index:
         self.names: Dict[str, Dict[str, str]] = {}
         self.modules: Dict[str, Dict[str, Set[str]]] = {}
         self.stars: Dict[str, Set[str]] = {}
-        self.aliases: Dict[str, Tuple[bytes, ...]] = {}  # local names of `import x as y` (any module)
         self.name_users: Dict[str, Set[str]] = {}
         self.name_files: Dict[str, Dict[str, Set[str]]] = {}  # per file: local name -> the files it comes from
         self.importers: Dict[str, Set[str]] = {}  # per file: the files that import from it
@@ -607,17 +606,20 @@ class Index:
             for files in (*name_files.values(), *modules.values(), stars):
                 for target in files:
                     self.importers.setdefault(target, set()).add(path)
-            self.aliases[path] = tuple(local.encode() for _, local in renamed)
             for name in names.values():
                 self.name_users.setdefault(name, set()).add(path)
             for files in (*modules.values(), stars):
                 for target in files:
                     self.file_users.setdefault(target, set()).add(path)
         self.bits = self._alias_bits(pairs)
-        # Other names of a session class or factory, or of an engine factory (`as` imports
-        # and their re-exports, anywhere in the project).
+        # Other names of a session class or factory, of an engine factory or of `Depends`
+        # (`as` imports and their re-exports, anywhere in the project), and of a task call.
+        # A name imported under another name counts only through these: a project's own
+        # names reach a file through what it imports from the project (`_mentioned`).
         self.carrying = tuple(sorted(name.encode() for name, bits in self.carried.items()
                                      if bits & (SESSION | ENGINE | DEPENDS) and name not in NAME_BITS))
+        self.task_carrying = tuple(sorted(name.encode() for name, bits in self.carried.items()
+                                          if bits & TASKS and name not in NAME_BITS))
 
     # -- names imported under another name ---------------------------------------------------
     def _alias_bits(self, pairs) -> Dict[str, int]:
@@ -694,7 +696,7 @@ class Index:
                 continue
             done[path] = mentioned
             values, defs = self._parts(path)
-            words = self.aliases[path] + carrying + tuple(name.encode() for name in mentioned)
+            words = carrying + tuple(name.encode() for name in mentioned)
             new_objects = {name for name, value in values
                            if _hands_out(value, words)} - objects
             if new_objects:
@@ -865,7 +867,7 @@ class Index:
         statements = self._statements_of(path)
         if statements is None:
             return ((ALL_LINES,) if calls_out else (), (ALL_LINES,) if creates else (), (ALL_LINES,) if tasks else ())
-        project_names = self.carrying + self.aliases[path] + tuple(
+        project_names = self.carrying + tuple(
             name.encode() for name in self._mentioned(path, objects, object_files) | object_files.get(path, set()))
         # A session class, factory or `Depends` is reached through an import: of the
         # library itself, or of a project module (that may re-export it).
@@ -876,7 +878,7 @@ class Index:
         calls = self.configured + tuple(name.encode() for name in (
             self.external_imports().get(path, set()) | self._mentioned(path, external, external_files)
             | external_files.get(path, set()))) if calls_out else ()
-        task_words = TASK_WORDS + self.aliases[path] if tasks else ()
+        task_words = TASK_WORDS + self.task_carrying if tasks else ()
         return session_units(statements, session_words, makers if creates else (), calls, task_words)
 
 

@@ -123,6 +123,35 @@ def test_a_cached_result_is_not_reused_when_the_index_now_looks_elsewhere_in_the
     assert [(f[1], f[3]) for f in findings(project.root)] == [(14, "POL201")]
 
 
+def test_names_imported_under_another_name_are_followed(project):
+    """An `as` import of a session class, of a project's session factory, of a module
+    that holds one, of `gather` or `Depends`: each reaches the rule through the name
+    that carries it (screen.Index.carried, names imported from the project), and the
+    screen finds what the whole analysis finds."""
+    project.write("app/__init__.py", "")
+    project.write("app/db.py", "from sqlalchemy.orm import sessionmaker as make\nSessionLocal = make()\n")
+    project.write("app/typed.py", "import httpx\nfrom sqlalchemy.orm import Session as DbSession\n\n\n"
+                                  "def pay(session: DbSession):\n    session.execute('select 1')\n"
+                                  "    httpx.post('https://x')\n")
+    project.write("app/local.py", "import httpx\nfrom app.db import SessionLocal as SL\n\n\ndef pay():\n"
+                                  "    with SL() as s:\n        s.execute('select 1')\n        httpx.post('https://x')\n")
+    project.write("app/whole.py", "import httpx\nimport app.db as database\n\n\ndef pay():\n"
+                                  "    with database.SessionLocal() as s:\n        s.execute('select 1')\n"
+                                  "        httpx.post('https://x')\n\n\ndef leak():\n    s = database.SessionLocal()\n"
+                                  "    return s.execute('select 1')\n")
+    project.write("app/tasks.py", "from asyncio import gather as together\nfrom sqlalchemy.ext.asyncio import AsyncSession\n"
+                                  "\n\nasync def both(session: AsyncSession):\n"
+                                  "    await together(session.execute('a'), session.execute('b'))\n")
+    project.write("app/deps.py", "import httpx\nfrom fastapi import Depends as Inject\nfrom app.db import SessionLocal\n\n\n"
+                                 "def get_db():\n    with SessionLocal() as s:\n        yield s\n\n\n"
+                                 "def pay(db=Inject(get_db)):\n    db.execute('select 1')\n    httpx.post('https://x')\n")
+    found = findings(project.root)
+    assert sorted({(f[0], f[3]) for f in found}) == [
+        ("app/deps.py", "POL201"), ("app/local.py", "POL201"), ("app/tasks.py", "POL205"),
+        ("app/typed.py", "POL201"), ("app/whole.py", "POL201"), ("app/whole.py", "POL203")]
+    assert found == findings(project.root, "--no-cache", "--no-screen")
+
+
 def test_a_word_in_a_string_or_comment_hands_nothing_out():
     """A module-level statement whose only session word sits in a string or a comment
     does not make its importers candidates; the same word in code does."""
