@@ -49,7 +49,7 @@ from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Set, Tup
 
 # What can call out (the catalogue): an import of anything else calls nothing out.
 from .analysis.catalog import EXTERNAL_MODULES, external_import
-from .analysis.statements import class_members, split_statements
+from .analysis.statements import NOISE, class_members, split_statements
 
 # -- what one file's bytes say ---------------------------------------------------------------
 DB = 1  # mentions sqlalchemy / sqlmodel
@@ -299,10 +299,10 @@ HANDS_OUT = (b"Session", b"sessionmaker", b"scoped_session", b"create_engine", b
              b"engine_from_config", b"Depends", b"Annotated")
 
 
-# A comment, or a string literal: the code around them is what a statement hands out. An
-# f-string is kept whole (its fields are code: `f"{client.get(url)}"` calls out).
-_NOISE = re.compile(rb"""#[^\r\n]*|"{3}(?:[^"\\]|\\.|"(?!""))*"{3}|'{3}(?:[^'\\]|\\.|'(?!''))*'{3}"""
-                    rb"""|"(?:[^"\\\r\n]|\\.)*"|'(?:[^'\\\r\n]|\\.)*'""", re.DOTALL)
+# A comment, or a string literal (statements.NOISE): the code around them is what a
+# statement hands out. An f-string is kept whole (its fields are code:
+# `f"{client.get(url)}"` calls out).
+_NOISE = NOISE
 _PREFIX = re.compile(rb"[rRbBuUfF]{1,2}$")
 
 

@@ -103,6 +103,22 @@ def test_splitting_and_joining_gives_the_bytes_back():
         assert b"".join(split_statements(data)) == data
 
 
+def test_a_bracket_in_a_string_does_not_join_the_functions_after_it():
+    """The splitter counts brackets without reading strings; a definition in column 0
+    cannot start inside a bracket, so there the count is checked without strings and
+    comments: a template's lone brace does not make the rest of the file one statement.
+    A bracket really open still joins its lines."""
+    data = (b"value = [\nfirst,\n]\n"
+            b'def render():\n    return """\n{{ name } oops\n"""\n\n\n'
+            b"def after():\n    return 1\n\n\n"
+            b"x = call(\n    a,\n# (\n)\n\n\n"
+            b"class Later:\n    pass\n")
+    statements = split_statements(data)
+    assert [s.split(b"\n", 1)[0] for s in statements] == [b"value = [", b"def render():", b"def after():",
+                                                           b"x = call(", b"class Later:"]
+    assert b"".join(statements) == data
+
+
 def test_expanding_after_the_index_extends_the_index():
     lazy = Source.parse_lazily(MODULE, "m.py")
     assert len(lazy.functions) == 2  # the stubs and `short`: nothing inside a stub yet

@@ -13,6 +13,11 @@ import re
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 _TOP = re.compile(rb"\n(?=[^\s#])")
+# A comment, or a string literal (the screen's noise: screen.Code).
+NOISE = re.compile(rb"""#[^\r\n]*|"{3}(?:[^"\\]|\\.|"(?!""))*"{3}|'{3}(?:[^'\\]|\\.|'(?!''))*'{3}"""
+                    rb"""|"(?:[^"\\\r\n]|\\.)*"|'(?:[^'\\\r\n]|\\.)*'""", re.DOTALL)
+# The start of a line that, in column 0 (or a block's indentation), begins a definition.
+_DEFINITION = re.compile(rb"(?:async[ \t]+def|def|class)[ \t]|@")
 _NOT_BRACKETS = bytes(c for c in range(256) if c not in b"()[]{}")
 
 
@@ -47,10 +52,19 @@ def split_statements(data: bytes, indent: bytes = b"") -> List[bytes]:
         d, q2, q1 = _balance(part)
         depth, doubles, singles = depth + d, doubles + q2, singles + q1
         if end < len(data) and (depth > 0 or doubles % 2 or singles % 2 or part.rstrip(b"\r\n").endswith(b"\\")):
-            continue
+            if depth <= 0 or doubles % 2 or singles % 2 or part.rstrip(b"\r\n").endswith(b"\\") \
+                    or not _DEFINITION.match(data, end + len(indent)) or _exact_depth(data[begin:end]) > 0:
+                continue
+            # A definition cannot start inside a bracket: the bracket counted open was in
+            # a string or a comment (`"{{ ain't }"`), and the statement ends here.
         out.append(data[begin:end])
         begin, depth, doubles, singles = end, 0, 0, 0
     return out
+
+
+def _exact_depth(text: bytes) -> int:
+    """Open brackets minus closed ones in the code of a text, strings and comments left out."""
+    return _balance(NOISE.sub(b"", text))[0]
 
 
 _INDENT = re.compile(rb"\n([ \t]*)([^ \t\r\n])")
