@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
@@ -79,7 +80,8 @@ class Cache:
 
     @classmethod
     def open(cls, folder: Path, settings_key: str) -> "Cache":
-        name = digest(f"{__version__}\0{settings_key}".encode())
+        # The parser is the running Python's: its version decides what is a syntax error.
+        name = digest(f"{__version__}\0{sys.version_info[:2]}\0{settings_key}".encode())
         path = Path(folder) / CACHE_DIR / f"{__version__}-{FORMAT}-{name}.pickle"
         cache = cls(path)
         if path.exists():

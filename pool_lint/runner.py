@@ -498,7 +498,11 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
         for t, file_result in [pair for batch, results in batches for pair in zip(batch, results())]:
             result.files_analysed += 1
             result.results.append(file_result)
-            if cache is not None and not file_result.error and not any(f.code == "POL001" for f in file_result.findings):
+            # A file that could not be read is asked again next time; one that does not
+            # decode or parse gives the same answer for the same bytes (and Python: the
+            # cache's key holds its version).
+            if cache is not None and not file_result.error and not any(
+                    f.code == "POL001" and f.message.startswith("cannot read") for f in file_result.findings):
                 cache.update_findings(absolute[id(t)], file_result.findings, file_result.deps,
                                       file_result.runtime, used[absolute[id(t)]])
     finally:

@@ -232,6 +232,26 @@ def test_engine_rules_in_test_code_follow_check_tests(project):
     assert findings(project.root, "--no-cache", "--no-screen") == checked
 
 
+def test_a_syntax_error_is_remembered_for_the_same_bytes_and_python(project):
+    """A file that does not parse gives the same POL001 for the same bytes under the same
+    Python (the cache's key holds its version): a warm run takes it from the cache. A
+    file that could not be read is asked again."""
+    import pickle
+    import sys
+
+    project.write("app/broken.py", "from sqlalchemy import create_engine\nengine = create_engine(URL,\n")
+    first = findings(project.root)
+    assert [(f[0], f[3]) for f in first] == [("app/broken.py", "POL001")]
+    (cache_file,) = (project.root / ".pool_lint_cache").glob("*.pickle")
+    entries, _ = pickle.loads(cache_file.read_bytes())
+    (entry,) = [e for path, e in entries.items() if path.endswith("broken.py")]
+    assert [f.code for f in entry.findings] == ["POL001"]
+    assert f"Python {sys.version_info[0]}.{sys.version_info[1]}" in entry.findings[0].message
+    assert findings(project.root) == first
+    project.write("app/broken.py", "from sqlalchemy import create_engine\nengine = create_engine(URL)\n")
+    assert "POL001" not in {f[3] for f in findings(project.root)}
+
+
 def test_corrupted_cache_is_ignored_with_a_warning(project):
     project.write("app/db.py", "from sqlalchemy import create_engine\nengine = create_engine(URL)\n")
     reference = findings(project.root)
