@@ -195,11 +195,15 @@ class Workers:
         if self.pool is not None:
             self.pool.each(_warm_up)
 
-    def preload(self, groups) -> None:
-        """Have each worker parse these project modules (_preload) while it waits."""
-        if self.pool is not None and groups and not isinstance(self.pool, _Executor):  # it has no idle time
-            # As many as there are cores this process leaves free while it makes the index.
-            self.pool.each(_preload, groups, count=max(1, min(self.jobs, os.cpu_count() or 1) - 1))
+    def preload(self, likely) -> None:
+        """Have workers parse the project modules `likely()` names (_preload) while they
+        wait: as many workers as there are cores this process leaves free while it makes
+        the index (more would slow the index itself). Not with the executor, whose
+        workers have no idle time to fill."""
+        if self.pool is not None and not isinstance(self.pool, _Executor):
+            groups = likely()
+            if groups:
+                self.pool.each(_preload, groups, count=max(1, min(self.jobs, os.cpu_count() or 1) - 1))
 
     def start(self, chunk_fn, items: list, shared=None, costs: Optional[Sequence[int]] = None,
               groups: Optional[Sequence[str]] = None):
@@ -279,8 +283,9 @@ class _Executor:
     def submit(self, fn, arg=None):
         return self.executor.submit(fn, arg) if arg is not None else self.executor.submit(fn)
 
-    def each(self, fn, arg=None) -> None:  # the executor cannot address a worker: one task per worker, anywhere
-        for _ in range(self.jobs):
+    def each(self, fn, arg=None, count: Optional[int] = None) -> None:
+        # The executor cannot address a worker: one task per worker, wherever they run.
+        for _ in range(count or self.jobs):
             self.submit(fn, arg)
 
     def result(self, future):
@@ -357,7 +362,7 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
 
         workers.start(_scan_chunk, [(p, rel_of.get(p, ""), root_path.get(p, "")) for p in todo])(scanned_one)
         workers.warm_up()
-        workers.preload(_likely_modules(roots, scans, resolved))
+        workers.preload(lambda: _likely_modules(roots, scans, resolved))
         verdicts, screened, hints = {}, set(), {}
         walked = set(rel_of)
 

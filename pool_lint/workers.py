@@ -184,13 +184,13 @@ class ForkedPool:
                     task_id, answer = _receive(worker.results)
                 except EOFError:
                     raise WorkerError("a worker process died") from None
-                if task_id in self._dropped:
-                    self._dropped.discard(task_id)
-                    if not answer[0]:
-                        raise WorkerError(f"a worker process failed:\n{answer[1]}")
-                else:
-                    self._results[task_id] = answer
                 worker.running -= 1
+                if task_id not in self._dropped:
+                    self._results[task_id] = answer
+                    continue
+                self._dropped.discard(task_id)
+                if not answer[0]:
+                    raise WorkerError(f"a worker process failed:\n{answer[1]}")
 
     def shutdown(self) -> None:
         """End the workers: they exit when their task pipe closes; one still busy (this
