@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from . import __version__
+from .files import write_atomically
 
 try:  # CPython's own module: hashlib would load OpenSSL first, at start-up cost
     from _blake2 import blake2b as _blake2b
@@ -165,20 +166,7 @@ class Cache:
             ignore = folder / ".gitignore"
             if not ignore.exists():
                 ignore.write_text("# Automatically created by pool-lint.\n*\n")
-            # A name of this process's own (no other live process writes it), then renamed
-            # over the cache: a reader sees the old cache or the new one, never half of one.
-            # (Not `tempfile`, which costs a warm run more to import than the write takes.)
-            temp = folder / f".{self.path.name}.{os.getpid()}.tmp"
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o644)
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    pickle.dump((self.entries, self.roots), handle, protocol=pickle.HIGHEST_PROTOCOL)
-                os.replace(temp, self.path)
-            except BaseException:
-                try:
-                    os.unlink(temp)
-                except OSError:
-                    pass
-                raise
+            write_atomically(self.path, lambda handle: pickle.dump(
+                (self.entries, self.roots), handle, protocol=pickle.HIGHEST_PROTOCOL))
         except OSError as exc:
             self.warnings.append(f"could not write the cache at {self.path}: {exc.strerror or exc}")

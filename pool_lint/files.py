@@ -7,7 +7,7 @@ import os
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 from .config import Settings
 
@@ -25,6 +25,28 @@ class Target(NamedTuple):
     @property
     def path(self) -> Optional[Path]:
         return Path(self.file) if self.file is not None else None
+
+
+def write_atomically(path: Path, write: Callable[[object], None], mode: Optional[int] = None) -> None:
+    """Write a file through a temporary one beside it, then rename it over the file: a
+    reader sees the old content or the new, never half of it. `write(handle)` writes the
+    bytes; `mode`: the permissions to give it (the file's own, for a fix). The temporary
+    name is this process's own, so no other live process writes it (not `tempfile`,
+    which costs a warm run more to import than the cache's write takes)."""
+    temp = path.parent / f".{path.name}.{os.getpid()}.pool-lint"
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o644)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+        if mode is not None:
+            os.chmod(temp, mode & 0o7777)
+        os.replace(temp, path)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise
 
 
 def project_root(path: Path) -> Path:

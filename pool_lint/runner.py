@@ -14,7 +14,7 @@ from typing import List, NamedTuple, Optional, Sequence, Tuple
 from .cache import Cache, digest, stat_of
 from .findings import FileResult, unreadable
 from .config import Settings
-from .files import Listing, Target, discover, project_root, root_of_file
+from .files import Listing, Target, discover, project_root, root_of_file, write_atomically
 from .selection import enabled_codes
 from .analysis.runtime import evidence_bits
 from .screen import (ALL_RANGES, ASYNC, CREATE, ENGINE, EXT, SESSION, TASKS, FileFacts, Index, ModuleFinder,
@@ -605,26 +605,6 @@ def encode_like(original: bytes, text: str) -> bytes:
     return text.encode(encoding)
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write through a temporary file in the same folder, then rename; keep the mode."""
-    folder = path.parent
-    mode = path.stat().st_mode
-    import tempfile
-
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".pool-lint", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(temp, mode & 0o7777)
-        os.replace(temp, path)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise
-
-
 def write_fixes(results: Sequence[FileResult], targets_by_name) -> List[str]:
     """Write every changed file; returns error messages (the run goes on)."""
     errors = []
@@ -636,7 +616,8 @@ def write_fixes(results: Sequence[FileResult], targets_by_name) -> List[str]:
             continue
         try:
             original = target.path.read_bytes()
-            write_atomically(target.path, encode_like(original, r.fixed_text))
+            data = encode_like(original, r.fixed_text)
+            write_atomically(target.path, lambda handle: handle.write(data), target.path.stat().st_mode)
         except (OSError, UnicodeEncodeError) as exc:
             errors.append(f"{r.filename}: could not write the fix: {exc}")
     return errors
