@@ -49,7 +49,7 @@ from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Set, Tup
 
 # What can call out (the catalogue): an import of anything else calls nothing out.
 from .analysis.catalog import EXTERNAL_MODULES, external_import
-from .analysis.statements import NOISE, class_members, split_statements
+from .analysis.statements import NOISE as _NOISE, class_members, split_statements
 
 # -- what one file's bytes say ---------------------------------------------------------------
 DB = 1  # mentions sqlalchemy / sqlmodel
@@ -299,10 +299,9 @@ HANDS_OUT = (b"Session", b"sessionmaker", b"scoped_session", b"create_engine", b
              b"engine_from_config", b"Depends", b"Annotated")
 
 
-# A comment, or a string literal (statements.NOISE): the code around them is what a
-# statement hands out. An f-string is kept whole (its fields are code:
+# _NOISE (statements.NOISE), a comment or a string literal: the code around them is what
+# a statement hands out. An f-string is kept whole (its fields are code:
 # `f"{client.get(url)}"` calls out).
-_NOISE = NOISE
 _PREFIX = re.compile(rb"[rRbBuUfF]{1,2}$")
 
 
@@ -406,6 +405,26 @@ def _mentions(text: bytes, words: Iterable[bytes], noise: Optional[Callable[[int
 
 
 _NOTHING: FrozenSet[str] = frozenset()
+
+
+def _used_beyond_imports(data: bytes, facts: FileFacts, words: Iterable[bytes]) -> bool:
+    """May a file (its bytes, its facts) name one of the words other than where it
+    imports it? Each import entry that binds or takes a word accounts for one of its
+    occurrences in the bytes (fewer than the import statements hold, never more): a word
+    found no more often than that is named in import statements alone. (An unused import
+    inside a function is then not the function's external call, and is none for the
+    analysis.)"""
+    entries = None
+    for word in words:
+        found = data.count(word)
+        if not found:
+            continue
+        if entries is None:
+            entries = facts.imports
+        name = word.decode()
+        if found > sum(1 for _, imported, local in entries if imported == name or local == name):
+            return True
+    return False
 
 
 def _contains(text: bytes, words: Iterable[bytes]) -> bool:
@@ -737,13 +756,16 @@ class Index:
             if not fresh:
                 continue
             seen |= fresh
-            if path not in self._read and not self._used_beyond_imports(path, fresh):
-                continue  # no statement of it names one: no need to split it
+            if path not in self._read:
+                data = self.read(path) if path not in self._split else None
+                if data is not None and not _used_beyond_imports(data, self.facts[path], fresh):
+                    continue  # no statement of it names one: no need to split it
+                if path not in self._split:
+                    self._split[path] = split_statements(data) if data is not None else None
             values, defs = self._parts(path)
             found = providers.get(path, set())
             new_names: Set[str] = set()
             while fresh:  # a function calling one of this file's own external functions
-                seen |= fresh
                 current = tuple(fresh)
                 new = {name for name, body in defs if name not in found and name not in new_names
                        and _mentions_in_code(body, current)}
@@ -751,32 +773,12 @@ class Index:
                         and _mentions_in_code(value, current)}
                 new_names |= new
                 fresh = {name.encode() for name in new} - seen
+                seen |= fresh
             if new_names:
                 names |= new_names
                 providers.setdefault(path, set()).update(new_names)
                 queue.extend(self._users(new_names, path))
         return names, providers
-
-    def _used_beyond_imports(self, path: str, words: Iterable[bytes]) -> bool:
-        """May the file name one of the words other than where it imports it? Each import
-        entry that binds or takes a word accounts for one of its occurrences in the bytes
-        (fewer than the import statements hold, never more): a word found no more often
-        than that is named in import statements alone. (An unused import inside a
-        function is then not the function's external call, and is none for the analysis.)"""
-        data = self.read(path)
-        if data is None:
-            return True
-        entries = None
-        for word in words:
-            found = data.count(word)
-            if not found:
-                continue
-            if entries is None:
-                entries = self.facts[path].imports
-            name = word.decode()
-            if found > sum(1 for _, imported, local in entries if imported == name or local == name):
-                return True
-        return False
 
     def external_imports(self) -> Dict[str, Set[str]]:
         """Per file, its names bound to a client or an external function of a library:
