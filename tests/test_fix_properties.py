@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from pool_lint import fix_source, lint_source
@@ -62,6 +63,7 @@ def _keywords(tree):
     return [(node.lineno, [k.arg for k in node.keywords]) for node in ast.walk(tree) if isinstance(node, ast.Call)]
 
 
+@pytest.mark.slow
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(engine_calls())
 def test_fix_properties(source):
@@ -88,6 +90,7 @@ def test_fix_properties(source):
     _ = after
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.sampled_from(["pool_size=5", "max_overflow=2", "pool_timeout=3", "pool_use_lifo=True"]),
                 unique=True, min_size=1), st.sampled_from(["one-line", "one-per-line"]), st.booleans())

@@ -76,6 +76,7 @@ def test_removals_then_insertions_on_one_call():
                         "pool_recycle=3600)\n")
 
 
+@pytest.mark.skipif(not (SHARED / "fix_cases").is_dir(), reason="../shared/fix_cases is not beside the repository")
 @pytest.mark.parametrize("case", sorted(p.stem for p in (SHARED / "fix_cases").glob("*.py")
                                         if not p.name.endswith(".expected.py")) if (SHARED / "fix_cases").is_dir() else [])
 def test_shared_fix_cases_through_the_cli(case, tmp_path):

@@ -33,6 +33,19 @@ def pre_commit_home(tmp_path_factory):
     return tmp_path_factory.mktemp("pre-commit-home")
 
 
+@pytest.fixture(scope="module")
+def hook_repo(tmp_path_factory, pre_commit_home):
+    """This working tree as a git repository of its own, for `pre-commit try-repo`: the test
+    runs the same whether the project is a clone or a plain copy of its files."""
+    repo = tmp_path_factory.mktemp("hook-repo") / "pool-lint"
+    shutil.copytree(REPO, repo, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "__pycache__", "*.egg-info", ".pool_lint_cache", ".pytest_cache", ".hypothesis", "build"))
+    _git("init", "-q", cwd=repo)
+    _git("add", "-A", cwd=repo)
+    _git("commit", "-qm", "snapshot", cwd=repo)
+    return repo
+
+
 def _user_repo(tmp_path):
     repo = tmp_path / "service"
     (repo / "app").mkdir(parents=True)
@@ -44,23 +57,25 @@ def _user_repo(tmp_path):
     return repo
 
 
-def _try_repo(hook, repo, home):
+def _try_repo(hook, repo, home, hooks):
     env = dict(os.environ, PRE_COMMIT_HOME=str(home), PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
-    return subprocess.run([str(BIN / "pre-commit"), "try-repo", str(REPO), hook, "--all-files", "--verbose"],
+    return subprocess.run([str(BIN / "pre-commit"), "try-repo", str(hooks), hook, "--all-files", "--verbose"],
                           cwd=repo, env=env, capture_output=True, text=True, timeout=900)
 
 
-def test_pre_commit_check_hook_fails_with_findings(tmp_path, pre_commit_home):
+@pytest.mark.slow
+def test_pre_commit_check_hook_fails_with_findings(tmp_path, pre_commit_home, hook_repo):
     repo = _user_repo(tmp_path)
-    result = _try_repo("pool-lint", repo, pre_commit_home)
+    result = _try_repo("pool-lint", repo, pre_commit_home, hook_repo)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "app/db.py:2:10: POL101" in result.stdout
     assert (repo / "app" / "db.py").read_text() == NAIVE
 
 
-def test_pre_commit_fix_hook_rewrites_the_file(tmp_path, pre_commit_home):
+@pytest.mark.slow
+def test_pre_commit_fix_hook_rewrites_the_file(tmp_path, pre_commit_home, hook_repo):
     repo = _user_repo(tmp_path)
-    result = _try_repo("pool-lint-fix", repo, pre_commit_home)
+    result = _try_repo("pool-lint-fix", repo, pre_commit_home, hook_repo)
     assert result.returncode == 1, result.stdout + result.stderr  # files were modified: the commit stops
     assert "files were modified by this hook" in result.stdout
     fixed = (repo / "app" / "db.py").read_text()

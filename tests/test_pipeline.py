@@ -10,7 +10,7 @@ import pytest
 from conftest import SHARED, run_cli
 
 CASES = SHARED / "cases"
-pytestmark = pytest.mark.skipif(not CASES.is_dir(), reason="../shared/cases is not beside the repository")
+needs_cases = pytest.mark.skipif(not CASES.is_dir(), reason="../shared/cases is not beside the repository")
 
 
 def findings(cwd, *extra):
@@ -37,7 +37,9 @@ def big_tree(tmp_path_factory):
     return root
 
 
-@pytest.mark.parametrize("project", sorted(p.name for p in CASES.iterdir() if (p / "pyproject.toml").exists()))
+@needs_cases
+@pytest.mark.parametrize("project", sorted(p.name for p in CASES.iterdir() if (p / "pyproject.toml").exists())
+                         if CASES.is_dir() else [])
 def test_screen_jobs_and_cache_do_not_change_findings_on_cases(project, tmp_path):
     work = tmp_path / project
     shutil.copytree(CASES / project, work)
@@ -48,6 +50,8 @@ def test_screen_jobs_and_cache_do_not_change_findings_on_cases(project, tmp_path
     assert findings(work) == reference  # warm cache
 
 
+@needs_cases
+@pytest.mark.slow
 def test_screen_jobs_and_cache_on_a_large_tree(big_tree):
     reference = findings(big_tree, "--no-cache", "--no-screen", "--jobs", "1")
     assert len(reference) > 100
@@ -57,6 +61,8 @@ def test_screen_jobs_and_cache_on_a_large_tree(big_tree):
     assert findings(big_tree, "--jobs", "1") == reference
 
 
+@needs_cases
+@pytest.mark.slow
 def test_many_changed_files_under_a_warm_cache(big_tree, tmp_path):
     """Enough changed files for the worker pool while the cache answers the others
     (engine files among them): each finding once, as without any cache."""

@@ -35,6 +35,19 @@ def _sleep(seconds):
     return os.getpid()
 
 
+def _steps_done():
+    """How many idle-work steps had been done when this task ran."""
+    path = _SETUP / "steps"
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+def _sleep_then_mark(seconds):
+    """Sleeps, then leaves a file: the file exists only if the task was allowed to finish."""
+    time.sleep(seconds)
+    (_SETUP / "finished").write_text("")
+    return os.getpid()
+
+
 def _setup(value):
     global _SETUP
     _SETUP = value
@@ -142,23 +155,22 @@ def test_idle_work_fills_the_time_between_tasks_and_gives_way_to_them(pools, tmp
     pool = pools(1, tmp_path)
     pool.result(pool.submit(_start_idle_work, 300))  # three seconds of steps
     time.sleep(0.1)
-    started = time.monotonic()
-    assert pool.result(pool.submit(_echo, "now")) == "now"
-    assert time.monotonic() - started < 1.5  # it waited for one step at most, not for all of them
+    # The task ran between two steps, before the idle work was over (it did not wait for it).
+    assert pool.result(pool.submit(_steps_done)) < 300
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and len((tmp_path / "steps").read_text().splitlines()) < 300:
         time.sleep(0.05)
     assert len((tmp_path / "steps").read_text().splitlines()) == 300  # and went on after the task
 
 
-def test_shutdown_ends_every_worker_even_a_busy_one(pools):
-    pool = pools(2)
+def test_shutdown_ends_every_worker_even_a_busy_one(pools, tmp_path):
+    pool = pools(2, tmp_path)
     pids = {pool.result(pool.submit(_sleep, 0)) for _ in range(4)}
-    pool.submit(_sleep, 30)  # still running at shutdown
-    started = time.monotonic()
+    pool.submit(_sleep_then_mark, 30)  # still running at shutdown
+    time.sleep(0.2)  # let a worker start it
     pool.shutdown()
-    assert time.monotonic() - started < 10
     assert pids and not any(_alive(pid) for pid in pids)
+    assert not (tmp_path / "finished").exists()  # the busy worker was ended, not waited for
 
 
 def test_the_run_finds_the_same_with_either_kind_of_pool(tmp_path, monkeypatch):
