@@ -22,13 +22,14 @@ class UsageError(Exception):
     """A bad command-line value (exit status 2)."""
 
 
-def _split_codes(values: Sequence[str]) -> Tuple[str, ...]:
+def _split_codes(option: str, values: Sequence[str]) -> Tuple[str, ...]:
+    """The selectors of `--option` (comma- or space-separated); an unknown one is an error
+    that names it (config.selector)."""
+    from .config import selector
+
     out: List[str] = []
     for value in values:
-        out += [c.strip().upper() for c in value.replace(" ", ",").split(",") if c.strip()]
-    for code in out:
-        if not code.startswith("POL") and code != "ALL":
-            raise UsageError(f"{code!r} is not a pool-lint code or prefix (expected 'POL...')")
+        out += [selector(option, c) for c in value.replace(" ", ",").split(",") if c.strip()]
     return tuple(out)
 
 
@@ -39,7 +40,7 @@ def _per_file(values: Sequence[str]):
             glob, sep, codes = entry.rpartition(":")
             if not sep or not glob:
                 raise UsageError(f"{entry!r}: expected GLOB:CODES, e.g. 'tests/*:POL1'")
-            out.append((glob, _split_codes((codes,))))
+            out.append((glob, _split_codes("--per-file-ignores", (codes,))))
     return tuple(out)
 
 
@@ -243,11 +244,11 @@ def check(args: argparse.Namespace) -> None:
 def _apply_cli(settings: Settings, select, ignore, extend_select, per_file_ignores) -> Settings:
     changes = {}
     if select:
-        changes["select"] = _split_codes(select)
+        changes["select"] = _split_codes("--select", select)
     if ignore:
-        changes["ignore"] = settings.ignore + _split_codes(ignore)
+        changes["ignore"] = settings.ignore + _split_codes("--ignore", ignore)
     if extend_select:
-        changes["extend_select"] = settings.extend_select + _split_codes(extend_select)
+        changes["extend_select"] = settings.extend_select + _split_codes("--extend-select", extend_select)
     if per_file_ignores:
         changes["per_file_ignores"] = settings.per_file_ignores + _per_file(per_file_ignores)
     return settings._replace(**changes) if changes else settings

@@ -270,7 +270,7 @@ def test_usage_errors_exit_2_with_a_message(cli, project):
     result = cli("check", "--sel", "POL1", ".", cwd=project.root)  # no abbreviations: one spelling per option
     assert result.returncode == 2 and "unrecognized arguments: --sel" in result.stderr
     result = cli("check", "--select", "E501", ".", cwd=project.root)
-    assert result.returncode == 2 and "'E501' is not a pool-lint code or prefix" in result.stderr
+    assert result.returncode == 2 and "--select: unknown rule selector 'E501'" in result.stderr
     (project.root / "out").mkdir()
     result = cli("check", "--output-file", "out", ".", cwd=project.root)
     assert result.returncode == 2 and "--output-file out: a folder, not a file" in result.stderr
