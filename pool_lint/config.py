@@ -5,6 +5,7 @@ into exit status 2. Nothing passes silently.
 """
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import Any, Dict, NamedTuple, Optional, Tuple
@@ -113,8 +114,8 @@ def _int(key: str, value: Any, minimum: int = 0) -> int:
 
 
 def _number(key: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ConfigError(f"{key}: expected a positive number of seconds, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"{key}: expected a positive, finite number of seconds, got {value!r}")
     return value
 
 

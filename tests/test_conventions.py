@@ -79,3 +79,24 @@ def test_the_python_api_rejects_unknown_selectors():
         lint_source(NAIVE, settings={"ignore": ["POL1O2"]})
     assert [f.code for f in lint_source(NAIVE, select="POL10", ignore=["POL105"])] == ["POL101", "POL102",
                                                                                        "POL106", "POL107"]
+
+
+# -- 7. numbers in the configuration are finite --------------------------------------------------------
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "+inf", "1e999"])
+def test_non_finite_numbers_in_the_configuration_are_errors(cli, project, value):
+    project.write("app/db.py", NAIVE)
+    project.write("pyproject.toml", f"[tool.pool-lint]\nrequest-timeout = {value}\n")
+    result = cli("check", ".", cwd=project.root)
+    assert result.returncode == 2 and result.stdout == ""
+    assert "request-timeout: expected a positive, finite number of seconds" in result.stderr
+
+
+def test_non_finite_numbers_through_the_python_api():
+    from pool_lint import lint_source
+    from pool_lint.config import ConfigError
+
+    for value in (float("nan"), float("inf"), float("-inf")):
+        with pytest.raises(ConfigError, match="request-timeout"):
+            lint_source(NAIVE, settings={"request-timeout": value})
+    with pytest.raises(ConfigError, match="pool-timeout"):
+        lint_source(NAIVE, settings={"pool-timeout": float("inf")})
