@@ -81,6 +81,33 @@ def test_the_python_api_rejects_unknown_selectors():
                                                                                        "POL106", "POL107"]
 
 
+# -- 6. file-level noqa with codes ---------------------------------------------------------------------
+def test_file_level_noqa_with_codes_suppresses_only_those(cli, project):
+    path = project.write("app/db.py", "# pool-lint: noqa: POL101,POL105\n" + NAIVE)
+    assert codes(cli("check", "--output-format", "json", ".", cwd=project.root)) == ["POL102", "POL106", "POL107"]
+    project.write("app/db.py", "#pool-lint:noqa: POL10 POL203\n" + NAIVE)  # prefixes, spaces
+    assert codes(cli("check", "--output-format", "json", ".", cwd=project.root)) == []
+    project.write("app/db.py", NAIVE + "x = 1  # pool-lint: noqa: POL101\n")  # not on a line of its own
+    assert codes(cli("check", "--output-format", "json", ".", cwd=project.root)) == SAFE_FIXES
+    project.write("app/db.py", "# pool-lint: noqa: POL101\n" + NAIVE + "    # pool-lint: noqa: POL102\n")
+    assert codes(cli("check", "--output-format", "json", ".", cwd=project.root)) == ["POL105", "POL106", "POL107"]
+    project.write("app/db.py", "# pool-lint: noqa: POL101\n# pool-lint: noqa\n" + NAIVE)  # the bare one skips
+    assert codes(cli("check", "--output-format", "json", ".", cwd=project.root)) == []
+    # --fix leaves what is exempted alone.
+    path = project.write("app/db.py", "# pool-lint: noqa: POL101,POL105\n" + NAIVE)
+    result = cli("check", "--fix", ".", cwd=project.root)
+    assert result.returncode == 0
+    assert path.read_text().endswith("engine = create_async_engine(URL, pool_recycle=3600, pool_size=20, "
+                                     "pool_timeout=30)\n")
+
+
+def test_file_level_noqa_of_pol001(cli, project):
+    project.write("app/broken.py", "# pool-lint: noqa: POL001\nfrom sqlalchemy import create_engine\nx = (\n")
+    assert codes(cli("check", "--output-format", "json", ".", cwd=project.root)) == []
+    project.write("app/broken.py", "# pool-lint: noqa: POL101\nfrom sqlalchemy import create_engine\nx = (\n")
+    assert codes(cli("check", "--output-format", "json", ".", cwd=project.root)) == ["POL001"]
+
+
 # -- 7. numbers in the configuration are finite --------------------------------------------------------
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", "+inf", "1e999"])
 def test_non_finite_numbers_in_the_configuration_are_errors(cli, project, value):
