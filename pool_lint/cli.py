@@ -126,7 +126,7 @@ def _top_help() -> str:
     commands = "\n".join(f"  {name:<{width}}  {text}" for name, text in COMMANDS.items())
     return (f"usage: {PROG} [-h] [--version] COMMAND [ARGS]...\n\n"
             "pool-lint: keep SQLAlchemy connection pools healthy.\n\n"
-            "options:\n  -h, --help  show this help message and exit\n  --version   show the version and exit\n\n"
+            "options:\n  -h, --help     show this help message and exit\n  -V, --version  show the version and exit\n\n"
             f"commands:\n{commands}\n\n`{PROG} COMMAND --help` describes a command.\n")
 
 
@@ -136,8 +136,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     if not args or args[0] in ("-h", "--help"):
         (sys.stdout if args else sys.stderr).write(_top_help())
         sys.exit(EXIT_CLEAN if args else EXIT_ERROR)
-    if args[0] == "--version":
-        print(f"{PROG}, version {__version__}")
+    if args[0] in ("-V", "--version"):
+        print(f"{PROG} {__version__}")
         sys.exit(EXIT_CLEAN)
     command, rest = args[0], args[1:]
     if command == "check":

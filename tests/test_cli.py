@@ -282,8 +282,11 @@ def test_help_and_version(cli):
     check = cli("check", "--help")
     assert check.returncode == 0 and "--per-file-ignores GLOB:CODES" in check.stdout
     assert "--no-screen" not in check.stdout  # for the tests only
-    version = cli("--version")
-    assert version.returncode == 0 and version.stdout.startswith("pool-lint, version ")
+    from pool_lint import __version__
+
+    for option in ("--version", "-V"):
+        version = cli(option)
+        assert (version.returncode, version.stdout) == (0, f"pool-lint {__version__}\n")
 
 
 def test_options_may_follow_the_paths(cli, project):

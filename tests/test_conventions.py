@@ -81,6 +81,14 @@ def test_the_python_api_rejects_unknown_selectors():
                                                                                        "POL106", "POL107"]
 
 
+# -- 3. --version ----------------------------------------------------------------------------------
+def test_version_is_the_installed_one(cli):
+    from importlib.metadata import version
+
+    result = cli("--version")
+    assert (result.returncode, result.stdout) == (0, f"pool-lint {version('pool-lint')}\n")
+
+
 # -- 6. file-level noqa with codes ---------------------------------------------------------------------
 def test_file_level_noqa_with_codes_suppresses_only_those(cli, project):
     path = project.write("app/db.py", "# pool-lint: noqa: POL101,POL105\n" + NAIVE)
