@@ -141,6 +141,7 @@ class Checker:
         if file_is_skipped(text):
             return result
         current = text
+        found = None  # how many findings the text had before the first fix
         for _ in range(MAX_FIX_PASSES):
             try:
                 file, reports = self.analyse(current, filename, path, project)
@@ -148,6 +149,7 @@ class Checker:
                 result.findings = self._pol001(filename, exc, current)
                 return result  # never write a file that does not parse
             findings, fixes = self._findings(file, reports)
+            found = len(findings) if found is None else found
             wanted = [f for f in fixes if f.applicability == "safe" or unsafe]
             if not wanted:
                 break
@@ -163,4 +165,7 @@ class Checker:
         if current != text:
             result.fixed_text = current
         result.findings = self.check_text(current, filename, path, project)
+        if result.fixed_text is not None:  # the findings the fixes made go away (a pass may
+            # fix a call's removals first and its insertions next: counted once, here)
+            result.fixed = max(0, (found or 0) - len(result.findings))
         return result

@@ -91,7 +91,7 @@ def _check_parser() -> argparse.ArgumentParser:
     add("--output-format", choices=FORMAT_NAMES, default="text", help="How findings are printed (default: text).")
     add("--output-file", metavar="FILE", help="Write findings to this file.")
     add("--show-source", action="store_true", help="Show the source line of each finding (text format).")
-    add("--statistics", action="store_true", help="Count findings per code.")
+    add("--statistics", action="store_true", help="Print a count of findings per code instead of the findings.")
     add("-q", "--quiet", action="store_true", help="Print findings only: no summary.")
     add("--exit-zero", action="store_true", help="Exit 0 even when findings remain.")
     add("--select", action="append", default=[], metavar="CODES",
@@ -161,6 +161,8 @@ def check(args: argparse.Namespace) -> None:
         _fail(f"--config {config_file}: a folder, not a TOML file")
     if args.output_file and os.path.isdir(args.output_file):
         _fail(f"--output-file {args.output_file}: a folder, not a file")
+    if args.statistics and output_format not in ("text", "json"):
+        _fail(f"--statistics: not available with --output-format {output_format} (text or json)")
     try:
         start = Path(stdin_filename if paths == ("-",) and stdin_filename else paths[0])
         settings = load_settings(Path(config_file) if config_file else None,
@@ -211,10 +213,22 @@ def check(args: argparse.Namespace) -> None:
         print(f"pool-lint: warning: {error}", file=sys.stderr)
 
     findings = sorted((f for r in results for f in r.findings), key=lambda f: f.sort_key())
-    context = ReportContext(show_source=args.show_source)
-    if args.show_source:
+    fixed = sum(r.fixed for r in changed)
+    if diff:  # the diff only, and on stderr what it would fix (stdout stays a patch)
+        if not args.quiet:
+            _diff_summary(fixed, findings, args.unsafe_fixes, sys.stderr)
+        if any(r.crashed for r in results):
+            sys.exit(EXIT_ERROR)
+        sys.exit(EXIT_FINDINGS if changed and not args.exit_zero else EXIT_CLEAN)
+    context = ReportContext(show_source=args.show_source, unsafe_fixes=args.unsafe_fixes)
+    if args.show_source and not args.statistics:
         context.sources = _sources(findings, {t.display: t for t in targets}, results)
-    rendered = render(output_format, findings, context)
+    if args.statistics:
+        from .reporters.text import statistics
+
+        rendered = statistics(findings, args.unsafe_fixes, output_format)
+    else:
+        rendered = render(output_format, findings, context)
     if stdin_fixed is not None:
         sys.stdout.write(stdin_fixed)
         stream = sys.stderr
@@ -227,17 +241,11 @@ def check(args: argparse.Namespace) -> None:
             _fail(f"cannot write {args.output_file}: {exc.strerror or exc}")
     else:
         stream.write(rendered)
-    if output_format == "text" and args.statistics:
-        from .reporters.text import statistics as stats
-
-        (sys.stderr if args.output_file else stream).write(stats(findings))
     if output_format == "text" and not args.quiet and not args.output_file:
-        _summary(findings, changed, fix and not diff, stream)
+        _summary(findings, fixed if fix else 0, args.unsafe_fixes, stream)
 
     if any(r.crashed for r in results):
         sys.exit(EXIT_ERROR)  # an internal error left a file unchecked
-    if diff:
-        sys.exit(EXIT_FINDINGS if changed and not args.exit_zero else EXIT_CLEAN)
     sys.exit(EXIT_FINDINGS if findings and not args.exit_zero else EXIT_CLEAN)
 
 
@@ -274,21 +282,43 @@ def _sources(findings, targets, results):
     return sources
 
 
-def _summary(findings, changed, fixed: bool, stream) -> None:
-    fixable = sum(1 for f in findings if f.fix is not None and f.fix.applicability == "safe")
-    unsafe = sum(1 for f in findings if f.fix is not None and f.fix.applicability == "unsafe")
-    if fixed and changed:
-        stream.write(f"Fixed {len(changed)} file{'s' if len(changed) != 1 else ''}.\n")
-    if not findings:
+def _plural(count: int, noun: str, plural: str = "s") -> str:
+    return f"{count} {noun}{'' if count == 1 else plural}"
+
+
+def _hidden(findings, unsafe_fixes: bool) -> int:
+    """How many findings have an unsafe fix that this run's applicability leaves out."""
+    return 0 if unsafe_fixes else sum(1 for f in findings if f.fix is not None and f.fix.applicability == "unsafe")
+
+
+def _summary(findings, fixed: int, unsafe_fixes: bool, stream) -> None:
+    """ruff's summary: what was found (and fixed, with --fix), then what --fix can fix."""
+    if fixed:
+        stream.write(f"Found {_plural(fixed + len(findings), 'finding')} ({fixed} fixed, {len(findings)} remaining).\n")
+    elif findings:
+        stream.write(f"Found {_plural(len(findings), 'finding')}.\n")
+    else:
         stream.write("All checks passed!\n")
-        return
-    noun = "finding" if len(findings) == 1 else "findings"
-    extra = []
+    fixable = sum(1 for f in findings if f.fixable(unsafe_fixes))
+    hidden = _hidden(findings, unsafe_fixes)
+    more = f"{_plural(hidden, 'unsafe fix', 'es')} available with `--fix --unsafe-fixes`"
     if fixable:
-        extra.append(f"{fixable} fixable with `--fix`")
-    if unsafe:
-        extra.append(f"{unsafe} with `--unsafe-fixes`")
-    stream.write(f"Found {len(findings)} {noun}" + (f" ({'; '.join(extra)})" if extra else "") + ".\n")
+        stream.write(f"[*] {fixable} fixable with `--fix`" + (f" ({more})" if hidden else "") + ".\n")
+    elif hidden:
+        stream.write(f"{more}.\n")
+
+
+def _diff_summary(fixed: int, remaining, unsafe_fixes: bool, stream) -> None:
+    """ruff's line after --diff: how many findings --fix would fix (and what --unsafe-fixes adds)."""
+    hidden = _hidden(remaining, unsafe_fixes)
+    fixes = "fix" if hidden == 1 else "fixes"
+    if fixed and hidden:
+        stream.write(f"Would fix {_plural(fixed, 'finding')} ({hidden} additional {fixes} available with "
+                     "`--unsafe-fixes`).\n")
+    elif fixed:
+        stream.write(f"Would fix {_plural(fixed, 'finding')}.\n")
+    elif hidden:
+        stream.write(f"No findings would be fixed ({hidden} {fixes} available with `--unsafe-fixes`).\n")
 
 
 def _print_runtimes(targets, settings: Settings) -> None:

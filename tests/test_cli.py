@@ -19,8 +19,8 @@ def test_text_output_is_flake8_style(cli, project):
     result = cli("check", "app", cwd=project.root)
     assert result.returncode == 1
     first = result.stdout.splitlines()[0]
-    assert first.startswith("app/db.py:2:10: POL101 ")
-    assert "Found 5 findings (5 fixable with `--fix`)." in result.stdout
+    assert first.startswith("app/db.py:2:10: POL101 [*] engine without")
+    assert result.stdout.endswith("Found 5 findings.\n[*] 5 fixable with `--fix`.\n")
 
 
 def test_json_fields(cli, project):
@@ -82,7 +82,7 @@ def test_exit_zero_statistics_quiet_output_file(cli, project, tmp_path):
     project.write("app/db.py", NAIVE)
     result = cli("check", "--exit-zero", "--statistics", ".", cwd=project.root)
     assert result.returncode == 0
-    assert "1\tPOL101\t[*] missing-pre-ping" in result.stdout
+    assert "1\tPOL101\t[*] missing-pre-ping\n" in result.stdout
     quiet = cli("check", "-q", ".", cwd=project.root)
     assert "Found" not in quiet.stdout and quiet.stdout.count("POL") == 5
     out = tmp_path / "report.json"

@@ -81,12 +81,137 @@ def test_the_python_api_rejects_unknown_selectors():
                                                                                        "POL106", "POL107"]
 
 
+# -- 2. --diff and --fix summaries ---------------------------------------------------------------
+def test_diff_prints_the_diff_then_what_it_would_fix_on_stderr(cli, project):
+    path = project.write("app/db.py", NAIVE)
+    result = cli("check", "--diff", ".", cwd=project.root)
+    assert result.returncode == 1
+    assert result.stdout.startswith("--- a/app/db.py\n+++ b/app/db.py\n@@ ")
+    assert "+engine = create_async_engine(URL, pool_pre_ping=True, pool_recycle=3600" in result.stdout
+    assert "POL101" not in result.stdout and "All checks passed!" not in result.stdout + result.stderr
+    assert result.stderr == "Would fix 5 findings.\n"
+    assert path.read_text() == NAIVE
+    one = cli("check", "--diff", "--select", "POL101", ".", cwd=project.root)
+    assert (one.returncode, one.stderr) == (1, "Would fix 1 finding.\n")
+    quiet = cli("check", "--diff", "-q", ".", cwd=project.root)
+    assert quiet.stdout == result.stdout and quiet.stderr == ""
+    assert cli("check", "--diff", "--exit-zero", ".", cwd=project.root).returncode == 0
+
+
+def test_diff_with_nothing_to_fix_prints_nothing_and_exits_0(cli, project):
+    project.write("app/db.py", "import os\n")
+    result = cli("check", "--diff", ".", cwd=project.root)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+
+
+def test_diff_counts_the_unsafe_fixes_it_leaves_out(cli, project):
+    project.write("pyproject.toml", SERVER)
+    project.write("app/db.py", UNSAFE)
+    result = cli("check", "--diff", ".", cwd=project.root)
+    assert result.returncode == 1
+    assert result.stderr == "Would fix 1 finding (2 additional fixes available with `--unsafe-fixes`).\n"
+    only_unsafe = cli("check", "--diff", "--select", "POL101,POL103", ".", cwd=project.root)
+    assert (only_unsafe.returncode, only_unsafe.stdout) == (0, "")
+    assert only_unsafe.stderr == "No findings would be fixed (2 fixes available with `--unsafe-fixes`).\n"
+    everything = cli("check", "--diff", "--unsafe-fixes", ".", cwd=project.root)
+    assert (everything.returncode, everything.stderr) == (1, "Would fix 3 findings.\n")
+
+
+def test_diff_of_standard_input(cli, project):
+    result = cli("check", "--diff", "--select", "POL101", "-", cwd=project.root, input=NAIVE)
+    assert result.returncode == 1
+    assert "+engine = create_async_engine(URL, pool_pre_ping=True)\n" in result.stdout
+    assert result.stderr == "Would fix 1 finding.\n"
+
+
+def test_fix_summary_says_how_many_were_fixed_and_remain(cli, project):
+    project.write("pyproject.toml", SERVER)
+    path = project.write("app/db.py", UNSAFE)
+    result = cli("check", "--fix", ".", cwd=project.root)
+    assert result.returncode == 1
+    assert "other = create_engine(URL, pool_pre_ping=True, pool_size=5, max_overflow=0, pool_timeout=5, " \
+           "pool_recycle=3600)" in path.read_text()
+    assert result.stdout == (
+        "app/db.py:2:10: POL101 `pool_pre_ping=False` turns pre-ping off: dead connections are handed out instead"
+        " of being replaced\n"
+        "app/db.py:2:10: POL103 `pool_recycle=10` is below 300 s: the pool keeps reopening connections, paying a"
+        " handshake each time\n"
+        "Found 3 findings (1 fixed, 2 remaining).\n"
+        "2 unsafe fixes available with `--fix --unsafe-fixes`.\n")
+    again = cli("check", "--fix", "--unsafe-fixes", ".", cwd=project.root)
+    assert (again.returncode, again.stdout) == (0, "Found 2 findings (2 fixed, 0 remaining).\n")
+    clean = cli("check", "--fix", ".", cwd=project.root)
+    assert (clean.returncode, clean.stdout) == (0, "All checks passed!\n")
+
+
+def test_fix_of_standard_input_writes_the_summary_to_stderr(cli, project):
+    result = cli("check", "--fix", "--select", "POL101,POL102", "-", cwd=project.root, input=NAIVE)
+    assert result.stdout == NAIVE.replace("(URL)", "(URL, pool_pre_ping=True, pool_recycle=3600)")
+    assert result.stderr == "Found 2 findings (2 fixed, 0 remaining).\n"
+
+
 # -- 3. --version ----------------------------------------------------------------------------------
 def test_version_is_the_installed_one(cli):
     from importlib.metadata import version
 
     result = cli("--version")
     assert (result.returncode, result.stdout) == (0, f"pool-lint {version('pool-lint')}\n")
+
+
+# -- 4. [*] on what --fix can fix --------------------------------------------------------------------
+def test_text_marks_the_findings_that_fix_can_fix(cli, project):
+    project.write("pyproject.toml", SERVER)
+    project.write("app/db.py", UNSAFE)
+    project.write("app/broken.py", "from sqlalchemy import create_engine\nengine = create_engine(URL,\n")
+    result = cli("check", ".", cwd=project.root)
+    lines = result.stdout.splitlines()
+    assert [re.sub(r"^(\S+ \S+ (?:\[\*\] )?).*", r"\1", line) for line in lines[:-2]] == [
+        "app/broken.py:2:23: POL001 ",  # no fix
+        "app/db.py:2:10: POL101 ",  # unsafe: not with --fix alone
+        "app/db.py:2:10: POL103 ",
+        "app/db.py:3:9: POL102 [*] ",  # safe
+    ]
+    assert lines[-2:] == ["Found 4 findings.",
+                          "[*] 1 fixable with `--fix` (2 unsafe fixes available with `--fix --unsafe-fixes`)."]
+    unsafe = cli("check", "--unsafe-fixes", ".", cwd=project.root).stdout.splitlines()
+    assert [line.split(" ")[2] for line in unsafe[1:-2]] == ["[*]", "[*]", "[*]"]
+    assert unsafe[-2:] == ["Found 4 findings.", "[*] 3 fixable with `--fix`."]
+    only_unsafe = cli("check", "--select", "POL101,POL103", ".", cwd=project.root).stdout.splitlines()
+    assert only_unsafe[-2:] == ["Found 2 findings.", "2 unsafe fixes available with `--fix --unsafe-fixes`."]
+    json_output = json.loads(cli("check", "--output-format", "json", ".", cwd=project.root).stdout)
+    assert all("[*]" not in f["message"] for f in json_output)  # the mark is the text format's
+
+
+# -- 5. --statistics ---------------------------------------------------------------------------------
+def test_statistics_print_the_table_only(cli, project):
+    project.write("pyproject.toml", SERVER)
+    project.write("app/db.py", UNSAFE + NAIVE.replace("engine =", "third ="))
+    result = cli("check", "--statistics", ".", cwd=project.root)
+    assert result.returncode == 1
+    assert result.stdout == (
+        "2\tPOL101\t[*] missing-pre-ping\n"  # one safe fix (third), one unsafe (engine)
+        "2\tPOL102\t[*] missing-recycle\n"
+        "1\tPOL103\t[ ] aggressive-recycle\n"
+        "1\tPOL105\t[*] unbounded-overflow\n"
+        "1\tPOL106\t[*] implicit-pool-size\n"
+        "1\tPOL107\t[*] pool-timeout\n"
+        "Found 8 findings.\n"
+        "[*] 6 fixable with `--fix` (2 unsafe fixes available with `--fix --unsafe-fixes`).\n")
+    quiet = cli("check", "--statistics", "-q", ".", cwd=project.root)
+    assert quiet.stdout == "".join(result.stdout.splitlines(keepends=True)[:-2])
+    rows = json.loads(cli("check", "--statistics", "--output-format", "json", ".", cwd=project.root).stdout)
+    assert rows[0] == {"code": "POL101", "name": "missing-pre-ping", "count": 2, "fixable": True,
+                       "fixable_count": 1}
+    assert rows[2] == {"code": "POL103", "name": "aggressive-recycle", "count": 1, "fixable": False,
+                       "fixable_count": 0}
+    sarif = cli("check", "--statistics", "--output-format", "sarif", ".", cwd=project.root)
+    assert sarif.returncode == 2 and "--statistics: not available with --output-format sarif" in sarif.stderr
+
+
+def test_statistics_without_anything_fixable_have_no_marks(cli, project):
+    project.write("app/broken.py", "from sqlalchemy import create_engine\nx = (\n")
+    result = cli("check", "--statistics", ".", cwd=project.root)
+    assert result.stdout == "1\tPOL001\tunreadable-file\nFound 1 finding.\n"
 
 
 # -- 6. file-level noqa with codes ---------------------------------------------------------------------
