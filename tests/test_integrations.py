@@ -82,6 +82,31 @@ def test_flake8_reports_what_pool_lint_reports_on_the_fixtures(tmp_path):
     assert got == want and len(want) >= 6
 
 
+@pytest.mark.parametrize("pyproject, message", [
+    ("[tool.pool-lint\nselect = [", "invalid TOML"),
+    ("[tool.pool-lint]\nmax-recycles = 10\n", "unknown key 'max-recycles'"),
+    ("[tool.pool-lint]\nselect = ['POL999']\n", "select: unknown rule selector 'POL999'"),
+    ("[tool.pool-lint]\nrequest-timeout = nan\n", "request-timeout: expected a positive, finite number"),
+])
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_flake8_reports_a_broken_configuration(project, pyproject, message, jobs):
+    """What `pool-lint check` rejects stops flake8 too, with pool-lint's message: never
+    the defaults in silence."""
+    for name in ("db", "other"):
+        project.write(f"app/{name}.py", NAIVE)
+    project.write("pyproject.toml", pyproject)
+    check = run_cli("check", ".", cwd=project.root)
+    assert check.returncode == 2 and message in check.stderr
+    flake = _flake8("--select", "POL", "--jobs", jobs, "app", cwd=project.root)
+    assert flake.returncode != 0
+    assert "POL101" not in flake.stdout
+    assert '"pool-lint[POL]" failed during execution due to an invalid pool-lint configuration: ' in flake.stdout
+    assert f"{project.root / 'pyproject.toml'}: " in flake.stdout and message in flake.stdout
+    project.write("pyproject.toml", "[tool.pool-lint]\nignore = ['POL106']\n")  # mended: findings again
+    mended = _flake8("--select", "POL", "--jobs", jobs, "app", cwd=project.root)
+    assert re.findall(r"app/db.py:2:10: (POL\d+) ", mended.stdout) == ["POL101", "POL102", "POL105", "POL107"]
+
+
 def test_flake8_select_ignore_and_noqa(project):
     project.write("app/db.py", NAIVE.replace("(URL)", "(URL)  # noqa: POL101"))
     out = _flake8("--select", "POL", "--extend-ignore", "POL106", "app/db.py", cwd=project.root).stdout
