@@ -260,3 +260,17 @@ def test_non_finite_numbers_through_the_python_api():
             lint_source(NAIVE, settings={"request-timeout": value})
     with pytest.raises(ConfigError, match="pool-timeout"):
         lint_source(NAIVE, settings={"pool-timeout": float("inf")})
+
+
+# -- 10. the README says what is true ---------------------------------------------------------------------
+def test_the_readme_console_sample_is_real_output(cli):
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    sample = re.search(r"```console\n\$ pool-lint check fixtures/\n(.*?)\n\$ ", readme, re.S).group(1)
+    shown = sample.splitlines()
+    output = cli("check", "--no-cache", "fixtures/", cwd=REPO)
+    assert output.returncode == 1
+    lines = output.stdout.splitlines()
+    head = shown[:shown.index("...")] if "..." in shown else shown
+    tail = shown[shown.index("...") + 1:] if "..." in shown else []
+    assert lines[:len(head)] == head
+    assert not tail or lines[-len(tail):] == tail
