@@ -20,19 +20,17 @@ __all__ = ["Edit", "Finding", "Fix", "fix_source", "lint_source", "__version__"]
 
 def _checker_for(settings, select, ignore, extend_select):
     from .checker import Checker
-    from .config import Settings, settings_from_table
+    from .config import Settings, selector, settings_from_table
 
     if settings is None:
         settings = Settings()
     elif isinstance(settings, Mapping):
         settings = settings_from_table(dict(settings), "<api>")
     changes = {}
-    if select is not None:
-        changes["select"] = tuple(select)
-    if ignore is not None:
-        changes["ignore"] = tuple(ignore)
-    if extend_select is not None:
-        changes["extend_select"] = tuple(extend_select)
+    for key, codes in (("select", select), ("ignore", ignore), ("extend_select", extend_select)):
+        if codes is not None:  # an unknown code is a ConfigError, as in the configuration
+            codes = [codes] if isinstance(codes, str) else codes
+            changes[key] = tuple(selector(f"{key}=", code) for code in codes)
     if changes:
         settings = settings._replace(**changes)
     return Checker(settings)

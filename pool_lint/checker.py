@@ -15,7 +15,7 @@ from .findings import FileResult, Finding, unreadable  # noqa: F401 - FileResult
 from .fixes import FixError, KeywordFix, apply_fixes, plan, to_edits, merge
 from .findings import Fix
 from .rules import ALL_RULES
-from .selection import Selection, file_is_skipped, suppressed
+from .selection import Selection, file_is_skipped, file_noqa, suppressed
 
 # Fix order (SPEC 4): the pool keywords, then the session keywords.
 FIX_ORDER = catalog.FIX_ORDER + ("expire_on_commit",)
@@ -72,7 +72,10 @@ class Checker:
     def _findings(self, file: FileContext, reports) -> Tuple[List[Finding], List[KeywordFix]]:
         findings, fixes = [], []
         lines = file.source.lines
+        exempt = file_noqa(file.source.text) or ()  # `# pool-lint: noqa: POL101,POL105`
         for rule, report in reports:
+            if exempt and rule.code.startswith(exempt):
+                continue
             span = report.span or report.node
             if suppressed(lines, span.lineno, span.end_lineno, rule.code):
                 continue
@@ -101,11 +104,14 @@ class Checker:
         try:
             file, reports = self.analyse(text, filename, path, project, hint)
         except SourceError as exc:
-            return self._pol001(filename, exc)
+            return self._pol001(filename, exc, text)
         return self._findings(file, reports)[0]
 
-    def _pol001(self, filename: str, exc: SourceError) -> List[Finding]:
+    def _pol001(self, filename: str, exc: SourceError, text: str = "") -> List[Finding]:
         if "POL001" not in self.selection.enabled:
+            return []
+        exempt = file_noqa(text) or ()
+        if exempt and "POL001".startswith(exempt):
             return []
         return [unreadable(filename, exc.message, exc.row, exc.column)]
 
@@ -135,13 +141,15 @@ class Checker:
         if file_is_skipped(text):
             return result
         current = text
+        found = None  # how many findings the text had before the first fix
         for _ in range(MAX_FIX_PASSES):
             try:
                 file, reports = self.analyse(current, filename, path, project)
             except SourceError as exc:
-                result.findings = self._pol001(filename, exc)
+                result.findings = self._pol001(filename, exc, current)
                 return result  # never write a file that does not parse
             findings, fixes = self._findings(file, reports)
+            found = len(findings) if found is None else found
             wanted = [f for f in fixes if f.applicability == "safe" or unsafe]
             if not wanted:
                 break
@@ -157,4 +165,7 @@ class Checker:
         if current != text:
             result.fixed_text = current
         result.findings = self.check_text(current, filename, path, project)
+        if result.fixed_text is not None:  # the findings the fixes made go away (a pass may
+            # fix a call's removals first and its insertions next: counted once, here)
+            result.fixed = max(0, (found or 0) - len(result.findings))
         return result

@@ -22,13 +22,14 @@ class UsageError(Exception):
     """A bad command-line value (exit status 2)."""
 
 
-def _split_codes(values: Sequence[str]) -> Tuple[str, ...]:
+def _split_codes(option: str, values: Sequence[str]) -> Tuple[str, ...]:
+    """The selectors of `--option` (comma- or space-separated); an unknown one is an error
+    that names it (config.selector)."""
+    from .config import selector
+
     out: List[str] = []
     for value in values:
-        out += [c.strip().upper() for c in value.replace(" ", ",").split(",") if c.strip()]
-    for code in out:
-        if not code.startswith("POL") and code != "ALL":
-            raise UsageError(f"{code!r} is not a pool-lint code or prefix (expected 'POL...')")
+        out += [selector(option, c) for c in value.replace(" ", ",").split(",") if c.strip()]
     return tuple(out)
 
 
@@ -39,7 +40,7 @@ def _per_file(values: Sequence[str]):
             glob, sep, codes = entry.rpartition(":")
             if not sep or not glob:
                 raise UsageError(f"{entry!r}: expected GLOB:CODES, e.g. 'tests/*:POL1'")
-            out.append((glob, _split_codes((codes,))))
+            out.append((glob, _split_codes("--per-file-ignores", (codes,))))
     return tuple(out)
 
 
@@ -90,7 +91,7 @@ def _check_parser() -> argparse.ArgumentParser:
     add("--output-format", choices=FORMAT_NAMES, default="text", help="How findings are printed (default: text).")
     add("--output-file", metavar="FILE", help="Write findings to this file.")
     add("--show-source", action="store_true", help="Show the source line of each finding (text format).")
-    add("--statistics", action="store_true", help="Count findings per code.")
+    add("--statistics", action="store_true", help="Print a count of findings per code instead of the findings.")
     add("-q", "--quiet", action="store_true", help="Print findings only: no summary.")
     add("--exit-zero", action="store_true", help="Exit 0 even when findings remain.")
     add("--select", action="append", default=[], metavar="CODES",
@@ -125,7 +126,7 @@ def _top_help() -> str:
     commands = "\n".join(f"  {name:<{width}}  {text}" for name, text in COMMANDS.items())
     return (f"usage: {PROG} [-h] [--version] COMMAND [ARGS]...\n\n"
             "pool-lint: keep SQLAlchemy connection pools healthy.\n\n"
-            "options:\n  -h, --help  show this help message and exit\n  --version   show the version and exit\n\n"
+            "options:\n  -h, --help     show this help message and exit\n  -V, --version  show the version and exit\n\n"
             f"commands:\n{commands}\n\n`{PROG} COMMAND --help` describes a command.\n")
 
 
@@ -135,8 +136,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     if not args or args[0] in ("-h", "--help"):
         (sys.stdout if args else sys.stderr).write(_top_help())
         sys.exit(EXIT_CLEAN if args else EXIT_ERROR)
-    if args[0] == "--version":
-        print(f"{PROG}, version {__version__}")
+    if args[0] in ("-V", "--version"):
+        print(f"{PROG} {__version__}")
         sys.exit(EXIT_CLEAN)
     command, rest = args[0], args[1:]
     if command == "check":
@@ -160,6 +161,8 @@ def check(args: argparse.Namespace) -> None:
         _fail(f"--config {config_file}: a folder, not a TOML file")
     if args.output_file and os.path.isdir(args.output_file):
         _fail(f"--output-file {args.output_file}: a folder, not a file")
+    if args.statistics and output_format not in ("text", "json"):
+        _fail(f"--statistics: not available with --output-format {output_format} (text or json)")
     try:
         start = Path(stdin_filename if paths == ("-",) and stdin_filename else paths[0])
         settings = load_settings(Path(config_file) if config_file else None,
@@ -210,10 +213,22 @@ def check(args: argparse.Namespace) -> None:
         print(f"pool-lint: warning: {error}", file=sys.stderr)
 
     findings = sorted((f for r in results for f in r.findings), key=lambda f: f.sort_key())
-    context = ReportContext(show_source=args.show_source)
-    if args.show_source:
+    fixed = sum(r.fixed for r in changed)
+    if diff:  # the diff only, and on stderr what it would fix (stdout stays a patch)
+        if not args.quiet:
+            _diff_summary(fixed, findings, args.unsafe_fixes, sys.stderr)
+        if any(r.crashed for r in results):
+            sys.exit(EXIT_ERROR)
+        sys.exit(EXIT_FINDINGS if changed and not args.exit_zero else EXIT_CLEAN)
+    context = ReportContext(show_source=args.show_source, unsafe_fixes=args.unsafe_fixes)
+    if args.show_source and not args.statistics:
         context.sources = _sources(findings, {t.display: t for t in targets}, results)
-    rendered = render(output_format, findings, context)
+    if args.statistics:
+        from .reporters.text import statistics
+
+        rendered = statistics(findings, args.unsafe_fixes, output_format)
+    else:
+        rendered = render(output_format, findings, context)
     if stdin_fixed is not None:
         sys.stdout.write(stdin_fixed)
         stream = sys.stderr
@@ -226,28 +241,22 @@ def check(args: argparse.Namespace) -> None:
             _fail(f"cannot write {args.output_file}: {exc.strerror or exc}")
     else:
         stream.write(rendered)
-    if output_format == "text" and args.statistics:
-        from .reporters.text import statistics as stats
-
-        (sys.stderr if args.output_file else stream).write(stats(findings))
     if output_format == "text" and not args.quiet and not args.output_file:
-        _summary(findings, changed, fix and not diff, stream)
+        _summary(findings, fixed if fix else 0, args.unsafe_fixes, stream)
 
     if any(r.crashed for r in results):
         sys.exit(EXIT_ERROR)  # an internal error left a file unchecked
-    if diff:
-        sys.exit(EXIT_FINDINGS if changed and not args.exit_zero else EXIT_CLEAN)
     sys.exit(EXIT_FINDINGS if findings and not args.exit_zero else EXIT_CLEAN)
 
 
 def _apply_cli(settings: Settings, select, ignore, extend_select, per_file_ignores) -> Settings:
     changes = {}
     if select:
-        changes["select"] = _split_codes(select)
+        changes["select"] = _split_codes("--select", select)
     if ignore:
-        changes["ignore"] = settings.ignore + _split_codes(ignore)
+        changes["ignore"] = settings.ignore + _split_codes("--ignore", ignore)
     if extend_select:
-        changes["extend_select"] = settings.extend_select + _split_codes(extend_select)
+        changes["extend_select"] = settings.extend_select + _split_codes("--extend-select", extend_select)
     if per_file_ignores:
         changes["per_file_ignores"] = settings.per_file_ignores + _per_file(per_file_ignores)
     return settings._replace(**changes) if changes else settings
@@ -273,21 +282,43 @@ def _sources(findings, targets, results):
     return sources
 
 
-def _summary(findings, changed, fixed: bool, stream) -> None:
-    fixable = sum(1 for f in findings if f.fix is not None and f.fix.applicability == "safe")
-    unsafe = sum(1 for f in findings if f.fix is not None and f.fix.applicability == "unsafe")
-    if fixed and changed:
-        stream.write(f"Fixed {len(changed)} file{'s' if len(changed) != 1 else ''}.\n")
-    if not findings:
+def _plural(count: int, noun: str, plural: str = "s") -> str:
+    return f"{count} {noun}{'' if count == 1 else plural}"
+
+
+def _hidden(findings, unsafe_fixes: bool) -> int:
+    """How many findings have an unsafe fix that this run's applicability leaves out."""
+    return 0 if unsafe_fixes else sum(1 for f in findings if f.fix is not None and f.fix.applicability == "unsafe")
+
+
+def _summary(findings, fixed: int, unsafe_fixes: bool, stream) -> None:
+    """ruff's summary: what was found (and fixed, with --fix), then what --fix can fix."""
+    if fixed:
+        stream.write(f"Found {_plural(fixed + len(findings), 'finding')} ({fixed} fixed, {len(findings)} remaining).\n")
+    elif findings:
+        stream.write(f"Found {_plural(len(findings), 'finding')}.\n")
+    else:
         stream.write("All checks passed!\n")
-        return
-    noun = "finding" if len(findings) == 1 else "findings"
-    extra = []
+    fixable = sum(1 for f in findings if f.fixable(unsafe_fixes))
+    hidden = _hidden(findings, unsafe_fixes)
+    more = f"{_plural(hidden, 'unsafe fix', 'es')} available with `--fix --unsafe-fixes`"
     if fixable:
-        extra.append(f"{fixable} fixable with `--fix`")
-    if unsafe:
-        extra.append(f"{unsafe} with `--unsafe-fixes`")
-    stream.write(f"Found {len(findings)} {noun}" + (f" ({'; '.join(extra)})" if extra else "") + ".\n")
+        stream.write(f"[*] {fixable} fixable with `--fix`" + (f" ({more})" if hidden else "") + ".\n")
+    elif hidden:
+        stream.write(f"{more}.\n")
+
+
+def _diff_summary(fixed: int, remaining, unsafe_fixes: bool, stream) -> None:
+    """ruff's line after --diff: how many findings --fix would fix (and what --unsafe-fixes adds)."""
+    hidden = _hidden(remaining, unsafe_fixes)
+    fixes = "fix" if hidden == 1 else "fixes"
+    if fixed and hidden:
+        stream.write(f"Would fix {_plural(fixed, 'finding')} ({hidden} additional {fixes} available with "
+                     "`--unsafe-fixes`).\n")
+    elif fixed:
+        stream.write(f"Would fix {_plural(fixed, 'finding')}.\n")
+    elif hidden:
+        stream.write(f"No findings would be fixed ({hidden} {fixes} available with `--unsafe-fixes`).\n")
 
 
 def _print_runtimes(targets, settings: Settings) -> None:

@@ -5,6 +5,7 @@ into exit status 2. Nothing passes silently.
 """
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import Any, Dict, NamedTuple, Optional, Tuple
@@ -75,13 +76,21 @@ class Settings(NamedTuple):
 RUNTIMES = ("auto", "server", "serverless")
 
 
+def selector(key: str, code: str) -> str:
+    """A rule selector, upper-cased: `ALL`, a rule code, or a prefix of at least one code
+    (`POL`, `POL1`, `POL10`); anything else is an error naming `key` (as in ruff)."""
+    from .selection import RULE_CODES
+
+    code = code.strip().upper()
+    if code == "ALL" or (code.startswith("POL") and any(known.startswith(code) for known in RULE_CODES)):
+        return code
+    raise ConfigError(f"{key}: unknown rule selector {code!r} (`pool-lint rule --all` lists the codes)")
+
+
 def _codes(key: str, value: Any) -> Tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f"{key}: expected a list of rule codes or prefixes (strings), got {value!r}")
-    for code in value:
-        if not code.upper().startswith("POL") and code.upper() != "ALL":
-            raise ConfigError(f"{key}: {code!r} is not a pool-lint code or prefix (expected 'POL...')")
-    return tuple(v.upper() for v in value)
+    return tuple(selector(key, code) for code in value)
 
 
 def _strings(key: str, value: Any) -> Tuple[str, ...]:
@@ -105,8 +114,8 @@ def _int(key: str, value: Any, minimum: int = 0) -> int:
 
 
 def _number(key: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ConfigError(f"{key}: expected a positive number of seconds, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"{key}: expected a positive, finite number of seconds, got {value!r}")
     return value
 
 
@@ -119,7 +128,7 @@ def _runtime(key: str, value: Any) -> str:
 def _per_file(key: str, value: Any):
     if not isinstance(value, dict):
         raise ConfigError(f"{key}: expected a table of glob = [codes], got {value!r}")
-    return tuple((glob, _codes(f"{key}.{glob}", codes)) for glob, codes in value.items())
+    return tuple((glob, _codes(f"{key}[{glob!r}]", codes)) for glob, codes in value.items())
 
 
 _KEYS = {
@@ -153,7 +162,10 @@ def settings_from_table(table: Dict[str, Any], source: str = "<config>", base: O
             known = ", ".join(sorted(_KEYS))
             raise ConfigError(f"{source}: unknown key {key!r} in [tool.pool-lint] (known keys: {known})")
         attr, check = _KEYS[key]
-        values[attr] = check(key, value)
+        try:
+            values[attr] = check(key, value)
+        except ConfigError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
     settings = (base or Settings())._replace(source=source, **values)
     validate(settings, source)
     return settings

@@ -58,6 +58,10 @@ class Finding(NamedTuple):
     def sort_key(self) -> tuple:
         return (self.filename, self.row, self.column, self.code)
 
+    def fixable(self, unsafe_fixes: bool = False) -> bool:
+        """Does `--fix` fix it (`unsafe_fixes`: with `--unsafe-fixes`)?"""
+        return self.fix is not None and (unsafe_fixes or self.fix.applicability == "safe")
+
     def to_dict(self) -> dict:
         return {
             "code": self.code,
@@ -74,11 +78,12 @@ class Finding(NamedTuple):
 class FileResult:
     """What checking one file gave: its findings and, with --fix, the fixed text."""
 
-    __slots__ = ("filename", "findings", "fixed_text", "original_text", "error", "deps", "runtime", "crashed")
+    __slots__ = ("filename", "findings", "fixed_text", "original_text", "error", "deps", "runtime", "crashed",
+                 "fixed")
 
     def __init__(self, filename: str, findings: Optional[List[Finding]] = None, fixed_text: Optional[str] = None,
                  original_text: Optional[str] = None, error: Optional[str] = None, deps: Tuple[str, ...] = (),
-                 runtime: str = "", crashed: bool = False):
+                 runtime: str = "", crashed: bool = False, fixed: int = 0):
         self.filename = filename
         self.findings: List[Finding] = findings if findings is not None else []
         self.fixed_text = fixed_text  # set when --fix changed the text
@@ -87,6 +92,7 @@ class FileResult:
         self.deps = deps  # other project files the analysis read
         self.runtime = runtime  # the key of the runtime verdict the analysis used
         self.crashed = crashed  # an internal error stopped its check (`error` says which)
+        self.fixed = fixed  # with --fix or --diff: how many findings the fixed text no longer has
 
     def __repr__(self) -> str:
         return f"FileResult({self.filename!r}, {len(self.findings)} findings, error={self.error!r})"

@@ -4,6 +4,10 @@ pool-lint's own configuration (`[tool.pool-lint]` in the nearest pyproject.toml 
 file) applies as it does for `pool-lint check`: selection (POL202 stays off unless it is
 selected there), thresholds, runtime, `per-file-ignores`. flake8's `--select`,
 `--extend-ignore` and `# noqa` then filter further, as for any plugin.
+
+A configuration `pool-lint check` rejects (invalid TOML, an unknown key or rule code, a
+wrongly typed value) stops flake8 too, with pool-lint's message: flake8 reports that the
+plugin failed on the file and exits non-zero. It is never replaced by the defaults.
 """
 from __future__ import annotations
 
@@ -13,6 +17,13 @@ from typing import Iterator, List, Optional, Tuple
 from . import __version__
 
 
+class ConfigurationError(Exception):
+    """A broken `[tool.pool-lint]`, as flake8 shows it (it prints the exception's repr)."""
+
+    def __repr__(self) -> str:
+        return f"an invalid pool-lint configuration: {self}"
+
+
 class PoolLintChecker:
     name = "pool-lint"
     version = __version__
@@ -20,15 +31,18 @@ class PoolLintChecker:
     def __init__(self, tree, filename: str = "stdin", lines: Optional[List[str]] = None):
         self.filename = filename
         self.lines = lines
+        # Read here, where flake8 turns an exception into a message that names the plugin
+        # and the file, and stops with a non-zero status.
+        self.settings = self._settings()
 
     def _settings(self):
-        from .config import ConfigError, Settings, load_settings
+        from .config import ConfigError, load_settings
 
         where = Path(self.filename) if self.filename not in ("stdin", "-") else Path.cwd()
         try:
             return load_settings(None, where if where.exists() else Path.cwd())
-        except ConfigError:
-            return Settings()
+        except ConfigError as exc:
+            raise ConfigurationError(str(exc)) from None
 
     def run(self) -> Iterator[Tuple[int, int, str, type]]:
         from . import lint_source
@@ -38,5 +52,5 @@ class PoolLintChecker:
         else:
             source = Path(self.filename).read_text(encoding="utf-8")
         path = self.filename if self.filename not in ("stdin", "-") else None
-        for finding in lint_source(source, path=path, settings=self._settings()):
+        for finding in lint_source(source, path=path, settings=self.settings):
             yield finding.row, finding.column - 1, f"{finding.code} {finding.message}", type(self)

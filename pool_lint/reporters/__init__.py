@@ -13,8 +13,9 @@ class ReportContext:
     """What a reporter may need besides the findings."""
 
     def __init__(self, show_source: bool = False, sources: Optional[Dict[str, List[str]]] = None,
-                 rules: Optional[Dict[str, type]] = None, fix_available: bool = True):
+                 rules: Optional[Dict[str, type]] = None, fix_available: bool = True, unsafe_fixes: bool = False):
         self.show_source = show_source
+        self.unsafe_fixes = unsafe_fixes  # --unsafe-fixes: unsafe fixes count as available (`[*]`)
         self.sources = sources if sources is not None else {}  # filename -> lines, for --show-source
         self.rules = rules if rules is not None else {}  # code -> Rule class
         self.fix_available = fix_available
