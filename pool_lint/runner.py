@@ -15,6 +15,7 @@ from .cache import Cache, digest, stat_of
 from .findings import FileResult, unreadable
 from .config import Settings
 from .files import Listing, Target, discover, project_root, root_of_file, write_atomically
+from .plan import EVERYTHING, Plan
 from .selection import enabled_codes
 from .analysis.runtime import evidence_bits
 from .screen import (ALL_RANGES, ASYNC, CREATE, ENGINE, EXT, SESSION, TASKS, FileFacts, Index, ModuleFinder,
@@ -153,7 +154,8 @@ def _analyse(work) -> FileResult:
         return FileResult(target.display, [unreadable(target.display, f"cannot read: {exc.strerror or exc}")])
     return _guarded(target.display, lambda: checker.check_bytes(
         data, target.display, target.path, checker.project(project_root(target.path)),
-        fix=options.fix or options.diff, unsafe=options.unsafe_fixes, hint=hint))
+        fix=options.fix or options.diff, unsafe=options.unsafe_fixes,
+        plan=Plan(*hint) if hint is not None else EVERYTHING))
 
 
 def _guarded(display: str, check) -> FileResult:
