@@ -31,8 +31,8 @@ A session rule looks inside one function, so a file is kept for a session family
 when one of its module-level statements (a function with all it holds; for a class,
 each of its members) names both what the rule needs: a session word and an external
 call's name, a session word and a task word, or a session made. The index hands those
-statements' line ranges to the analysis as a hint (`Index.hint`): the rules skip the
-rest of the file, and the checker parses the rest only as far as a question reaches it.
+statements' line ranges on in the file's plan (`Index.plan`, plan.Plan): the checker
+shows the rules only those, and parses the rest only as far as a question reaches it.
 
 Matching is by bare name and by substring, so a collision only over-selects (a file
 parsed for nothing), never under-selects. Tests run the pipeline with and without the
