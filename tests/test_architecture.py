@@ -173,3 +173,42 @@ def test_a_plan_says_what_runs_and_where():
     assert plan.may_fire("external", 6) and not plan.may_fire("external", 9) and not plan.may_fire("create", 6)
     assert plan.parsed_whole() is None  # POL204 looks anywhere
     assert plan._replace(async_sessions=False).parsed_whole() == [(5, 8), EVERYTHING[2][0]]
+
+
+def test_the_index_makes_the_plans_and_the_early_ones_are_never_narrower(tmp_path):
+    """Index.plan for every kept file; Index.plan_before (a file its own bytes choose,
+    analysed before the index is made) keeps at least what the index's plan keeps."""
+    from pool_lint.screen import FAMILIES as SCREEN_FAMILIES, Index, file_facts, read_file
+
+    files = {
+        "app/__init__.py": "",
+        "app/db.py": "from sqlalchemy.ext.asyncio import create_async_engine, async_sessionmaker\n"
+                     "engine = create_async_engine(URL)\nSessionLocal = async_sessionmaker(engine)\n",
+        "app/routes.py": "import httpx\nfrom app.db import SessionLocal\n\n\nasync def pay():\n"
+                         "    async with SessionLocal() as s:\n        await s.execute('x')\n"
+                         "        await httpx.post('u')\n\n\ndef idle():\n    return 1\n",
+        "tests/test_db.py": "from sqlalchemy import create_engine\nengine = create_engine('sqlite://')\n",
+    }
+    facts = {}
+    for name, text in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        facts[str(path)] = file_facts(text.encode())
+    families = frozenset(SCREEN_FAMILIES)
+    index = Index(facts, read_file, families, str(tmp_path), check_tests=False)
+    chosen = index.select()
+    routes, db, test = (str(tmp_path / name) for name in ("app/routes.py", "app/db.py", "tests/test_db.py"))
+    assert chosen == {routes, db}
+    plan = index.plan(routes)  # pay() holds a session and calls out; idle() does not
+    assert plan[:2] == (False, False) and plan.external == ((5, 10),) and plan.tasks == ()
+    assert plan.may_fire("external", 8) and not plan.may_fire("external", 11)
+    assert index.plan(db).engine and index.plan(db).async_sessions
+    assert index.may_build_engines([db]) and not index.may_build_engines([routes])
+    for path, found in facts.items():
+        before = Index.plan_before(path, found.bits, families, str(tmp_path), False)
+        assert (before is not None) == (path == db)  # test code: no engine rule, no early plan
+        if before is not None:
+            plan = index.plan(path)
+            assert all(before.runs(family) for family in FAMILIES if plan.runs(family))
+            assert all(before.lines(family) is None for family in FAMILIES)
