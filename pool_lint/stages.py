@@ -42,6 +42,7 @@ class Layout:
         self.missing = [FileResult(t.display, [unreadable(t.display, f"cannot read: {t.missing}")])
                         for t in targets if t.missing]
         self._path = {id(t): t.absolute or os.path.abspath(t.file) for t in self.files}
+        self.pairs = [(t, self._path[id(t)]) for t in self.files]  # (target, absolute path)
         self._root = {id(t): root_of_file(self._path[id(t)]) for t in self.files}
         self.roots: Dict[object, list] = dict.fromkeys(self._root.values())
         self.rel: Dict[str, str] = {}  # a root's file -> its path below the root, with "/"
@@ -51,9 +52,9 @@ class Layout:
             self.rel.update((p, p[cut:].replace(os.sep, "/")) for p in self.roots[root])
         self.walked = set(self.rel)  # every file of every root
         self.target_at = {self._path[id(t)]: t for t in self.files if self._path[id(t)] in self.walked}
-        self.in_root: Dict[object, List[Target]] = {}
-        for t in self.files:
-            self.in_root.setdefault(self._root[id(t)], []).append(t)
+        self.in_root: Dict[object, List[Tuple[Target, str]]] = {}  # root -> its (target, path) pairs
+        for t, path in self.pairs:
+            self.in_root.setdefault(self._root[id(t)], []).append((t, path))
 
     def path(self, target: Target) -> str:
         return self._path[id(target)]
@@ -152,8 +153,7 @@ def plans_before(layout: Layout, scanned: Scanned, families: FrozenSet[str],
     maker: the index always keeps them), with their plans (screen.Index.plan_before),
     before any index is made: their analysis need not wait for it."""
     out = []
-    for t in layout.files:
-        path = layout.path(t)
+    for t, path in layout.pairs:
         found = scanned.scans[path]
         if found.error or found.facts is None or path not in layout.walked:
             continue
@@ -207,7 +207,7 @@ def loose_plans(layout: Layout, scanned: Scanned, options: RunOptions) -> Dict[s
     judged alone: kept if their own bytes name an engine factory, a session class or
     factory, or SQLAlchemy (everything, without the screen)."""
     scans = scanned.scans
-    return {p: EVERYTHING for p in (layout.path(t) for t in layout.files)
+    return {p: EVERYTHING for _, p in layout.pairs
             if p not in layout.walked and scans[p].facts is not None
             and (not options.screen or may_hold(scans[p].facts))}
 
@@ -269,8 +269,7 @@ class Analyses:
             self.verdict(root)
         self._flush()
         batch = []
-        for t in self.layout.in_root.get(root, ()):
-            path = self.layout.path(t)
+        for t, path in self.layout.in_root.get(root, ()):
             if path in self.layout.walked and path not in self.settled and (path in found.plans or self.scans[path].error):
                 self.settled.add(path)
                 plan = self.plans.get(path, EVERYTHING)
@@ -283,8 +282,7 @@ class Analyses:
         plans made before), and any the scan could not read."""
         self.plans.update(plans)
         batch = []
-        for t in self.layout.files:
-            path = self.layout.path(t)
+        for t, path in self.layout.pairs:
             if path not in self.settled and (path in self.plans or self.scans[path].error):
                 plan = self.plans.get(path, EVERYTHING)
                 if self._pending(t, plan):
