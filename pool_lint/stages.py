@@ -172,7 +172,8 @@ class RootIndex(NamedTuple):
 
 
 def index_root(root, paths: list, scanned: Scanned, families: FrozenSet[str], settings: Settings,
-               options: RunOptions, cache: Optional[Cache], on_final: Optional[Callable[[str, Plan], None]] = None) -> RootIndex:
+               options: RunOptions, cache: Optional[Cache],
+               on_final: Optional[Callable[[str, Plan], None]] = None) -> RootIndex:
     """Stage 3, for one root: its project index (remembered in the cache while no file
     of the root changes). `on_final(path, plan)` is told of each file whose plan the
     index has made final while it works on the others. Without the screen, every file
@@ -221,7 +222,8 @@ class Analyses:
 
     def __init__(self, layout: Layout, scanned: Scanned, workers: Workers, cache: Optional[Cache],
                  settings: Settings):
-        self.layout, self.scans, self.workers, self.cache, self.settings = layout, scanned.scans, workers, cache, settings
+        self.layout, self.scans, self.workers, self.cache = layout, scanned.scans, workers, cache
+        self.settings = settings
         self.verdicts: dict = {}  # root -> runtime verdict
         self.settled: set = set()  # files analysed, or answered by the cache or the scan
         self.used: Dict[str, Plan] = {}  # path -> the plan its analysis was given
@@ -270,7 +272,8 @@ class Analyses:
         self._flush()
         batch = []
         for t, path in self.layout.in_root.get(root, ()):
-            if path in self.layout.walked and path not in self.settled and (path in found.plans or self.scans[path].error):
+            if path in self.layout.walked and path not in self.settled and \
+                    (path in found.plans or self.scans[path].error):
                 self.settled.add(path)
                 plan = self.plans.get(path, EVERYTHING)
                 if self._pending(t, plan):
