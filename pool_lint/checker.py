@@ -1,19 +1,27 @@
-"""Checking one file: decode, parse, run the enabled rules, apply `# noqa`, and (for
-`--fix`) apply the fixes until none is left. The CLI, the flake8 plugin and the Python API
-all come through here."""
+"""Checking one file: decode, apply the file's plan (plan.Plan, made by the project
+index; all of it where there is none), parse, run the enabled rules, apply `# noqa`, and
+(for `--fix`) apply the fixes until none is left. The CLI, the flake8 plugin and the
+Python API all come through here.
+
+The plan is applied before any rule runs: only the rule families it names run, the file
+is parsed in full only where a rule may look, and each rule sees only the functions and
+calls of the lines where it may report (FileContext.scope). The engine rules do not run
+in test code or migrations unless `check-tests` (the file's role, from its path and
+imports)."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import List, Optional, Tuple
 
 from .analysis import catalog
-from .analysis.context import FileContext, kept_lines
+from .analysis.context import FileContext
 from .analysis.project import Project
 from .analysis.source import Source, SourceError, decode
 from .config import Settings
 from .findings import FileResult, Finding, unreadable  # noqa: F401 - FileResult: part of this API
 from .fixes import FixError, KeywordFix, apply_fixes, plan, to_edits, merge
 from .findings import Fix
+from .plan import EVERYTHING, Plan
 from .rules import ALL_RULES
 from .selection import Selection, file_is_skipped, file_noqa, suppressed
 
@@ -54,20 +62,30 @@ class Checker:
         return project
 
     # -- one file --------------------------------------------------------------------------
-    def analyse(self, text: str, filename: str, path: Optional[Path], project: Project, hint=None):
-        """(context, [(rule, report)]) for a decoded text; raises SourceError. `hint`: where
-        the screen says a session rule can fire (FileContext.may_hold)."""
-        kept = kept_lines(hint)
+    def analyse(self, text: str, filename: str, path: Optional[Path], project: Project, plan: Plan = EVERYTHING):
+        """(context, [(rule, report)]) for a decoded text; raises SourceError. `plan`:
+        what the project index lets fire in the file, and where."""
+        kept = plan.parsed_whole()
         source = Source.parse(text, filename) if kept is None else Source.parse_lazily(text, filename, kept)
-        file = FileContext(source, self.settings, project, path, filename)
-        file.hint = hint
-        enabled = self.selection.for_file(file.relative_path)
+        file = FileContext(source, self.settings, project, path, filename, plan)
         out = []
-        for rule in self.rules:
-            if rule.code in enabled:
-                for report in rule.check(file):
-                    out.append((rule, report))
+        for rule in self.rules_for(file):
+            file.scope = plan.lines(rule.family)
+            for report in rule.check(file):
+                out.append((rule, report))
+        file.scope = None
         return file, out
+
+    def rules_for(self, file: FileContext) -> list:
+        """The rules to run on a file: enabled for its path, of a family its plan lets
+        fire; the engine rules only in application code (not in tests or migrations)
+        unless `check-tests`."""
+        enabled = self.selection.for_file(file.relative_path)
+        plan = file.plan
+        rules = [rule for rule in self.rules if rule.code in enabled and plan.runs(rule.family)]
+        if not self.settings.check_tests and any(rule.family == "engine" for rule in rules) and file.role != "app":
+            rules = [rule for rule in rules if rule.family != "engine"]
+        return rules
 
     def _findings(self, file: FileContext, reports) -> Tuple[List[Finding], List[KeywordFix]]:
         findings, fixes = [], []
@@ -98,11 +116,11 @@ class Checker:
         return findings, fixes
 
     def check_text(self, text: str, filename: str, path: Optional[Path], project: Project,
-                   hint=None) -> List[Finding]:
+                   plan: Plan = EVERYTHING) -> List[Finding]:
         if file_is_skipped(text):
             return []
         try:
-            file, reports = self.analyse(text, filename, path, project, hint)
+            file, reports = self.analyse(text, filename, path, project, plan)
         except SourceError as exc:
             return self._pol001(filename, exc, text)
         return self._findings(file, reports)[0]
@@ -116,9 +134,9 @@ class Checker:
         return [unreadable(filename, exc.message, exc.row, exc.column)]
 
     def check_bytes(self, data: bytes, filename: str, path: Optional[Path], project: Project,
-                    fix: bool = False, unsafe: bool = False, hint=None) -> FileResult:
-        """`hint` (from the screen; ignored with `fix`, whose passes move lines): where a
-        session rule can fire."""
+                    fix: bool = False, unsafe: bool = False, plan: Plan = EVERYTHING) -> FileResult:
+        """`plan` (from the project index; ignored with `fix`, whose passes move lines):
+        what may fire in the file, and where."""
         result = FileResult(filename)
         project.begin_file()
         try:
@@ -128,7 +146,7 @@ class Checker:
             return result
         if fix:
             return self.fix_text(text, filename, path, project, unsafe)
-        result.findings = self.check_text(text, filename, path, project, hint)
+        result.findings = self.check_text(text, filename, path, project, plan)
         own = project.real_path(path) if path is not None else None
         result.deps = tuple(sorted(str(p) for p in project.touched if p != own))
         result.runtime = project.runtime_seen

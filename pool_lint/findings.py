@@ -1,4 +1,5 @@
 """The vocabulary every layer shares: findings, fixes and the edits a fix is made of.
+It imports nothing of pool-lint: the rules, the fixes and the reporters build on it.
 
 Positions are 1-based rows and 1-based columns counted in characters, as ruff reports them.
 An `Edit` replaces the text between two positions with `content` (an insertion has equal
@@ -98,9 +99,12 @@ class FileResult:
         return f"FileResult({self.filename!r}, {len(self.findings)} findings, error={self.error!r})"
 
 
+# POL001 is reported by the pipeline, not by a rule's `check`: its name and severity are
+# here, where every layer can reach them (rules/syntax.py documents it with these).
+UNREADABLE = ("POL001", "unreadable-file", "error")
+
+
 def unreadable(filename: str, message: str, row: int = 1, column: int = 1) -> Finding:
     """A POL001 finding: a file that cannot be read, decoded or parsed."""
-    from .rules import ALL_RULES
-
-    rule = ALL_RULES["POL001"]
-    return Finding("POL001", rule.name, message, rule.severity, filename, row, column, row, column)
+    code, name, severity = UNREADABLE
+    return Finding(code, name, message, severity, filename, row, column, row, column)

@@ -31,8 +31,8 @@ A session rule looks inside one function, so a file is kept for a session family
 when one of its module-level statements (a function with all it holds; for a class,
 each of its members) names both what the rule needs: a session word and an external
 call's name, a session word and a task word, or a session made. The index hands those
-statements' line ranges to the analysis as a hint (`Index.hint`): the rules skip the
-rest of the file, and the checker parses the rest only as far as a question reaches it.
+statements' line ranges on in the file's plan (`Index.plan`, plan.Plan): the checker
+shows the rules only those, and parses the rest only as far as a question reaches it.
 
 Matching is by bare name and by substring, so a collision only over-selects (a file
 parsed for nothing), never under-selects. Tests run the pipeline with and without the
@@ -50,6 +50,7 @@ from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Set, Tup
 # What can call out (the catalogue): an import of anything else calls nothing out.
 from .analysis.catalog import EXTERNAL_MODULES, external_import
 from .analysis.statements import NOISE as _NOISE, class_members, split_statements
+from .plan import EVERYWHERE, Plan
 
 # -- what one file's bytes say ---------------------------------------------------------------
 DB = 1  # mentions sqlalchemy / sqlmodel
@@ -826,8 +827,7 @@ class Index:
         chosen = set()
         self.hints: Dict[str, tuple] = {}
         for path, bits in self.bits.items():
-            engine = "engine" in families and bool(bits & ENGINE) and (self.check_tests or not is_test_code(path, self.root))
-            async_ = "async" in families and bool(bits & ASYNC)
+            engine, async_ = self._by_own_words(path, bits, families, self.root, self.check_tests)
             if engine or async_:
                 chosen.add(path)
                 self.hints[path] = (engine, async_, (), (), ())
@@ -856,6 +856,38 @@ class Index:
         """What can fire in a chosen file: (the engine rules?, POL204?, then per session
         family the line ranges where its rules can)."""
         return self.hints.get(path, NOTHING_FIRES)
+
+    def plan(self, path: str) -> Plan:
+        """The plan of a chosen file (plan.Plan): its hint, field by field."""
+        return Plan(*self.hint(path))
+
+    def may_build_engines(self, paths: Iterable[str]) -> bool:
+        """Can one of the files (chosen ones) build an engine: is the runtime verdict
+        worth making for the root?"""
+        return any(self.bits[path] & ENGINE for path in paths)
+
+    @staticmethod
+    def _by_own_words(path: str, bits: int, families: FrozenSet[str], root: str, check_tests: bool
+                      ) -> Tuple[bool, bool]:
+        """(the engine rules?, POL204?) by a file's bits: an engine factory named outside
+        test code (unless `check_tests`), an async session maker or class named."""
+        engine = "engine" in families and bool(bits & ENGINE) and (check_tests or not is_test_code(path, root))
+        return engine, "async" in families and bool(bits & ASYNC)
+
+    @staticmethod
+    def plan_before(path: str, bits: int, families: FrozenSet[str], root: str, check_tests: bool
+                    ) -> Optional[Plan]:
+        """The plan of a file that its own bytes choose (`bits`: its FileFacts.bits), made
+        before the index, or None: `select` keeps every file whose own words name an engine
+        factory (outside test code) or an async session maker. The plan can only be wider
+        than the one the index makes (names imported under another name may add to what
+        the file holds): the engine rules outside test code and POL204 wherever their
+        families are enabled, every session family anywhere."""
+        engine, async_ = Index._by_own_words(path, bits, families, root, check_tests)
+        if not (engine or async_):
+            return None
+        engine_rules = "engine" in families and (check_tests or not is_test_code(path, root))
+        return Plan(engine_rules, "async" in families, EVERYWHERE, EVERYWHERE, EVERYWHERE)
 
     def _session_units(self, path: str, calls_out: bool, creates: bool, tasks: bool, objects, object_files,
                        external, external_files) -> Tuple[Tuple[Tuple[int, int], ...], ...]:

@@ -7,7 +7,7 @@ Each worker has a pipe for tasks and one for results (a length, then a pickle). 
 out to a worker while it has fewer than AHEAD + 1 of them, so that it always has the
 next one at hand, through non-blocking writes: this process never waits on a worker's
 pipe while that worker waits on it. Where `os.fork` is missing (Windows) or unsafe
-(macOS), the runner uses the executor instead.
+(macOS), `tasks.Workers` uses the executor instead.
 """
 from __future__ import annotations
 

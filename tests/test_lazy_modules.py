@@ -163,7 +163,7 @@ def test_a_module_whose_skeleton_does_not_parse_is_parsed_whole(tmp_path):
 
 
 # -- the file being checked, where the screen says only session rules can fire --------------
-from pool_lint.analysis.context import kept_lines  # noqa: E402
+from pool_lint.plan import EVERYTHING, Plan  # noqa: E402
 from pool_lint.checker import Checker  # noqa: E402
 from pool_lint.config import Settings  # noqa: E402
 
@@ -189,25 +189,25 @@ CHECKED = textwrap.dedent('''\
     ''')
 
 
-def _findings(text, hint, tmp_path):
+def _findings(text, plan, tmp_path):
     path = tmp_path / "app.py"
     path.write_text(text)
     checker = Checker(Settings())
     return [(f.code, f.row, f.message) for f in
-            checker.check_text(text, "app.py", path, checker.project(tmp_path), hint)]
+            checker.check_text(text, "app.py", path, checker.project(tmp_path), plan)]
 
 
-def test_kept_lines_are_the_session_ranges_when_only_session_rules_can_fire():
-    assert kept_lines(None) is None
-    assert kept_lines((True, False, ((3, 4),), (), ())) is None  # the engine rules look anywhere
-    assert kept_lines((False, True, (), (), ())) is None  # so does POL204
-    assert kept_lines((False, False, ((3, 4),), ((9, 9),), ())) == [(3, 4), (9, 9)]
+def test_parsed_whole_are_the_session_ranges_when_only_session_rules_can_fire():
+    assert EVERYTHING.parsed_whole() is None
+    assert Plan(True, False, ((3, 4),), (), ()).parsed_whole() is None  # the engine rules look anywhere
+    assert Plan(False, True, (), (), ()).parsed_whole() is None  # so does POL204
+    assert Plan(False, False, ((3, 4),), ((9, 9),), ()).parsed_whole() == [(3, 4), (9, 9)]
 
 
 def test_a_helper_outside_the_kept_lines_is_parsed_when_the_rule_reaches_it(tmp_path):
-    hint = (False, False, ((15, 18),), (), ())
-    pruned = _findings(CHECKED, hint, tmp_path)
-    assert pruned == _findings(CHECKED, None, tmp_path)
+    plan = Plan(False, False, ((15, 18),), (), ())
+    pruned = _findings(CHECKED, plan, tmp_path)
+    assert pruned == _findings(CHECKED, EVERYTHING, tmp_path)
     assert [(code, row) for code, row, _ in pruned] == [("POL201", 17)]
     assert "notify() -> httpx.post" in pruned[0][2]
 
@@ -224,6 +224,6 @@ def test_the_kept_lines_are_parsed_whole_and_the_rest_as_stubs():
 def test_a_syntax_error_where_no_rule_looks_is_not_reported(tmp_path):
     """POL001 is for what pool-lint must read: with the screen, the statements it keeps."""
     broken = CHECKED.replace("x = 1", "x = = 1")
-    hint = (False, False, ((15, 18),), (), ())
-    assert [code for code, _, _ in _findings(broken, hint, tmp_path)] == ["POL201"]
-    assert [code for code, _, _ in _findings(broken, None, tmp_path)] == ["POL001"]
+    plan = Plan(False, False, ((15, 18),), (), ())
+    assert [code for code, _, _ in _findings(broken, plan, tmp_path)] == ["POL201"]
+    assert [code for code, _, _ in _findings(broken, EVERYTHING, tmp_path)] == ["POL001"]

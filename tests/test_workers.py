@@ -9,6 +9,7 @@ import time
 import pytest
 
 from pool_lint import runner
+from pool_lint import tasks as run_tasks
 from pool_lint.workers import ForkedPool, WorkerError
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="no os.fork here")
@@ -196,13 +197,14 @@ def test_the_run_finds_the_same_with_either_kind_of_pool(tmp_path, monkeypatch):
         return sorted((f.filename, f.row, f.code) for f in result.findings)
 
     forked = found()
-    monkeypatch.setattr(runner, "_USE_EXECUTOR", True)
+    monkeypatch.setattr(run_tasks, "_USE_EXECUTOR", True)
     assert found() == forked
     assert len([f for f in forked if f[2] == "POL201"]) == 60
 
 
 def test_the_modules_preloaded_are_those_the_likely_files_import_most_imported_first():
-    from pool_lint.runner import Scan, _likely_modules
+    from pool_lint.stages import likely_modules as _likely_modules
+    from pool_lint.tasks import Scan
     from pool_lint.screen import EXT, SESSION, FileFacts
 
     def scan(bits):

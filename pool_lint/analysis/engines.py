@@ -248,7 +248,7 @@ def find_engine_calls(file) -> List[EngineCall]:
     words |= {local for local, qualified in file.names.imports.items()
               if qualified.rsplit(".", 1)[-1] in words or "engine" in local.lower()}
     calls = []
-    for node in file.calls():
+    for node in file.source.calls:
         if callee_word(node) not in words:
             continue
         qualified = file.resolve(node.func)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 from typing import Optional
 
+from .file import FileView
 from .names import FunctionNode
 from .tree import children, walk
 
@@ -170,9 +171,7 @@ def function_external_chain(project, module, func, depth: int = 0) -> Optional[s
     project.facts[key] = None  # recursion guard
     if depth > 6:
         return None
-    from .context import FileContext
-
-    file = FileContext.for_module(module, project)
+    file = FileView.for_module(module, project)
     checker = ExternalCalls(file)
     result = None
     for node in _calls_in_body(func):

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
-from typing import Dict, FrozenSet, List, Optional, Set, Tuple
+from typing import Dict, FrozenSet, Iterator, List, Optional, Set, Tuple
 
 from .catalog import ENGINE_FACTORIES
 from .external import ExternalCalls
+from .file import FileView
 from .names import FunctionNode
 from .tree import children, walk
 
@@ -264,9 +265,6 @@ class SessionAnalysis:
             self._flows[key] = Flow(self, func).run()
         return self._flows[key]
 
-    def functions(self):
-        return self.file.source.functions
-
 
 def _dotted(expr) -> Optional[tuple]:
     parts = []
@@ -285,6 +283,15 @@ def _is_local(file, node, name: str) -> bool:
     return func is not None and file.names.binds(func, name)
 
 
+def module_analysis(module, project) -> SessionAnalysis:
+    """The session analysis of another module of the project (made once)."""
+    key = ("sessions", id(module))
+    found = project.facts.get(key)
+    if found is None:
+        found = project.facts[key] = SessionAnalysis(FileView.for_module(module, project))
+    return found
+
+
 def dependency_state(project, module, func) -> Optional[FrozenSet[str]]:
     """The state of the session a dependency yields (or returns), or None when it hands
     out no session. Memoised per project."""
@@ -292,9 +299,7 @@ def dependency_state(project, module, func) -> Optional[FrozenSet[str]]:
     if key in project.facts:
         return project.facts[key]
     project.facts[key] = None
-    from .context import FileContext
-
-    analysis = FileContext.for_module(module, project).sessions
+    analysis = module_analysis(module, project)
     result = analysis.flow(func)
     state = None
     for var in result.sessions:
@@ -315,9 +320,7 @@ def function_effect(project, module, func, param: str) -> str:
     if key in project.facts:
         return project.facts[key]
     project.facts[key] = "none"
-    from .context import FileContext
-
-    analysis = FileContext.for_module(module, project).sessions
+    analysis = module_analysis(module, project)
     result = Flow(analysis, func, seed={param: frozenset([NONE])}).run()
     final = (result.final or {}).get(param, frozenset())
     effect = "hold" if HELD in final else "release" if param in result.released else "none"
@@ -338,7 +341,7 @@ class Flow:
         self.returns: List[State] = []
         # External calls are looked up only where POL201/POL202 can be reported: in the
         # checked file's own unseeded flows that the screen leaves to them.
-        self.calls_out = seed is None and self.file.may_hold("external", func)
+        self.calls_out = seed is None and self.file.plan.may_fire("external", func.lineno)
 
     def run(self) -> FlowResult:
         state: State = {}
@@ -533,6 +536,24 @@ class Flow:
                 state[var] = frozenset([HELD])
             elif effect == "release":
                 state[var] = frozenset([NONE])
+
+
+def async_factory_calls(file, calls) -> Iterator[ast.Call]:
+    """The calls among `calls` of an async session maker or class (`async_sessionmaker`,
+    `AsyncSession`). A module whose text never says "ession" makes none: one look at the
+    text spares resolving every call."""
+    if "ession" not in file.source.text:
+        return
+    for call in calls:
+        if file.resolve(call.func) in ASYNC_FACTORY_CALLS:
+            yield call
+
+
+def starts_tasks(file) -> bool:
+    """May the module run awaitables concurrently: does its text name `gather` or
+    `create_task`? (Where it does not, nothing is asked of its functions.)"""
+    text = file.source.text
+    return "gather" in text or "create_task" in text
 
 
 def session_names(analysis: SessionAnalysis, func) -> Set[str]:

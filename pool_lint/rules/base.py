@@ -1,6 +1,7 @@
 """What a rule is: a code, a name, a severity, ruff-style documentation, examples that run
 as tests (Fixit style), and a `check` that asks the analysis layer questions and yields
-`Report`s. Rules never parse, walk files or resolve imports themselves."""
+`Report`s. Rules never parse, walk files or resolve imports themselves, and never read
+the project index's plan or the file's raw text: the checker applies the plan first."""
 from __future__ import annotations
 
 import ast
@@ -47,8 +48,14 @@ class Report:
 
 
 class Rule:
+    """One rule. `family` names the rule family it belongs to (plan.FAMILIES): the
+    checker runs the rule only in files whose plan lets the family fire, and its
+    `check(file)` sees only the functions and calls (`file.functions()`, `file.calls()`)
+    of the lines where the plan lets it report."""
+
     code: ClassVar[str] = ""
     name: ClassVar[str] = ""
+    family: ClassVar[str] = ""  # plan.FAMILIES; "" for POL001, which the pipeline reports
     severity: ClassVar[str] = "warning"
     default_enabled: ClassVar[bool] = True
     valid: ClassVar[Tuple[Example, ...]] = ()

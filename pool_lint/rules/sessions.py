@@ -5,7 +5,8 @@ import ast
 from typing import Dict, List
 
 from ..analysis.tree import walk
-from ..analysis.sessions import ASYNC_FACTORY_CALLS, CREATE_TASK, GATHER, SESSION_CLASSES, session_names
+from ..analysis.sessions import (CREATE_TASK, GATHER, SESSION_CLASSES, async_factory_calls, session_names,
+                                 starts_tasks)
 from ..fixes import KeywordFix
 from .base import Report, Rule, example, register
 
@@ -30,9 +31,7 @@ async def get_session():
 def _external_reports(file, code: str) -> List[Report]:
     out = []
     analysis = file.sessions
-    for func in analysis.functions():
-        if not file.may_hold("external", func):
-            continue
+    for func in file.functions():
         for found in analysis.flow(func).externals:
             if found.code != code:
                 continue
@@ -95,6 +94,7 @@ class ExternalCallHoldingConnection(Rule):
 
     code = "POL201"
     name = "external-call-holding-connection"
+    family = "external"
     severity = "warning"
     valid = (example(_ASYNC + """
         @app.post("/pay")
@@ -165,6 +165,7 @@ class ExternalCallInSessionScope(Rule):
 
     code = "POL202"
     name = "external-call-in-session-scope"
+    family = "external"
     severity = "info"
     default_enabled = False
     valid = (example(_ASYNC + """
@@ -224,6 +225,7 @@ class SessionNotClosed(Rule):
 
     code = "POL203"
     name = "session-not-closed"
+    family = "create"
     severity = "warning"
     valid = (example(_ASYNC + """
         def show():
@@ -251,7 +253,7 @@ class SessionNotClosed(Rule):
                     or not isinstance(stmt.targets[0], ast.Name):
                 continue
             func = file.function_of(stmt)
-            if func is None or not file.may_hold("create", call) or analysis.session_call(call) != "session":
+            if func is None or analysis.session_call(call) != "session":
                 continue
             if file.resolve(call.func) in SESSION_CLASSES and not _bound_to_engine(analysis, call):
                 continue  # Session(bind=connection): it borrows that connection, not a pool slot
@@ -318,6 +320,7 @@ class AsyncSessionExpiresOnCommit(Rule):
 
     code = "POL204"
     name = "async-session-expires-on-commit"
+    family = "async"
     severity = "warning"
     valid = (example("""
         from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -335,11 +338,7 @@ class AsyncSessionExpiresOnCommit(Rule):
     """),)
 
     def check(self, file):
-        if "ession" not in file.source.text or not file.may_hold("async"):
-            return
-        for call in file.calls():
-            if file.resolve(call.func) not in ASYNC_FACTORY_CALLS:
-                continue
+        for call in async_factory_calls(file, file.calls()):
             keys = set()
             for keyword in call.keywords:
                 if keyword.arg is not None:
@@ -397,6 +396,7 @@ class SessionSharedAcrossTasks(Rule):
 
     code = "POL205"
     name = "session-shared-across-tasks"
+    family = "tasks"
     severity = "error"
     valid = (example(_ASYNC + """
         import asyncio
@@ -417,12 +417,10 @@ class SessionSharedAcrossTasks(Rule):
     """),)
 
     def check(self, file):
-        if "gather" not in file.source.text and "create_task" not in file.source.text:
+        if not starts_tasks(file):
             return
         analysis = file.sessions
-        for func in analysis.functions():
-            if not file.may_hold("tasks", func):
-                continue
+        for func in file.functions():
             sessions = session_names(analysis, func)
             if not sessions:
                 continue

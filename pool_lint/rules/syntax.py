@@ -1,6 +1,7 @@
 """POL001 unreadable-file: reported by the checking pipeline, documented here."""
 from __future__ import annotations
 
+from ..findings import UNREADABLE
 from .base import Rule, example, register
 
 
@@ -48,9 +49,7 @@ class UnreadableFile(Rule):
     - Python's `ast` module: pool-lint parses with CPython's own parser.
     """
 
-    code = "POL001"
-    name = "unreadable-file"
-    severity = "error"
+    code, name, severity = UNREADABLE
     valid = (example("from sqlalchemy import create_engine\n"),)
     invalid = (example("from sqlalchemy import create_engine\nengine = create_engine(URL,\n"),)
 

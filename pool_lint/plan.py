@@ -1,0 +1,85 @@
+"""What the project index lets the checker do in one file: a `Plan`.
+
+The index (screen.Index) decides, from bytes, which files can hold a finding; for each
+one it makes a plan: which rule families may fire there and, for a session family,
+the lines of the module-level statements (a function with all it holds, or one member
+of a class) where one of its rules may. The checker applies the plan before any rule
+runs: it runs only the families the plan names, parses in full only the lines a rule
+may look at, and shows each rule only the functions and calls of its lines. Rules
+never see the plan (nor hints, nor raw text).
+
+A plan is plain data (`to_plain` / `from_plain`: ints and lists), so that the cache
+can keep it: a cached result holds only for the plan it was made with.
+
+This module imports nothing of pool-lint: the index, the runner, the cache and the
+checker all build on it.
+"""
+from __future__ import annotations
+
+from typing import List, NamedTuple, Optional, Sequence, Tuple
+
+Ranges = Tuple[Tuple[int, int], ...]  # (first, last) lines, both included
+EVERYWHERE: Ranges = ((1, 1 << 30),)
+
+# The rule families, in the order of a plan's fields (and of screen.Index.hint):
+# "engine" POL101-POL111, "async" POL204, and the session families "external"
+# POL201/POL202, "create" POL203, "tasks" POL205 (each rule names its own: Rule.family).
+FAMILIES = ("engine", "async", "external", "create", "tasks")
+SESSION_FAMILIES = FAMILIES[2:]
+_AT = {family: at for at, family in enumerate(FAMILIES)}
+
+
+class Plan(NamedTuple):
+    """Which rule families may fire in a file, and where. The default: all of them,
+    anywhere (no index: standard input, the Python API, `--no-screen`, `--fix`)."""
+
+    engine: bool = True  # the engine rules: an engine factory is named (outside test code, unless `check-tests`)
+    async_sessions: bool = True  # POL204: an async session maker or class is named
+    external: Ranges = EVERYWHERE  # POL201/POL202: statements naming a session and an external call
+    create: Ranges = EVERYWHERE  # POL203: statements making a session
+    tasks: Ranges = EVERYWHERE  # POL205: statements naming a session and a task call
+
+    def runs(self, family: str) -> bool:
+        """May a rule of the family fire anywhere in the file? (An unknown family: yes.)"""
+        at = _AT.get(family)
+        return at is None or bool(self[at])
+
+    def lines(self, family: str) -> Optional[Ranges]:
+        """Where a rule of the family may fire: line ranges, or None for anywhere."""
+        at = _AT.get(family)
+        found = self[at] if at is not None else True
+        if isinstance(found, bool):
+            return None if found else ()
+        return None if found == EVERYWHERE else found
+
+    def may_fire(self, family: str, line: int) -> bool:
+        """May a rule of the family fire at this line?"""
+        at = _AT.get(family)
+        found = self[at] if at is not None else True
+        if isinstance(found, bool):
+            return found
+        return any(first <= line <= last for first, last in found)
+
+    def parsed_whole(self) -> Optional[List[Tuple[int, int]]]:
+        """The line ranges a rule may look at, or None for all of the file: in a file
+        where only session rules can fire, the ranges of their statements (the rest is
+        parsed only as far as a question reaches it: source.Source.parse_lazily)."""
+        if self.engine or self.async_sessions:
+            return None
+        return [lines for ranges in self[2:] for lines in ranges]
+
+    # -- plain data ---------------------------------------------------------------------------
+    def to_plain(self) -> list:
+        """The plan as ints and lists (what JSON holds): from_plain gives it back."""
+        return [int(self.engine), int(self.async_sessions)] + [[[first, last] for first, last in ranges]
+                                                              for ranges in self[2:]]
+
+    @classmethod
+    def from_plain(cls, data: Sequence) -> "Plan":
+        """The plan of `to_plain` (lists or tuples alike)."""
+        return cls(bool(data[0]), bool(data[1]),
+                   *(tuple((int(first), int(last)) for first, last in ranges) for ranges in data[2:5]))
+
+
+NOTHING = Plan(False, False, (), (), ())  # another module of the project: no rule reports there
+EVERYTHING = Plan()

@@ -1,0 +1,365 @@
+"""The stages of a run, as the main process sees them (runner.run puts them in order):
+
+    discover  `Layout`: the files to check, their project roots and the roots' files
+    scan      `scan`: every file's bytes once, in the workers (tasks._scan), cached
+    index     `plans_before` and `index_root`: which files can hold a finding, and a
+              plan for each (plan.Plan), made by the project index (screen.Index)
+    analyse   `Analyses`: each kept file with its plan, in the workers (tasks._analyse),
+              as soon as its plan is final; the cache answers what it can
+    report    `finish`: the results in a deterministic order, the cache saved
+
+Each stage takes what the ones before it made and hands on what it makes; the index
+is the only one that chooses what is checked and where (the analysis stage takes the
+plans as they come, the runner passes them on).
+"""
+from __future__ import annotations
+
+import os
+from typing import Callable, Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Tuple
+
+from .cache import Cache, digest
+from .config import Settings
+from .files import Listing, Target, root_of_file
+from .findings import FileResult, unreadable
+from .plan import EVERYTHING, Plan
+from .screen import (CREATE, ENGINE, EXT, SESSION, TASKS, Index, ModuleFinder, external_words, may_hold,
+                     names_in_paths, read_file)
+from .tasks import PROGRESSIVE, RunOptions, Scan, Workers, _analyse_chunk, _scan_chunk, share_tops
+
+
+# -- discover -------------------------------------------------------------------------------
+class Layout:
+    """The files of a run: the targets that can be read (`files`), a POL001 result for
+    each one that vanished (`missing`), each file's absolute path and project root, and
+    per root its Python files (runtime.python_files: what its index and its runtime
+    verdict read), largest root first."""
+
+    def __init__(self, targets: Iterable[Target], listing: Optional[Listing] = None):
+        from .analysis import runtime
+
+        targets = list(targets)
+        self.files = [t for t in targets if not t.missing and t.file is not None]
+        self.missing = [FileResult(t.display, [unreadable(t.display, f"cannot read: {t.missing}")])
+                        for t in targets if t.missing]
+        self._path = {id(t): t.absolute or os.path.abspath(t.file) for t in self.files}
+        self.pairs = [(t, self._path[id(t)]) for t in self.files]  # (target, absolute path)
+        self._root = {id(t): root_of_file(self._path[id(t)]) for t in self.files}
+        self.roots: Dict[object, list] = dict.fromkeys(self._root.values())
+        self.rel: Dict[str, str] = {}  # a root's file -> its path below the root, with "/"
+        for root in self.roots:
+            self.roots[root] = runtime.python_files(root, listing)
+            cut = len(os.path.abspath(root)) + 1
+            self.rel.update((p, p[cut:].replace(os.sep, "/")) for p in self.roots[root])
+        self.walked = set(self.rel)  # every file of every root
+        self.target_at = {self._path[id(t)]: t for t in self.files if self._path[id(t)] in self.walked}
+        self.in_root: Dict[object, List[Tuple[Target, str]]] = {}  # root -> its (target, path) pairs
+        for t, path in self.pairs:
+            self.in_root.setdefault(self._root[id(t)], []).append((t, path))
+
+    def path(self, target: Target) -> str:
+        return self._path[id(target)]
+
+    def root(self, target: Target):
+        return self._root[id(target)]
+
+    def all_paths(self) -> List[str]:
+        """The targets, then every file of their roots, each once."""
+        return list(dict.fromkeys(list(self._path.values()) + [p for ps in self.roots.values() if ps for p in ps]))
+
+    def largest_roots_first(self) -> List[Tuple[object, list]]:
+        return sorted(self.roots.items(), key=lambda item: -len(item[1] or ()))
+
+
+# -- scan -----------------------------------------------------------------------------------
+class Scanned(NamedTuple):
+    """What the scan found: a Scan per file, and for the index, per root a ModuleFinder
+    and the project files that each file's imports resolve to (resolved while the
+    workers scanned)."""
+
+    scans: Dict[str, Scan]
+    finders: Dict[str, ModuleFinder]
+    resolved: Dict[str, tuple]
+
+
+def scan(layout: Layout, workers: Workers, cache: Optional[Cache], options: RunOptions) -> Scanned:
+    """Stage 2: scan every file of the layout that the cache cannot vouch for, in the
+    workers; meanwhile this process resolves the project imports they find."""
+    scans: Dict[str, Scan] = {}
+    todo = []
+    for path in layout.all_paths():
+        entry = cache.valid(path) if cache is not None else None
+        if entry is not None:
+            scans[path] = Scan(entry.stat, entry.content, entry.facts, entry.ebits, size=entry.stat[1])
+        else:
+            todo.append(path)
+    tops = {str(root): names_in_paths(str(root), paths) for root, paths in layout.roots.items()} \
+        if options.screen and todo else {}
+    share_tops(tops)  # before the pool forks
+    root_path = {p: str(root) for root, paths in layout.roots.items() for p in paths} if tops else {}
+    finders = {root: ModuleFinder(root, set(paths), tops[root]) for root, paths in
+               ((str(root), paths) for root, paths in layout.roots.items()) if root in tops}
+    resolved: Dict[str, tuple] = {}
+    found = _Found(todo, scans, cache, finders, root_path, resolved)
+    workers.start(_scan_chunk, [(p, layout.rel.get(p, ""), root_path.get(p, "")) for p in todo])(found.one)
+    return Scanned(scans, finders, resolved)
+
+
+class _Found:
+    """Takes each scan as it comes back: into the scans and the cache, its imports
+    resolved to project files."""
+
+    def __init__(self, todo, scans, cache, finders, root_path, resolved):
+        self.todo, self.scans, self.cache = todo, scans, cache
+        self.finders, self.root_path, self.resolved = finders, root_path, resolved
+
+    def one(self, i: int, scan: Scan) -> None:
+        path = self.todo[i]
+        self.scans[path] = scan
+        if self.cache is not None and scan.content is not None:
+            self.cache.update_scan(path, scan.stat, scan.content, scan.facts, scan.ebits)
+        finder = self.finders.get(self.root_path.get(path)) if scan.imports is not None else None
+        if finder is not None:
+            self.resolved[path] = finder.resolve(path, scan.imports[0])
+
+
+def likely_modules(roots, scans, resolved) -> list:
+    """(root, project files) pairs: the modules that the files likely to be analysed
+    import, the most imported first. Likely to be analysed: a file that names a session
+    and an external-call library, a session maker or a task call, or an engine factory
+    (its own bytes say so; the index decides)."""
+    groups = []
+    for root, paths in roots.items():
+        counts: dict = {}
+        for path in paths or ():
+            facts, found = scans[path].facts, resolved.get(path)
+            if facts is None or found is None:
+                continue
+            bits = facts.bits
+            if not (bits & ENGINE or (bits & SESSION and bits & (EXT | CREATE | TASKS))):
+                continue
+            names, modules, stars, name_files = found
+            for files in (*name_files.values(), *modules.values(), stars):
+                for target in files:
+                    counts[target] = counts.get(target, 0) + 1
+        if counts:
+            groups.append((str(root), sorted(counts, key=lambda p: (-counts[p], p))))
+    return groups
+
+
+# -- index ----------------------------------------------------------------------------------
+def plans_before(layout: Layout, scanned: Scanned, families: FrozenSet[str],
+                 settings: Settings) -> List[Tuple[Target, Plan]]:
+    """The files that their own bytes choose (an engine factory or an async session
+    maker: the index always keeps them), with their plans (screen.Index.plan_before),
+    before any index is made: their analysis need not wait for it."""
+    out = []
+    for t, path in layout.pairs:
+        found = scanned.scans[path]
+        if found.error or found.facts is None or path not in layout.walked:
+            continue
+        plan = Index.plan_before(path, found.facts.bits, families, str(layout.root(t)), settings.check_tests)
+        if plan is not None:
+            out.append((t, plan))
+    return out
+
+
+class RootIndex(NamedTuple):
+    """The index's answer for one root: a plan per kept file, and whether one of them
+    may build an engine (where the runtime verdict is worth making)."""
+
+    plans: Dict[str, Plan]
+    engines: bool
+
+
+def index_root(root, paths: list, scanned: Scanned, families: FrozenSet[str], settings: Settings,
+               options: RunOptions, cache: Optional[Cache],
+               on_final: Optional[Callable[[str, Plan], None]] = None) -> RootIndex:
+    """Stage 3, for one root: its project index (remembered in the cache while no file
+    of the root changes). `on_final(path, plan)` is told of each file whose plan the
+    index has made final while it works on the others. Without the screen, every file
+    is kept with every rule everywhere."""
+    scans = scanned.scans
+    facts = {p: scans[p].facts for p in paths if scans[p].facts is not None}
+    if not options.screen:
+        return RootIndex(dict.fromkeys(facts, EVERYTHING), any(f.bits & ENGINE for f in facts.values()))
+    key = known = None
+    if cache is not None:  # the same files with the same contents: the same answer
+        key = digest("\0".join(f"{p}\0{scans[p].content}" for p in paths).encode() + repr(sorted(families)).encode())
+        known = cache.root_index(str(root), key)
+    if known is not None:  # (kept files, engines, their plans)
+        return RootIndex({p: Plan.from_plain(plain) for p, plain in known[2].items()}, known[1])
+    tell = (lambda path, hint: on_final(path, Plan(*hint))) if on_final is not None else None
+    index = Index(facts, read_file, families, str(root), external_words(settings.external_calls), settings.check_tests,
+                  {p: scans[p].statements for p in paths if scans[p].statements is not None},
+                  scanned.finders[str(root)].tops if str(root) in scanned.finders else None,
+                  {p: scans[p].imports for p in paths if scans[p].imports is not None},
+                  {p: scans[p].parts for p in paths if scans[p].parts is not None},
+                  scanned.finders.get(str(root)), scanned.resolved)
+    chosen = index.select(tell)
+    plans = {p: index.plan(p) for p in chosen}
+    engines = index.may_build_engines(chosen)
+    if key is not None:
+        cache.update_root_index(str(root), key, chosen, engines, {p: plan.to_plain() for p, plan in plans.items()})
+    return RootIndex(plans, engines)
+
+
+def loose_plans(layout: Layout, scanned: Scanned, options: RunOptions) -> Dict[str, Plan]:
+    """Files outside every root the run walks (an excluded folder named explicitly),
+    judged alone: kept if their own bytes name an engine factory, a session class or
+    factory, or SQLAlchemy (everything, without the screen)."""
+    scans = scanned.scans
+    return {p: EVERYTHING for _, p in layout.pairs
+            if p not in layout.walked and scans[p].facts is not None
+            and (not options.screen or may_hold(scans[p].facts))}
+
+
+# -- analyse --------------------------------------------------------------------------------
+class Analyses:
+    """Stage 4: the kept files analysed in the workers, each with its plan, batch by
+    batch as the index makes plans final; the runtime verdict of a root is made before
+    its files with engine rules go out. A file the cache answers for its plan (or that
+    the scan could not read) is answered here and not analysed."""
+
+    def __init__(self, layout: Layout, scanned: Scanned, workers: Workers, cache: Optional[Cache],
+                 settings: Settings):
+        self.layout, self.scans, self.workers, self.cache = layout, scanned.scans, workers, cache
+        self.settings = settings
+        self.verdicts: dict = {}  # root -> runtime verdict
+        self.settled: set = set()  # files analysed, or answered by the cache or the scan
+        self.used: Dict[str, Plan] = {}  # path -> the plan its analysis was given
+        self.answered: List[FileResult] = []
+        self.batches: list = []  # (targets, a call that waits for their results)
+        self.ready: List[Target] = []  # files whose plan is final, not sent yet
+        self.plans: Dict[str, Plan] = {}
+        # The workers load the checker while this process makes the index, and those the
+        # index leaves cores to parse the modules the likely candidates import.
+        workers.warm_up()
+        workers.preload(lambda: likely_modules(layout.roots, scanned.scans, scanned.resolved))
+
+    def verdict(self, root) -> None:
+        """Make the runtime verdict of a root, once."""
+        if root not in self.verdicts:
+            self.verdicts[root] = _verdict(root, self.layout.roots[root], self.scans, self.layout.rel,
+                                           self.settings, self.cache)
+
+    def before_index(self, chosen: List[Tuple[Target, Plan]]) -> None:
+        """Analyse now the files their own bytes choose (with their roots' verdicts)."""
+        for root in {self.layout.root(t) for t, _ in chosen}:
+            self.verdict(root)
+        self.settled.update(self.layout.path(t) for t, _ in chosen)
+        self._send([(t, plan) for t, plan in chosen if self._pending(t, plan)])
+
+    def final(self, path: str, plan: Plan) -> None:
+        """A file whose plan the index has made final: analysed at once, a few at a
+        time, unless the engine rules may fire there (they need the root's runtime
+        verdict, made after the index)."""
+        t = self.layout.target_at.get(path)
+        if t is None or plan.engine or path in self.settled:
+            return
+        self.settled.add(path)
+        self.plans[path] = plan
+        if self._pending(t, plan):
+            self.ready.append(t)
+            if len(self.ready) >= PROGRESSIVE:
+                self._flush()
+
+    def indexed(self, root, found: RootIndex) -> None:
+        """A root's index is made: its verdict if an engine can be built there (or the
+        runtime is configured), then its kept files not sent yet."""
+        self.plans.update(found.plans)
+        if found.engines or self.settings.runtime != "auto":
+            self.verdict(root)
+        self._flush()
+        batch = []
+        for t, path in self.layout.in_root.get(root, ()):
+            if path in self.layout.walked and path not in self.settled and \
+                    (path in found.plans or self.scans[path].error):
+                self.settled.add(path)
+                plan = self.plans.get(path, EVERYTHING)
+                if self._pending(t, plan):
+                    batch.append((t, plan))
+        self._send(batch)
+
+    def rest(self, plans: Dict[str, Plan]) -> None:
+        """The files not sent yet: kept ones (`plans`, of files outside every root, or
+        plans made before), and any the scan could not read."""
+        self.plans.update(plans)
+        batch = []
+        for t, path in self.layout.pairs:
+            if path not in self.settled and (path in self.plans or self.scans[path].error):
+                plan = self.plans.get(path, EVERYTHING)
+                if self._pending(t, plan):
+                    batch.append((t, plan))
+        self._send(batch)
+
+    def results(self) -> Tuple[List[FileResult], int]:
+        """(every result: answered, then analysed; how many files were analysed), the
+        cache told of each analysis."""
+        out = list(self.answered)
+        analysed = 0
+        for batch, results in self.batches:
+            for t, file_result in zip(batch, results()):
+                analysed += 1
+                out.append(file_result)
+                # A file that could not be read is asked again next time; one that does not
+                # decode or parse gives the same answer for the same bytes (and Python: the
+                # cache's key holds its version).
+                if self.cache is not None and not file_result.error and not any(
+                        f.code == "POL001" and f.message.startswith("cannot read") for f in file_result.findings):
+                    path = self.layout.path(t)
+                    self.cache.update_findings(path, file_result.findings, file_result.deps, file_result.runtime,
+                                               self.used[path].to_plain())
+        return out, analysed
+
+    # -- inside ---------------------------------------------------------------------------
+    def _pending(self, t: Target, plan: Plan) -> bool:
+        """Does the file need analysing with `plan` (no valid cached result)? Answers what
+        the cache or the scan already says. A result made with another plan is not valid:
+        the index looks elsewhere now, because another file changed."""
+        path = self.layout.path(t)
+        found = self.scans[path]
+        if found.error:
+            self.answered.append(FileResult(t.display, [unreadable(t.display, f"cannot read: {found.error}")]))
+            return False
+        entry = self.cache.entries.get(path) if self.cache is not None else None
+        root = self.layout.root(t)
+        if entry is not None and entry.findings is not None and entry.hint == plan.to_plain() and \
+                (not entry.runtime or (root in self.verdicts and entry.runtime == self.verdicts[root].key())) \
+                and self.cache.deps_valid(entry):
+            self.answered.append(FileResult(t.display, [f._replace(filename=t.display) for f in entry.findings]))
+            return False
+        return True
+
+    def _flush(self) -> None:
+        ready, self.ready = self.ready, []
+        self._send([(t, self.plans[self.layout.path(t)]) for t in ready])
+
+    def _send(self, work: List[Tuple[Target, Plan]]) -> None:
+        """Analyse a batch of files now, each with its plan."""
+        if not work:
+            return
+        layout = self.layout
+        self.used.update((layout.path(t), plan) for t, plan in work)
+        sizes = [self.scans[layout.path(t)].size for t, _ in work]
+        # Files of one part of the project (its first two folders) load the same modules.
+        packages = [os.sep.join(os.path.relpath(layout.path(t), layout.root(t)).split(os.sep)[:2]) for t, _ in work]
+        self.batches.append(([t for t, _ in work],
+                             self.workers.start(_analyse_chunk, work, dict(self.verdicts), sizes, packages)))
+
+
+def _verdict(root, paths, scans, rel_of, settings: Settings, cache: Optional[Cache]):
+    """The runtime verdict of a root, reading (and caching) only the evidence it takes."""
+    from .analysis import runtime
+
+    def evidence_of(path: str):
+        entry = cache.entries.get(path) if cache is not None else None
+        if entry is not None and entry.evidence is not None and entry.content == scans[path].content:
+            return entry.evidence
+        data = read_file(path)
+        found = runtime.code_evidence(rel_of[path], data) if data is not None else ()
+        if entry is not None and data is not None and digest(data) == entry.content:
+            cache.update_evidence(path, found)
+        return found
+
+    files = [(p, scans[p].ebits) for p in paths if scans[p].ebits]
+    return runtime.lazy_verdict(root, files, evidence_of, settings.runtime)

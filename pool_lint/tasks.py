@@ -1,0 +1,309 @@
+"""What the worker processes do (and this process, for small batches): the scan and the
+analysis of one file, the per-process state they need, and `Workers`, which hands a
+stage's items out in chunks to one pool of processes for the whole run (forked once,
+reused by every stage).
+
+The checker (and with it the rules and the analysis layer) is imported and built only
+where a file is analysed: a warm run that the cache answers never loads it.
+"""
+from __future__ import annotations
+
+import gc
+import os
+import sys
+from pathlib import Path
+from typing import List, NamedTuple, Optional, Sequence, Tuple
+
+from .cache import digest, stat_of
+from .config import Settings
+from .files import project_root
+from .findings import FileResult, unreadable
+from .analysis.runtime import evidence_bits
+from .screen import (ENGINE, EXT, SESSION, FileFacts, external_words, facts_and_tops, module_level, project_imports,
+                     split_statements)
+
+PARALLEL_THRESHOLD = 48  # below this many files, worker start-up costs more than it saves
+CHUNK = 16
+PROGRESSIVE = 3  # files the index has made final, sent to the workers together
+
+
+class RunOptions(NamedTuple):
+    fix: bool = False
+    unsafe_fixes: bool = False
+    diff: bool = False
+    jobs: Optional[int] = None
+    use_cache: bool = True
+    screen: bool = True
+
+
+# -- per process state -------------------------------------------------------------------
+_SETTINGS: Optional[Settings] = None
+_CHECKER = None  # checker.Checker
+_OPTIONS: Optional[RunOptions] = None
+_CONFIGURED = frozenset()  # screen.external_words of the settings
+
+
+def _init_worker(settings: Settings, options: RunOptions) -> None:
+    global _SETTINGS, _CHECKER, _OPTIONS, _CONFIGURED
+    _SETTINGS, _CHECKER, _OPTIONS = settings, None, options
+    _CONFIGURED = external_words(settings.external_calls)
+    # A run is short and its trees live until the end: the cyclic collector would walk
+    # every tree again and again for nothing (it cost a third of a cold run).
+    gc.disable()
+
+
+def _checker():
+    global _CHECKER
+    if _CHECKER is None:
+        from .checker import Checker
+
+        _CHECKER = Checker(_SETTINGS)
+    return _CHECKER
+
+
+def _warm_up() -> None:
+    _checker()
+
+
+def _preload(groups) -> None:
+    """Have this worker parse (lazily), whenever it has no task, the project modules
+    the analyses are likely to consult: `groups`, (root, paths) pairs. Done while it
+    waits for the project index, it spares the analyses that follow the time (a module
+    read once serves them all)."""
+    from .workers import when_idle
+
+    checker = _checker()
+    todo = [(checker.project(Path(root)), path) for root, paths in groups for path in paths]
+    todo.reverse()
+
+    def step() -> bool:
+        if todo:
+            project, path = todo.pop()
+            project.load(path)
+        return bool(todo)
+
+    when_idle(step)
+
+
+class Scan(NamedTuple):
+    """What the cheap stage learns of one file from its bytes alone (a tuple: ten
+    thousand of them come back from the workers)."""
+
+    stat: Optional[tuple]
+    content: Optional[str]  # content hash; None when unreadable, or when no cache asks for it
+    facts: Optional[FileFacts]  # what the screen needs (screen.file_facts)
+    ebits: int = 0  # which runtime evidence the file may hold (runtime.evidence_bits)
+    error: Optional[str] = None
+    size: int = 0  # bytes: what analysing it may cost
+    statements: Optional[list] = None  # its module-level statements, for the index (not cached)
+    parts: Optional[tuple] = None  # screen.module_level of them, for the index (not cached)
+    imports: Optional[tuple] = None  # screen.project_imports of it, for the index (not cached)
+
+
+def _scan(job: Tuple[str, str, str]) -> Scan:
+    """Stage 2, for one file: read, hash, screen, runtime evidence; and, here in
+    parallel, what the project index would work out first: the imports that may load a
+    project file and, for the files it reads first, their module-level statements."""
+    path, rel, root = job
+    stat = stat_of(path) if _OPTIONS.use_cache else None
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        return Scan(stat, None, None, 0, exc.strerror or str(exc))
+    facts, imported = facts_and_tops(data, _CONFIGURED)
+    ebits = evidence_bits(rel, data, imported) if rel and _SETTINGS.runtime == "auto" else 0
+    # The statements the project index will read first (files that make or name a session
+    # or an engine, or call out), split here, in parallel, rather than there.
+    statements = split_statements(data) if facts.bits & (SESSION | ENGINE | EXT) else None
+    tops = _TOPS.get(root)
+    return Scan(stat, digest(data) if _OPTIONS.use_cache else None, facts, ebits, size=len(data),
+                statements=statements, imports=project_imports(facts, tops) if tops is not None else None,
+                parts=module_level(b"", statements) if statements is not None else None)
+
+
+# Per project root of the run, the names an absolute import can reach a project file by
+# (screen.names_in_paths): set before the worker pool is forked, which inherits them.
+_TOPS: dict = {}
+
+
+def share_tops(tops: dict) -> None:
+    """Set `_TOPS` (root -> screen.names_in_paths) for the scans: before the pool forks."""
+    _TOPS.clear()
+    _TOPS.update(tops)
+
+
+def _analyse(work) -> FileResult:
+    """Stage 4, for one kept file: parse, analyse, run the rules (and fix). `work`:
+    (target, plan), the plan being what the project index lets fire in it, and where."""
+    target, plan = work
+    checker, options = _checker(), _OPTIONS
+    try:
+        data = target.path.read_bytes()
+    except OSError as exc:
+        return FileResult(target.display, [unreadable(target.display, f"cannot read: {exc.strerror or exc}")])
+    return _guarded(target.display, lambda: checker.check_bytes(
+        data, target.display, target.path, checker.project(project_root(target.path)),
+        fix=options.fix or options.diff, unsafe=options.unsafe_fixes, plan=plan))
+
+
+def _guarded(display: str, check) -> FileResult:
+    """`check()`, or where an internal error (a bug of pool-lint) stops it, a result that
+    leaves the file unchecked and says so: the run goes on with the other files."""
+    try:
+        return check()
+    except Exception as exc:
+        import traceback
+
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f" at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
+        return FileResult(display, crashed=True, error=(
+            f"{display}: internal error, the file was not checked: {type(exc).__name__}: {exc}{where} "
+            f"(please report it)"))
+
+
+def _scan_chunk(jobs):
+    return [_scan(job) for job in jobs]
+
+
+def _analyse_chunk(work):
+    verdicts, targets = work
+    _checker().use_verdicts(verdicts)
+    return [_analyse(t) for t in targets]
+
+
+class Workers:
+    """Runs a stage in this process for small batches, in worker processes otherwise
+    (one pool for the whole run: forked once, reused by both stages)."""
+
+    def __init__(self, jobs: int, settings: Settings, options: RunOptions):
+        self.jobs, self.settings, self.options = jobs, settings, options
+        self.pool = None  # a workers.ForkedPool (or _Executor), made on first use
+        _init_worker(settings, options)
+
+    def warm_up(self) -> None:
+        """Have each worker load the checker while this process does serial work."""
+        if self.pool is not None:
+            self.pool.each(_warm_up)
+
+    def preload(self, likely) -> None:
+        """Have workers parse the project modules `likely()` names (_preload) while they
+        wait: as many workers as there are cores this process leaves free while it makes
+        the index (more would slow the index itself). Not with the executor, whose
+        workers have no idle time to fill."""
+        if self.pool is not None and not isinstance(self.pool, _Executor):
+            groups = likely()
+            if groups:
+                self.pool.each(_preload, groups, count=max(1, min(self.jobs, os.cpu_count() or 1) - 1))
+
+    def start(self, chunk_fn, items: list, shared=None, costs: Optional[Sequence[int]] = None,
+              groups: Optional[Sequence[str]] = None):
+        """Start `chunk_fn` and return at once: call the result to wait for the results.
+
+        `chunk_fn` runs over chunks of `items` (results in the order of `items`); with
+        `shared`, each chunk is (shared, chunk). With `costs` (an estimate per item) and
+        `groups` (items that share work, such as the modules they load, share a group),
+        chunks keep a group together up to a cost budget and go out costliest first, so
+        that no worker is left alone with the big files at the end. A pool that exists
+        already takes any batch."""
+        threshold = 1 if self.pool is not None else PARALLEL_THRESHOLD
+        if self.jobs <= 1 or len(items) < threshold:
+            def serial(each=None) -> list:
+                out = chunk_fn((shared, items)) if shared is not None else chunk_fn(items)
+                if each is not None:
+                    for i, result in enumerate(out):
+                        each(i, result)
+                return out
+
+            return serial
+        if self.pool is None:
+            self.pool = _pool(self.jobs, self.settings, self.options)
+        if costs is not None:
+            orders = _balanced(costs, groups or [""] * len(items), self.jobs)
+        else:
+            size = max(CHUNK, len(items) // (self.jobs * 8) or 1)
+            orders = [list(range(at, min(at + size, len(items)))) for at in range(0, len(items), size)]
+        chunks = [[items[i] for i in order] for order in orders]
+        if shared is not None:
+            chunks = [(shared, chunk) for chunk in chunks]
+        tasks = [self.pool.submit(chunk_fn, chunk) for chunk in chunks]
+        parts = (self.pool.result(task) for task in tasks)
+
+        def collect(each=None) -> list:
+            """The results, in the order of `items`; `each(i, result)` is called as
+            each part comes back."""
+            out: list = [None] * len(items)
+            for order, part in zip(orders, parts):
+                for i, result in zip(order, part):
+                    out[i] = result
+                    if each is not None:
+                        each(i, result)
+            return out
+
+        return collect
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
+            self.pool = None
+
+
+def _pool(jobs: int, settings: Settings, options: RunOptions):
+    """Worker processes: forked (workers.ForkedPool), or started by concurrent.futures
+    where there is no fork, and on macOS, where forking a process that may have loaded
+    system frameworks is unsafe (Python's own default there is to spawn)."""
+    if hasattr(os, "fork") and sys.platform != "darwin" and not _USE_EXECUTOR:
+        from .workers import ForkedPool
+
+        return ForkedPool(jobs, _init_worker, (settings, options))
+    return _Executor(jobs, settings, options)
+
+
+_USE_EXECUTOR = False  # tests run both kinds of pool
+
+
+class _Executor:
+    """ForkedPool's calls on a concurrent.futures.ProcessPoolExecutor."""
+
+    def __init__(self, jobs: int, settings: Settings, options: RunOptions):
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.jobs = jobs
+        self.executor = ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(settings, options))
+
+    def submit(self, fn, arg=None):
+        return self.executor.submit(fn, arg) if arg is not None else self.executor.submit(fn)
+
+    def each(self, fn, arg=None, count: Optional[int] = None) -> None:
+        # The executor cannot address a worker: one task per worker, wherever they run.
+        for _ in range(count or self.jobs):
+            self.submit(fn, arg)
+
+    def result(self, future):
+        return future.result()
+
+    def shutdown(self) -> None:
+        self.executor.shutdown()
+
+
+
+
+def _balanced(costs: Sequence[int], groups: Sequence[str], jobs: int) -> List[List[int]]:
+    """Chunks of item indices: each group's items together, cut at a cost budget (an
+    eighth of a worker's share), the costliest chunks first."""
+    budget = max(1, sum(costs) // (jobs * 8))
+    by_group: dict = {}
+    for i, group in enumerate(groups):
+        by_group.setdefault(group, []).append(i)
+    chunks: List[Tuple[int, List[int]]] = []
+    for members in by_group.values():
+        current, total = [], 0
+        for i in members:
+            if current and total + costs[i] > budget:
+                chunks.append((total, current))
+                current, total = [], 0
+            current.append(i)
+            total += costs[i]
+        chunks.append((total, current))
+    chunks.sort(key=lambda chunk: -chunk[0])
+    return [members for _, members in chunks]
