@@ -6,9 +6,10 @@ import fnmatch
 import re
 from functools import lru_cache
 from pathlib import PurePath
-from typing import Iterable, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Iterable, Optional, Sequence, Tuple
 
-from .config import Settings
+if TYPE_CHECKING:  # configuration validates selectors with RULE_CODES: selection imports it only for types
+    from .config import Settings
 
 
 def _best(code: str, selectors: Iterable[str]) -> int:
