@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Iterable, Optional, Sequence
 
 from ..analysis.engines import EngineCall
+from ..analysis.lifetime import is_one_shot
 from ..fixes import KeywordFix
 from .base import Report, Rule
 
@@ -18,6 +19,7 @@ _FAMILY_SILENCES = {
     "assertion": range(105, 108),
     "unknown": range(105, 111),  # conditional or unresolvable poolclass
 }
+_ONE_SHOT_SILENCES = range(101, 108)
 
 
 def applies(file, call: EngineCall, code: str) -> bool:
@@ -31,6 +33,8 @@ def applies(file, call: EngineCall, code: str) -> bool:
     kind = call.pool_kind
     if kind in _FAMILY_SILENCES and number in _FAMILY_SILENCES[kind]:
         return False
+    if number in _ONE_SHOT_SILENCES and call.function is not None and is_one_shot(file, call):
+        return False  # SPEC 3b: serves one job and is gone: nothing to ping, recycle or size
     return True
 
 
