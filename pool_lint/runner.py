@@ -414,7 +414,7 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
                     early.append(t)
                     early_hints[path] = (engine_rules, async_family, ALL_RANGES, ALL_RANGES, ALL_RANGES)
             for root in {root_of[id(t)] for t in early}:
-                verdicts[root] = _verdict(root, roots[root], scans, rel_of, settings, cache)
+                verdicts[root] = _verdict(root, roots[root], scans, rel_of, settings, cache, listing)
         # Every early candidate is settled here: analysed early, or answered by the cache.
         early_paths = {absolute[id(t)] for t in early}
         early = [t for t in early if pending(t, early_hints[absolute[id(t)]])]
@@ -481,7 +481,7 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
             else:
                 engines = any(f.bits & ENGINE for f in facts.values())
             if (engines or settings.runtime != "auto") and root not in verdicts:
-                verdicts[root] = _verdict(root, paths, scans, rel_of, settings, cache)
+                verdicts[root] = _verdict(root, paths, scans, rel_of, settings, cache, listing)
             if options.screen:
                 dispatch()
                 batch = []
@@ -544,8 +544,10 @@ def _likely_modules(roots, scans, resolved) -> list:
     return groups
 
 
-def _verdict(root, paths, scans, rel_of, settings: Settings, cache: Optional[Cache]):
-    """The runtime verdict of a root, reading (and caching) only the evidence it takes."""
+def _verdict(root, paths, scans, rel_of, settings: Settings, cache: Optional[Cache], listing=None):
+    """The runtime verdict of a root, reading (and caching) only the evidence it takes;
+    on a server where POL112 is enabled, with the root's deployment (read once per run,
+    here, and sent to the workers with the verdict)."""
     from .analysis import runtime
 
     def evidence_of(path: str):
@@ -559,7 +561,12 @@ def _verdict(root, paths, scans, rel_of, settings: Settings, cache: Optional[Cac
         return found
 
     files = [(p, scans[p].ebits) for p in paths if scans[p].ebits]
-    return runtime.lazy_verdict(root, files, evidence_of, settings.runtime)
+    verdict = runtime.lazy_verdict(root, files, evidence_of, settings.runtime)
+    if verdict.kind == "server" and "POL112" in enabled_codes(settings):
+        from .analysis.deployment import read_deployment
+
+        verdict = verdict._replace(deployment=read_deployment(root, listing))
+    return verdict
 
 
 def _balanced(costs: Sequence[int], groups: Sequence[str], jobs: int) -> List[List[int]]:
