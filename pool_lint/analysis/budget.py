@@ -95,6 +95,7 @@ class Budget(NamedTuple):
     deps: frozenset = frozenset()
 
     def servers_of(self, key: EngineKey) -> List[Server]:
+        """The servers whose sums hold the pool `key` (a counted pool)."""
         found = []
         for _, server in self.processes.get(key, ()):
             if server is not None and server in self.servers and self.servers[server] not in found:
@@ -318,11 +319,9 @@ def _budget(project, deployment: Deployment, settings) -> Budget:
         for module in closures[process.name + "\0" + process.source]:
             for pool in _pools_of(project, module, settings):
                 pools[pool.key] = pool
-                if not pool.counted:
-                    continue
                 server = _server_key(pool, process)
                 members.setdefault(pool.key, []).append((process, server))
-                if server is None:
+                if server is None or not pool.counted:
                     continue
                 total = None
                 if pool.once and pool.cap is not None and process.per_replica is not None \
