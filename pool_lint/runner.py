@@ -565,7 +565,8 @@ def _verdict(root, paths, scans, rel_of, settings: Settings, cache: Optional[Cac
     if verdict.kind == "server" and "POL112" in enabled_codes(settings):
         from .analysis.deployment import read_deployment
 
-        verdict = verdict._replace(deployment=read_deployment(root, listing))
+        verdict = verdict._replace(deployment=read_deployment(
+            root, listing, budget_only=settings.max_connections is None))
     return verdict
 
 

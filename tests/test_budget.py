@@ -328,3 +328,25 @@ def test_pools_configuration_error_exits_2(project, cli):
     project.write("pyproject.toml", "[tool.pool-lint]\nmax-connections = 'many'\n")
     done = cli("pools", ".", cwd=project.root)
     assert done.returncode == 2 and "max-connections" in done.stderr
+
+
+def test_kubernetes_args_replace_the_image_cmd_not_its_entrypoint(project):
+    project.write("Dockerfile", 'FROM python:3.12\nENTRYPOINT ["gunicorn"]\nCMD ["app:app"]\n')
+    project.write("k8s/web.yml", textwrap.dedent("""\
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: web}
+        spec:
+          template:
+            spec:
+              containers:
+                - {name: web, image: "shop:1", args: ["-w", "5", "shop.api:app"]}
+        """))
+    web = _processes(project.root)["web"]
+    assert (web.server, web.entry, web.per_replica, web.replicas) == ("gunicorn", "shop.api", 5, 1)
+
+
+def test_budget_only_reads_nothing_more_without_a_declared_server(project):
+    project.write("Procfile", "web: gunicorn -w 2 app:app\n")
+    assert read_deployment(project.root, budget_only=True).processes == ()
+    assert len(read_deployment(project.root).processes) == 1

@@ -101,6 +101,8 @@ def deployment_files(root: str, listing=None) -> List[Tuple[str, str, str]]:
             continue
         for entry in entries:
             name = entry.name
+            if name.endswith(".py"):
+                continue  # most of a tree: never a deployment file nor a folder to enter
             try:
                 if entry.is_symlink():
                     continue
@@ -152,12 +154,18 @@ def _yaml_documents(text: str) -> Optional[list]:
 
 
 # -- the deployment ---------------------------------------------------------------------------
-def read_deployment(root, listing=None) -> Deployment:
+def read_deployment(root, listing=None, budget_only: bool = False) -> Deployment:
     """The deployment of the project at `root` (memoised per root in this process; the
-    runner reads it once per run and hands it to the workers)."""
+    runner reads it once per run and hands it to the workers). `budget_only`: for POL112
+    without a configured `max-connections`, where only a compose or Kubernetes file can
+    declare a limit: without one, nothing more is read (EMPTY)."""
     real = os.path.realpath(str(root))
     found = _MEMO.get(real)
     if found is None:
+        if budget_only:
+            files = deployment_files(real, listing)
+            if not any(kind in ("compose", "yaml") for kind, _, _ in files):
+                return EMPTY
         found = _MEMO[real] = _read_deployment(real, listing)
     return found
 
@@ -340,18 +348,19 @@ class _Reader:
             if isinstance(image, str) and self._database((name.lower(),), image, (words or ()) + (args or ()), rel):
                 continue
             env: Dict[str, Optional[str]] = {}
-            docker_command: tuple = ()
+            docker_entrypoint: tuple = ()
+            docker_cmd: tuple = ()
             if only_dockerfile:
-                docker_command, docker_env = dockerfile_command(self.texts[only_dockerfile])
+                docker_entrypoint, docker_cmd, docker_env = dockerfile_parts(self.texts[only_dockerfile])
                 env.update(docker_env)
             for var in container.get("env") or () if isinstance(container.get("env"), list) else ():
                 if isinstance(var, dict) and isinstance(var.get("name"), str):
                     value = var.get("value")
                     env[var["name"]] = None if "valueFrom" in var or not _plain(value) else str(value)
             if words is None and args is None:
-                command = docker_command
+                command = docker_entrypoint + docker_cmd
             elif words is None:
-                command = docker_command[:1] + args if docker_command else args  # args replace the CMD
+                command = docker_entrypoint + args  # args replace the image's CMD, not its ENTRYPOINT
             else:
                 command = words + (args or ())
             if not command:
@@ -626,6 +635,12 @@ def _environment(value) -> Dict[str, Optional[str]]:
 def dockerfile_command(text: str):
     """(command words, environment items) of a Dockerfile's last stage: ENTRYPOINT + CMD
     (exec or shell form), ENV values."""
+    entrypoint, cmd, env = dockerfile_parts(text)
+    return entrypoint + cmd, env
+
+
+def dockerfile_parts(text: str):
+    """(ENTRYPOINT words, CMD words, environment items) of a Dockerfile's last stage."""
     entrypoint: Tuple[str, ...] = ()
     cmd: Tuple[str, ...] = ()
     env: Dict[str, Optional[str]] = {}
@@ -659,7 +674,7 @@ def dockerfile_command(text: str):
             else:
                 key, _, value = rest.partition(" ")
                 env[key] = value.strip() if _plain(value.strip()) else None
-    return entrypoint + cmd, tuple(env.items())
+    return entrypoint, cmd, tuple(env.items())
 
 
 def _logical_lines(text: str) -> List[str]:

@@ -185,7 +185,10 @@ def clear_cache() -> None:
     """Forget every verdict (a long-lived process whose projects change, or tests)."""
     from ..files import _marked_folder, _real_folder, _root_of_folder
 
+    from .deployment import clear_cache as forget_deployments
+
     _detect.cache_clear()
+    forget_deployments()
     _marked_folder.cache_clear()
     _root_of_folder.cache_clear()
     _real_folder.cache_clear()
