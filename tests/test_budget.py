@@ -350,3 +350,10 @@ def test_budget_only_reads_nothing_more_without_a_declared_server(project):
     project.write("Procfile", "web: gunicorn -w 2 app:app\n")
     assert read_deployment(project.root, budget_only=True).processes == ()
     assert len(read_deployment(project.root).processes) == 1
+
+
+def test_a_process_type_declared_by_two_files_is_unknown(project):
+    project.write("docker-compose.yml", "services:\n  web:\n    command: gunicorn -w 2 app:app\n")
+    project.write("docker-compose.prod.yml", "services:\n  web:\n    command: gunicorn -w 8 app:app\n"
+                  "    deploy: {replicas: 4}\n")
+    assert {p.per_replica for p in read_deployment(project.root).processes} == {None}

@@ -236,6 +236,15 @@ class _Reader:
                 command, env = dockerfile_command(self.texts[rel])
                 if command:
                     self._add(rel, rel, command, _folder(rel), env, 1, "no replica count (1)")
+        # One process type declared by several files (a compose override, an overlay, a
+        # Procfile beside a compose file): alternatives or a merge, not known statically.
+        sources: Dict[str, set] = {}
+        for process in self.processes:
+            sources.setdefault(process.name, set()).add(process.source)
+        for at, process in enumerate(self.processes):
+            if len(sources[process.name]) > 1:
+                self.processes[at] = process._replace(
+                    per_replica=None, per_replica_from=f"declared in {', '.join(sorted(sources[process.name]))}")
 
     def _procfile(self, rel: str, text: str) -> None:
         for line in text.splitlines():
