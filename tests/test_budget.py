@@ -357,3 +357,16 @@ def test_a_process_type_declared_by_two_files_is_unknown(project):
     project.write("docker-compose.prod.yml", "services:\n  web:\n    command: gunicorn -w 8 app:app\n"
                   "    deploy: {replicas: 4}\n")
     assert {p.per_replica for p in read_deployment(project.root).processes} == {None}
+
+
+def test_celery_worker_concurrency_from_the_app(project):
+    project.write("Procfile", "worker: celery -A proj worker\nbeat: celery -A proj beat\n"
+                  "other: celery -A other worker\n")
+    project.write("proj/__init__.py", "from .celery import app\n")
+    project.write("proj/celery.py", "from celery import Celery\napp = Celery('proj')\n"
+                  "app.config_from_object('proj.settings')\n")
+    project.write("proj/settings.py", "worker_concurrency = 3\n")
+    project.write("other.py", "import os\nfrom celery import Celery\n"
+                  "app = Celery('o', worker_concurrency=int(os.environ['N']))\n")
+    got = {n: p.per_replica for n, p in _processes(project.root).items()}
+    assert got == {"worker": 3, "beat": None, "other": None}

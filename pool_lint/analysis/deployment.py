@@ -426,6 +426,9 @@ class _Reader:
             concurrency = _option(options, "-c", "--concurrency")
             if concurrency:
                 return entry, _count(concurrency), f"--concurrency {concurrency}"
+            found, where = self._celery_concurrency(entry, base) if entry else (None, None)
+            if where:
+                return entry, found, where
             return entry, None, "celery's default: the CPU count"
         app = positional[0] if positional else None
         workers = _option(options, "-w", "--workers")
@@ -463,6 +466,57 @@ class _Reader:
             if where is None:
                 return entry, None, f"config {config}: not read"
         return entry, 1, "hypercorn's default (1)"
+
+    def _module_text(self, dotted: str, base: str):
+        """(relative path, text) of a project module named `dotted`, searched from `base`
+        and the root, or (None, None)."""
+        parts = dotted.split(".")
+        for folder in dict.fromkeys((base, "")):
+            for candidate in ("/".join(parts) + ".py", "/".join(parts) + "/__init__.py"):
+                rel = _join(folder, candidate)
+                if rel not in self.extra:
+                    path = os.path.join(self.root, rel)
+                    self.extra[rel] = _read(path) if os.path.isfile(path) and not os.path.islink(path) else None
+                if self.extra[rel] is not None:
+                    return rel, self.extra[rel]
+        return None, None
+
+    def _celery_concurrency(self, entry: str, base: str):
+        """(worker_concurrency, where) set in the celery app's module (`app.conf.worker_concurrency
+        = N`, `conf.update(worker_concurrency=N)`, `Celery(..., worker_concurrency=N)`) or in
+        the module its `config_from_object("...")` names; (None, None) when not set there,
+        (None, where) when set to something computed."""
+        seen = set()
+        todo = [entry, entry + ".celery"]
+        while todo:
+            dotted = todo.pop(0)
+            rel, text = self._module_text(dotted, base)
+            if rel is None or rel in seen:
+                continue
+            seen.add(rel)
+            try:
+                tree = ast.parse(text)
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                continue
+            for node in ast.walk(tree):
+                value = None
+                if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                    target = node.targets[0]
+                    name = target.id if isinstance(target, ast.Name) else getattr(target, "attr", None)
+                    if name in ("worker_concurrency", "CELERYD_CONCURRENCY"):
+                        value = node.value
+                elif isinstance(node, ast.keyword) and node.arg in ("worker_concurrency", "CELERYD_CONCURRENCY"):
+                    value = node.value
+                elif isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "config_from_object" \
+                        and node.args and isinstance(node.args[0], ast.Constant) \
+                        and isinstance(node.args[0].value, str):
+                    todo.append(node.args[0].value.split(":", 1)[0])
+                if value is not None:
+                    number = _literal_int(value)
+                    if number is None:
+                        return None, f"worker_concurrency in {rel}: computed"
+                    return number, f"worker_concurrency = {number} in {rel}"
+        return None, None
 
     def _gunicorn_config(self, config: Optional[str], base: str):
         """(workers, where, wsgi_app) from a gunicorn config file: `-c FILE`, else
