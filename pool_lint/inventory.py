@@ -79,7 +79,6 @@ def _value(value):
 
 
 def _row(display: str, file, pool, runtime: str, budget) -> dict:
-    line, column = pool.key[1], pool.key[2]
     row, col = file.source.start(pool.node.node.func)
     processes = []
     servers = []

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
-from typing import Dict, List, NamedTuple, Optional, Set, Tuple
+from typing import Dict, List, NamedTuple, Optional, Tuple
 from urllib.parse import parse_qs, urlsplit
 
 from . import catalog
@@ -460,12 +460,3 @@ def _pools_of(project, module, settings) -> List[Pool]:
             found.append(pool_of(ctx, call))
     project.facts[key] = found
     return found
-
-
-def pools_in_file(file) -> List[Pool]:
-    """The pools of the file being checked (a FileContext)."""
-    return [pool_of(file, call) for call in file.engines]
-
-
-def modules_of(budget: Budget) -> Set[str]:  # pragma: no cover - convenience for tools
-    return {key[0] for key in budget.pools}

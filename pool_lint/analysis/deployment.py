@@ -402,10 +402,8 @@ class _Reader:
         server, args = found
         environment = dict(env)
         entry, per_replica, per_from = self._server_args(server, args, base, environment, procfile)
-        if isinstance(replicas, int) is False and replicas is not None:
-            replicas = None
-        self.processes.append(Process(name, rel, server, entry, base, per_replica, per_from,
-                                      replicas, replicas_from if replicas is not None else f"{replicas_from}: templated",
+        shown = replicas_from if replicas is not None else f"{replicas_from}: not a literal number"
+        self.processes.append(Process(name, rel, server, entry, base, per_replica, per_from, replicas, shown,
                                       tuple(sorted(environment.items()))))
 
     def _server_args(self, server: str, args: Sequence[str], base: str, env: Dict[str, Optional[str]],
