@@ -81,6 +81,7 @@ def _parser(prog: str, description: str) -> argparse.ArgumentParser:
 COMMANDS = {
     "check": "Check PATHS (files or folders; default: the current folder; - for standard input).",
     "rule": "Show a rule's documentation (pool-lint rule POL101), or list all rules (--all).",
+    "pools": "List every long-lived engine: pool settings, processes, replicas, worst case per database server.",
 }
 
 
@@ -121,6 +122,39 @@ def _rule_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _pools_parser() -> argparse.ArgumentParser:
+    parser = _parser(f"{PROG} pools", COMMANDS["pools"])
+    add = parser.add_argument
+    add("paths", nargs="*", metavar="PATHS", help="Files or folders (default: the current folder).")
+    add("--output-format", choices=("text", "json"), default="text", help="A table (default) or JSON.")
+    add("--output-file", metavar="FILE", help="Write the inventory to this file.")
+    add("--config", dest="config_file", metavar="FILE", help="Read settings from this TOML file.")
+    add("--isolated", action="store_true", help="Ignore every configuration file.")
+    return parser
+
+
+def pools(args: argparse.Namespace) -> None:
+    """`pool-lint pools`: exit 0, or 2 on a configuration or internal error."""
+    from .inventory import run as inventory
+
+    paths = tuple(args.paths) or (".",)
+    try:
+        start = Path(paths[0])
+        settings = load_settings(Path(args.config_file) if args.config_file else None,
+                                 start if start.exists() else Path.cwd(), args.isolated)
+        text = inventory(paths, settings, args.output_format)
+    except ConfigError as exc:
+        _fail(str(exc))
+    if args.output_file:
+        try:
+            Path(args.output_file).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            _fail(f"cannot write {args.output_file}: {exc.strerror or exc}")
+    else:
+        sys.stdout.write(text)
+    sys.exit(EXIT_CLEAN)
+
+
 def _top_help() -> str:
     width = max(map(len, COMMANDS))
     commands = "\n".join(f"  {name:<{width}}  {text}" for name, text in COMMANDS.items())
@@ -145,6 +179,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     elif command == "rule":
         rule(_rule_parser().parse_args(rest))
         sys.exit(EXIT_CLEAN)
+    elif command == "pools":
+        pools(_pools_parser().parse_args(rest))
     else:
         sys.stderr.write(f"usage: {PROG} [-h] [--version] COMMAND [ARGS]...\n"
                          f"{PROG}: error: no such command {command!r} (choose from {', '.join(COMMANDS)})\n")

@@ -8,7 +8,9 @@ from __future__ import annotations
 import math
 import sys
 from pathlib import Path
-from typing import Any, Dict, NamedTuple, Optional, Tuple
+from typing import Any, Dict, NamedTuple, Optional, Tuple, Union
+
+PerProcess = Union[None, int, Tuple[Tuple[str, int], ...]]
 
 DEFAULT_EXCLUDES = (
     ".git",
@@ -39,7 +41,7 @@ class Settings(NamedTuple):
     extend_exclude: Tuple[str, ...] = ()
     check_tests: bool = False
     runtime: str = "auto"
-    external_pooler: bool = False
+    external_pooler: Union[bool, str] = False  # True, or "transaction" (arms POL113)
     min_recycle: int = 300
     max_recycle: int = 3600
     recycle_seconds: int = 3600
@@ -48,6 +50,9 @@ class Settings(NamedTuple):
     pool_timeout: Optional[int] = None  # None: 30, or a third of request-timeout when lower
     request_timeout: Optional[float] = None
     external_calls: Tuple[str, ...] = ()
+    max_connections: Optional[int] = None  # POL112's limit; None: read the deployment files
+    workers: PerProcess = None  # processes per replica: a number, or ((process type, n), ...)
+    replicas: PerProcess = None
     # Where the settings came from (for messages and the cache key); not a user key.
     source: Optional[str] = None
 
@@ -125,6 +130,21 @@ def _runtime(key: str, value: Any) -> str:
     return value
 
 
+def _pooler(key: str, value: Any) -> Union[bool, str]:
+    if isinstance(value, bool) or value == "transaction":
+        return value
+    raise ConfigError(f"{key}: expected true, false or \"transaction\", got {value!r}")
+
+
+def _per_process(key: str, value: Any) -> PerProcess:
+    """A number for every process type, or a table of them by process type."""
+    if isinstance(value, dict):
+        return tuple((name, _int(f"{key}.{name}", n, 1)) for name, n in value.items())
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{key}: expected a whole number or a table of them by process type, got {value!r}")
+    return _int(key, value, 1)
+
+
 def _per_file(key: str, value: Any):
     if not isinstance(value, dict):
         raise ConfigError(f"{key}: expected a table of glob = [codes], got {value!r}")
@@ -140,7 +160,7 @@ _KEYS = {
     "extend-exclude": ("extend_exclude", _strings),
     "check-tests": ("check_tests", _bool),
     "runtime": ("runtime", _runtime),
-    "external-pooler": ("external_pooler", _bool),
+    "external-pooler": ("external_pooler", _pooler),
     "min-recycle": ("min_recycle", _int),
     "max-recycle": ("max_recycle", _int),
     "recycle-seconds": ("recycle_seconds", _int),
@@ -149,6 +169,9 @@ _KEYS = {
     "pool-timeout": ("pool_timeout", lambda k, v: _int(k, v, 1)),
     "request-timeout": ("request_timeout", _number),
     "external-calls": ("external_calls", _strings),
+    "max-connections": ("max_connections", lambda k, v: _int(k, v, 1)),
+    "workers": ("workers", _per_process),
+    "replicas": ("replicas", _per_process),
 }
 
 

@@ -978,7 +978,7 @@ def is_test_code(path: str, root: str) -> bool:
 
 FAMILIES = {
     "engine": ("POL101", "POL102", "POL103", "POL104", "POL105", "POL106", "POL107", "POL108", "POL109",
-               "POL110", "POL111"),
+               "POL110", "POL111", "POL112", "POL113"),
     "async": ("POL204",),
     "external": ("POL201", "POL202"),
     "create": ("POL203",),

@@ -22,6 +22,7 @@ from .config import Settings
 from .files import Listing, Target, root_of_file
 from .findings import FileResult, unreadable
 from .plan import EVERYTHING, Plan
+from .selection import enabled_codes
 from .screen import (CREATE, ENGINE, EXT, SESSION, TASKS, Index, ModuleFinder, external_words, may_hold,
                      names_in_paths, read_file)
 from .tasks import PROGRESSIVE, RunOptions, Scan, Workers, _analyse_chunk, _scan_chunk, share_tops
@@ -38,6 +39,7 @@ class Layout:
         from .analysis import runtime
 
         targets = list(targets)
+        self.listing = listing  # the folders the walk listed (the deployment's reading uses them too)
         self.files = [t for t in targets if not t.missing and t.file is not None]
         self.missing = [FileResult(t.display, [unreadable(t.display, f"cannot read: {t.missing}")])
                         for t in targets if t.missing]
@@ -240,7 +242,7 @@ class Analyses:
         """Make the runtime verdict of a root, once."""
         if root not in self.verdicts:
             self.verdicts[root] = _verdict(root, self.layout.roots[root], self.scans, self.layout.rel,
-                                           self.settings, self.cache)
+                                           self.settings, self.cache, self.layout.listing)
 
     def before_index(self, chosen: List[Tuple[Target, Plan]]) -> None:
         """Analyse now the files their own bytes choose (with their roots' verdicts)."""
@@ -347,8 +349,10 @@ class Analyses:
                              self.workers.start(_analyse_chunk, work, dict(self.verdicts), sizes, packages)))
 
 
-def _verdict(root, paths, scans, rel_of, settings: Settings, cache: Optional[Cache]):
-    """The runtime verdict of a root, reading (and caching) only the evidence it takes."""
+def _verdict(root, paths, scans, rel_of, settings: Settings, cache: Optional[Cache], listing=None):
+    """The runtime verdict of a root, reading (and caching) only the evidence it takes;
+    on a server where POL112 is enabled, with the root's deployment (read once per run,
+    here, and sent to the workers with the verdict)."""
     from .analysis import runtime
 
     def evidence_of(path: str):
@@ -362,4 +366,10 @@ def _verdict(root, paths, scans, rel_of, settings: Settings, cache: Optional[Cac
         return found
 
     files = [(p, scans[p].ebits) for p in paths if scans[p].ebits]
-    return runtime.lazy_verdict(root, files, evidence_of, settings.runtime)
+    verdict = runtime.lazy_verdict(root, files, evidence_of, settings.runtime)
+    if verdict.kind == "server" and "POL112" in enabled_codes(settings):
+        from .analysis.deployment import read_deployment
+
+        verdict = verdict._replace(deployment=read_deployment(
+            root, listing, budget_only=settings.max_connections is None))
+    return verdict

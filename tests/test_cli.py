@@ -262,7 +262,7 @@ def test_usage_errors_exit_2_with_a_message(cli, project):
     result = cli()
     assert result.returncode == 2 and result.stderr.startswith("usage: pool-lint")
     result = cli("lint", ".")
-    assert result.returncode == 2 and "no such command 'lint' (choose from check, rule)" in result.stderr
+    assert result.returncode == 2 and "no such command 'lint' (choose from check, rule, pools)" in result.stderr
     result = cli("check", "--jobs", "0", ".", cwd=project.root)
     assert result.returncode == 2 and "argument --jobs: 0 is below 1" in result.stderr
     result = cli("check", "--output-format", "xml", ".", cwd=project.root)

@@ -25,6 +25,10 @@ def _lint(rule, ex):
 @pytest.mark.parametrize("rule,kind,index,ex", CASES)
 def test_example(rule, kind, index, ex, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # examples never see this repository's configuration
+    if ex.files:  # the project around the example (deployment files), with the example in it
+        for name, text in ex.files + ((ex.path, ex.source),):
+            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / name).write_text(text, encoding="utf-8")
     found = _lint(rule, ex)
     if kind == "valid":
         assert found == [], f"{rule.code} reported a valid example:\n{ex.source}\n{found}"

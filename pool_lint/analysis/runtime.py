@@ -112,11 +112,16 @@ class RuntimeVerdict(NamedTuple):
     evidence: Tuple[Evidence, ...] = ()
     configured: bool = False  # True when `runtime` in the configuration decided it
     complete: bool = True  # False: only the evidence that decides kind and short() (lazy_verdict)
+    # The project's deployment.Deployment, read once per run where POL112 may need it.
+    deployment: object = None
 
     def key(self) -> str:
-        """What a finding can depend on (its kind and `short()`): equal keys give equal
-        findings, whether the verdict is complete or not."""
-        return f"{self.kind}: {self.short()}" if self.kind != "unknown" else "unknown"
+        """What a finding can depend on (its kind and `short()`, and the deployment files
+        when they were read): equal keys give equal findings, whether the verdict is
+        complete or not."""
+        key = f"{self.kind}: {self.short()}" if self.kind != "unknown" else "unknown"
+        fingerprint = getattr(self.deployment, "fingerprint", "")
+        return f"{key} [deployment {fingerprint}]" if fingerprint else key
 
     def describe(self) -> str:
         """One line: the verdict and all its evidence. Evidence of the verdict's own kind
@@ -180,7 +185,10 @@ def clear_cache() -> None:
     """Forget every verdict (a long-lived process whose projects change, or tests)."""
     from ..files import _marked_folder, _real_folder, _root_of_folder
 
+    from .deployment import clear_cache as forget_deployments
+
     _detect.cache_clear()
+    forget_deployments()
     _marked_folder.cache_clear()
     _root_of_folder.cache_clear()
     _real_folder.cache_clear()

@@ -25,6 +25,7 @@ class Example:
     path: str = "app/db.py"
     fixed: Optional[str] = None
     unsafe: bool = False
+    files: Tuple[Tuple[str, str], ...] = ()  # (path, text): the project around it (deployment files)
 
     def __post_init__(self):
         object.__setattr__(self, "source", inspect.cleandoc(self.source) + "\n")
@@ -32,8 +33,9 @@ class Example:
             object.__setattr__(self, "fixed", inspect.cleandoc(self.fixed) + "\n")
 
 
-def example(source: str, fixed: Optional[str] = None, unsafe: bool = False, path: str = "app/db.py", **settings) -> Example:
-    return Example(source, tuple((k.replace("_", "-"), v) for k, v in settings.items()), path, fixed, unsafe)
+def example(source: str, fixed: Optional[str] = None, unsafe: bool = False, path: str = "app/db.py",
+            files: Tuple[Tuple[str, str], ...] = (), **settings) -> Example:
+    return Example(source, tuple((k.replace("_", "-"), v) for k, v in settings.items()), path, fixed, unsafe, files)
 
 
 @dataclass

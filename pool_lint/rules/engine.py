@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Iterable, Optional, Sequence
 
 from ..analysis.engines import EngineCall
+from ..analysis.lifetime import is_one_shot
 from ..fixes import KeywordFix
 from .base import Report, Rule
 
@@ -18,9 +19,10 @@ _FAMILY_SILENCES = {
     "assertion": range(105, 108),
     "unknown": range(105, 111),  # conditional or unresolvable poolclass
 }
+_ONE_SHOT_SILENCES = range(101, 108)
 
 
-def applies(call: EngineCall, code: str) -> bool:
+def applies(file, call: EngineCall, code: str) -> bool:
     """Is the rule `code` worth reading on this call (SPEC 4's silences)? Test code and
     migrations are the checker's to leave out (checker.Checker.rules_for) unless
     `check-tests`."""
@@ -32,6 +34,8 @@ def applies(call: EngineCall, code: str) -> bool:
     kind = call.pool_kind
     if kind in _FAMILY_SILENCES and number in _FAMILY_SILENCES[kind]:
         return False
+    if number in _ONE_SHOT_SILENCES and call.function is not None and is_one_shot(file, call):
+        return False  # SPEC 3b: serves one job and is gone: nothing to ping, recycle or size
     return True
 
 
@@ -42,7 +46,7 @@ class EngineRule(Rule):
 
     def check(self, file) -> Iterable[Report]:
         for call in file.engines:
-            if applies(call, self.code):
+            if applies(file, call, self.code):
                 yield from self.check_call(file, call)
 
     def check_call(self, file, call: EngineCall) -> Iterable[Report]:  # pragma: no cover
