@@ -14,12 +14,13 @@ from typing import List, NamedTuple, Optional, Sequence, Tuple
 from .cache import Cache, digest, stat_of
 from .findings import FileResult, unreadable
 from .config import Settings
-from .files import Listing, Target, discover, project_root, root_of_file, write_atomically
+from .files import (Listing, Target, discover, project_root, read_or_none, read_regular, root_of_file,
+                    write_atomically)
 from .selection import enabled_codes
 from .analysis.runtime import evidence_bits
 from .screen import (ALL_RANGES, ASYNC, CREATE, ENGINE, EXT, SESSION, TASKS, FileFacts, Index, ModuleFinder,
                      external_words, facts_and_tops, families_of, is_test_code, may_hold, module_level, names_in_paths,
-                     project_imports, read_file, split_statements)
+                     project_imports, split_statements)
 
 PARALLEL_THRESHOLD = 48  # below this many files, worker start-up costs more than it saves
 CHUNK = 16
@@ -122,8 +123,7 @@ def _scan(job: Tuple[str, str, str]) -> Scan:
     path, rel, root = job
     stat = stat_of(path) if _OPTIONS.use_cache else None
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        data = read_regular(path)  # a regular file of at most files.MAX_BYTES, never blocking
     except OSError as exc:
         return Scan(stat, None, None, 0, exc.strerror or str(exc))
     facts, imported = facts_and_tops(data, _CONFIGURED)
@@ -148,7 +148,7 @@ def _analyse(work) -> FileResult:
     target, hint = work
     checker, options = _checker(), _OPTIONS
     try:
-        data = target.path.read_bytes()
+        data = read_regular(target.file)
     except OSError as exc:
         return FileResult(target.display, [unreadable(target.display, f"cannot read: {exc.strerror or exc}")])
     return _guarded(target.display, lambda: checker.check_bytes(
@@ -465,7 +465,7 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
                 if known is not None:
                     chosen, engines, found = set(known[0]), known[1], known[2]
                 else:
-                    index = Index(facts, read_file, families, str(root), _CONFIGURED, settings.check_tests,
+                    index = Index(facts, read_or_none, families, str(root), _CONFIGURED, settings.check_tests,
                                   {p: scans[p].statements for p in paths if scans[p].statements is not None},
                                   _TOPS.get(str(root)),
                                   {p: scans[p].imports for p in paths if scans[p].imports is not None},
@@ -552,7 +552,7 @@ def _verdict(root, paths, scans, rel_of, settings: Settings, cache: Optional[Cac
         entry = cache.entries.get(path) if cache is not None else None
         if entry is not None and entry.evidence is not None and entry.content == scans[path].content:
             return entry.evidence
-        data = read_file(path)
+        data = read_or_none(path)
         found = runtime.code_evidence(rel_of[path], data) if data is not None else ()
         if entry is not None and data is not None and digest(data) == entry.content:
             cache.update_evidence(path, found)
@@ -606,8 +606,11 @@ def encode_like(original: bytes, text: str) -> bytes:
 
 
 def write_fixes(results: Sequence[FileResult], targets_by_name) -> List[str]:
-    """Write every changed file; returns error messages (the run goes on)."""
-    errors = []
+    """Write every changed file; returns error messages (the run goes on). Only a regular
+    file is written, keeping its mode: a file reached through a symbolic link (one the
+    discovery found inside the root) is written at its real path, and the link stays a
+    link; a file written already (through another link) is not written twice."""
+    errors, written = [], set()
     for r in results:
         if r.fixed_text is None:
             continue
@@ -615,17 +618,24 @@ def write_fixes(results: Sequence[FileResult], targets_by_name) -> List[str]:
         if target is None or target.path is None:
             continue
         try:
-            original = target.path.read_bytes()
+            dest = os.path.realpath(target.file)
+            if dest != (target.real or os.path.realpath(os.path.abspath(target.file))) or \
+                    (target.real is None and os.path.islink(target.file)):
+                raise OSError(f"{target.file} changed into a symbolic link since it was read; not written")
+            if dest in written:
+                continue
+            written.add(dest)
+            original = read_regular(dest, follow=False)
             data = encode_like(original, r.fixed_text)
-            write_atomically(target.path, lambda handle: handle.write(data), target.path.stat().st_mode)
+            write_atomically(Path(dest), lambda handle: handle.write(data), os.lstat(dest).st_mode)
         except (OSError, UnicodeEncodeError) as exc:
             errors.append(f"{r.filename}: could not write the fix: {exc}")
     return errors
 
 
 def discover_targets(paths: Sequence[str], settings: Settings, stdin_filename: Optional[str],
-                     listing: Optional[Listing] = None):
-    return discover(paths, settings, stdin_filename, listing)
+                     listing: Optional[Listing] = None, force_exclude: bool = False):
+    return discover(paths, settings, stdin_filename, listing, force_exclude)
 
 
 def out(text: str, stream=None) -> None:
