@@ -619,9 +619,10 @@ def write_fixes(results: Sequence[FileResult], targets_by_name) -> List[str]:
             continue
         try:
             dest = os.path.realpath(target.file)
-            if dest != (target.real or os.path.realpath(os.path.abspath(target.file))) or \
-                    (target.real is None and os.path.islink(target.file)):
-                raise OSError(f"{target.file} changed into a symbolic link since it was read; not written")
+            if target.real is not None and dest != target.real:
+                raise OSError(f"the symbolic link {target.file} points elsewhere since it was read; not written")
+            if target.real is None and os.path.islink(target.file):
+                raise OSError(f"{target.file} became a symbolic link since it was read; not written")
             if dest in written:
                 continue
             written.add(dest)

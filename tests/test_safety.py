@@ -284,3 +284,26 @@ def test_pathspec_is_imported_only_where_a_gitignore_is(project):
     assert not imports_pathspec()
     project.write(".gitignore", "build/\n")
     assert imports_pathspec()
+
+
+def test_write_fixes_never_writes_through_a_link_that_appeared_after_the_read(tmp_path):
+    """The write path checks again: a file that became a link since it was read, or a
+    link that points elsewhere now, is not written (the run reports it and goes on)."""
+    from pool_lint.files import Target
+    from pool_lint.findings import FileResult
+    from pool_lint.runner import write_fixes
+
+    outside = tmp_path / "outside.py"
+    outside.write_text(NAIVE)
+    plain, link = tmp_path / "root" / "plain.py", tmp_path / "root" / "link.py"
+    plain.parent.mkdir()
+    plain.write_text(NAIVE)
+    os.symlink(outside, link)
+    targets = {"plain.py": Target(str(plain), "plain.py"),
+               "link.py": Target(str(link), "link.py", real=str(plain))}  # vetted when it pointed at plain.py
+    os.unlink(plain)
+    os.symlink(outside, plain)
+    results = [FileResult("plain.py", [], fixed_text=FIXED), FileResult("link.py", [], fixed_text=FIXED)]
+    errors = write_fixes(results, targets)
+    assert [e.split(":")[0] for e in errors] == ["plain.py", "link.py"]
+    assert outside.read_text() == NAIVE and os.path.islink(plain) and os.path.islink(link)
