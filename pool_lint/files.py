@@ -425,7 +425,10 @@ def force_excluded(argument: str, settings: Settings, anchor: str) -> bool:
     """`--force-exclude`: is a path named on the command line, or a folder it lies in,
     excluded (as a walk from `anchor` would have left it out)?"""
     excluded = Excludes((*settings.exclude, *settings.extend_exclude))
-    real = os.path.realpath(argument)
+    absolute = os.path.abspath(argument)  # its folders' real path, the name as given (a link is matched by its name)
+    real = os.path.join(os.path.realpath(os.path.dirname(absolute)), os.path.basename(absolute))
+    if real == anchor:
+        return False
     lead = _lead(real, anchor)
     rel = lead.rstrip("/") if lead else os.path.normpath(argument).replace(os.sep, "/").lstrip("/")
     parts = [p for p in rel.split("/") if p not in ("", ".", "..")]
