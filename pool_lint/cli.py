@@ -102,6 +102,17 @@ def _check_parser() -> argparse.ArgumentParser:
         help="Codes or prefixes to add to the selection (POL202).")
     add("--per-file-ignores", action="append", default=[], metavar="GLOB:CODES",
         help="GLOB:CODES pairs, e.g. 'tests/*:POL1'.")
+    add("--exclude", action="append", default=None, metavar="GLOBS",
+        help="Files and folders to leave out (comma-separated globs; replaces the configured and default list).")
+    add("--extend-exclude", action="append", default=[], metavar="GLOBS",
+        help="Files and folders to leave out, besides the excluded ones (comma-separated globs).")
+    add("--force-exclude", action="store_true", default=False,
+        help="Apply the excludes to paths named on the command line too (pre-commit passes it).")
+    add("--no-force-exclude", dest="force_exclude", action="store_false", help=argparse.SUPPRESS)
+    add("--respect-gitignore", dest="respect_gitignore", action="store_true", default=None,
+        help="Leave out what .gitignore files ignore (the default; config: respect-gitignore).")
+    add("--no-respect-gitignore", dest="respect_gitignore", action="store_false",
+        help="Check files that .gitignore files ignore.")
     add("--fix", action="store_true", help="Apply safe fixes.")
     add("--unsafe-fixes", action="store_true", help="With --fix or --diff, also apply unsafe fixes.")
     add("--diff", action="store_true", help="Print the diff --fix would apply; write nothing.")
@@ -204,13 +215,14 @@ def check(args: argparse.Namespace) -> None:
         settings = load_settings(Path(config_file) if config_file else None,
                                  start if start.exists() else Path.cwd(), args.isolated)
         settings = _apply_cli(settings, args.select, args.ignore, args.extend_select, args.per_file_ignores)
+        settings = _apply_files(settings, args.exclude, args.extend_exclude, args.respect_gitignore)
     except (ConfigError, UsageError) as exc:
         _fail(str(exc))
 
     options = RunOptions(fix=fix, unsafe_fixes=args.unsafe_fixes, diff=diff, jobs=args.jobs,
                          use_cache=not args.no_cache, screen=not args.no_screen)
     listing: dict = {}  # the folders the discovery lists, listed once for the whole run
-    targets, warnings = discover_targets(paths, settings, stdin_filename, listing)
+    targets, warnings = discover_targets(paths, settings, stdin_filename, listing, args.force_exclude)
     for warning in warnings:
         print(f"pool-lint: warning: {warning}", file=sys.stderr)
 
@@ -222,11 +234,25 @@ def check(args: argparse.Namespace) -> None:
     results = []
     stdin_fixed = None
     if stdin_targets:
-        data = sys.stdin.buffer.read()
-        stdin_result = run_stdin(data, stdin_targets[0], settings, options)
+        from .files import MAX_BYTES, too_large
+
+        data = sys.stdin.buffer.read(MAX_BYTES + 1)  # never more than the cap (SPEC 5 "Safety")
+        if len(data) > MAX_BYTES:
+            from .findings import FileResult, unreadable
+
+            display = stdin_targets[0].display
+            stdin_result = FileResult(display, [unreadable(display, f"cannot read: {too_large(len(data))}")])
+            data = b""
+        else:
+            stdin_result = run_stdin(data, stdin_targets[0], settings, options)
         results.append(stdin_result)
         if fix and not diff:
             stdin_fixed = stdin_result.fixed_text if stdin_result.fixed_text is not None else data.decode("utf-8", "replace")
+    elif "-" in paths and fix and not diff:  # standard input left out by --force-exclude: passed on as it is
+        for chunk in iter(lambda: sys.stdin.buffer.read(65536), b""):
+            sys.stdout.buffer.write(chunk)
+        sys.stdout.flush()
+        stdin_fixed = ""  # the report goes to standard error, as after a fix of standard input
     cache_folder = Path(settings.source).parent if settings.source and settings.source.endswith(".toml") else Path.cwd()
     run_result = run(file_targets, settings, options, cache_folder, listing)
     results += run_result.results
@@ -298,6 +324,21 @@ def _apply_cli(settings: Settings, select, ignore, extend_select, per_file_ignor
     return settings._replace(**changes) if changes else settings
 
 
+def _apply_files(settings: Settings, exclude, extend_exclude, respect_gitignore) -> Settings:
+    """--exclude (replaces the list), --extend-exclude (adds to it), --[no-]respect-gitignore."""
+    def globs(values):
+        return tuple(g.strip() for value in values for g in value.split(",") if g.strip())
+
+    changes = {}
+    if exclude is not None:
+        changes["exclude"] = globs(exclude)
+    if extend_exclude:
+        changes["extend_exclude"] = settings.extend_exclude + globs(extend_exclude)
+    if respect_gitignore is not None:
+        changes["respect_gitignore"] = respect_gitignore
+    return settings._replace(**changes) if changes else settings
+
+
 def _sources(findings, targets, results):
     sources = {}
     for f in findings:
@@ -308,11 +349,11 @@ def _sources(findings, targets, results):
         for r in results:
             if r.filename == f.filename and r.fixed_text is not None:
                 text = r.fixed_text
-        if text is None and target is not None and target.path is not None and target.path.is_file():
-            try:
-                text = target.path.read_bytes().decode("utf-8", "replace")
-            except OSError:
-                text = None
+        if text is None and target is not None and target.path is not None and not target.missing:
+            from .files import read_or_none
+
+            data = read_or_none(target.file)
+            text = data.decode("utf-8", "replace") if data is not None else None
         if text is not None:
             sources[f.filename] = text.splitlines(keepends=True)
     return sources

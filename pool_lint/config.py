@@ -39,6 +39,7 @@ class Settings(NamedTuple):
     per_file_ignores: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()
     exclude: Tuple[str, ...] = DEFAULT_EXCLUDES
     extend_exclude: Tuple[str, ...] = ()
+    respect_gitignore: bool = True  # leave out what the .gitignore files of a git work tree ignore
     check_tests: bool = False
     runtime: str = "auto"
     external_pooler: Union[bool, str] = False  # True, or "transaction" (arms POL113)
@@ -158,6 +159,7 @@ _KEYS = {
     "per-file-ignores": ("per_file_ignores", _per_file),
     "exclude": ("exclude", _strings),
     "extend-exclude": ("extend_exclude", _strings),
+    "respect-gitignore": ("respect_gitignore", _bool),
     "check-tests": ("check_tests", _bool),
     "runtime": ("runtime", _runtime),
     "external-pooler": ("external_pooler", _pooler),

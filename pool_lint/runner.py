@@ -18,7 +18,7 @@ from typing import List, Optional, Sequence
 
 from .cache import Cache
 from .config import Settings
-from .files import Listing, Target, discover, project_root, write_atomically
+from .files import Listing, Target, discover, project_root, read_regular, write_atomically
 from .findings import FileResult
 from .screen import families_of
 from .selection import enabled_codes
@@ -110,8 +110,11 @@ def encode_like(original: bytes, text: str) -> bytes:
 
 
 def write_fixes(results: Sequence[FileResult], targets_by_name) -> List[str]:
-    """Write every changed file; returns error messages (the run goes on)."""
-    errors = []
+    """Write every changed file; returns error messages (the run goes on). Only a regular
+    file is written, keeping its mode: a file reached through a symbolic link (one the
+    discovery found inside the root) is written at its real path, and the link stays a
+    link; a file written already (through another link) is not written twice."""
+    errors, written = [], set()
     for r in results:
         if r.fixed_text is None:
             continue
@@ -119,17 +122,25 @@ def write_fixes(results: Sequence[FileResult], targets_by_name) -> List[str]:
         if target is None or target.path is None:
             continue
         try:
-            original = target.path.read_bytes()
+            dest = os.path.realpath(target.file)
+            if target.real is not None and dest != target.real:
+                raise OSError(f"the symbolic link {target.file} points elsewhere since it was read; not written")
+            if target.real is None and os.path.islink(target.file):
+                raise OSError(f"{target.file} became a symbolic link since it was read; not written")
+            if dest in written:
+                continue
+            written.add(dest)
+            original = read_regular(dest, follow=False)
             data = encode_like(original, r.fixed_text)
-            write_atomically(target.path, lambda handle: handle.write(data), target.path.stat().st_mode)
+            write_atomically(Path(dest), lambda handle: handle.write(data), os.lstat(dest).st_mode)
         except (OSError, UnicodeEncodeError) as exc:
             errors.append(f"{r.filename}: could not write the fix: {exc}")
     return errors
 
 
 def discover_targets(paths: Sequence[str], settings: Settings, stdin_filename: Optional[str],
-                     listing: Optional[Listing] = None):
-    return discover(paths, settings, stdin_filename, listing)
+                     listing: Optional[Listing] = None, force_exclude: bool = False):
+    return discover(paths, settings, stdin_filename, listing, force_exclude)
 
 
 def out(text: str, stream=None) -> None:

@@ -19,12 +19,12 @@ from typing import Callable, Dict, FrozenSet, Iterable, List, NamedTuple, Option
 
 from .cache import Cache, digest
 from .config import Settings
-from .files import Listing, Target, root_of_file
+from .files import Listing, Target, read_or_none, root_of_file
 from .findings import FileResult, unreadable
 from .plan import EVERYTHING, Plan
 from .selection import enabled_codes
 from .screen import (CREATE, ENGINE, EXT, SESSION, TASKS, Index, ModuleFinder, external_words, may_hold,
-                     names_in_paths, read_file)
+                     names_in_paths)
 from .tasks import PROGRESSIVE, RunOptions, Scan, Workers, _analyse_chunk, _scan_chunk, share_tops
 
 
@@ -191,7 +191,7 @@ def index_root(root, paths: list, scanned: Scanned, families: FrozenSet[str], se
     if known is not None:  # (kept files, engines, their plans)
         return RootIndex({p: Plan.from_plain(plain) for p, plain in known[2].items()}, known[1])
     tell = (lambda path, hint: on_final(path, Plan(*hint))) if on_final is not None else None
-    index = Index(facts, read_file, families, str(root), external_words(settings.external_calls), settings.check_tests,
+    index = Index(facts, read_or_none, families, str(root), external_words(settings.external_calls), settings.check_tests,
                   {p: scans[p].statements for p in paths if scans[p].statements is not None},
                   scanned.finders[str(root)].tops if str(root) in scanned.finders else None,
                   {p: scans[p].imports for p in paths if scans[p].imports is not None},
@@ -359,7 +359,7 @@ def _verdict(root, paths, scans, rel_of, settings: Settings, cache: Optional[Cac
         entry = cache.entries.get(path) if cache is not None else None
         if entry is not None and entry.evidence is not None and entry.content == scans[path].content:
             return entry.evidence
-        data = read_file(path)
+        data = read_or_none(path)
         found = runtime.code_evidence(rel_of[path], data) if data is not None else ()
         if entry is not None and data is not None and digest(data) == entry.content:
             cache.update_evidence(path, found)

@@ -16,7 +16,7 @@ from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 from .cache import digest, stat_of
 from .config import Settings
-from .files import project_root
+from .files import project_root, read_regular
 from .findings import FileResult, unreadable
 from .analysis.runtime import evidence_bits
 from .screen import (ENGINE, EXT, SESSION, FileFacts, external_words, facts_and_tops, module_level, project_imports,
@@ -107,8 +107,7 @@ def _scan(job: Tuple[str, str, str]) -> Scan:
     path, rel, root = job
     stat = stat_of(path) if _OPTIONS.use_cache else None
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        data = read_regular(path)  # a regular file of at most files.MAX_BYTES, never blocking
     except OSError as exc:
         return Scan(stat, None, None, 0, exc.strerror or str(exc))
     facts, imported = facts_and_tops(data, _CONFIGURED)
@@ -139,7 +138,7 @@ def _analyse(work) -> FileResult:
     target, plan = work
     checker, options = _checker(), _OPTIONS
     try:
-        data = target.path.read_bytes()
+        data = read_regular(target.file)
     except OSError as exc:
         return FileResult(target.display, [unreadable(target.display, f"cannot read: {exc.strerror or exc}")])
     return _guarded(target.display, lambda: checker.check_bytes(

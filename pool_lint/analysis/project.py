@@ -22,6 +22,7 @@ from typing import Dict, List, Optional, Tuple
 
 from .names import ModuleNames
 from .source import Source, SourceError, read_source
+from ..files import read_regular
 
 _MAX_HOPS = 8
 
@@ -148,7 +149,7 @@ class Project:
         module = None
         try:
             if self.root in path.parents or path.parent == self.root:
-                source = read_source(path.read_bytes(), str(path), lazily=True)
+                source = read_source(read_regular(path), str(path), lazily=True)
                 name, is_package, _ = module_name(path)
                 module = Module(name, path, source, ModuleNames(source.tree, name, is_package, source), self)
         except (OSError, SourceError):

@@ -10,13 +10,21 @@ class UnreadableFile(Rule):
     """## What it does
     Reports a file that pool-lint needs to check but cannot read, decode or parse: a
     syntax error, bytes that are not valid in the file's encoding, a file that vanished or
-    is not readable.
+    is not readable, a file that is not a regular file (a FIFO, a socket, a device, or a
+    link to one such as `/dev/zero`: never opened), and a file above 10 MB (10,000,000
+    bytes: "too large"; no more than that is ever read).
 
     ## Why is this bad?
     pool-lint cannot check what it cannot read, and staying silent would pass a file that
     was never checked. The message says why; the rest of the run goes on. A syntax error is
     reported where Python's own parser puts it; a file that cannot be read or decoded at
     line 1, column 1.
+
+    The size limit bounds what one file costs: on generated modules of 10 MB (Python
+    3.11, one worker), checking peaked at 2.0 GiB and `--fix` at 4.7 GiB of resident
+    memory, most of it CPython's `ast` (parsing such a file alone takes 0.8 to 1.7 GiB).
+    Each worker (`--jobs`) checks one file at a time (the project modules an analysis
+    consults stay loaded in that worker for the run).
 
     Files the screen finds cannot hold a finding are not parsed at all (no engine factory
     or async session maker in them, and no function or class that names both a session
