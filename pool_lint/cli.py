@@ -49,6 +49,17 @@ def _fail(message: str) -> None:
     sys.exit(EXIT_ERROR)
 
 
+def _emit(text: str, output_file: Optional[str], stream=None) -> None:
+    """Write a report to `--output-file`, or else to the stream (standard output)."""
+    if output_file:
+        try:
+            Path(output_file).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            _fail(f"cannot write {output_file}: {exc.strerror or exc}")
+    else:
+        (stream or sys.stdout).write(text)
+
+
 def _jobs(value: str) -> int:
     try:
         jobs = int(value)
@@ -156,13 +167,7 @@ def pools(args: argparse.Namespace) -> None:
         text = inventory(paths, settings, args.output_format)
     except ConfigError as exc:
         _fail(str(exc))
-    if args.output_file:
-        try:
-            Path(args.output_file).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            _fail(f"cannot write {args.output_file}: {exc.strerror or exc}")
-    else:
-        sys.stdout.write(text)
+    _emit(text, args.output_file)
     sys.exit(EXIT_CLEAN)
 
 
@@ -296,13 +301,7 @@ def check(args: argparse.Namespace) -> None:
         stream = sys.stderr
     else:
         stream = sys.stdout
-    if args.output_file:
-        try:
-            Path(args.output_file).write_text(rendered, encoding="utf-8")
-        except OSError as exc:
-            _fail(f"cannot write {args.output_file}: {exc.strerror or exc}")
-    else:
-        stream.write(rendered)
+    _emit(rendered, args.output_file, stream)
     if output_format == "text" and not args.quiet and not args.output_file:
         _summary(findings, fixed if fix else 0, args.unsafe_fixes, stream)
 

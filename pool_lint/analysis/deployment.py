@@ -705,7 +705,7 @@ def dockerfile_parts(text: str):
     entrypoint: Tuple[str, ...] = ()
     cmd: Tuple[str, ...] = ()
     env: Dict[str, Optional[str]] = {}
-    for line in _logical_lines(text):
+    for line in logical_lines(text):
         head, _, rest = line.partition(" ")
         head = head.upper()
         if head == "FROM":
@@ -738,7 +738,9 @@ def dockerfile_parts(text: str):
     return entrypoint, cmd, tuple(env.items())
 
 
-def _logical_lines(text: str) -> List[str]:
+def logical_lines(text: str) -> List[str]:
+    """A Dockerfile's instructions, with backslash continuations joined and comments and
+    blank lines dropped (the runtime verdict reads them too)."""
     lines, current = [], ""
     for raw in text.splitlines():
         stripped = raw.strip()

@@ -331,26 +331,11 @@ def _procfile_server(text: str) -> Optional[str]:
     return None
 
 
-def _logical_lines(text: str) -> List[str]:
-    """A Dockerfile's instructions, with backslash continuations joined and comments dropped."""
-    lines, current = [], ""
-    for raw in text.splitlines():
-        stripped = raw.strip()
-        if stripped.startswith("#"):
-            continue
-        if stripped.endswith("\\"):
-            current += stripped[:-1] + " "
-            continue
-        lines.append(current + stripped)
-        current = ""
-    if current:
-        lines.append(current)
-    return lines
-
-
 def _dockerfile_server(text: str) -> Optional[str]:
     """The first process server a Dockerfile's CMD or ENTRYPOINT runs."""
-    for line in _logical_lines(text):
+    from .deployment import logical_lines
+
+    for line in logical_lines(text):
         match = DOCKER_COMMAND.match(line)
         if match:
             server = _server_in(line[match.end():])
