@@ -12,7 +12,7 @@ from .analysis.project import Project
 from .analysis.source import Source, SourceError, decode
 from .config import Settings
 from .findings import FileResult, Finding, unreadable  # noqa: F401 - FileResult: part of this API
-from .fixes import FixError, KeywordFix, apply_fixes, plan, to_edits, merge
+from .fixes import KeywordFix, Planner, to_edits
 from .findings import Fix
 from .rules import ALL_RULES
 from .selection import Selection, file_is_skipped, suppressed
@@ -69,9 +69,12 @@ class Checker:
                     out.append((rule, report))
         return file, out
 
-    def _findings(self, file: FileContext, reports) -> Tuple[List[Finding], List[KeywordFix]]:
+    def _findings(self, file: FileContext, reports) -> Tuple[List[Finding], List[KeywordFix], Planner]:
+        """The findings left after `# noqa`, each with its fix when the fix can be made
+        (fixes.Planner: LibCST is loaded only when a finding has a fix to offer)."""
         findings, fixes = [], []
         lines = file.source.lines
+        planner = Planner(file.source)
         for rule, report in reports:
             span = report.span or report.node
             if suppressed(lines, span.lineno, span.end_lineno, rule.code):
@@ -80,19 +83,16 @@ class Checker:
             end_row, end_column = file.source.end(report.node)
             fix = None
             if report.fix is not None:
-                try:
-                    edits = plan(file.source, merge([report.fix], FIX_ORDER)[0])
-                except FixError:
-                    edits = []
-                if edits:
-                    fix = Fix(report.fix.applicability, report.fix.message, to_edits(file.source, edits))
+                edit = planner.edit(report.fix, FIX_ORDER)
+                if edit is not None:
+                    fix = Fix(report.fix.applicability, report.fix.message, to_edits(file.source.text, [edit]))
                     fixes.append(report.fix)
             findings.append(Finding(
                 rule.code, rule.name, report.message, report.severity or rule.severity, file.filename,
                 row, column + 1, end_row, end_column + 1, fix, (span.lineno, span.end_lineno),
             ))
         findings.sort(key=Finding.sort_key)
-        return findings, fixes
+        return findings, fixes, planner
 
     def check_text(self, text: str, filename: str, path: Optional[Path], project: Project,
                    hint=None) -> List[Finding]:
@@ -141,15 +141,13 @@ class Checker:
             except SourceError as exc:
                 result.findings = self._pol001(filename, exc)
                 return result  # never write a file that does not parse
-            findings, fixes = self._findings(file, reports)
+            findings, fixes, planner = self._findings(file, reports)
             wanted = [f for f in fixes if f.applicability == "safe" or unsafe]
             if not wanted:
                 break
-            try:
-                new = apply_fixes(file.source, wanted, FIX_ORDER)
-            except FixError as exc:
-                result.error = f"{filename}: fix not applied: {exc}"
-                break
+            new, errors = planner.apply(wanted, FIX_ORDER)
+            if errors:
+                result.error = f"{filename}: fix not applied: {errors[0]}"
             if new == current:
                 break
             current = new

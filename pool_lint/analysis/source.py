@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import io
+import re
 import sys
 import tokenize
 from dataclasses import dataclass, field
@@ -46,6 +47,19 @@ class SourceError(Exception):
         self.message = message
         self.row = row
         self.column = column
+
+
+_NOT_PYTHON_LINE_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+def split_lines(text: str) -> List[str]:
+    """The lines of `text` as Python counts them (`\\n`, `\\r\\n`, `\\r`), ends kept.
+    `str.splitlines` also breaks at a form feed, a vertical tab or U+2028, which end no
+    line for the parser: rows after one would name the wrong line."""
+    if _NOT_PYTHON_LINE_BREAKS.search(text) is None:
+        return text.splitlines(keepends=True)
+    return _LINE.findall(text)
 
 
 def decode(data: bytes) -> str:
@@ -91,7 +105,7 @@ class Source:
             raise SourceError(f"syntax error: {exc.msg} (parsed as Python {version})", row, max(column, 1)) from None
         except (ValueError, RecursionError, MemoryError) as exc:  # e.g. NUL bytes
             raise SourceError(f"cannot parse: {exc}") from None
-        return cls(text=text, tree=tree, filename=filename, lines=text.splitlines(keepends=True))
+        return cls(text=text, tree=tree, filename=filename, lines=split_lines(text))
 
     @classmethod
     def parse_lazily(cls, text: str, filename: str = "<stdin>", keep: Sequence[Tuple[int, int]] = ()) -> "Source":
@@ -111,7 +125,7 @@ class Source:
             tree = ast.parse(shape, filename=filename, type_comments=False)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return cls.parse(text, filename)  # the parser of the whole text says what is wrong
-        source = cls(text=text, tree=tree, filename=filename, lines=text.splitlines(keepends=True))
+        source = cls(text=text, tree=tree, filename=filename, lines=split_lines(text))
         lazy = source._lazy = {}
         for node in tree.body:
             if node.__class__ in _STUB_CLASSES and node.lineno in stubs:
