@@ -88,28 +88,33 @@ def _spans(body: Sequence[ast.stmt], calls: Sequence[ast.Call]) -> List[Tuple[in
 
 
 class Span:
-    """Whole lines of the file (`first`..`last`, 1-based), parsed with LibCST. Blanks
-    before the first statement on the first line (a form feed) are left out of the parse:
-    LibCST drops a form feed it reads as indentation. A span whose code LibCST would not
-    give back byte for byte is refused."""
+    """Whole lines of the file (`first`..`last`, 1-based) parsed with LibCST, alone: a
+    module-level statement as it is, a statement inside a block after a header line
+    (`if 1:`) that gives it its indentation back. Blanks before a module-level statement
+    on its first line (a form feed) are left out: LibCST drops a form feed it reads as
+    indentation. A span whose code LibCST would not give back byte for byte is refused."""
 
-    def __init__(self, text: str, starts: Sequence[int], first: int, last: int, whole: bool = False):
+    def __init__(self, text: str, starts: Sequence[int], first: int, last: int, inner: bool = False,
+                 whole: bool = False):
         self.first = first
         self.lines = last - first + 1
         line = text[starts[first - 1]:starts[first] if first < len(starts) else len(text)]
-        self.skip = len(line) - len(line.lstrip(" \t\f"))  # characters left out of line `first`
+        self.skip = 0 if inner else len(line) - len(line.lstrip(" \t\f"))  # characters left out of line `first`
         self.start = starts[first - 1] + self.skip
         self.end = starts[last] if last < len(starts) else len(text)
         self.text = text[self.start:self.end]
+        newline = _NEWLINE.search(line)
+        self.head = "if 1:" + (newline.group() if newline else "\n") if inner else ""
+        self.shift = first - 1 - (1 if inner else 0)  # file line = parsed line + shift
         what = "the file" if whole else "the statement"
         try:
-            self.module = cst.parse_module(self.text)
+            self.module = cst.parse_module(self.head + self.text)
         except (cst.ParserSyntaxError, RecursionError, MemoryError) as exc:
             raise FixError(f"LibCST cannot parse {what}: "
                            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
-        if self.module.code != self.text:
+        if self.module.code != self.head + self.text:
             raise FixError(f"LibCST would not keep every byte of {what} (a form feed in an indentation)")
-        self.starts = line_starts(self.text)
+        self.starts = line_starts(self.head + self.text)
         wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
         self.positions = wrapper.resolve(PositionProvider)
         self.calls: Dict[Tuple[int, int, int, int], cst.Call] = {}
@@ -117,25 +122,37 @@ class Span:
             if isinstance(node, cst.Call):
                 self.calls[(where.start.line, where.start.column, where.end.line, where.end.column)] = node
 
+    def code(self, module: cst.Module) -> str:
+        """A rewritten module's code for these lines of the file (without the header)."""
+        code = module.code
+        if not code.startswith(self.head):
+            raise FixError("the header line changed")  # pragma: no cover - only calls are rewritten
+        return code[len(self.head):]
+
+    def parsed(self, text: str) -> str:
+        """What to parse (with `ast` too) for these lines: the header, then `text`."""
+        return self.head + text
+
+    def offset(self, node: cst.CSTNode, end: bool = False) -> int:
+        """Offset of a node's start (or end) in `self.text`."""
+        where = self.positions[node]
+        point = where.end if end else where.start
+        return self.starts[point.line - 1] + point.column - len(self.head)
+
     def ast_key(self, call: ast.Call) -> Tuple[int, int, int, int]:
-        """The position of `call` in `ast.parse(self.text)` (the skipped blanks are ASCII)."""
-        return (call.lineno - self.first + 1, call.col_offset - (self.skip if call.lineno == self.first else 0),
-                call.end_lineno - self.first + 1,
+        """The position of `call` in `ast.parse(self.parsed(self.text))` (skipped blanks are ASCII)."""
+        return (call.lineno - self.shift, call.col_offset - (self.skip if call.lineno == self.first else 0),
+                call.end_lineno - self.shift,
                 call.end_col_offset - (self.skip if call.end_lineno == self.first else 0))
 
     def holds(self, call: ast.Call) -> bool:
         return self.first <= call.lineno and call.end_lineno < self.first + self.lines
 
-    def offset(self, node: cst.CSTNode, end: bool = False) -> int:
-        where = self.positions[node]
-        point = where.end if end else where.start
-        return self.starts[point.line - 1] + point.column
-
     def find(self, text: str, starts: Sequence[int], call: ast.Call) -> cst.Call:
         """The CST node of an `ast.Call`: the one with the same start and end."""
         def point(row: int, byte_column: int) -> Tuple[int, int]:
             column = char_column(text, starts, row, byte_column)
-            return row - self.first + 1, column - (self.skip if row == self.first else 0)
+            return row - self.shift, column - (self.skip if row == self.first else 0)
 
         node = self.calls.get(point(call.lineno, call.col_offset) + point(call.end_lineno, call.end_col_offset))
         if node is None:
@@ -321,38 +338,77 @@ class _Rewriter(cst.CSTTransformer):
 
 # -- a file --------------------------------------------------------------------------------
 class Document:
-    """A file's text and the LibCST spans parsed from it, each at most once."""
+    """A file's text and the LibCST spans parsed from it, each line at most once per span
+    that holds a call to fix."""
 
-    def __init__(self, text: str, body: Sequence[ast.stmt]):
+    def __init__(self, text: str, body: Sequence[ast.stmt], ancestors=None):
         self.text = text
         self.body = body
+        self.ancestors = ancestors  # node -> its enclosing nodes, innermost first
         self.starts = line_starts(text)
         self._spans: List[Span] = []
         self._whole: Optional[Span] = None
 
     def span_of(self, call: ast.Call) -> Span:
+        """The largest span parsed so far that holds the call (spans nest or are apart),
+        parsing the call's own statement first if none does."""
         if self._whole is not None:
             return self._whole
-        for span in self._spans:
-            if span.holds(call):
-                return span
         self.prepare([call])
         if self._whole is not None:
             return self._whole
-        return next(span for span in self._spans if span.holds(call))
+        return max((s for s in self._spans if s.holds(call)), key=lambda s: s.lines)
 
     def prepare(self, calls: Sequence[ast.Call]) -> None:
-        """Parse the statements of these calls (neighbours in one span); where LibCST
-        cannot take a span alone, the whole file."""
+        """Parse the statements of these calls: the innermost statement around each that
+        owns its lines, else its module-level statements (neighbours in one span), else,
+        where LibCST cannot take those alone, the whole file."""
         missing = [c for c in calls if not any(s.holds(c) for s in self._spans)]
         if not missing or self._whole is not None:
             return
-        for first, last in _spans(self.body, missing):
+        outer = []
+        for call in missing:
+            if any(s.holds(call) for s in self._spans):
+                continue
+            span = self._inner_span(call)
+            if span is None:
+                outer.append(call)
+            else:
+                self._spans.append(span)
+        if not outer:
+            return
+        for first, last in _spans(self.body, outer):
             try:
                 self._spans.append(Span(self.text, self.starts, first, last))
             except FixError:
                 self._whole = Span(self.text, self.starts, 1, len(self.starts) - 1, whole=True)
                 return
+
+    def _inner_span(self, call: ast.Call) -> Optional[Span]:
+        if self.ancestors is None:
+            return None
+        top = set(map(id, self.body))
+        for node in self.ancestors(call):
+            if id(node) in top:
+                return None
+            if not isinstance(node, ast.stmt):
+                continue
+            first, last = _statement_lines(node)
+            line = self.text[self.starts[first - 1]:self.starts[first]]
+            indent = len(line) - len(line.lstrip(" \t"))
+            head = node.decorator_list[0] if getattr(node, "decorator_list", None) else node
+            column = char_column(self.text, self.starts, head.lineno, head.col_offset) - (1 if head is not node else 0)
+            if column != indent or head.lineno != first:
+                continue  # something else before it on its first line (`if x: e = f()`, `a; b`)
+            end = self.text[self.starts[last - 1]:self.starts[last] if last < len(self.starts) else len(self.text)]
+            rest = end[char_column(self.text, self.starts, last, node.end_col_offset):].strip()
+            if rest and not rest.startswith("#"):
+                continue  # something after it on its last line (`a; b`)
+            try:
+                return Span(self.text, self.starts, first, last, inner=True)
+            except FixError:
+                continue
+        return None
 
     def call_edit(self, call: ast.Call, insert=(), remove=(), replace=()) -> Tuple[int, int, str]:
         """One call's change as a text edit (start, end, new text) of the file: the
@@ -360,7 +416,7 @@ class Document:
         span = self.span_of(call)
         node = span.find(self.text, self.starts, call)
         old = span.text
-        new = span.module.visit(_Rewriter({node: CallRewrite(span, node, insert, remove, replace)})).code
+        new = span.code(span.module.visit(_Rewriter({node: CallRewrite(span, node, insert, remove, replace)})))
         head = 0
         limit = min(len(old), len(new))
         while head < limit and old[head] == new[head]:
@@ -380,8 +436,10 @@ class Document:
             by_span.setdefault(id(span), (span, {}))[1][node] = CallRewrite(span, node, insert, remove, replace)
         pieces, pos = [], 0
         for span, rewrites in sorted(by_span.values(), key=lambda item: item[0].start):
+            if span.start < pos:
+                raise FixError("overlapping statements")  # pragma: no cover - spans nest or are apart
             pieces.append(self.text[pos:span.start])
-            pieces.append(span.module.visit(_Rewriter(rewrites)).code)
+            pieces.append(span.code(span.module.visit(_Rewriter(rewrites))))
             pos = span.end
         pieces.append(self.text[pos:])
         return "".join(pieces)

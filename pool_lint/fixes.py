@@ -166,7 +166,7 @@ class Planner:
                 from .cstfix import Document
             except ImportError as exc:  # a broken install: the findings stay, without fixes
                 raise FixError(f"LibCST is not available ({exc})") from None
-            self._document = Document(self.source.text, self.source.tree.body)
+            self._document = Document(self.source.text, self.source.tree.body, self.source.ancestors)
         return self._document
 
     def edit(self, fix: KeywordFix, order: Sequence[str] = ()) -> Optional[TextEdit]:
@@ -181,9 +181,9 @@ class Planner:
             span = document.span_of(change.call)
             tree = self._span_trees.get(id(span))
             if tree is None:
-                tree = self._span_trees[id(span)] = ast.parse(span.text)
+                tree = self._span_trees[id(span)] = ast.parse(span.parsed(span.text))
             new_text = span.text[: start - span.start] + content + span.text[end - span.start:]
-            verify(tree, new_text, {span.ast_key(change.call): change})
+            verify(tree, span.parsed(new_text), {span.ast_key(change.call): change})
         except FixError:
             return None
         return start, end, content
