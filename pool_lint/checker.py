@@ -25,6 +25,8 @@ MAX_FIX_PASSES = 4
 class Checker:
     """Runs the rules over files of one configuration."""
 
+    offer_fixes = True  # False: findings carry no fix (the flake8 plugin), LibCST is never loaded
+
     def __init__(self, settings: Settings, selection: Optional[Selection] = None, verdicts=None):
         self.settings = settings
         self.verdicts = verdicts or {}  # project root -> RuntimeVerdict computed by the runner
@@ -82,7 +84,7 @@ class Checker:
             row, column = file.source.start(report.node)
             end_row, end_column = file.source.end(report.node)
             fix = None
-            if report.fix is not None:
+            if report.fix is not None and self.offer_fixes:
                 edit = planner.edit(report.fix, FIX_ORDER)
                 if edit is not None:
                     fix = Fix(report.fix.applicability, report.fix.message, to_edits(file.source.text, [edit]))

@@ -4,11 +4,14 @@ a concrete syntax tree, which keeps every other byte by construction (SPEC 7).
 Only `fixes.Planner` imports this module, and only for a file with a fix to offer or
 apply: `import libcst` costs more than a whole run over a small tree (README, Design).
 
-What is parsed: not the file, but the module-level statements that hold the calls to fix,
-as whole lines (`_spans`): a call in a 40-line `db.py` costs a parse of its statement,
-not of the 900-line module around it. Whole top-level statements at column 0 parse alone
-exactly as in their module; where a span does not (a statement ending in a backslash
-before a blank line), the whole file is parsed instead.
+What is parsed: not the file, but the innermost statement around each call that owns
+its lines (nothing else on its first and last lines), alone, under an `if 1:` header that
+gives it its indentation back: a parse costs about 15 times `ast`'s, so a call in a
+method of a 700-line module costs a parse of its statement, not of the module. Where no
+such statement parses, the module-level statements that hold the call (with those that
+share their lines, `a = 1; e = create_engine(x)`), else the whole file. Every span must
+come back from LibCST byte for byte (it drops a form feed that it reads as indentation:
+such a statement is not fixed).
 
 Where: the `ast.Call` of a finding is matched to the CST `Call` whose syntactic range
 (`PositionProvider`: parentheses of the call itself excluded, as in `ast`) has the same

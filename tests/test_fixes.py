@@ -247,3 +247,16 @@ def test_the_json_edit_is_what_fix_does(project):
     [finding] = json.loads(result.stdout)
     assert finding["fix"]["edits"] == [{"content": ", pool_recycle=3600", "location": {"row": 3, "column": 30},
                                         "end_location": {"row": 3, "column": 30}}]
+
+
+def test_findings_without_fixes_never_load_libcst():
+    """The flake8 plugin shows no fixes: `lint_source(..., fixes=False)` plans none."""
+    import subprocess
+    import sys
+
+    script = ("import sys\nfrom pool_lint import lint_source\n"
+              f"found = lint_source({HEAD + 'e = create_async_engine(URL)'!r}, path='app/db.py', fixes=False)\n"
+              "print(len(found), sum(f.fix is not None for f in found), 'libcst' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    count, fixes, loaded = done.stdout.split()
+    assert int(count) >= 5 and (fixes, loaded) == ("0", "False"), done.stdout + done.stderr
