@@ -260,3 +260,10 @@ def test_findings_without_fixes_never_load_libcst():
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     count, fixes, loaded = done.stdout.split()
     assert int(count) >= 5 and (fixes, loaded) == ("0", "False"), done.stdout + done.stderr
+
+
+def test_noqa_after_a_form_feed_is_read_on_the_right_line():
+    """`str.splitlines` breaks at a form feed, Python does not: rows after one named the
+    line before, and its `# noqa` was not seen."""
+    src = HEAD + "\f\ne = create_async_engine(URL)  # noqa: POL101\n"
+    assert [f.code for f in lint_source(src, path="app/db.py", select=["POL101", "POL102"])] == ["POL102"]
