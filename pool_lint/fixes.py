@@ -220,15 +220,6 @@ class Planner:
         return new_text
 
 
-def apply_fixes(source, fixes: Sequence[KeywordFix], order: Sequence[str] = (), planner: Optional[Planner] = None) -> str:
-    """The source text with the fixes applied, verified; raises FixError when none of
-    them can be made exactly."""
-    new_text, errors = (planner or Planner(source)).apply(fixes, order)
-    if errors and new_text == source.text:
-        raise FixError(errors[0])
-    return new_text
-
-
 def to_edits(text: str, edits: Sequence[TextEdit]) -> Tuple[Edit, ...]:
     """Text edits as 1-based (row, column) Edit records for reporters, lines counted as
     Python counts them."""
