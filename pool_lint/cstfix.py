@@ -427,7 +427,19 @@ class Document:
         tail = 0
         while tail < limit - head and old[len(old) - 1 - tail] == new[len(new) - 1 - tail]:
             tail += 1
-        return span.start + head, span.start + len(old) - tail, new[head:len(new) - tail]
+        removed, added = old[head:len(old) - tail], new[head:len(new) - tail]
+        if bool(removed) != bool(added) and _NEWLINE.search(removed or added):
+            # Whole lines inserted or deleted: the same edit, slid back to start at a line.
+            moved, at = removed or added, head
+            while at > 0 and old[at - 1] == moved[-1] and old[at - 1] not in "\r\n":
+                at -= 1
+                moved = moved[-1] + moved[:-1]
+            if at == 0 or old[at - 1] in "\r\n":
+                head, end, added = at, at + (len(moved) if removed else 0), "" if removed else moved
+                if old[:head] + added + old[end:] != new:
+                    raise FixError("the edit would not give the rewritten code")  # pragma: no cover
+                return span.start + head, span.start + end, added
+        return span.start + head, span.start + len(old) - tail, added
 
     def rewrite(self, changes: Sequence[Tuple[ast.Call, tuple, tuple, tuple]]) -> str:
         """The file's text with every call's change, each span generated once."""

@@ -267,3 +267,42 @@ def test_noqa_after_a_form_feed_is_read_on_the_right_line():
     line before, and its `# noqa` was not seen."""
     src = HEAD + "\f\ne = create_async_engine(URL)  # noqa: POL101\n"
     assert [f.code for f in lint_source(src, path="app/db.py", select=["POL101", "POL102"])] == ["POL102"]
+
+
+# -- which lines LibCST parses: the innermost statement that owns its lines ---------------------
+SESSION_HEAD = "from sqlalchemy.ext.asyncio import AsyncSession\n"
+
+
+def fix_sessions(source):
+    return fix_source(source, path="app/db.py", select=["POL204"])
+
+
+def test_a_statement_on_the_line_of_its_block_header():
+    src = HEAD + "if True: e = create_async_engine(URL)\n"
+    assert fix(src) == HEAD + f"if True: e = create_async_engine(URL, {POOL})\n"
+
+
+def test_statements_that_share_a_line():
+    src = HEAD + "x = 1; e = create_async_engine(URL); y = 2\n"
+    assert fix(src) == HEAD + f"x = 1; e = create_async_engine(URL, {POOL}); y = 2\n"
+    src = HEAD + "if True:\n    x = 1; e = create_async_engine(URL)  # c\n"
+    assert fix(src) == HEAD + f"if True:\n    x = 1; e = create_async_engine(URL, {POOL})  # c\n"
+
+
+def test_nested_statements_with_calls_to_fix_in_both():
+    src = SESSION_HEAD + ("async def count(engine):\n    async with AsyncSession(engine) as outer:\n"
+                          "        async with AsyncSession(\n            engine,\n        ) as inner:\n"
+                          "            return outer, inner\n")
+    assert fix_sessions(src) == SESSION_HEAD + (
+        "async def count(engine):\n    async with AsyncSession(engine, expire_on_commit=False) as outer:\n"
+        "        async with AsyncSession(\n            engine,\n            expire_on_commit=False,\n"
+        "        ) as inner:\n            return outer, inner\n")
+    findings = lint_source(src, path="app/db.py", select=["POL204"])
+    assert [f.fix.edits[0].content for f in findings] == [", expire_on_commit=False",
+                                                           "            expire_on_commit=False,\n"]
+
+
+def test_a_call_in_a_decorator():
+    src = SESSION_HEAD + "import functools\n\n\n@functools.lru_cache\n@functools.wraps(AsyncSession(e))\ndef f():\n    pass\n"
+    out = fix_sessions(src)
+    assert out == src.replace("AsyncSession(e)", "AsyncSession(e, expire_on_commit=False)")
