@@ -45,10 +45,12 @@ def _project(checker, path: Optional[Union[str, Path]]):
 
 
 def lint_source(source: Union[str, bytes], path: Optional[Union[str, Path]] = None, *, settings=None,
-                select=None, ignore=None, extend_select=None) -> List[Finding]:
+                select=None, ignore=None, extend_select=None, fixes: bool = True) -> List[Finding]:
     """Findings for one file's source. `path` names it (file roles, project root, reports);
-    `settings` is a `config.Settings` or a mapping of `[tool.pool-lint]` keys."""
+    `settings` is a `config.Settings` or a mapping of `[tool.pool-lint]` keys. With
+    `fixes=False` no finding carries a fix, and LibCST is never loaded."""
     checker = _checker_for(settings, select, ignore, extend_select)
+    checker.offer_fixes = fixes
     project, resolved = _project(checker, path)
     filename = str(path) if path is not None else "<stdin>"
     data = source.encode("utf-8") if isinstance(source, str) else source

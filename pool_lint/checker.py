@@ -19,7 +19,7 @@ from .analysis.project import Project
 from .analysis.source import Source, SourceError, decode
 from .config import Settings
 from .findings import FileResult, Finding, unreadable  # noqa: F401 - FileResult: part of this API
-from .fixes import FixError, KeywordFix, apply_fixes, plan, to_edits, merge
+from .fixes import KeywordFix, Planner, to_edits
 from .findings import Fix
 from .plan import EVERYTHING, Plan
 from .rules import ALL_RULES
@@ -32,6 +32,8 @@ MAX_FIX_PASSES = 4
 
 class Checker:
     """Runs the rules over files of one configuration."""
+
+    offer_fixes = True  # False: findings carry no fix (the flake8 plugin), LibCST is never loaded
 
     def __init__(self, settings: Settings, selection: Optional[Selection] = None, verdicts=None):
         self.settings = settings
@@ -87,10 +89,13 @@ class Checker:
             rules = [rule for rule in rules if rule.family != "engine"]
         return rules
 
-    def _findings(self, file: FileContext, reports) -> Tuple[List[Finding], List[KeywordFix]]:
+    def _findings(self, file: FileContext, reports) -> Tuple[List[Finding], List[KeywordFix], Planner]:
+        """The findings left after `# noqa`, each with its fix when the fix can be made
+        (fixes.Planner: LibCST is loaded only when a finding has a fix to offer)."""
         findings, fixes = [], []
         lines = file.source.lines
         exempt = file_noqa(file.source.text) or ()  # `# pool-lint: noqa: POL101,POL105`
+        planner = Planner(file.source)
         for rule, report in reports:
             if exempt and rule.code.startswith(exempt):
                 continue
@@ -100,20 +105,17 @@ class Checker:
             row, column = file.source.start(report.node)
             end_row, end_column = file.source.end(report.node)
             fix = None
-            if report.fix is not None:
-                try:
-                    edits = plan(file.source, merge([report.fix], FIX_ORDER)[0])
-                except FixError:
-                    edits = []
-                if edits:
-                    fix = Fix(report.fix.applicability, report.fix.message, to_edits(file.source, edits))
+            if report.fix is not None and self.offer_fixes:
+                edit = planner.edit(report.fix, FIX_ORDER)
+                if edit is not None:
+                    fix = Fix(report.fix.applicability, report.fix.message, to_edits(file.source.text, [edit]))
                     fixes.append(report.fix)
             findings.append(Finding(
                 rule.code, rule.name, report.message, report.severity or rule.severity, file.filename,
                 row, column + 1, end_row, end_column + 1, fix, (span.lineno, span.end_lineno),
             ))
         findings.sort(key=Finding.sort_key)
-        return findings, fixes
+        return findings, fixes, planner
 
     def check_text(self, text: str, filename: str, path: Optional[Path], project: Project,
                    plan: Plan = EVERYTHING) -> List[Finding]:
@@ -166,16 +168,14 @@ class Checker:
             except SourceError as exc:
                 result.findings = self._pol001(filename, exc, current)
                 return result  # never write a file that does not parse
-            findings, fixes = self._findings(file, reports)
+            findings, fixes, planner = self._findings(file, reports)
             found = len(findings) if found is None else found
             wanted = [f for f in fixes if f.applicability == "safe" or unsafe]
             if not wanted:
                 break
-            try:
-                new = apply_fixes(file.source, wanted, FIX_ORDER)
-            except FixError as exc:
-                result.error = f"{filename}: fix not applied: {exc}"
-                break
+            new, errors = planner.apply(wanted, FIX_ORDER)
+            if errors:
+                result.error = f"{filename}: fix not applied: {errors[0]}"
             if new == current:
                 break
             current = new

@@ -108,3 +108,7 @@ def unreadable(filename: str, message: str, row: int = 1, column: int = 1) -> Fi
     """A POL001 finding: a file that cannot be read, decoded or parsed."""
     code, name, severity = UNREADABLE
     return Finding(code, name, message, severity, filename, row, column, row, column)
+
+
+class FixError(Exception):
+    """A planned fix that would not give the intended code; the file is left alone."""

@@ -52,5 +52,5 @@ class PoolLintChecker:
         else:
             source = Path(self.filename).read_text(encoding="utf-8")
         path = self.filename if self.filename not in ("stdin", "-") else None
-        for finding in lint_source(source, path=path, settings=self.settings):
+        for finding in lint_source(source, path=path, settings=self.settings, fixes=False):  # flake8 shows none
             yield finding.row, finding.column - 1, f"{finding.code} {finding.message}", type(self)

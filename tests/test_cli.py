@@ -306,8 +306,29 @@ def test_a_run_imports_only_what_it_uses(project):
 
     project.write("app/util.py", "import os\n\nprint(os.sep)\n")
     script = ("import sys\nfrom pool_lint.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
-              "heavy = ('dataclasses', 'click', 'shutil', 'hashlib', 'json', 'pool_lint.rules', 'pool_lint.checker')\n"
+              "heavy = ('dataclasses', 'click', 'shutil', 'hashlib', 'json', 'pool_lint.rules', 'pool_lint.checker',\n"
+              "         'libcst', 'pool_lint.cstfix')\n"
               "print(' '.join(m for m in heavy if m in sys.modules))\n")
     for args in (["check", "--no-cache", "."], ["check", "."], ["check", "."]):  # cold, then filling and using the cache
         done = subprocess.run([sys.executable, "-c", script, *args], cwd=project.root, capture_output=True, text=True)
         assert done.stdout.splitlines()[-1] == "", (args, done.stdout, done.stderr)
+
+
+def test_libcst_is_loaded_only_for_a_fix_to_offer(project):
+    """LibCST (its import alone costs more than a run over a small tree) is for fixes: a
+    run whose findings offer none never loads it; one with a fix to offer does."""
+    import subprocess
+    import sys
+
+    project.write("pyproject.toml", "[project]\nname = 'demo'\n\n[tool.pool-lint]\nruntime = 'server'\n")
+    project.write("app/db.py", "from sqlalchemy import create_engine\nfrom sqlalchemy.pool import NullPool\n"
+                  "engine = create_engine(URL, poolclass=NullPool)\n")
+    script = ("import sys\nfrom pool_lint.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+              "print('libcst' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", script, "check", "--no-cache", "--jobs", "1", "."],
+                          cwd=project.root, capture_output=True, text=True)
+    assert "POL108" in done.stdout and done.stdout.splitlines()[-1] == "False", done.stdout + done.stderr
+    project.write("app/db.py", NAIVE)
+    done = subprocess.run([sys.executable, "-c", script, "check", "--no-cache", "--jobs", "1", "."],
+                          cwd=project.root, capture_output=True, text=True)
+    assert "POL101" in done.stdout and done.stdout.splitlines()[-1] == "True", done.stdout + done.stderr

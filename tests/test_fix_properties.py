@@ -48,6 +48,17 @@ def engine_calls(draw):
     statement = f"engine = {call}"
     if nested:
         statement = f"Session = async_sessionmaker({call}, expire_on_commit=False)"
+    # Where `ast` positions were not enough (issue 15): a parenthesised URL, a backslash
+    # continuation, a form feed before the statement, a block indented with tabs.
+    if draw(st.booleans()):
+        statement = statement.replace("os.environ['DATABASE_URL']", "(os.environ['DATABASE_URL'])", 1)
+    if draw(st.booleans()):
+        statement = statement.replace(" = ", " = \\" + newline + "    ", 1)
+    block = draw(st.sampled_from(["", "", "\t", "    "]))
+    if block:
+        statement = "if True:" + newline + newline.join(block + line for line in statement.split(newline))
+    else:
+        statement = draw(st.sampled_from(["", "", "\f" + newline, "\f"])) + statement
     header = (
         "import os",
         "import sqlalchemy as sa",

@@ -9,12 +9,35 @@ from __future__ import annotations
 
 import ast
 import io
+import re
 import sys
 import tokenize
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 from .statements import skeleton
 from .tree import fields_of
+
+# The line breaks Python counts (a form feed, or a U+2028 in a comment, is none).
+NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+# -- lines as Python counts them -------------------------------------------------------------
+def line_starts(text: str) -> List[int]:
+    """Offsets of the lines of `text` as Python counts them (a form feed, or a U+2028 in
+    a comment, ends no line; `str.splitlines` says otherwise), and the text's length last."""
+    starts = [0]
+    starts.extend(m.end() for m in NEWLINE.finditer(text))
+    if starts[-1] != len(text):
+        starts.append(len(text))
+    return starts
+
+
+def char_column(text: str, starts: Sequence[int], row: int, byte_column: int) -> int:
+    """The character column of an `ast` (UTF-8 byte) column on 1-based `row`."""
+    line = text[starts[row - 1]:starts[row]] if row < len(starts) else text[starts[row - 1]:]
+    if line.isascii():
+        return byte_column
+    return len(line.encode("utf-8")[:byte_column].decode("utf-8", errors="replace"))
 
 AST = ast.AST
 # Node classes the index records, by exact class (the parser makes no subclasses).
@@ -46,6 +69,19 @@ class SourceError(Exception):
         self.message = message
         self.row = row
         self.column = column
+
+
+_NOT_PYTHON_LINE_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+def split_lines(text: str) -> List[str]:
+    """The lines of `text` as Python counts them (`\\n`, `\\r\\n`, `\\r`), ends kept.
+    `str.splitlines` also breaks at a form feed, a vertical tab or U+2028, which end no
+    line for the parser: rows after one would name the wrong line."""
+    if _NOT_PYTHON_LINE_BREAKS.search(text) is None:
+        return text.splitlines(keepends=True)
+    return _LINE.findall(text)
 
 
 def decode(data: bytes) -> str:
@@ -91,7 +127,7 @@ class Source:
             raise SourceError(f"syntax error: {exc.msg} (parsed as Python {version})", row, max(column, 1)) from None
         except (ValueError, RecursionError, MemoryError) as exc:  # e.g. NUL bytes
             raise SourceError(f"cannot parse: {exc}") from None
-        return cls(text=text, tree=tree, filename=filename, lines=text.splitlines(keepends=True))
+        return cls(text=text, tree=tree, filename=filename, lines=split_lines(text))
 
     @classmethod
     def parse_lazily(cls, text: str, filename: str = "<stdin>", keep: Sequence[Tuple[int, int]] = ()) -> "Source":
@@ -111,7 +147,7 @@ class Source:
             tree = ast.parse(shape, filename=filename, type_comments=False)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return cls.parse(text, filename)  # the parser of the whole text says what is wrong
-        source = cls(text=text, tree=tree, filename=filename, lines=text.splitlines(keepends=True))
+        source = cls(text=text, tree=tree, filename=filename, lines=split_lines(text))
         lazy = source._lazy = {}
         for node in tree.body:
             if node.__class__ in _STUB_CLASSES and node.lineno in stubs:

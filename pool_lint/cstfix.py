@@ -1,0 +1,459 @@
+"""The LibCST half of `--fix`: keyword arguments inserted, removed or given a new value on
+a concrete syntax tree, which keeps every other byte by construction (SPEC 7).
+
+Only `fixes.Planner` imports this module, and only for a file with a fix to offer or
+apply: `import libcst` costs more than a whole run over a small tree (README, Design).
+
+What is parsed: not the file, but the innermost statement around each call that owns
+its lines (nothing else on its first and last lines), alone, under an `if 1:` header that
+gives it its indentation back: a parse costs about 15 times `ast`'s, so a call in a
+method of a 700-line module costs a parse of its statement, not of the module. Where no
+such statement parses, the module-level statements that hold the call (with those that
+share their lines, `a = 1; e = create_engine(x)`), else the whole file. Every span must
+come back from LibCST byte for byte (it drops a form feed that it reads as indentation:
+such a statement is not fixed).
+
+Where: the `ast.Call` of a finding is matched to the CST `Call` whose syntactic range
+(`PositionProvider`: parentheses of the call itself excluded, as in `ast`) has the same
+start and end, in lines and characters; nothing is matched by shape or order.
+
+How, following the call's layout (SPEC 7):
+- a call whose last argument starts on the line of its `(`: `, name=value` after it (a
+  trailing comma stays trailing: `f(a, b,)` -> `f(a, b, k=v,)`);
+- otherwise one keyword per line after the last argument's line (after its comment), at
+  that line's indentation and with its line ending, a trailing comma exactly when the
+  call had one, the comment lines and the `)` that followed the last argument after them;
+- a removed keyword takes its separator with it, or its whole line where every removed
+  keyword stands on a line of its own;
+- a new value keeps the parentheses of the old one.
+"""
+from __future__ import annotations
+
+import ast
+import bisect
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from .analysis.source import NEWLINE as _NEWLINE, char_column, line_starts
+from .findings import FixError
+
+_EMPTY = cst.SimpleWhitespace("")
+_SPACE = cst.SimpleWhitespace(" ")
+_VALUES: Dict[str, cst.BaseExpression] = {}
+
+
+def _value(source: str) -> cst.BaseExpression:
+    node = _VALUES.get(source)
+    if node is None:
+        node = _VALUES[source] = cst.parse_expression(source)
+    return node
+
+
+def _statement_lines(node: ast.stmt) -> Tuple[int, int]:
+    first = node.lineno
+    for decorator in getattr(node, "decorator_list", ()):
+        first = min(first, decorator.lineno)
+    return first, node.end_lineno or node.lineno
+
+
+def _spans(body: Sequence[ast.stmt], calls: Sequence[ast.Call]) -> List[Tuple[int, int]]:
+    """Line ranges (first, last; 1-based) of the module-level statements holding `calls`,
+    with every statement that shares a line with them (`a = 1; e = create_engine(x)`),
+    merged where they touch."""
+    keys = [(_statement_lines(s)[0], s.col_offset) for s in body]
+    ranges = []
+    for call in calls:
+        i = bisect.bisect_right(keys, (call.lineno, call.col_offset)) - 1
+        if i < 0:
+            raise FixError("the call is outside every statement")
+        first, last = _statement_lines(body[i])
+        j = i
+        while i > 0 and _statement_lines(body[i - 1])[1] >= first:
+            i -= 1
+            first = min(first, _statement_lines(body[i])[0])
+        while j + 1 < len(body) and _statement_lines(body[j + 1])[0] <= last:
+            j += 1
+            last = max(last, _statement_lines(body[j])[1])
+        if call.lineno < first or (call.end_lineno or call.lineno) > last:
+            raise FixError("the call is outside its statement")
+        ranges.append((first, last))
+    ranges.sort()
+    merged: List[List[int]] = []
+    for first, last in ranges:
+        if merged and first <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], last)
+        else:
+            merged.append([first, last])
+    return [(a, b) for a, b in merged]
+
+
+class Span:
+    """Whole lines of the file (`first`..`last`, 1-based) parsed with LibCST, alone: a
+    module-level statement as it is, a statement inside a block after a header line
+    (`if 1:`) that gives it its indentation back. Blanks before a module-level statement
+    on its first line (a form feed) are left out: LibCST drops a form feed it reads as
+    indentation. A span whose code LibCST would not give back byte for byte is refused."""
+
+    def __init__(self, text: str, starts: Sequence[int], first: int, last: int, inner: bool = False,
+                 whole: bool = False):
+        self.first = first
+        self.lines = last - first + 1
+        line = text[starts[first - 1]:starts[first] if first < len(starts) else len(text)]
+        self.skip = 0 if inner else len(line) - len(line.lstrip(" \t\f"))  # characters left out of line `first`
+        self.start = starts[first - 1] + self.skip
+        self.end = starts[last] if last < len(starts) else len(text)
+        self.text = text[self.start:self.end]
+        newline = _NEWLINE.search(line)
+        self.head = "if 1:" + (newline.group() if newline else "\n") if inner else ""
+        self.shift = first - 1 - (1 if inner else 0)  # file line = parsed line + shift
+        what = "the file" if whole else "the statement"
+        try:
+            self.module = cst.parse_module(self.head + self.text)
+        except (cst.ParserSyntaxError, RecursionError, MemoryError) as exc:
+            raise FixError(f"LibCST cannot parse {what}: "
+                           f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        if self.module.code != self.head + self.text:
+            raise FixError(f"LibCST would not keep every byte of {what} (a form feed in an indentation)")
+        self.starts = line_starts(self.head + self.text)
+        wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+        self.positions = wrapper.resolve(PositionProvider)
+        self.calls: Dict[Tuple[int, int, int, int], cst.Call] = {}
+        for node, where in self.positions.items():
+            if isinstance(node, cst.Call):
+                self.calls[(where.start.line, where.start.column, where.end.line, where.end.column)] = node
+
+    def code(self, module: cst.Module) -> str:
+        """A rewritten module's code for these lines of the file (without the header)."""
+        code = module.code
+        if not code.startswith(self.head):
+            raise FixError("the header line changed")  # pragma: no cover - only calls are rewritten
+        return code[len(self.head):]
+
+    def parsed(self, text: str) -> str:
+        """What to parse (with `ast` too) for these lines: the header, then `text`."""
+        return self.head + text
+
+    def offset(self, node: cst.CSTNode, end: bool = False) -> int:
+        """Offset of a node's start (or end) in `self.text`."""
+        where = self.positions[node]
+        point = where.end if end else where.start
+        return self.starts[point.line - 1] + point.column - len(self.head)
+
+    def ast_key(self, call: ast.Call) -> Tuple[int, int, int, int]:
+        """The position of `call` in `ast.parse(self.parsed(self.text))` (skipped blanks are ASCII)."""
+        return (call.lineno - self.shift, call.col_offset - (self.skip if call.lineno == self.first else 0),
+                call.end_lineno - self.shift,
+                call.end_col_offset - (self.skip if call.end_lineno == self.first else 0))
+
+    def holds(self, call: ast.Call) -> bool:
+        return self.first <= call.lineno and call.end_lineno < self.first + self.lines
+
+    def find(self, text: str, starts: Sequence[int], call: ast.Call) -> cst.Call:
+        """The CST node of an `ast.Call`: the one with the same start and end."""
+        def point(row: int, byte_column: int) -> Tuple[int, int]:
+            column = char_column(text, starts, row, byte_column)
+            return row - self.shift, column - (self.skip if row == self.first else 0)
+
+        node = self.calls.get(point(call.lineno, call.col_offset) + point(call.end_lineno, call.end_col_offset))
+        if node is None:
+            raise FixError("the call was not found in the concrete syntax tree")
+        return node
+
+
+# -- rewriting one call ----------------------------------------------------------------------
+def _newline_at(text: str, pos: int) -> cst.Newline:
+    found = _NEWLINE.search(text, pos)
+    return cst.Newline(found.group() if found else "\n")
+
+
+def _indent_of_line(text: str, pos: int) -> str:
+    start = max(text.rfind("\n", 0, pos), text.rfind("\r", 0, pos)) + 1
+    line = text[start:pos]
+    indent = line[: len(line) - len(line.lstrip(" \t\f"))]
+    return indent[indent.rfind("\f") + 1:]  # a form feed resets the column
+
+
+def _lines(first: cst.TrailingWhitespace, empty=(), indent=False, last: cst.SimpleWhitespace = _EMPTY):
+    return cst.ParenthesizedWhitespace(first_line=first, empty_lines=list(empty), indent=indent, last_line=last)
+
+
+def _own_line(args, i: int, before) -> bool:
+    """Argument `i` stands alone on its line(s): a line break before it, and after it
+    only its comma and a comment before the next line break."""
+    arg = args[i]
+    if not isinstance(before, cst.ParenthesizedWhitespace):
+        return False
+    if isinstance(arg.comma, cst.Comma):
+        return isinstance(arg.comma.whitespace_after, cst.ParenthesizedWhitespace) and \
+            "\n" not in _code(arg.whitespace_after_arg) + _code(arg.comma.whitespace_before)
+    return isinstance(arg.whitespace_after_arg, cst.ParenthesizedWhitespace)
+
+
+def _code(node) -> str:
+    return cst.Module([]).code_for_node(node)
+
+
+def _join(before: cst.ParenthesizedWhitespace, after: cst.ParenthesizedWhitespace) -> cst.ParenthesizedWhitespace:
+    """The line break before a removed line joined with the one after it: the comment
+    ending the line before stays, as do the comment lines around the removed line."""
+    return before.with_changes(empty_lines=list(before.empty_lines) + list(after.empty_lines),
+                               indent=after.indent, last_line=after.last_line)
+
+
+class CallRewrite:
+    """One call's keyword changes, planned on its original node and applied to it (or to
+    the same node with its inner calls already rewritten)."""
+
+    def __init__(self, span: Span, node: cst.Call, insert=(), remove=(), replace=()):
+        self.span, self.node = span, node
+        self.insert, self.remove, self.replace = tuple(insert), set(remove), dict(replace)
+
+    def apply(self, call: cst.Call) -> cst.Call:
+        args = list(call.args)
+        before_args = call.whitespace_before_args
+        positions = list(range(len(args)))  # index of each kept argument in the original call
+        if self.replace:
+            args = [self._replaced(a) for a in args]
+        doomed = [i for i, a in enumerate(args) if a.keyword is not None and a.keyword.value in self.remove]
+        if doomed:
+            args, before_args, positions = self._removed(args, before_args, doomed)
+        names = {a.keyword.value for a in args if a.keyword is not None}
+        items = [(n, v) for n, v in self.insert if n not in names]
+        if items:
+            args = self._inserted(args, positions, items)
+        return call.with_changes(args=args, whitespace_before_args=before_args)
+
+    def _replaced(self, arg: cst.Arg) -> cst.Arg:
+        if arg.keyword is None or arg.keyword.value not in self.replace:
+            return arg
+        value = _value(self.replace[arg.keyword.value])
+        if arg.value.lpar and hasattr(value, "lpar"):
+            value = value.with_changes(lpar=arg.value.lpar, rpar=arg.value.rpar)
+        return arg.with_changes(value=value)
+
+    # -- removals --------------------------------------------------------------------------
+    def _removed(self, args, before_args, doomed):
+        befores = [before_args] + [a.comma.whitespace_after if isinstance(a.comma, cst.Comma) else None
+                                   for a in args[:-1]]
+        by_line = all(_own_line(args, i, befores[i]) for i in doomed)
+        kept: List[cst.Arg] = []
+        positions: List[int] = []
+        if by_line:
+            for i, arg in enumerate(args):
+                if i not in doomed:
+                    kept.append(arg)
+                    positions.append(i)
+                    continue
+                before = kept[-1].comma.whitespace_after if kept else before_args
+                after = arg.comma.whitespace_after if isinstance(arg.comma, cst.Comma) else arg.whitespace_after_arg
+                joined = _join(before, after)
+                if not kept:
+                    before_args = joined
+                elif isinstance(arg.comma, cst.Comma):
+                    kept[-1] = kept[-1].with_changes(comma=kept[-1].comma.with_changes(whitespace_after=joined))
+                else:  # the old last argument, without a trailing comma: neither has the new last one
+                    kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT, whitespace_after_arg=joined)
+            return kept, before_args, positions
+        # Inline: each run of neighbouring removed arguments goes with one separator.
+        i = 0
+        while i < len(args):
+            if i not in doomed:
+                kept.append(args[i])
+                positions.append(i)
+                i += 1
+                continue
+            j = i
+            while j + 1 < len(args) and j + 1 in doomed:
+                j += 1
+            if kept:  # the separator before the run goes, the one after it stays
+                kept[-1] = kept[-1].with_changes(whitespace_after_arg=args[j].whitespace_after_arg, comma=args[j].comma)
+            i = j + 1
+        return kept, before_args, positions
+
+    # -- insertions ------------------------------------------------------------------------
+    def _inserted(self, args, positions, items) -> List[cst.Arg]:
+        new = [cst.Arg(value=_value(v), keyword=cst.Name(n),
+                       equal=cst.AssignEqual(whitespace_before=_EMPTY, whitespace_after=_EMPTY)) for n, v in items]
+        if not args:
+            return [a.with_changes(comma=cst.Comma(whitespace_after=_SPACE)) for a in new[:-1]] + [new[-1]]
+        if len(args) == 1 and isinstance(args[0].value, cst.GeneratorExp) and not args[0].value.lpar:
+            args[0] = args[0].with_changes(value=args[0].value.with_changes(
+                lpar=[cst.LeftParen()], rpar=[cst.RightParen()]))  # `f(x for x in y)` alone needs no parentheses
+        last = args[-1]
+        original = self.node.args[positions[-1]]
+        text = self.span.text
+        last_start = self.span.offset(original)
+        first_start = self.span.offset(self.node.args[0])
+        if not _NEWLINE.search(_code(self.node.whitespace_before_args)) and \
+                not _NEWLINE.search(text, first_start, last_start):
+            return self._inline(args, new)
+        indent = cst.SimpleWhitespace(_indent_of_line(text, last_start))
+        newline = _newline_at(text, self.span.offset(original, end=True))
+        line = _lines(cst.TrailingWhitespace(newline=newline), last=indent)
+        if isinstance(last.comma, cst.Comma):
+            after = last.comma.whitespace_after
+            if isinstance(after, cst.ParenthesizedWhitespace):
+                head = _lines(after.first_line, last=indent)
+                tail = after.with_changes(first_line=cst.TrailingWhitespace(newline=newline))
+            else:
+                head, tail = line, after
+            args[-1] = last.with_changes(comma=last.comma.with_changes(whitespace_after=head))
+            new = [a.with_changes(comma=cst.Comma(whitespace_after=line)) for a in new[:-1]] + \
+                  [new[-1].with_changes(comma=cst.Comma(whitespace_after=tail))]
+        else:
+            after = last.whitespace_after_arg
+            if isinstance(after, cst.ParenthesizedWhitespace):
+                head = _lines(after.first_line, last=indent)
+                tail = after.with_changes(first_line=cst.TrailingWhitespace(newline=newline))
+            else:
+                head, tail = line, after
+            args[-1] = last.with_changes(whitespace_after_arg=_EMPTY, comma=cst.Comma(whitespace_after=head))
+            new = [a.with_changes(comma=cst.Comma(whitespace_after=line)) for a in new[:-1]] + \
+                  [new[-1].with_changes(whitespace_after_arg=tail)]
+        return args + new
+
+    @staticmethod
+    def _inline(args, new) -> List[cst.Arg]:
+        last = args[-1]
+        if isinstance(last.comma, cst.Comma):  # `f(a, b,)` -> `f(a, b, k=v,)`
+            trailing = last.comma.whitespace_after
+            args[-1] = last.with_changes(comma=last.comma.with_changes(whitespace_after=_SPACE))
+            return args + [a.with_changes(comma=cst.Comma(whitespace_after=_SPACE)) for a in new[:-1]] + \
+                [new[-1].with_changes(comma=cst.Comma(whitespace_after=trailing))]
+        after = last.whitespace_after_arg
+        args[-1] = last.with_changes(whitespace_after_arg=_EMPTY, comma=cst.Comma(whitespace_after=_SPACE))
+        return args + [a.with_changes(comma=cst.Comma(whitespace_after=_SPACE)) for a in new[:-1]] + \
+            [new[-1].with_changes(whitespace_after_arg=after)]
+
+
+class _Rewriter(cst.CSTTransformer):
+    def __init__(self, rewrites: Dict[cst.Call, CallRewrite]):
+        super().__init__()
+        self.rewrites = rewrites
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        rewrite = self.rewrites.get(original_node)
+        return rewrite.apply(updated_node) if rewrite is not None else updated_node
+
+
+# -- a file --------------------------------------------------------------------------------
+class Document:
+    """A file's text and the LibCST spans parsed from it, each line at most once per span
+    that holds a call to fix."""
+
+    def __init__(self, text: str, body: Sequence[ast.stmt], ancestors=None):
+        self.text = text
+        self.body = body
+        self.ancestors = ancestors  # node -> its enclosing nodes, innermost first
+        self.starts = line_starts(text)
+        self._spans: List[Span] = []
+        self._whole: Optional[Span] = None
+
+    def span_of(self, call: ast.Call) -> Span:
+        """The largest span parsed so far that holds the call (spans nest or are apart),
+        parsing the call's own statement first if none does."""
+        if self._whole is not None:
+            return self._whole
+        self.prepare([call])
+        if self._whole is not None:
+            return self._whole
+        return max((s for s in self._spans if s.holds(call)), key=lambda s: s.lines)
+
+    def prepare(self, calls: Sequence[ast.Call]) -> None:
+        """Parse the statements of these calls: the innermost statement around each that
+        owns its lines, else its module-level statements (neighbours in one span), else,
+        where LibCST cannot take those alone, the whole file."""
+        missing = [c for c in calls if not any(s.holds(c) for s in self._spans)]
+        if not missing or self._whole is not None:
+            return
+        outer = []
+        for call in missing:
+            if any(s.holds(call) for s in self._spans):
+                continue
+            span = self._inner_span(call)
+            if span is None:
+                outer.append(call)
+            else:
+                self._spans.append(span)
+        if not outer:
+            return
+        for first, last in _spans(self.body, outer):
+            try:
+                self._spans.append(Span(self.text, self.starts, first, last))
+            except FixError:
+                self._whole = Span(self.text, self.starts, 1, len(self.starts) - 1, whole=True)
+                return
+
+    def _inner_span(self, call: ast.Call) -> Optional[Span]:
+        if self.ancestors is None:
+            return None
+        top = set(map(id, self.body))
+        for node in self.ancestors(call):
+            if id(node) in top:
+                return None
+            if not isinstance(node, ast.stmt):
+                continue
+            first, last = _statement_lines(node)
+            line = self.text[self.starts[first - 1]:self.starts[first]]
+            indent = len(line) - len(line.lstrip(" \t"))
+            head = node.decorator_list[0] if getattr(node, "decorator_list", None) else node
+            column = char_column(self.text, self.starts, head.lineno, head.col_offset) - (1 if head is not node else 0)
+            if column != indent or head.lineno != first:
+                continue  # something else before it on its first line (`if x: e = f()`, `a; b`)
+            end = self.text[self.starts[last - 1]:self.starts[last] if last < len(self.starts) else len(self.text)]
+            rest = end[char_column(self.text, self.starts, last, node.end_col_offset):].strip()
+            if rest and not rest.startswith("#"):
+                continue  # something after it on its last line (`a; b`)
+            try:
+                return Span(self.text, self.starts, first, last, inner=True)
+            except FixError:
+                continue
+        return None
+
+    def call_edit(self, call: ast.Call, insert=(), remove=(), replace=()) -> Tuple[int, int, str]:
+        """One call's change as a text edit (start, end, new text) of the file: the
+        smallest stretch that changes."""
+        span = self.span_of(call)
+        node = span.find(self.text, self.starts, call)
+        old = span.text
+        new = span.code(span.module.visit(_Rewriter({node: CallRewrite(span, node, insert, remove, replace)})))
+        head = 0
+        limit = min(len(old), len(new))
+        while head < limit and old[head] == new[head]:
+            head += 1
+        tail = 0
+        while tail < limit - head and old[len(old) - 1 - tail] == new[len(new) - 1 - tail]:
+            tail += 1
+        removed, added = old[head:len(old) - tail], new[head:len(new) - tail]
+        if bool(removed) != bool(added) and _NEWLINE.search(removed or added):
+            # Whole lines inserted or deleted: the same edit, slid back to start at a line.
+            moved, at = removed or added, head
+            while at > 0 and old[at - 1] == moved[-1] and old[at - 1] not in "\r\n":
+                at -= 1
+                moved = moved[-1] + moved[:-1]
+            if at == 0 or old[at - 1] in "\r\n":
+                head, end, added = at, at + (len(moved) if removed else 0), "" if removed else moved
+                if old[:head] + added + old[end:] != new:
+                    raise FixError("the edit would not give the rewritten code")  # pragma: no cover
+                return span.start + head, span.start + end, added
+        return span.start + head, span.start + len(old) - tail, added
+
+    def rewrite(self, changes: Sequence[Tuple[ast.Call, tuple, tuple, tuple]]) -> str:
+        """The file's text with every call's change, each span generated once."""
+        self.prepare([c[0] for c in changes])
+        by_span: Dict[int, Tuple[Span, Dict[cst.Call, CallRewrite]]] = {}
+        for call, insert, remove, replace in changes:
+            span = self.span_of(call)
+            node = span.find(self.text, self.starts, call)
+            by_span.setdefault(id(span), (span, {}))[1][node] = CallRewrite(span, node, insert, remove, replace)
+        pieces, pos = [], 0
+        for span, rewrites in sorted(by_span.values(), key=lambda item: item[0].start):
+            if span.start < pos:
+                raise FixError("overlapping statements")  # pragma: no cover - spans nest or are apart
+            pieces.append(self.text[pos:span.start])
+            pieces.append(span.code(span.module.visit(_Rewriter(rewrites))))
+            pos = span.end
+        pieces.append(self.text[pos:])
+        return "".join(pieces)
