@@ -716,8 +716,11 @@ class Index:
             done[path] = mentioned
             values, defs = self._parts(path)
             words = carrying + tuple(name.encode() for name in mentioned)
+            # New to this file, not to the project: files of one project may define the
+            # same name, and each file hands out its own (a name found in another file
+            # first must still be this file's, and reach this file's importers).
             new_objects = {name for name, value in values
-                           if _hands_out(value, words)} - objects
+                           if _hands_out(value, words)} - providers.get(path, set())
             if new_objects:
                 objects |= new_objects
                 providers.setdefault(path, set()).update(new_objects)

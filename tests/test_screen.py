@@ -228,3 +228,23 @@ def test_no_member_boundary_falls_inside_a_function():
                         checked += 1
             line += statement.count(b"\n")
     assert checked > 100
+
+
+def test_a_name_two_files_define_is_handed_out_by_each():
+    """Two files of one project that each define `TestingSession`: each hands out its own
+    (the big tree's copies of one conftest.py). Before, the second file the index read
+    found the name known already and kept nothing of its own, so the function that made a
+    session from it was left out of its hint (a POL203 lost with the screen on)."""
+    from pool_lint.screen import Index, file_facts
+
+    conftest = (b"from sqlalchemy.ext.asyncio import async_sessionmaker\n"  # 1
+                b"TestingSession = async_sessionmaker(engine)\n"          # 2
+                b"\n"                                                     # 3
+                b"async def db_session():\n"                              # 4
+                b"    session = TestingSession()\n"                       # 5
+                b"    yield session\n")                                   # 6
+    files = {f"copy_{i}/tests/conftest.py": conftest for i in range(3)}
+    index = Index({p: file_facts(d) for p, d in files.items()}, files.get, root="")
+    index.select()
+    for path in files:
+        assert (4, 6) in index.hint(path)[3], path
