@@ -19,7 +19,8 @@ from .selection import enabled_codes
 from .analysis.runtime import evidence_bits
 from .screen import (ALL_RANGES, ASYNC, CREATE, ENGINE, EXT, SESSION, TASKS, FileFacts, Index, ModuleFinder,
                      external_words, facts_and_tops, families_of, is_test_code, may_hold, module_level, names_in_paths,
-                     project_imports, read_file, split_statements)
+                     project_imports, read_file)
+from .analysis.statements import layout
 
 PARALLEL_THRESHOLD = 48  # below this many files, worker start-up costs more than it saves
 CHUNK = 16
@@ -130,11 +131,11 @@ def _scan(job: Tuple[str, str, str]) -> Scan:
     ebits = evidence_bits(rel, data, imported) if rel and _SETTINGS.runtime == "auto" else 0
     # The statements the project index will read first (files that make or name a session
     # or an engine, or call out), split here, in parallel, rather than there.
-    statements = split_statements(data) if facts.bits & (SESSION | ENGINE | EXT) else None
+    statements = layout(data) if facts.bits & (SESSION | ENGINE | EXT) else None
     tops = _TOPS.get(root)
     return Scan(stat, digest(data) if _OPTIONS.use_cache else None, facts, ebits, size=len(data),
                 statements=statements, imports=project_imports(facts, tops) if tops is not None else None,
-                parts=module_level(b"", statements) if statements is not None else None)
+                parts=module_level(statements) if statements is not None else None)
 
 
 # Per project root of the run, the names an absolute import can reach a project file by

@@ -42,14 +42,12 @@ from __future__ import annotations
 
 import os
 import re
-from bisect import bisect_right
-from functools import lru_cache
 from pathlib import PurePath
 from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
 
 # What can call out (the catalogue): an import of anything else calls nothing out.
 from .analysis.catalog import EXTERNAL_MODULES, external_import
-from .analysis.statements import NOISE as _NOISE, class_members, split_statements
+from .analysis.statements import Statement, Unit, import_statements, layout
 
 # -- what one file's bytes say ---------------------------------------------------------------
 DB = 1  # mentions sqlalchemy / sqlmodel
@@ -82,9 +80,14 @@ NAME_BITS = {
     "gather": TASKS, "create_task": TASKS, "ensure_future": TASKS, "TaskGroup": TASKS, "Depends": DEPENDS,
 }
 
-_IMPORT_WORD = re.compile(rb"import\b")
-_NAME = re.compile(rb"[A-Za-z_]\w*")
-_MODULE = re.compile(r"\.*(?:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)?")
+# A call of a session class or factory, or of a task function, or an import of one
+# under another name: the name, then anything a call's name and its bracket can have
+# between them (blanks, line ends, a backslash, comments), then `(` or `as`. Matched on
+# the bytes, strings and comments included: it can only over-select.
+_BETWEEN = rb"(?:\s|\\|#[^\r\n]*)*(?:\(|as\b)"
+CREATE_CALL = re.compile(rb"(?:Session|sessionmaker|scoped_session)" + _BETWEEN)
+ASYNC_CALL = re.compile(rb"async_sessionmaker|AsyncSession" + _BETWEEN)
+TASK_CALL = re.compile(rb"(?:gather|create_task|ensure_future)" + _BETWEEN + rb"|TaskGroup")
 
 
 class FileFacts(tuple):
@@ -124,80 +127,6 @@ class FileFacts(tuple):
                          if entry[:1] != ".")
 
 
-def import_statements(data: bytes) -> Iterable[Tuple[bool, str, List[Tuple[str, Optional[str]]]]]:
-    """(is_from, module, [(name, alias)]) for each import statement, found from the
-    literal word `import` (fast) and read from its logical line. Relative modules keep
-    their dots. Not exact Python (a string that looks like an import counts too), which
-    only over-selects."""
-    for statement in _import_texts(data):
-        yield from _read_import(statement)
-
-
-def _import_texts(data: bytes) -> Iterable[bytes]:
-    """The text of each import statement (its logical line, from its first word)."""
-    end = -1
-    for match in _IMPORT_WORD.finditer(data):
-        if match.start() < end:
-            continue
-        start = data.rfind(b"\n", 0, match.start()) + 1
-        while start > 1 and data[max(0, start - 3):start - 1].rstrip(b"\r")[-1:] == b"\\":  # `from x \` above
-            start = data.rfind(b"\n", 0, start - 1) + 1
-        line_end = data.find(b"\n", match.start())
-        if line_end < 0:
-            line_end = len(data)
-        head = data[start:match.start()]
-        stripped = head.strip()
-        if stripped and not stripped.startswith(b"from"):
-            # After a compound statement's colon or a semicolon: `try: import x`.
-            cut = max(head.rfind(b":"), head.rfind(b";"))
-            rest = head[cut + 1:].strip() if cut >= 0 else b"-"
-            if rest and not rest.startswith(b"from"):
-                continue
-            start += cut + 1
-        statement = data[start:line_end]
-        code = statement.split(b"#", 1)[0] if b"#" in statement else statement
-        if b"(" in code and b")" not in code:  # from x import (a,\n b)
-            close = data.find(b")", line_end)
-            line_end = close + 1 if close >= 0 else len(data)
-            statement = data[start:line_end]
-        while statement.rstrip().endswith(b"\\"):  # a backslash continuation
-            more = data.find(b"\n", line_end + 1)
-            line_end = more if more >= 0 else len(data)
-            statement = data[start:line_end]
-        end = line_end
-        yield statement
-
-
-def _read_import(statement: bytes) -> List[Tuple[bool, str, List[Tuple[str, Optional[str]]]]]:
-    """What one import statement's text imports (see import_statements)."""
-    out = []
-    text = statement.decode("ascii", "replace")
-    if "#" in text:  # a comment ends its line, not the statement: `from x import (  # a`
-        text = "\n".join(line.split("#", 1)[0] for line in text.split("\n"))
-    text = text.replace("\\", " ").replace("(", " ").replace(")", " ")
-    for part in text.split(";"):
-        part = part.strip()
-        if part.startswith("from "):
-            module, sep, names = part[5:].partition(" import ")
-            if sep:
-                out.append((True, module.strip(), _aliases(names)))
-        elif part.startswith("import "):
-            for module, alias in _aliases(part[7:]):
-                out.append((False, module, [(module, alias)]))
-    return out
-
-
-def _aliases(names: str) -> List[Tuple[str, Optional[str]]]:
-    out = []
-    for item in names.replace("\n", " ").split(","):
-        tokens = item.split()
-        if not tokens:
-            continue
-        alias = tokens[2] if len(tokens) >= 3 and tokens[1] == "as" else None
-        out.append((tokens[0], alias))
-    return out
-
-
 def external_words(external_calls: Iterable[str]) -> FrozenSet[str]:
     """The components of the configured `external-calls` names: an import that names one
     of them (a module, a class, a function) may lead to a configured call."""
@@ -220,12 +149,12 @@ def facts_and_tops(data: bytes, configured: FrozenSet[str] = frozenset()) -> Tup
         bits |= ENGINE
     if b"ession" in data and any(word in data for word in SESSION_WORDS):
         bits |= SESSION
-        if any(word in data for word in ASYNC_CALLS):
+        if (b"async_sessionmaker" in data or b"AsyncSession" in data) and ASYNC_CALL.search(data):
             bits |= ASYNC
-        if any(word in data for word in CREATE_CALLS):
+        if CREATE_CALL.search(data):
             bits |= CREATE
     # POL205 looks at a file only when it names gather or create_task (rules/sessions.py).
-    if (b"gather" in data or b"create_task" in data) and any(word in data for word in TASK_CALLS):
+    if (b"gather" in data or b"create_task" in data) and TASK_CALL.search(data):
         bits |= TASKS
     if b"Depends" in data:
         bits |= DEPENDS
@@ -236,7 +165,7 @@ def facts_and_tops(data: bytes, configured: FrozenSet[str] = frozenset()) -> Tup
     memo = _IMPORT_MEMO.get(configured)
     if memo is None or len(memo) > 200_000:
         memo = _IMPORT_MEMO[configured] = {}
-    for statement in _import_texts(data):
+    for statement in import_statements(data):
         found = memo.get(statement)
         if found is None:
             found = memo[statement] = _import_entries(statement, configured)
@@ -248,44 +177,37 @@ def facts_and_tops(data: bytes, configured: FrozenSet[str] = frozenset()) -> Tup
     return FileFacts(bits, " ".join(entries), " ".join(sorted(ext_names))), frozenset(tops)
 
 
-_IMPORT_MEMO: Dict[FrozenSet[str], Dict[bytes, Tuple[List[str], Tuple[str, ...]]]] = {}
+_IMPORT_MEMO: Dict[FrozenSet[str], Dict[tuple, Tuple[List[str], Tuple[str, ...], Tuple[str, ...]]]] = {}
 
 
-def _import_entries(statement: bytes, configured: FrozenSet[str]
+def _import_entries(statement: tuple, configured: FrozenSet[str]
                     ) -> Tuple[List[str], Tuple[str, ...], Tuple[str, ...]]:
     """(FileFacts import entries, local names bound to external-call imports, the
     top-level modules of its absolute imports: FileFacts.top_modules) of one import
-    statement's text."""
+    statement (statements.import_statements)."""
     entries: List[str] = []
     ext_names: List[str] = []
-    for is_from, module, names in _read_import(statement):
-        if not _MODULE.fullmatch(module):
-            continue
-        parts = module.lstrip(".").split(".")
-        library = parts[0] in EXTERNAL_MODULES and not module.startswith(".")
-        configured_hit = bool(configured and (configured.intersection(parts)
-                                              or any(n in configured for n, _ in names)))
-        for name, alias in names:
-            if not _MODULE.fullmatch(name) and name != "*":
-                continue
-            if is_from:
-                local = "" if name == "*" else alias or name
-                entries.append(f"{module}|{name}|{local}")
-                bound = f"{module}.{name}"
-            else:
-                local = alias or name.split(".")[0]
-                entries.append(f"{name}||{local}")
-                bound = name if alias else local  # `import a.b` binds `a`
-            if local and (configured_hit or (library and external_import(bound))):
-                ext_names.append(local)
+    is_from, module, names = statement
+    parts = module.lstrip(".").split(".")
+    library = parts[0] in EXTERNAL_MODULES and not module.startswith(".")
+    configured_hit = bool(configured and (configured.intersection(parts)
+                                          or any(n in configured for n, _ in names)))
+    for name, alias in names:
+        if is_from:
+            local = "" if name == "*" else alias or name
+            entries.append(f"{module}|{name}|{local}")
+            bound = f"{module}.{name}"
+        else:
+            local = alias or name.split(".")[0]
+            entries.append(f"{name}||{local}")
+            bound = name if alias else local  # `import a.b` binds `a`
+        if local and (configured_hit or (library and external_import(bound))):
+            ext_names.append(local)
     tops = tuple({entry.split("|", 1)[0].split(".", 1)[0] for entry in entries if entry[:1] != "."})
     return entries, tuple(ext_names), tops
 
 
 # -- what a file hands out: read again only for the files that can -----------------------------
-_TARGET = re.compile(rb"([A-Za-z_][\w., \t]*?)(?:[ \t]*:[^=\n]*)?[ \t]*=(?!=)")
-_DEF_NAME = re.compile(rb"(?:^|\n)[ \t]*(?:async[ \t]+)?def[ \t]+([A-Za-z_]\w*)")
-_BLOCKS = (b"if", b"try", b"else", b"elif", b"except", b"finally", b"with", b"for", b"while", b"async")
 # The names through which a function can meet a session: a session class or factory, an
 # engine's factory, an injected dependency (and, per file, the names the index finds).
 SESSION_NAMES = (b"Session", b"AsyncSession", b"sessionmaker", b"async_sessionmaker", b"scoped_session",
@@ -299,93 +221,42 @@ HANDS_OUT = (b"Session", b"sessionmaker", b"scoped_session", b"create_engine", b
              b"engine_from_config", b"Depends", b"Annotated")
 
 
-# _NOISE (statements.NOISE), a comment or a string literal: the code around them is what
-# a statement hands out. An f-string is kept whole (its fields are code:
-# `f"{client.get(url)}"` calls out).
-_PREFIX = re.compile(rb"[rRbBuUfF]{1,2}$")
-
-
 class Code:
-    """Which words of a text are code: comments and plain string literals are noise (an
-    f-string is code: its fields are). The noise is found from the start of the text only
-    as far as a question needs, so that a word met early in a long function costs a
-    look at its beginning, not a pass over all of it."""
+    """Which words of a statement (statements.Unit) are code, as the tokenizer says:
+    its NAME tokens, and its f-strings (whose fields are code: `f"{client.get(url)}"`
+    calls out). A word in a plain string or a comment is not."""
 
-    __slots__ = ("text", "_noise", "_matches", "_known")
+    __slots__ = ("names", "fstrings")
 
-    def __init__(self, text: bytes):
-        self.text = text
-        self._noise: List[Tuple[int, int]] = []  # (start, end) of the noise found so far, in order
-        quiet = b"#" not in text and b'"' not in text and b"'" not in text
-        self._matches = None if quiet else _NOISE.finditer(text)
-        self._known = len(text) if quiet else 0  # every position before this one is classified
-
-    def _is_noise(self, at: int) -> bool:
-        noise = self._noise
-        while at >= self._known:
-            match = next(self._matches, None)
-            if match is None:
-                self._known = len(self.text)
-                break
-            start, end = match.span()
-            self._known = end
-            if self.text[start:start + 1] == b"#" or not _is_f_string(self.text, start):
-                noise.append((start, end))
-        i = bisect_right(noise, (at, _AFTER_ALL)) - 1
-        return i >= 0 and noise[i][0] <= at < noise[i][1]
+    def __init__(self, unit: Unit):
+        self.names, self.fstrings = unit[2], unit[3]
 
     def mentions(self, words: Iterable[bytes]) -> bool:
         """Does the code name one of the words as a whole name?"""
-        return _mentions(self.text, words, self._is_noise)
+        names = self.names
+        return any(word in names for word in words) or any(_mentions(text, words) for text in self.fstrings)
 
     def contains(self, words: Iterable[bytes]) -> bool:
         """Does the code hold one of the words, inside a longer name or not?"""
-        text = self.text
-        for word in words:
-            at = text.find(word)
-            while at >= 0:
-                if not self._is_noise(at):
-                    return True
-                at = text.find(word, at + 1)
-        return False
+        return any(word in name for word in words for name in self.names) or \
+            any(word in text for word in words for text in self.fstrings)
 
 
-_AFTER_ALL = 1 << 62
-
-
-def _is_f_string(text: bytes, start: int) -> bool:
-    prefix = _PREFIX.search(text, max(0, start - 3), start)
-    return prefix is not None and (b"f" in prefix.group(0) or b"F" in prefix.group(0))
-
-
-def module_level(data: bytes, statements: Optional[List[bytes]] = None
-                 ) -> Tuple[List[Tuple[str, bytes]], List[Tuple[str, bytes]]]:
-    """(assignments, functions) at module level, as (name, text of the statement): every
-    statement that starts in column 0 runs to the next one. Assignments and functions
-    inside a module-level `if` / `try` / `with` / `for` block count too, each with the
-    whole block as its text (more than the statement, never less). Classes hand nothing
-    out: a method is not reached through a module-level name."""
-    assigns: List[Tuple[str, bytes]] = []
-    defs: List[Tuple[str, bytes]] = []
-    for block in statements if statements is not None else split_statements(data):
-        first = block.split(None, 1)[0] if block.strip() else b""
-        if first in (b"def", b"async") and _DEF_NAME.match(block):
-            defs.append((_DEF_NAME.match(block).group(1).decode("ascii"), block))
-            if first == b"def" or block.startswith(b"async def") or block.startswith(b"async\tdef"):
-                continue
-        if first.rstrip(b":") in _BLOCKS:
-            for match in _DEF_NAME.finditer(block):
-                defs.append((match.group(1).decode("ascii"), block))
-            for line in block.split(b"\n"):
-                target = _TARGET.match(line.strip())
-                if target:
-                    assigns.extend((name.decode("ascii"), block) for name in _NAME.findall(target.group(1)))
-            continue
-        if first in (b"class", b"import", b"from", b"@") or first.startswith(b"@"):
-            continue
-        target = _TARGET.match(block)
-        if target:
-            assigns.extend((name.decode("ascii"), block) for name in _NAME.findall(target.group(1)))
+def module_level(statements: Optional[List[Statement]]
+                 ) -> Tuple[List[Tuple[str, Unit]], List[Tuple[str, Unit]]]:
+    """(assignments, functions) at module level, as (name, the statement's unit): what a
+    statement's assignments bind (every name before an `=`: more than they bind, never
+    less; each simple statement of a line: `a = 1; engine = ...`), the functions it
+    defines. Inside a module-level compound statement (`if`, `try`, `with`, `for`,
+    `match`...) each one counts, with the whole statement as its text (more than the
+    statement, never less). Classes hand nothing out: a method is not reached through a
+    module-level name."""
+    assigns: List[Tuple[str, Unit]] = []
+    defs: List[Tuple[str, Unit]] = []
+    for statement in statements or ():
+        unit = statement[0]
+        assigns.extend((name, unit) for name in statement[2])
+        defs.extend((name, unit) for name in statement[3])
     return assigns, defs
 
 
@@ -431,23 +302,21 @@ def _contains(text: bytes, words: Iterable[bytes]) -> bool:
     return any(word in text for word in words)
 
 
-# The code of a module-level statement, which the index's fixed points ask again and again.
-_statement_code = lru_cache(maxsize=4096)(Code)
-
-
-def _hands_out(value: bytes, words: Iterable[bytes]) -> bool:
+def _hands_out(value: Unit, words: Iterable[bytes]) -> bool:
     """Can a module-level statement hand out a session or an engine: its code (not its
-    strings or comments) names a session word or one of `words`?"""
-    if not (_contains(value, HANDS_OUT) or _mentions(value, words)):
+    strings or comments) names a session word or one of `words`? Its raw text is asked
+    first (which can only say yes more often): most statements name none."""
+    text = value[1]
+    if not (_contains(text, HANDS_OUT) or _mentions(text, words)):
         return False
-    code = _statement_code(value)
+    code = Code(value)
     return code.contains(HANDS_OUT) or code.mentions(words)
 
 
-def _mentions_in_code(text: bytes, words: Iterable[bytes], code_of: Callable[[bytes], Code] = _statement_code) -> bool:
-    """Does the code of `text` (not its strings or comments) name one of `words`? The raw
-    text is asked first: most texts name none."""
-    return _mentions(text, words) and code_of(text).mentions(words)
+def _mentions_in_code(unit: Unit, words: Iterable[bytes]) -> bool:
+    """Does the code of a statement (not its strings or comments) name one of `words`?
+    The raw text is asked first: most texts name none."""
+    return _mentions(unit[1], words) and Code(unit).mentions(words)
 
 
 def names_in_paths(root: str, files) -> Set[str]:
@@ -598,7 +467,7 @@ class Index:
         self.families = families
         self.root = root if root is not None else os.path.commonpath(list(facts)) if facts else ""
         self._read: Dict[str, tuple] = dict(parts or {})  # module_level, per file
-        self._split: Dict[str, Optional[List[bytes]]] = dict(statements or {})  # split_statements, per file
+        self._split: Dict[str, Optional[List[Statement]]] = dict(statements or {})  # statements.layout, per file
         self._external_imports: Optional[Dict[str, Set[str]]] = None
         # `finder`, `resolved`: a ModuleFinder of these files, and what it resolved of
         # some of their imports already (the runner does it while the scan goes on).
@@ -666,15 +535,15 @@ class Index:
         """(assignments, functions) at module level of a file, read once."""
         found = self._read.get(path)
         if found is None:
-            statements = self._statements_of(path)
-            found = self._read[path] = module_level(b"", statements) if statements is not None else ([], [])
+            found = self._read[path] = module_level(self._statements_of(path))
         return found
 
-    def _statements_of(self, path: str) -> Optional[List[bytes]]:
-        """The module-level statements of a file (read once), or None if unreadable."""
+    def _statements_of(self, path: str) -> Optional[List[Statement]]:
+        """The module-level statements of a file (read once: statements.layout), or None
+        if it cannot be read, decoded or tokenized."""
         if path not in self._split:
             data = self.read(path)
-            self._split[path] = split_statements(data) if data is not None else None
+            self._split[path] = layout(data) if data is not None else None
         return self._split[path]
 
     def _mentioned(self, path: str, names: Set[str], provided: Dict[str, Set[str]]) -> Set[str]:
@@ -764,7 +633,7 @@ class Index:
                 if data is not None and not _used_beyond_imports(data, self.facts[path], fresh):
                     continue  # no statement of it names one: no need to split it
                 if path not in self._split:
-                    self._split[path] = split_statements(data) if data is not None else None
+                    self._split[path] = layout(data) if data is not None else None
             values, defs = self._parts(path)
             found = providers.get(path, set())
             new_names: Set[str] = set()
@@ -813,9 +682,12 @@ class Index:
         names = self.external_imports().get(path)
         if not names:
             return False
-        data = self.read(path)
         words = tuple(name.encode() for name in sorted(names))
-        return data is not None and _mentions_in_code(data, words, Code)  # a whole file: not cached
+        statements = self._statements_of(path)
+        if statements is None:  # it does not tokenize: anything may be code
+            data = self.read(path)
+            return data is not None and _mentions(data, words)
+        return any(_mentions_in_code(statement[0], words) for statement in statements)
 
     # -- the verdict ------------------------------------------------------------------------
     def select(self, on_final: Optional[Callable[[str, tuple], None]] = None) -> Set[str]:
@@ -887,38 +759,35 @@ class Index:
         return session_units(statements, session_words, makers if creates else (), calls, task_words)
 
 
-def _function_units(statements: List[bytes], wanted: Callable[[bytes], bool]) -> Iterable[Tuple[int, bytes]]:
-    """(first line, text) of the module-level statements that `wanted` accepts, a
-    class's members apart (each asked on its own): a session rule looks inside one
-    function, and a method's session and calls are the method's own (the analysis
-    follows no `self.` attribute)."""
-    line = 1
+def _function_units(statements: List[Statement], wanted: Callable[[bytes], bool]) -> Iterable[Unit]:
+    """The module-level statements (their units) whose text `wanted` accepts, a class's
+    members apart (each asked on its own): a session rule looks inside one function, and
+    a method's session and calls are the method's own (the analysis follows no `self.`
+    attribute)."""
     for statement in statements:
-        if wanted(statement):
-            members = class_members(statement) if statement[:5] == b"class" else None
+        unit = statement[0]
+        if wanted(unit[1]):
+            members = statement[4]
             if members is None:
-                yield line, statement
+                yield unit
             else:
-                yield from ((line + offset, member) for offset, member in members if wanted(member))
-        line += statement.count(b"\n")
+                yield from (member for member in members if wanted(member[1]))
 
 
-def session_units(statements: List[bytes], session_words: Tuple[bytes, ...], makers: Tuple[bytes, ...],
+def session_units(statements: List[Statement], session_words: Tuple[bytes, ...], makers: Tuple[bytes, ...],
                   calls: Tuple[bytes, ...], task_words: Tuple[bytes, ...]) -> Tuple[Tuple[Tuple[int, int], ...], ...]:
     """Per session family ("external", "create", "tasks"), the (first, last) lines of the
-    statements (split_statements) whose code names a session word and a call's name, a
+    statements (statements.layout) whose code names a session word and a call's name, a
     session maker, or a session word and a task word. Fewer words: fewer statements."""
     found: Tuple[List[Tuple[int, int]], ...] = ([], [], [])
     named = lambda text: _mentions(text, session_words) or (makers and _mentions(text, makers))  # noqa: E731
-    for first, unit in _function_units(statements, named):
-        line = first + unit.count(b"\n")
+    for unit in _function_units(statements, named):
+        text = unit[1]
         code = Code(unit)
-        last = line if unit.endswith(b"\n") is False else line - 1
-        span = (first, max(first, last))
-        # Whether the code (not a string or a comment) names a session word is asked only
-        # where the text names a call or a task word: that question reads the most.
-        calls_named = bool(calls) and _mentions(unit, calls)
-        tasks_named = bool(task_words) and _mentions(unit, task_words)
+        span = (unit.first, unit.last)
+        # The raw text is asked first: it can only name a word more often than the code.
+        calls_named = bool(calls) and _mentions(text, calls)
+        tasks_named = bool(task_words) and _mentions(text, task_words)
         has_session = (calls_named or tasks_named) and code.mentions(session_words)
         if calls_named and has_session and code.mentions(calls):
             found[0].append(span)

@@ -24,6 +24,8 @@ _KINDS = {ast.Call: _CALL, ast.FunctionDef: _FUNCTION, ast.AsyncFunctionDef: _FU
 _STUB_CLASSES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _SCOPES = frozenset([ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef])
 _INFO: Dict[type, tuple] = {}  # node class -> (kind, opens a scope, child fields)
+# True: `parse_lazily` parses whole (the oracle the screen is tested against: pool_lint.oracle).
+WHOLE = False
 
 
 def _info_of(cls: type) -> tuple:
@@ -99,11 +101,13 @@ class Source:
         and class a stub that `expand` parses on demand, when a question reaches its name
         (names.ModuleNames does). For a module the analysis only consults, and for the
         file being checked when the screen says where in it a rule can look (`keep`:
-        those line ranges stay whole). A stub whose statement then fails to parse binds
+        those line ranges stay whole). The skeleton is cut along the statements the
+        tokenizer finds (statements.layout), so it binds what the whole parse binds;
+        where no C tokenizer is at hand the module is parsed whole. A stub whose statement then fails to parse binds
         nothing: its name cannot be resolved, and what cannot be resolved reports nothing;
         an error in a stub no question reaches is not seen (POL001 is for what pool-lint
         must read)."""
-        cut = skeleton(text, keep)
+        cut = None if WHOLE else skeleton(text, keep)
         if cut is None:
             return cls.parse(text, filename)
         shape, stubs = cut
