@@ -47,7 +47,7 @@ from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Set, Tup
 
 # What can call out (the catalogue): an import of anything else calls nothing out.
 from .analysis.catalog import EXTERNAL_MODULES, external_import
-from .analysis.statements import Statement, Unit, import_statements, layout
+from .analysis.statements import Statement, Unit, import_groups, last_line, layout, members_of
 
 # -- what one file's bytes say ---------------------------------------------------------------
 DB = 1  # mentions sqlalchemy / sqlmodel
@@ -63,12 +63,9 @@ STAR = 256  # a star import: any name may have come in
 DB_WORDS = (b"sqlalchemy", b"sqlmodel")
 ENGINE_WORDS = (b"create_engine", b"create_async_engine", b"engine_from_config")
 SESSION_WORDS = (b"Session", b"sessionmaker", b"scoped_session")
-# A session class or factory called, or imported under another name (which over-selects).
-CREATE_CALLS = (b"Session(", b"Session (", b"Session as", b"sessionmaker", b"scoped_session")
-ASYNC_CALLS = (b"async_sessionmaker", b"AsyncSession(", b"AsyncSession (", b"AsyncSession as")
-TASK_CALLS = (b"gather(", b"gather (", b"gather as", b"create_task(", b"create_task (", b"create_task as",
-              b"ensure_future(", b"ensure_future (", b"ensure_future as", b"TaskGroup")
-TASK_WORDS = (b"gather", b"create_task", b"ensure_future", b"TaskGroup")  # each of TASK_CALLS holds one
+TASK_WORDS = (b"gather", b"create_task", b"ensure_future", b"TaskGroup")
+# CREATE, ASYNC, TASKS: a session class or factory, an async one, a task function called
+# (or imported under another name): facts_and_tops and _called.
 
 # The bits a bare name carries wherever it is imported under another name.
 NAME_BITS = {
@@ -84,10 +81,19 @@ NAME_BITS = {
 # under another name: the name, then anything a call's name and its bracket can have
 # between them (blanks, line ends, a backslash, comments), then `(` or `as`. Matched on
 # the bytes, strings and comments included: it can only over-select.
-_BETWEEN = rb"(?:\s|\\|#[^\r\n]*)*(?:\(|as\b)"
-CREATE_CALL = re.compile(rb"(?:Session|sessionmaker|scoped_session)" + _BETWEEN)
-ASYNC_CALL = re.compile(rb"async_sessionmaker|AsyncSession" + _BETWEEN)
-TASK_CALL = re.compile(rb"(?:gather|create_task|ensure_future)" + _BETWEEN + rb"|TaskGroup")
+_CALLED = re.compile(rb"(?:\s|\\|#[^\r\n]*)*(?:\(|as\b)")
+
+
+def _called(data: bytes, names: Tuple[bytes, ...]) -> bool:
+    """Is one of the names followed by a call's bracket or an `as` (see _CALLED)?"""
+    after = _CALLED.match
+    for name in names:
+        at = data.find(name)
+        while at >= 0:
+            if after(data, at + len(name)):
+                return True
+            at = data.find(name, at + 1)
+    return False
 
 
 class FileFacts(tuple):
@@ -149,12 +155,13 @@ def facts_and_tops(data: bytes, configured: FrozenSet[str] = frozenset()) -> Tup
         bits |= ENGINE
     if b"ession" in data and any(word in data for word in SESSION_WORDS):
         bits |= SESSION
-        if (b"async_sessionmaker" in data or b"AsyncSession" in data) and ASYNC_CALL.search(data):
+        if b"async_sessionmaker" in data or _called(data, (b"AsyncSession",)):
             bits |= ASYNC
-        if CREATE_CALL.search(data):
+        if b"sessionmaker" in data or b"scoped_session" in data or _called(data, (b"Session",)):
             bits |= CREATE
     # POL205 looks at a file only when it names gather or create_task (rules/sessions.py).
-    if (b"gather" in data or b"create_task" in data) and TASK_CALL.search(data):
+    if (b"gather" in data or b"create_task" in data) and (
+            b"TaskGroup" in data or _called(data, (b"gather", b"create_task", b"ensure_future"))):
         bits |= TASKS
     if b"Depends" in data:
         bits |= DEPENDS
@@ -165,44 +172,47 @@ def facts_and_tops(data: bytes, configured: FrozenSet[str] = frozenset()) -> Tup
     memo = _IMPORT_MEMO.get(configured)
     if memo is None or len(memo) > 200_000:
         memo = _IMPORT_MEMO[configured] = {}
-    for statement in import_statements(data):
-        found = memo.get(statement)
+    for line, statements in import_groups(data):
+        found = memo.get(line) if line is not None else None
         if found is None:
-            found = memo[statement] = _import_entries(statement, configured)
-        entries += found[0]
-        tops.update(found[2])
-        if found[1]:
-            bits |= EXT
-            ext_names.update(found[1])
+            found = _import_entries(statements, configured)
+            if line is not None:
+                memo[line] = found
+        if found[0]:
+            entries += found[0]
+            tops.update(found[2])
+            if found[1]:
+                bits |= EXT
+                ext_names.update(found[1])
     return FileFacts(bits, " ".join(entries), " ".join(sorted(ext_names))), frozenset(tops)
 
 
-_IMPORT_MEMO: Dict[FrozenSet[str], Dict[tuple, Tuple[List[str], Tuple[str, ...], Tuple[str, ...]]]] = {}
+_IMPORT_MEMO: Dict[FrozenSet[str], Dict[bytes, Tuple[List[str], Tuple[str, ...], Tuple[str, ...]]]] = {}
 
 
-def _import_entries(statement: tuple, configured: FrozenSet[str]
+def _import_entries(statements: tuple, configured: FrozenSet[str]
                     ) -> Tuple[List[str], Tuple[str, ...], Tuple[str, ...]]:
     """(FileFacts import entries, local names bound to external-call imports, the
-    top-level modules of its absolute imports: FileFacts.top_modules) of one import
-    statement (statements.import_statements)."""
+    top-level modules of their absolute imports: FileFacts.top_modules) of import
+    statements (statements.import_statements)."""
     entries: List[str] = []
     ext_names: List[str] = []
-    is_from, module, names = statement
-    parts = module.lstrip(".").split(".")
-    library = parts[0] in EXTERNAL_MODULES and not module.startswith(".")
-    configured_hit = bool(configured and (configured.intersection(parts)
-                                          or any(n in configured for n, _ in names)))
-    for name, alias in names:
-        if is_from:
-            local = "" if name == "*" else alias or name
-            entries.append(f"{module}|{name}|{local}")
-            bound = f"{module}.{name}"
-        else:
-            local = alias or name.split(".")[0]
-            entries.append(f"{name}||{local}")
-            bound = name if alias else local  # `import a.b` binds `a`
-        if local and (configured_hit or (library and external_import(bound))):
-            ext_names.append(local)
+    for is_from, module, names in statements:
+        parts = module.lstrip(".").split(".")
+        library = parts[0] in EXTERNAL_MODULES and not module.startswith(".")
+        configured_hit = bool(configured and (configured.intersection(parts)
+                                              or any(n in configured for n, _ in names)))
+        for name, alias in names:
+            if is_from:
+                local = "" if name == "*" else alias or name
+                entries.append(f"{module}|{name}|{local}")
+                bound = f"{module}.{name}"
+            else:
+                local = alias or name.split(".")[0]
+                entries.append(f"{name}||{local}")
+                bound = name if alias else local  # `import a.b` binds `a`
+            if local and (configured_hit or (library and external_import(bound))):
+                ext_names.append(local)
     tops = tuple({entry.split("|", 1)[0].split(".", 1)[0] for entry in entries if entry[:1] != "."})
     return entries, tuple(ext_names), tops
 
@@ -233,13 +243,15 @@ class Code:
 
     def mentions(self, words: Iterable[bytes]) -> bool:
         """Does the code name one of the words as a whole name?"""
-        names = self.names
-        return any(word in names for word in words) or any(_mentions(text, words) for text in self.fstrings)
+        names = self.names  # b" name name ... "
+        return any(b" " + word + b" " in names for word in words) or \
+            any(_mentions(text, words) for text in self.fstrings)
 
     def contains(self, words: Iterable[bytes]) -> bool:
-        """Does the code hold one of the words, inside a longer name or not?"""
-        return any(word in name for word in words for name in self.names) or \
-            any(word in text for word in words for text in self.fstrings)
+        """Does the code hold one of the words, inside a longer name or not? (No word
+        holds a space: one found in the names is inside one of them.)"""
+        names = self.names
+        return any(word in names for word in words) or any(word in text for word in words for text in self.fstrings)
 
 
 def module_level(statements: Optional[List[Statement]]
@@ -767,7 +779,7 @@ def _function_units(statements: List[Statement], wanted: Callable[[bytes], bool]
     for statement in statements:
         unit = statement[0]
         if wanted(unit[1]):
-            members = statement[4]
+            members = members_of(statement)
             if members is None:
                 yield unit
             else:
@@ -784,7 +796,7 @@ def session_units(statements: List[Statement], session_words: Tuple[bytes, ...],
     for unit in _function_units(statements, named):
         text = unit[1]
         code = Code(unit)
-        span = (unit.first, unit.last)
+        span = (unit[0], last_line(unit))
         # The raw text is asked first: it can only name a word more often than the code.
         calls_named = bool(calls) and _mentions(text, calls)
         tasks_named = bool(task_words) and _mentions(text, task_words)

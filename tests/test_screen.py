@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pool_lint.analysis.statements import import_statements, layout
+from pool_lint.analysis.statements import import_statements, layout, members_of
 
 HERE = Path(__file__).resolve().parents[1]
 SHARED = HERE.parent / "shared"
@@ -129,7 +129,7 @@ from pool_lint.screen import Code  # noqa: E402
 
 def _code(text: bytes) -> Code:
     (statement,) = layout(text)
-    return Code(statement.unit)
+    return Code(statement[0])
 
 
 @pytest.mark.parametrize("text, word, mentioned", [
@@ -170,9 +170,9 @@ An unindented line of the docstring.
 
 def test_a_class_is_split_into_its_members():
     (statement,) = layout(CLASS)
-    members = statement.members
-    assert b"".join(m.text for m in members) == CLASS
-    starts = [(m.first, m.text.split(b"\n", 1)[0].strip()) for m in members]
+    members = members_of(statement)
+    assert b"".join(m[1] for m in members) == CLASS
+    starts = [(m[0], m[1].split(b"\n", 1)[0].strip()) for m in members]
     assert starts == [(1, b"class Repository("), (4, b'"""Docs.'), (9, b"model = Thing"), (11, b"@property"),
                       (15, b"async def fetch(self, session: AsyncSession, url):")]
 
@@ -195,12 +195,12 @@ def test_statements_and_members_are_where_the_parser_has_them():
         data = path.read_bytes()
         tree = ast.parse(data)
         statements = layout(data)
-        assert b"".join(s.unit.text for s in statements) == data
-        heads = [s for s in statements if s.kind != "@"]
-        assert [s.line for s in heads] == [n.lineno for n in tree.body], path
+        assert b"".join(s[0][1] for s in statements) == data
+        heads = [s for s in statements if s[1] != "@"]  # (unit, kind, ..., line)
+        assert [s[6] for s in heads] == [n.lineno for n in tree.body], path
         for statement, node in zip(heads, tree.body):
-            if isinstance(node, ast.ClassDef) and statement.members is not None:
-                assert [m.first for m in statement.members[1:]] == [_start(n) for n in node.body], (path, node.name)
+            if isinstance(node, ast.ClassDef) and statement[4] is not None:
+                assert [m[0] for m in members_of(statement)[1:]] == [_start(n) for n in node.body], (path, node.name)
                 checked += 1
     assert checked > 20
 

@@ -32,6 +32,8 @@ import io
 import re
 import sys
 import tokenize
+from itertools import accumulate, compress
+from operator import itemgetter
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 try:  # CPython 3.11's C tokenizer (tokenize's own from 3.12 on, with another signature)
@@ -74,127 +76,160 @@ _CLAUSES = frozenset(["else", "elif", "except", "finally"])
 _COMPOUND = frozenset(["if", "elif", "else", "try", "except", "finally", "with", "for", "while", "async", "match"])
 
 
-class Unit(tuple):
-    """One statement (or class member): (first line, text, the NAME tokens of its code,
-    its f-strings). A plain tuple: the scan sends them from the workers to the index."""
-
-    __slots__ = ()
-
-    def __new__(cls, first: int, text: bytes, names: frozenset, fstrings: tuple = ()):
-        return tuple.__new__(cls, (first, text, names, fstrings))
-
-    def __getnewargs__(self):
-        return tuple(self)
-
-    first = property(lambda self: self[0])
-    text = property(lambda self: self[1])
-    names = property(lambda self: self[2])  # bytes, each a whole name of its code
-    fstrings = property(lambda self: self[3])  # bytes: an f-string's fields are code
-
-    @property
-    def last(self) -> int:
-        """Its last line (a trailing comment or blank line included)."""
-        text = self[1]
-        ends = text.count(b"\n") + text.count(b"\r") - text.count(b"\r\n")
-        return self[0] + max(0, ends - (text[-1:] in (b"\n", b"\r")))
+# A unit: one statement (or class member), a plain tuple (the scan sends thousands from
+# the workers to the index: a tuple subclass would cost a Python call each to unpickle):
+# (first line, text, the NAME tokens of its code, its f-strings). The names are one bytes
+# string, each name between spaces (b" a b a "): a word is one of them if b" word " is
+# in it (screen.Code); an f-string's fields are code.
+FIRST, TEXT, NAMES, FSTRINGS = range(4)
+Unit = Tuple[int, bytes, bytes, tuple]
 
 
-class Statement(tuple):
-    """A module-level statement: (unit, kind, the names it binds at module level, the
-    functions it defines, its members if a class, its name if a definition, the line of
-    its first token). `kind`: "def", "async def", "class", "@" (a decorator line), "import", "block"
-    (a compound statement other than a definition) or "simple"."""
-
-    __slots__ = ()
-
-    def __new__(cls, unit: Unit, kind: str, targets: tuple = (), defs: tuple = (), members=None,
-                name: str = "", line: int = 0):
-        return tuple.__new__(cls, (unit, kind, targets, defs, members, name, line or unit[0]))
-
-    def __getnewargs__(self):
-        return tuple(self)
-
-    unit = property(lambda self: self[0])
-    kind = property(lambda self: self[1])
-    targets = property(lambda self: self[2])  # assignment targets (every name before an `=`: more, never less)
-    defs = property(lambda self: self[3])  # the functions it defines (a block: at any depth)
-    members = property(lambda self: self[4])  # Optional[Tuple[Unit, ...]]: a class's head, then each member
-    name = property(lambda self: self[5])  # of a function or a class
-    line = property(lambda self: self[6])  # where its first token is (its `def`, `class` or `@`)
+def unit_of(first: int, text: bytes, names: bytes = b" ", fstrings: tuple = ()) -> Unit:
+    return (first, text, names, fstrings)
 
 
-class _Line:
-    """One logical line, as the tokenizer gives it."""
-
-    __slots__ = ("line", "depth", "first", "second", "names", "fstrings", "targets")
-
-    def __init__(self, line: int, depth: int, first: str):
-        self.line, self.depth, self.first, self.second = line, depth, first, ""
-        self.names: List[str] = []
-        self.fstrings: List[str] = []
-        self.targets: List[str] = []
+def last_line(unit: Unit) -> int:
+    """A unit's last line (a trailing comment or blank line included)."""
+    text = unit[1]
+    ends = text.count(b"\n") + text.count(b"\r") - text.count(b"\r\n")
+    return unit[0] + max(0, ends - (text[-1:] in (b"\n", b"\r")))
 
 
-def _logical_lines(text: str) -> List[_Line]:
-    """The logical lines of a text, with the indentation level each starts at."""
-    out: List[_Line] = []
-    current: Optional[_Line] = None
-    depth = brackets = 0
-    pending: List[str] = []  # names of the simple statement so far, before its last `=`
-    since: List[str] = []
-    for kind, string, line in tokens(text):
-        if kind is INDENT:
-            depth += 1
-            continue
-        if kind is DEDENT:
-            depth -= 1
-            continue
-        if kind is NEWLINE:
-            if current is not None:
-                current.targets += pending
-            current, brackets, pending, since = None, 0, [], []
-            continue
-        if current is None:
-            current = _Line(line, depth, string)
-            out.append(current)
-        elif not current.second:
-            current.second = string
-        if kind is NAME:
-            current.names.append(string)
-            since.append(string)
-        elif kind is STRING:
-            quote = min(i for i in (string.find("'"), string.find('"')) if i >= 0)
-            if "f" in string[:quote] or "F" in string[:quote]:
-                current.fstrings.append(string)
-        elif string in _OPEN:
-            brackets += 1
-        elif string in _CLOSE:
-            brackets -= 1
-        elif brackets <= 0:
-            if string == "=":
-                pending += since
-                since = []
-            elif string == ";":
-                current.targets += pending
-                pending, since = [], []
-    if current is not None:
-        current.targets += pending
+# A module-level statement, a plain tuple too: (unit, kind, the names it binds at module
+# level (every name before an `=`: more, never less), the functions it defines (in a
+# compound statement: at any depth), its members if a class (its head, then each
+# member: members_of), its name if a definition, the line of its first token (its `def`,
+# `class` or `@`)). `kind`: "def", "async def", "class", "@" (a decorator line),
+# "import", "block" (a compound statement other than a definition) or "simple".
+UNIT, KIND, TARGETS, DEFS, MEMBERS, NAME, LINE = range(7)
+Statement = tuple
+
+
+def statement_of(unit: Unit, kind: str, targets: tuple = (), defs: tuple = (), members=None, name: str = "",
+                 line: int = 0) -> Statement:
+    return (unit, kind, targets, defs, members, name, line or unit[0])
+
+
+def _token_list(text: str) -> list:
+    """(string, exact type, line, ...) of each token, comments and blank lines left out:
+    the C tokenizer's own tuples where it is at hand, the same from `tokenize` elsewhere."""
+    if FAST:
+        return list(_CTokens(text))
+    out = []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type not in _SKIP:
+                out.append((token.string, token.exact_type, token.start[0]))
+    except tokenize.TokenError as exc:
+        if "EOF in multi-line statement" not in str(exc):
+            raise
     return out
 
 
-_LINE_END = re.compile(rb"\r\n|\r|\n")
+_SKIP = frozenset([tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER])
+
+# Token types as bytes (the token module's exact types, the C tokenizer's too; none is
+# above 255): a file's types are one bytes string, which bytes.find and bytes.count
+# search at C speed. NAME 1 (3.11's C tokenizer: AWAIT 55, ASYNC 56), STRING 3,
+# NEWLINE 4, INDENT 5, DEDENT 6, ( 7, ) 8, [ 9, ] 10, ; 13, = 22, { 25, } 26.
+_T_STRING, _T_NEWLINE, _T_INDENT, _T_DEDENT, _T_SEMI, _T_EQUAL = b"\x03", b"\x04", b"\x05", b"\x06", b"\x0d", b"\x16"
+_T_OPEN, _T_CLOSE = (b"\x07", b"\x09", b"\x19"), (b"\x08", b"\x0a", b"\x1a")
+_IS_NAME = bytes(1 if i in (1, 55, 56) else 0 for i in range(256))  # bytes.translate table: 1 for a name
+
+
+class _Tokens:
+    """A text's tokens, column by column: strings, types (bytes), lines."""
+
+    __slots__ = ("strings", "kinds", "lines", "names")
+
+    def __init__(self, text: str):
+        found = _token_list(text)
+        self.strings = list(map(itemgetter(0), found))
+        self.kinds = bytes(min(kind, 255) for kind in map(itemgetter(1), found)) if not FAST \
+            else bytes(map(itemgetter(1), found))
+        self.lines = list(map(itemgetter(2), found))
+        self.names = self.kinds.translate(_IS_NAME)
+
+    def logical_lines(self) -> List[Tuple[int, int, int, int]]:
+        """(first line, indentation level, first token, end token) of each logical line."""
+        kinds, lines = self.kinds, self.lines
+        out = []
+        depth = start = 0
+        end = kinds.find(_T_NEWLINE)
+        while end >= 0:
+            first = start
+            while first < end and kinds[first] in (5, 6):  # INDENT, DEDENT before the line's first token
+                depth += 1 if kinds[first] == 5 else -1
+                first += 1
+            if first < end:
+                out.append((lines[first], depth, first, end))
+            start = end + 1
+            end = kinds.find(_T_NEWLINE, start)
+        return out
+
+    def name_text(self, a: int, b: int) -> bytes:
+        """The names of tokens a..b, each between spaces (a unit's NAMES)."""
+        return (" %s " % " ".join(compress(self.strings[a:b], self.names[a:b]))).encode("utf-8")
+
+    def fstrings(self, a: int, b: int) -> tuple:
+        kinds, strings = self.kinds, self.strings
+        out = []
+        at = kinds.find(_T_STRING, a, b)
+        while at >= 0:
+            string = strings[at]
+            if string[0] in "fFrRbBuU":
+                prefix = string[:min(i for i in (string.find("'"), string.find('"')) if i >= 0)]
+                if "f" in prefix or "F" in prefix:
+                    out.append(string.encode("utf-8"))
+            at = kinds.find(_T_STRING, at + 1, b)
+        return tuple(out)
+
+    def targets(self, a: int, b: int) -> List[str]:
+        """The names before the last `=` (outside brackets) of each simple statement of a
+        logical line (tokens a..b): what its assignments may bind."""
+        kinds = self.kinds
+        equal = kinds.find(_T_EQUAL, a, b)
+        if equal < 0:
+            return []
+        out: List[str] = []
+        start = a
+        last = -1
+        at = a
+        while True:
+            equal = kinds.find(_T_EQUAL, at, b)
+            semi = kinds.find(_T_SEMI, at, b)
+            if equal < 0 and semi < 0:
+                break
+            if equal >= 0 and (semi < 0 or equal < semi):
+                if self._outside(a, equal):
+                    last = equal
+                at = equal + 1
+            else:
+                if self._outside(a, semi):
+                    if last > start:
+                        out += compress(self.strings[start:last], self.names[start:last])
+                    start, last = semi + 1, -1
+                at = semi + 1
+        if last > start:
+            out += compress(self.strings[start:last], self.names[start:last])
+        return out
+
+    def _outside(self, a: int, at: int) -> bool:
+        """Is token `at` outside every bracket opened since token `a`?"""
+        kinds = self.kinds
+        return sum(kinds.count(t, a, at) for t in _T_OPEN) <= sum(kinds.count(t, a, at) for t in _T_CLOSE)
 
 
 def _line_starts(data: bytes) -> List[int]:
-    """Byte offset of each line's start (index 0: line 1), and the end of the data last.
-    Lines end where Python's tokenizer ends them: \\r\\n, \\r or \\n (never \\f or \\v)."""
-    return [0] + [m.end() for m in _LINE_END.finditer(data)] + [len(data)]
-
-
-def _unit(lines: Sequence[_Line], first: int, text: bytes) -> Unit:
-    names = frozenset(name.encode("utf-8") for line in lines for name in line.names)
-    fstrings = tuple(s.encode("utf-8") for line in lines for s in line.fstrings)
-    return Unit(first, text, names, fstrings)
+    """Byte offset of each line's start (index 0: line 1), the end of the data last.
+    Lines end where Python's tokenizer ends them: \\r\\n, \\r or \\n (bytes.splitlines
+    splits there, never at a form feed or a vertical tab)."""
+    starts = [0]
+    starts.extend(accumulate(map(len, data.splitlines(True))))
+    if data[-1:] in (b"\n", b"\r") or len(starts) == 1:
+        starts.append(len(data))
+    return starts
 
 
 def layout(data: bytes) -> Optional[List[Statement]]:
@@ -207,76 +242,101 @@ def layout(data: bytes) -> Optional[List[Statement]]:
     except SourceError:
         return None
     try:
-        lines = _logical_lines(text)
+        tokens = _Tokens(text)
     except (SyntaxError, tokenize.TokenError, ValueError, RecursionError, MemoryError):
         return None
+    lines = tokens.logical_lines()
+    strings = tokens.strings
     starts = _line_starts(data)
     count = len(starts) - 1
 
     def offset(line: int) -> int:
         return starts[min(max(line, 1), count) - 1]
 
+    def unit(a: int, b: int, first: int, text: bytes) -> Unit:
+        return (first, text, tokens.name_text(a, b), tokens.fstrings(a, b))
+
+    def is_def(line) -> bool:
+        word = strings[line[2]]
+        return word == "def" or (word == "async" and line[3] - line[2] > 1 and strings[line[2] + 1] == "def")
+
+    def def_name(line) -> str:
+        at = line[2] + (1 if strings[line[2]] == "def" else 2)
+        return strings[at] if at < line[3] and tokens.names[at] else ""
+
     # A clause of a compound statement (`else:`, `except:`...) belongs to its statement.
-    tops = [i for i, line in enumerate(lines) if line.depth == 0 and line.first not in _CLAUSES]
+    tops = [i for i, line in enumerate(lines) if line[1] == 0 and strings[line[2]] not in _CLAUSES]
     out: List[Statement] = []
     for n, i in enumerate(tops):
         j = tops[n + 1] if n + 1 < len(tops) else len(lines)
         head = lines[i]
-        first = 1 if n == 0 else head.line
-        text_bytes = data[offset(first):offset(lines[j].line)] if j < len(lines) else data[offset(first):]
+        first = 1 if n == 0 else head[0]
+        text_bytes = data[offset(first):offset(lines[j][0])] if j < len(lines) else data[offset(first):]
         group = lines[i:j]
-        unit = _unit(group, first, text_bytes)
-        word = head.first
-        if word == "def" or (word == "async" and head.second == "def"):
-            name = head.names[1] if word == "def" else head.names[2] if len(head.names) > 2 else ""
-            out.append(Statement(unit, "def" if word == "def" else "async def", (), (name,) if name else (), None,
-                                 name, head.line))
+        a, b = head[2], group[-1][3]
+        word, line = strings[a], head[0]
+        if word in ("import", "from", "@"):
+            # No rule looks into an import or a decorator line for its names (the
+            # decorated definition is a statement of its own): their units hold none.
+            out.append(statement_of(unit_of(first, text_bytes), "@" if word == "@" else "import", line=line))
+            continue
+        whole = unit(a, b, first, text_bytes)
+        if is_def(head):
+            name = def_name(head)
+            out.append(statement_of(whole, "def" if word == "def" else "async def", (), (name,) if name else (), None,
+                                 name, line))
         elif word == "class":
-            name = head.names[1] if len(head.names) > 1 else ""
-            members = _members(group, unit, offset) if any(line.depth == 1 for line in group) else None
-            out.append(Statement(unit, "class", (), (), members, name, head.line))
-        elif word == "@":
-            out.append(Statement(unit, "@", line=head.line))
-        elif word in ("import", "from"):
-            out.append(Statement(unit, "import", line=head.line))
+            name = strings[a + 1] if a + 1 < head[3] and tokens.names[a + 1] else ""
+            members = _members(group, strings, whole, offset, unit) if any(ln[1] == 1 for ln in group) else None
+            out.append(statement_of(whole, "class", (), (), members, name, line))
         elif len(group) > 1 or word in _COMPOUND:
             # A compound statement (`if`, `try`, `with`, `match`...): whatever its lines
             # bind or define, at any depth, with the whole statement as its text.
-            targets = tuple(t for line in group for t in line.targets)
-            defs = tuple(line.names[1] for line in group if line.first == "def" and len(line.names) > 1) + \
-                tuple(line.names[2] for line in group if line.first == "async" and line.second == "def"
-                      and len(line.names) > 2)
-            out.append(Statement(unit, "block", targets, defs, line=head.line))
+            targets = tuple(t for ln in group for t in tokens.targets(ln[2], ln[3]))
+            defs = tuple(d for d in (def_name(ln) for ln in group if is_def(ln)) if d)
+            out.append(statement_of(whole, "block", targets, defs, line=line))
         else:
-            out.append(Statement(unit, "simple", tuple(head.targets), line=head.line))
+            out.append(statement_of(whole, "simple", tuple(tokens.targets(a, b)), line=line))
     if not out and data:  # comments and blank lines only
-        out.append(Statement(Unit(1, data, frozenset()), "simple"))
+        out.append(statement_of(unit_of(1, data), "simple"))
     return out
 
 
-def _members(group: Sequence[_Line], unit: Unit, offset) -> Tuple[Unit, ...]:
+def _members(group: Sequence[tuple], strings: List[str], whole: Unit, offset, unit) -> tuple:
     """A class's head (with anything before its first member), then each member of its
     body: a statement at the body's indentation, decorators joined with what follows."""
     starts: List[int] = []  # indices into group where a member starts
     decorated = False
     for k, line in enumerate(group):
-        if line.depth != 1:
+        if line[1] != 1:
             continue
         if not decorated:
             starts.append(k)
-        decorated = line.first == "@"
+        decorated = strings[line[2]] == "@"
     bounds = [0] + starts + [len(group)]
-    base = offset(unit.first)
-    text = unit.text
+    base = offset(whole[FIRST])
+    text = whole[TEXT]
     out: List[Unit] = []
     for a, b in zip(bounds, bounds[1:]):
         if a == b:
             continue
-        line_a = unit.first if a == 0 else group[a].line
+        line_a = whole[FIRST] if a == 0 else group[a][0]
         cut_a = offset(line_a) - base
-        cut_b = offset(group[b].line) - base if b < len(group) else len(text)
-        out.append(_unit(group[a:b], line_a, text[cut_a:cut_b]))
+        cut_b = offset(group[b][0]) - base if b < len(group) else len(text)
+        found = unit(group[a][2], group[b - 1][3], line_a, b"")
+        out.append((line_a, cut_a, cut_b, found[2], found[3]))
     return tuple(out)
+
+
+def members_of(statement: Statement) -> Optional[List[Unit]]:
+    """The units of a class statement's members (MEMBERS holds them without their texts,
+    (first line, start, end in the class's text, names, f-strings): the class's text
+    holds them), or None."""
+    members = statement[MEMBERS]
+    if members is None:
+        return None
+    text = statement[UNIT][TEXT]
+    return [(first, text[start:end], names, fstrings) for first, start, end, names, fstrings in members]
 
 
 # -- import statements --------------------------------------------------------------------
@@ -291,32 +351,106 @@ def import_statements(data: bytes) -> Iterator[ImportStatement]:
     (module: relative ones keep their dots), read by the tokenizer from the statement's
     first word. Every import Python's parser sees is found; a text in a string or a
     comment that reads as one is found too."""
-    # A statement holds the word `import` once (a comment inside its brackets aside, which
-    # then reads as another import: over-selecting), so each place is read on its own.
-    for match in _IMPORT_WORD.finditer(data):
+    for _line, statements in import_groups(data):
+        yield from statements
+
+
+def import_groups(data: bytes) -> Iterator[Tuple[Optional[bytes], Tuple[ImportStatement, ...]]]:
+    """import_statements by line: (the line's text, the statements read from it) where
+    the line holds them whole (the same line reads the same anywhere: a key to remember
+    what it imports by), (None, statements) elsewhere."""
+    if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):  # a lone \r ends a line too
+        for match in _IMPORT_WORD.finditer(data):
+            at = match.start()
+            yield None, tuple(_read_at(data, at, max(data.rfind(b"\n", 0, at), data.rfind(b"\r", 0, at)) + 1))
+        return
+    lines = _LINES
+    find, rfind, size = data.find, data.rfind, len(data)
+    at = find(b"import")
+    while at >= 0:
+        after = data[at + 6:at + 7]
+        if (at and (data[at - 1:at].isalnum() or data[at - 1:at] == b"_")) or after.isalnum() or after == b"_":
+            at = find(b"import", at + 6)  # inside a longer name
+            continue
+        line_start = rfind(b"\n", 0, at) + 1
+        line_end = find(b"\n", at)
+        if line_end < 0:
+            line_end = size
+        # The usual case: no backslash joins the line to the one above, and the line
+        # holds its statements whole (a line is read once per process).
+        above = line_start - 1 - (data[line_start - 2:line_start] == b"\r\n")
+        if line_start == 0 or data[above - 1:above] != b"\\":
+            line = data[line_start:line_end]
+            found = lines.get(line)
+            if found is None:
+                if len(lines) > 100_000:
+                    lines.clear()
+                found = lines[line] = _read_line(line)
+            if found is not _MORE:
+                yield line, found
+                at = find(b"import", line_end)
+                continue
+        for word in _IMPORT_WORD.finditer(data, line_start, line_end):
+            yield None, tuple(_read_at(data, word.start(), line_start))
+        at = find(b"import", line_end)
+
+
+_LINES: Dict[bytes, object] = {}  # a line's text -> the import statements it holds (or _MORE)
+
+
+def _read_line(line: bytes):
+    """The import statements of a line that no backslash joins to the one above, read
+    from each of its `import` words; _MORE when one of them goes on past the line."""
+    out: List[ImportStatement] = []
+    for match in _IMPORT_WORD.finditer(line):
         at = match.start()
-        line_start = max(data.rfind(b"\n", 0, at), data.rfind(b"\r", 0, at)) + 1
-        region = line_start
-        while region > 0:  # the lines above that a backslash joins to this one
-            end = region - 1 - (data[region - 2:region] == b"\r\n")
-            if data[end - 1:end] != b"\\":
-                break
-            region = max(data.rfind(b"\n", 0, end), data.rfind(b"\r", 0, end)) + 1
         found = None
-        for found in _FROM_WORD.finditer(data, region, at):
+        for found in _FROM_WORD.finditer(line, 0, at):
             pass
-        # On the word's own line, a `from` before it that reads as the statement's first
-        # word is it (were the `from` in a string or a comment, a quote or the line's end
-        # would stand between). Across a backslash a comment could end in one: then both
-        # readings count.
-        both = region < line_start
-        read = _read_import(data, found.start()) if found is not None else None
+        read = _parse_import(line[found.start():]) if found is not None else None
+        if read is _MORE:
+            return _MORE
+        if read is None:
+            read = _parse_import(line[at:])
+            if read is _MORE:
+                return _MORE
         if read is not None:
-            yield read
-        if read is None or both:
-            read = _read_import(data, at)
-            if read is not None:
-                yield from ((False, name, ((name, alias),)) for name, alias in read[2])
+            out.extend(_per_module(read))
+    return tuple(out)
+
+
+def _per_module(statement: ImportStatement) -> Iterator[ImportStatement]:
+    """`import a.b as c, d`: one statement per module, as `from` has one per module."""
+    if statement[0]:
+        yield statement
+    else:
+        yield from ((False, name, ((name, alias),)) for name, alias in statement[2])
+
+
+def _read_at(data: bytes, at: int, line_start: int) -> Iterator[ImportStatement]:
+    """The import statement of the word `import` at `at`, read from its `from` if it has
+    one (on its line, or on a line a backslash joins to it), else from the word."""
+    region = line_start
+    while region > 0:  # the lines above that a backslash joins to this one
+        end = region - 1 - (data[region - 2:region] == b"\r\n")
+        if data[end - 1:end] != b"\\":
+            break
+        region = max(data.rfind(b"\n", 0, end), data.rfind(b"\r", 0, end)) + 1
+    found = None
+    for found in _FROM_WORD.finditer(data, region, at):
+        pass
+    # On the word's own line, a `from` before it that reads as the statement's first
+    # word is it (were the `from` in a string or a comment, a quote or the line's end
+    # would stand between). Across a backslash a comment could end in one: then both
+    # readings count.
+    both = region < line_start
+    read = _read_import(data, found.start()) if found is not None else None
+    if read is not None:
+        yield read
+    if read is None or both:
+        read = _read_import(data, at)
+        if read is not None:
+            yield from _per_module(read)
 
 
 def _read_import(data: bytes, start: int) -> Optional[ImportStatement]:
@@ -351,6 +485,8 @@ _MORE = ("more",)  # the window ends inside the statement
 def _parse_import(window: bytes):
     """What the tokens of `window` (from an import statement's first word) import: an
     ImportStatement, _MORE when the window ends inside the statement, or None."""
+    if window.rstrip(b"\r\n").endswith(b"\\"):
+        return _MORE  # a backslash goes on to the next line (or ends a comment: read on anyway)
     try:
         text = window.decode("utf-8")
     except UnicodeDecodeError:
@@ -446,26 +582,27 @@ def skeleton(text: str, keep: Sequence[Tuple[int, int]] = ()) -> Optional[Tuple[
     stubs: Stubs = {}
     decorators: List[Statement] = []
     for statement in statements:
-        if statement.kind == "@":
+        if statement[KIND] == "@":
             decorators.append(statement)
             continue
         group = decorators + [statement]
         decorators = []
-        first = group[0].unit.first
-        whole = b"".join(s.unit.text for s in group)
+        first = group[0][UNIT][FIRST]
+        whole = b"".join(s[UNIT][TEXT] for s in group)
         newlines = whole.count(b"\n")
         last = first + newlines - (whole[-1:] == b"\n")
-        if statement.kind not in ("def", "async def", "class") or not statement.name or newlines < MIN_CUT_LINES or \
+        kind, name = statement[KIND], statement[NAME]
+        if kind not in ("def", "async def", "class") or not name or newlines < MIN_CUT_LINES or \
                 any(lo <= last and first <= hi for lo, hi in keep):
             out.append(whole)
             continue
-        stub = (b"class %s: ..." if statement.kind == "class" else b"async def %s(): ..."
-                if statement.kind == "async def" else b"def %s(): ...") % statement.name.encode("utf-8")
-        before = statement.line - first  # decorator and comment lines
+        stub = (b"class %s: ..." if kind == "class" else b"async def %s(): ..."
+                if kind == "async def" else b"def %s(): ...") % name.encode("utf-8")
+        before = statement[LINE] - first  # decorator and comment lines
         after = newlines - before - 1
         out.append(b"\n" * before + stub + (b"\n" * (after + 1) if after >= 0 else b""))
-        stubs[statement.line] = (first, whole.decode("utf-8"))
-    out.extend(s.unit.text for s in decorators)
+        stubs[statement[LINE]] = (first, whole.decode("utf-8"))
+    out.extend(s[UNIT][TEXT] for s in decorators)
     if not stubs:
         return None
     return b"".join(out).decode("utf-8"), stubs
