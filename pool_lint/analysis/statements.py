@@ -572,37 +572,37 @@ def skeleton(text: str, keep: Sequence[Tuple[int, int]] = ()) -> Optional[Tuple[
     if "\r" in text and text.count("\r") != text.count("\r\n"):
         return None  # a lone carriage return ends a line: the stubs count lines by \n
     try:
-        data = text.encode("utf-8")
-    except UnicodeEncodeError:
+        tokens = _Tokens(text)
+    except (SyntaxError, tokenize.TokenError, ValueError, RecursionError, MemoryError):
         return None
-    statements = layout(data)
-    if statements is None:
-        return None
-    out: List[bytes] = []
+    strings, is_name = tokens.strings, tokens.names
+    # The statements at indentation 0 (a clause of a compound statement is in its own):
+    # (the line of its first token, its first token, the token after its first line).
+    tops = [(line, first, end) for line, depth, first, end in tokens.logical_lines()
+            if depth == 0 and strings[first] not in _CLAUSES]
+    segments = text.split("\n")  # line n is segments[n - 1]
     stubs: Stubs = {}
-    decorators: List[Statement] = []
-    for statement in statements:
-        if statement[KIND] == "@":
-            decorators.append(statement)
+    start = None  # the first line of the decorators above a definition
+    for n, (line, at, end) in enumerate(tops):
+        word = strings[at]
+        first = start if start is not None else 1 if n == 0 else line
+        if word == "@":
+            start = first
             continue
-        group = decorators + [statement]
-        decorators = []
-        first = group[0][UNIT][FIRST]
-        whole = b"".join(s[UNIT][TEXT] for s in group)
-        newlines = whole.count(b"\n")
-        last = first + newlines - (whole[-1:] == b"\n")
-        kind, name = statement[KIND], statement[NAME]
-        if kind not in ("def", "async def", "class") or not name or newlines < MIN_CUT_LINES or \
-                any(lo <= last and first <= hi for lo, hi in keep):
-            out.append(whole)
+        start = None
+        last = tops[n + 1][0] - 1 if n + 1 < len(tops) else len(segments)  # with the comment lines after it
+        newlines = last - first + (last < len(segments))
+        kind = "def" if word == "def" else "async def" if word == "async" and end - at > 2 and \
+            strings[at + 1] == "def" else "class" if word == "class" else ""
+        name_at = at + (2 if kind == "async def" else 1)
+        if not kind or not is_name[name_at] or newlines < MIN_CUT_LINES or \
+                any(lo <= last - (last == len(segments) and not segments[-1]) and first <= hi for lo, hi in keep):
             continue
-        stub = (b"class %s: ..." if kind == "class" else b"async def %s(): ..."
-                if kind == "async def" else b"def %s(): ...") % name.encode("utf-8")
-        before = statement[LINE] - first  # decorator and comment lines
-        after = newlines - before - 1
-        out.append(b"\n" * before + stub + (b"\n" * (after + 1) if after >= 0 else b""))
-        stubs[statement[LINE]] = (first, whole.decode("utf-8"))
-    out.extend(s[UNIT][TEXT] for s in decorators)
+        whole = "\n".join(segments[first - 1:last]) + ("\n" if last < len(segments) else "")
+        stub = ("class %s: ..." if kind == "class" else "async def %s(): ..." if kind == "async def"
+                else "def %s(): ...") % strings[name_at]
+        segments[first - 1:last] = [""] * (line - first) + [stub] + [""] * (last - line)
+        stubs[line] = (first, whole)
     if not stubs:
         return None
-    return b"".join(out).decode("utf-8"), stubs
+    return "\n".join(segments), stubs
