@@ -17,15 +17,22 @@ it imports from another module of the project:
   client that (transitively) makes one; POL203 a session created (a session class or
   factory called); POL205 `gather` / `create_task`.
 
-Stage one records per file (cached by content) only what its bytes say alone: a bit set
-of the words above, the words of its import statements (every import Python's parser
-sees), the `as` aliases it imports, and the names it imports from external-call
-libraries; for the files the index reads first, it also splits their module-level
-statements (in the workers). The project index then grows, to a fixed point, the names
-through which the project hands out a session or an engine, and the names of project
-functions and clients that make external calls; for these it reads again (from the page
-cache) only the files that could provide one. Strings and comments are not code: a word
-there counts for nothing.
+Stage one records per file (cached by content) what its bytes say alone: a bit set of
+the words above, found anywhere in the bytes (strings and comments included: a word
+there only over-selects), and its import statements, read by Python's tokenizer from
+each place the word `import` stands (statements.import_statements: every import the
+parser sees; a text in a string that reads as an import counts too, which over-selects):
+the modules and names they import, the `as` aliases, and the names imported from
+external-call libraries. For the files the index reads first, the workers also lay out
+their module-level statements (statements.layout, from the tokenizer). The project index
+then grows, to a fixed point, the names through which the project hands out a session or
+an engine, and the names of project functions and clients that make external calls; for
+these it reads again (from the page cache) only the files that could provide one.
+
+Which words of a statement are code is the tokenizer's answer too: its NAME tokens, and
+its f-strings (whose fields are code). A word in a plain string or a comment counts for
+nothing; a file the tokenizer rejects (under the running Python) counts as anything
+anywhere (it is kept whole, and its analysis reports POL001).
 
 A session rule looks inside one function, so a file is kept for a session family only
 when one of its module-level statements (a function with all it holds; for a class,
@@ -35,8 +42,9 @@ statements' line ranges to the analysis as a hint (`Index.hint`): the rules skip
 rest of the file, and the checker parses the rest only as far as a question reaches it.
 
 Matching is by bare name and by substring, so a collision only over-selects (a file
-parsed for nothing), never under-selects. Tests run the pipeline with and without the
-screen over the acceptance projects and large trees and compare the findings.
+parsed for nothing), never under-selects. Tests compare the default run with an oracle
+(pool_lint.oracle: no screen, no hints, every module parsed whole) over the acceptance
+projects, large trees and 1,400 mutants of them (tests/test_screen_differential.py).
 """
 from __future__ import annotations
 

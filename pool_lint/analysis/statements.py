@@ -3,28 +3,32 @@ members of its classes, the names its code holds, its import statements, and the
 skeleton that a lazy parse starts from.
 
 Nothing here is a hand-written lexer. Strings, comments, brackets, continuation lines,
-form feeds and f-strings are the tokenizer's business: `tokens` runs CPython's C
-tokenizer where the running Python offers it (3.11: `_tokenize.TokenizerIter`, the
-tokenizer `tokenize` itself is built on from 3.12), and `tokenize.generate_tokens`
-elsewhere. A text the tokenizer rejects has no layout (None): the callers then take the
-whole file (the screen) or parse it whole (the analysis).
+form feeds and f-strings are the tokenizer's business: CPython's C tokenizer where the
+running Python offers it (3.11: `_tokenize.TokenizerIter`, the one `tokenize` itself is
+built on from 3.12), `tokenize.generate_tokens` elsewhere. A text the tokenizer rejects
+has no layout (None): the screen then takes the whole file, the analysis parses it
+whole (and reports POL001 if the parser rejects it too).
 
 - `layout` is what the screen reads module-level names from: each statement that starts
-  a logical line at indentation 0 runs to the next one (comment and blank lines go with
-  the statement above), with the NAME tokens of its code, its f-strings (whose fields
-  are code), the names its assignments and definitions bind, and for a class its
-  members, split the same way one level in.
-- `import_statements` reads every import statement from the bytes of a file without
-  tokenizing all of it: each place the word `import` stands is read by the tokenizer
-  from the statement's first word (`from` or `import`) to its end. A statement's own
-  words hold no string, so that reading is exact for every real import; a text in a
-  string or a comment that reads as an import is taken as one too (which only
-  over-selects).
-- `skeleton` cuts each module-level function and class of a layout to a one-line stub
-  on the line of its `def` or `class` (source.Source.parse_lazily), parsed in full only
-  when a question reaches its name. It is cut only along a layout's statements, so it
-  binds exactly the names a full parse binds; where the tokenizer is the slow one (no C
-  tokenizer), a module is parsed whole instead, which costs less.
+  a logical line at indentation 0 (its `else:`, `except:`... clauses with it) runs to the
+  next one (comment and blank lines go with the statement above), with the NAME tokens
+  of its code, its f-strings (whose fields are code), the names its assignments bind
+  (each simple statement of a line: `a = 1; engine = ...`), the functions it defines,
+  and for a class its members, split the same way one level in. A file's token types
+  are one bytes string: bytes.find and bytes.count look for NEWLINE, INDENT, `=` and
+  brackets at C speed, so Python code runs per logical line, not per token.
+- `import_statements` reads every import statement without tokenizing the whole file:
+  each line where the word `import` stands is tokenized from the statement's first word
+  (the `from` before it on its line, or across a backslash, or the word itself) to the
+  statement's end. An import statement's own words hold no string, so that reading is
+  exact for every real import; a text in a string or a comment that reads as an import
+  is taken as one too (which only over-selects). A line is read once per process.
+- `skeleton` cuts each module-level function and class to a one-line stub on the line of
+  its `def` or `class` (source.Source.parse_lazily), parsed in full only when a question
+  reaches its name. It is cut only where the tokenizer says a statement at indentation 0
+  starts, so it binds exactly the names a full parse binds (a form feed before a `def`,
+  a `match`, a semicolon, a column-0 continuation line change nothing). Where only the
+  slow tokenizer is at hand, a module is parsed whole instead, which costs less.
 """
 from __future__ import annotations
 
@@ -232,6 +236,9 @@ def _line_starts(data: bytes) -> List[int]:
     return starts
 
 
+_F_PREFIX = re.compile(r"[fF][rR]?['\"]")  # in the text before any f-string's quote (rf", Rf" hold f")
+
+
 def layout(data: bytes) -> Optional[List[Statement]]:
     """The module-level statements of a file's bytes (their texts join to the bytes), or
     None when it does not decode or tokenize."""
@@ -253,8 +260,10 @@ def layout(data: bytes) -> Optional[List[Statement]]:
     def offset(line: int) -> int:
         return starts[min(max(line, 1), count) - 1]
 
+    has_f = _F_PREFIX.search(text) is not None  # else no unit has an f-string to look for
+
     def unit(a: int, b: int, first: int, text: bytes) -> Unit:
-        return (first, text, tokens.name_text(a, b), tokens.fstrings(a, b))
+        return (first, text, tokens.name_text(a, b), tokens.fstrings(a, b) if has_f else ())
 
     def is_def(line) -> bool:
         word = strings[line[2]]
