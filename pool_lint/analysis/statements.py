@@ -139,6 +139,8 @@ _SKIP = frozenset([tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.EN
 # NEWLINE 4, INDENT 5, DEDENT 6, ( 7, ) 8, [ 9, ] 10, ; 13, = 22, { 25, } 26.
 _T_STRING, _T_NEWLINE, _T_INDENT, _T_DEDENT, _T_SEMI, _T_EQUAL = b"\x03", b"\x04", b"\x05", b"\x06", b"\x0d", b"\x16"
 _T_OPEN, _T_CLOSE = (b"\x07", b"\x09", b"\x19"), (b"\x08", b"\x0a", b"\x1a")
+_DEPTH_CHANGE = re.compile(b"[\x05\x06]")  # INDENT or DEDENT
+_SEPARATOR = re.compile(b"[\x04\x0d\x16]")  # NEWLINE, `;`, `=`
 _IS_NAME = bytes(1 if i in (1, 55, 56) else 0 for i in range(256))  # bytes.translate table: 1 for a name
 
 
@@ -155,21 +157,36 @@ class _Tokens:
         self.lines = list(map(itemgetter(2), found))
         self.names = self.kinds.translate(_IS_NAME)
 
-    def logical_lines(self) -> List[Tuple[int, int, int, int]]:
-        """(first line, indentation level, first token, end token) of each logical line."""
-        kinds, lines = self.kinds, self.lines
-        out = []
-        depth = start = 0
-        end = kinds.find(_T_NEWLINE)
-        while end >= 0:
-            first = start
-            while first < end and kinds[first] in (5, 6):  # INDENT, DEDENT before the line's first token
-                depth += 1 if kinds[first] == 5 else -1
-                first += 1
-            if first < end:
-                out.append((lines[first], depth, first, end))
-            start = end + 1
-            end = kinds.find(_T_NEWLINE, start)
+    def starts(self, a: int, b: int, level: int) -> List[int]:
+        """The first tokens of the logical lines at indentation `level` (counted from that
+        of token a) among tokens a..b. The lines nested deeper are jumped over at C
+        speed: INDENT and DEDENT come only at a line's start, so the next one found is
+        where the depth can change."""
+        kinds = self.kinds
+        out: List[int] = []
+        depth, at = 0, a
+        while at < b:
+            while at < b and (kinds[at] == 5 or kinds[at] == 6):
+                depth += 1 if kinds[at] == 5 else -1
+                at += 1
+            if at >= b:
+                break
+            if depth == level:
+                out.append(at)
+                end = kinds.find(_T_NEWLINE, at, b)
+                if end < 0:
+                    break
+                at = end + 1
+            elif depth < level:  # a line of the block's head: on to its end
+                end = kinds.find(_T_NEWLINE, at, b)
+                if end < 0:
+                    break
+                at = end + 1
+            else:  # deeper: on to the next change of depth
+                found = _DEPTH_CHANGE.search(kinds, at, b)
+                if found is None:
+                    break
+                at = found.start()
         return out
 
     def name_text(self, a: int, b: int) -> bytes:
@@ -190,33 +207,26 @@ class _Tokens:
         return tuple(out)
 
     def targets(self, a: int, b: int) -> List[str]:
-        """The names before the last `=` (outside brackets) of each simple statement of a
-        logical line (tokens a..b): what its assignments may bind."""
+        """The names before the last `=` (outside brackets) of each simple statement among
+        tokens a..b (statements end at a NEWLINE or a `;`): what assignments may bind."""
         kinds = self.kinds
-        equal = kinds.find(_T_EQUAL, a, b)
-        if equal < 0:
+        if kinds.find(_T_EQUAL, a, b) < 0:
             return []
         out: List[str] = []
-        start = a
-        last = -1
-        at = a
-        while True:
-            equal = kinds.find(_T_EQUAL, at, b)
-            semi = kinds.find(_T_SEMI, at, b)
-            if equal < 0 and semi < 0:
-                break
-            if equal >= 0 and (semi < 0 or equal < semi):
-                if self._outside(a, equal):
-                    last = equal
-                at = equal + 1
-            else:
-                if self._outside(a, semi):
-                    if last > start:
-                        out += compress(self.strings[start:last], self.names[start:last])
-                    start, last = semi + 1, -1
-                at = semi + 1
+        start, last = a, -1
+        strings, names = self.strings, self.names
+        for found in _SEPARATOR.finditer(kinds, a, b):
+            at = found.start()
+            kind = kinds[at]
+            if kind == 22:
+                if self._outside(a, at):
+                    last = at
+            elif kind == 4 or self._outside(a, at):
+                if last > start:
+                    out += compress(strings[start:last], names[start:last])
+                start, last = at + 1, -1
         if last > start:
-            out += compress(self.strings[start:last], self.names[start:last])
+            out += compress(strings[start:last], names[start:last])
         return out
 
     def _outside(self, a: int, at: int) -> bool:
@@ -252,8 +262,7 @@ def layout(data: bytes) -> Optional[List[Statement]]:
         tokens = _Tokens(text)
     except (SyntaxError, tokenize.TokenError, ValueError, RecursionError, MemoryError):
         return None
-    lines = tokens.logical_lines()
-    strings = tokens.strings
+    strings, kinds, token_lines, is_name = tokens.strings, tokens.kinds, tokens.lines, tokens.names
     starts = _line_starts(data)
     count = len(starts) - 1
 
@@ -265,45 +274,45 @@ def layout(data: bytes) -> Optional[List[Statement]]:
     def unit(a: int, b: int, first: int, text: bytes) -> Unit:
         return (first, text, tokens.name_text(a, b), tokens.fstrings(a, b) if has_f else ())
 
-    def is_def(line) -> bool:
-        word = strings[line[2]]
-        return word == "def" or (word == "async" and line[3] - line[2] > 1 and strings[line[2] + 1] == "def")
-
-    def def_name(line) -> str:
-        at = line[2] + (1 if strings[line[2]] == "def" else 2)
-        return strings[at] if at < line[3] and tokens.names[at] else ""
-
-    # A clause of a compound statement (`else:`, `except:`...) belongs to its statement.
-    tops = [i for i, line in enumerate(lines) if line[1] == 0 and strings[line[2]] not in _CLAUSES]
+    # The statements at indentation 0, a compound statement's clauses (`else:`,
+    # `except:`...) with it: their first tokens.
+    tops = [at for at in tokens.starts(0, len(kinds), 0) if strings[at] not in _CLAUSES]
     out: List[Statement] = []
-    for n, i in enumerate(tops):
-        j = tops[n + 1] if n + 1 < len(tops) else len(lines)
-        head = lines[i]
-        first = 1 if n == 0 else head[0]
-        text_bytes = data[offset(first):offset(lines[j][0])] if j < len(lines) else data[offset(first):]
-        group = lines[i:j]
-        a, b = head[2], group[-1][3]
-        word, line = strings[a], head[0]
+    for n, a in enumerate(tops):
+        b = tops[n + 1] if n + 1 < len(tops) else len(kinds)
+        line = token_lines[a]
+        first = 1 if n == 0 else line
+        text_bytes = data[offset(first):offset(token_lines[b])] if b < len(kinds) else data[offset(first):]
+        word = strings[a]
         if word in ("import", "from", "@"):
             # No rule looks into an import or a decorator line for its names (the
             # decorated definition is a statement of its own): their units hold none.
             out.append(statement_of(unit_of(first, text_bytes), "@" if word == "@" else "import", line=line))
             continue
         whole = unit(a, b, first, text_bytes)
-        if is_def(head):
-            name = def_name(head)
+        if word == "def" or (word == "async" and a + 1 < b and strings[a + 1] == "def"):
+            at = a + (1 if word == "def" else 2)
+            name = strings[at] if at < b and is_name[at] else ""
             out.append(statement_of(whole, "def" if word == "def" else "async def", (), (name,) if name else (), None,
-                                 name, line))
+                                    name, line))
         elif word == "class":
-            name = strings[a + 1] if a + 1 < head[3] and tokens.names[a + 1] else ""
-            members = _members(group, strings, whole, offset, unit) if any(ln[1] == 1 for ln in group) else None
+            name = strings[a + 1] if a + 1 < b and is_name[a + 1] else ""
+            members = _members(tokens, a, b, whole, offset, unit)
             out.append(statement_of(whole, "class", (), (), members, name, line))
-        elif len(group) > 1 or word in _COMPOUND:
+        elif word in _COMPOUND or kinds.find(_T_INDENT, a, b) >= 0:
             # A compound statement (`if`, `try`, `with`, `match`...): whatever its lines
             # bind or define, at any depth, with the whole statement as its text.
-            targets = tuple(t for ln in group for t in tokens.targets(ln[2], ln[3]))
-            defs = tuple(d for d in (def_name(ln) for ln in group if is_def(ln)) if d)
-            out.append(statement_of(whole, "block", targets, defs, line=line))
+            defs = []
+            at = a
+            while True:
+                try:
+                    at = strings.index("def", at, b)
+                except ValueError:
+                    break
+                if at + 1 < b and is_name[at + 1]:
+                    defs.append(strings[at + 1])
+                at += 1
+            out.append(statement_of(whole, "block", tuple(tokens.targets(a, b)), tuple(defs), line=line))
         else:
             out.append(statement_of(whole, "simple", tuple(tokens.targets(a, b)), line=line))
     if not out and data:  # comments and blank lines only
@@ -311,28 +320,29 @@ def layout(data: bytes) -> Optional[List[Statement]]:
     return out
 
 
-def _members(group: Sequence[tuple], strings: List[str], whole: Unit, offset, unit) -> tuple:
+def _members(tokens: "_Tokens", a: int, b: int, whole: Unit, offset, unit) -> Optional[tuple]:
     """A class's head (with anything before its first member), then each member of its
-    body: a statement at the body's indentation, decorators joined with what follows."""
-    starts: List[int] = []  # indices into group where a member starts
+    body: a statement at the body's indentation, decorators joined with what follows; or
+    None for a class on one line. Each without its text: (first line, start, end in the
+    class's text, names, f-strings)."""
+    strings, token_lines = tokens.strings, tokens.lines
+    starts: List[int] = []
     decorated = False
-    for k, line in enumerate(group):
-        if line[1] != 1:
-            continue
-        if not decorated:
-            starts.append(k)
-        decorated = strings[line[2]] == "@"
-    bounds = [0] + starts + [len(group)]
+    for at in tokens.starts(a, b, 1):
+        if not decorated and strings[at] not in _CLAUSES:  # a clause goes with its statement
+            starts.append(at)
+        decorated = strings[at] == "@"
+    if not starts:
+        return None
+    bounds = [a] + starts + [b]
     base = offset(whole[FIRST])
-    text = whole[TEXT]
-    out: List[Unit] = []
-    for a, b in zip(bounds, bounds[1:]):
-        if a == b:
-            continue
-        line_a = whole[FIRST] if a == 0 else group[a][0]
+    size = len(whole[TEXT])
+    out = []
+    for k, (lo, hi) in enumerate(zip(bounds, bounds[1:])):
+        line_a = whole[FIRST] if k == 0 else token_lines[lo]
         cut_a = offset(line_a) - base
-        cut_b = offset(group[b][0]) - base if b < len(group) else len(text)
-        found = unit(group[a][2], group[b - 1][3], line_a, b"")
+        cut_b = offset(token_lines[hi]) - base if hi < b else size
+        found = unit(lo, hi, line_a, b"")
         out.append((line_a, cut_a, cut_b, found[2], found[3]))
     return tuple(out)
 
@@ -584,11 +594,14 @@ def skeleton(text: str, keep: Sequence[Tuple[int, int]] = ()) -> Optional[Tuple[
         tokens = _Tokens(text)
     except (SyntaxError, tokenize.TokenError, ValueError, RecursionError, MemoryError):
         return None
-    strings, is_name = tokens.strings, tokens.names
+    strings, is_name, kinds = tokens.strings, tokens.names, tokens.kinds
     # The statements at indentation 0 (a clause of a compound statement is in its own):
     # (the line of its first token, its first token, the token after its first line).
-    tops = [(line, first, end) for line, depth, first, end in tokens.logical_lines()
-            if depth == 0 and strings[first] not in _CLAUSES]
+    tops = []
+    for first in tokens.starts(0, len(kinds), 0):
+        if strings[first] not in _CLAUSES:
+            end = kinds.find(_T_NEWLINE, first)
+            tops.append((tokens.lines[first], first, end if end >= 0 else len(kinds)))
     segments = text.split("\n")  # line n is segments[n - 1]
     stubs: Stubs = {}
     start = None  # the first line of the decorators above a definition
