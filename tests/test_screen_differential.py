@@ -18,7 +18,6 @@ import os
 import random
 import shutil
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -69,6 +68,9 @@ def pay():
 """
 
 
+ENGINE_ROUTES = ROUTES.replace("SessionLocal", "engine").replace("with engine() as s", "with engine.connect() as s")
+
+
 def write(root: Path, files: dict) -> Path:
     (root / "pyproject.toml").write_text("[project]\nname = 'demo'\n\n[tool.pool-lint]\nruntime = 'server'\n")
     for rel, text in files.items():
@@ -81,8 +83,9 @@ def write(root: Path, files: dict) -> Path:
 REGRESSIONS = {
     # 1. A `)` in a comment inside a parenthesised import list.
     "a bracket in a comment of an import list": {
-        "app/routes.py": ROUTES.replace("from app.db import SessionLocal\n",
-                                        "from app.db import (\n    engine,  # the engine (shared)\n    SessionLocal,\n)\n"),
+        "app/routes.py": ROUTES.replace(
+            "from app.db import SessionLocal\n",
+            "from app.db import (\n    engine,  # the engine (shared)\n    SessionLocal,\n)\n"),
     },
     # 2. A ":)" string before a call continued on a column-0 line.
     "a bracket in a string before a column-0 continuation": {
@@ -98,12 +101,12 @@ REGRESSIONS = {
     # 4. The engine inside a module-level `match`.
     "an engine inside a module-level match": {
         "app/db.py": DB.replace("engine = create_engine(", "match MODE:\n    case _:\n        engine = create_engine("),
-        "app/routes.py": ROUTES.replace("SessionLocal", "engine").replace("with engine() as s", "with engine.connect() as s"),
+        "app/routes.py": ENGINE_ROUTES,
     },
     # 5. A semicolon before the engine.
     "an engine after a semicolon": {
         "app/db.py": DB.replace("engine = create_engine(", "a = 1; engine = create_engine("),
-        "app/routes.py": ROUTES.replace("SessionLocal", "engine").replace("with engine() as s", "with engine.connect() as s"),
+        "app/routes.py": ENGINE_ROUTES,
     },
     # 7. A form feed before `def get_db():` (the skeleton swallowed the function).
     "a form feed before a dependency": {
@@ -216,8 +219,8 @@ def mutate(text: str, kind: str, rng: random.Random) -> str:
                             and "(" not in lines[n.lineno - 1]), key=lambda n: -n.lineno):
             names = [a.name + (f" as {a.asname}" if a.asname else "") for a in node.names]
             module = "." * node.level + (node.module or "")
-            block = [f"from {module} import (  # ) see f() (", *(f"    {name},  # ) ({i})" for i, name in enumerate(names)),
-                     ")  # )"]
+            block = [f"from {module} import (  # ) see f() (",
+                     *(f"    {name},  # ) ({i})" for i, name in enumerate(names)), ")  # )"]
             lines[node.lineno - 1:node.lineno] = block
         return "\n".join(lines)
     if kind == "match":
