@@ -111,7 +111,7 @@ class Scan(NamedTuple):
     ebits: int = 0  # which runtime evidence the file may hold (runtime.evidence_bits)
     error: Optional[str] = None
     size: int = 0  # bytes: what analysing it may cost
-    statements: Optional[list] = None  # its module-level statements, for the index (not cached)
+    statements: Optional[list] = None  # statements.layout of it, for the index (not cached)
     parts: Optional[tuple] = None  # screen.module_level of them, for the index (not cached)
     imports: Optional[tuple] = None  # screen.project_imports of it, for the index (not cached)
 

@@ -476,7 +476,7 @@ class Index:
     def __init__(self, facts: Dict[str, FileFacts], read: Callable[[str], Optional[bytes]],
                  families: FrozenSet[str] = frozenset(["engine", "async", "external", "create", "tasks"]),
                  root: Optional[str] = None, configured: FrozenSet[str] = frozenset(), check_tests: bool = True,
-                 statements: Optional[Dict[str, List[bytes]]] = None, tops: Optional[Set[str]] = None,
+                 statements: Optional[Dict[str, List[Statement]]] = None, tops: Optional[Set[str]] = None,
                  imports: Optional[Dict[str, Tuple[list, list]]] = None,
                  parts: Optional[Dict[str, tuple]] = None, finder: Optional["ModuleFinder"] = None,
                  resolved: Optional[Dict[str, tuple]] = None):
