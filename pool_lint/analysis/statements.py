@@ -47,35 +47,23 @@ except ImportError:  # pragma: no cover - another interpreter
 
 FAST = _CTokens is not None and sys.version_info[:2] == (3, 11)
 
-# Token kinds, as `tokens` yields them.
-NAME, STRING, NEWLINE, INDENT, DEDENT, OTHER = "name", "string", "newline", "indent", "dedent", "other"
-_C_KINDS = {1: NAME, 3: STRING, 4: NEWLINE, 5: INDENT, 6: DEDENT, 55: NAME, 56: NAME}  # 55, 56: await, async
-_PY_KINDS = {tokenize.NAME: NAME, tokenize.STRING: STRING, tokenize.NEWLINE: NEWLINE, tokenize.INDENT: INDENT,
-             tokenize.DEDENT: DEDENT, tokenize.COMMENT: None, tokenize.NL: None, tokenize.ENDMARKER: None,
-             tokenize.ENCODING: None}
-
-
-def tokens(text: str) -> Iterator[Tuple[str, str, int]]:
-    """(kind, string, line) of each token of a text, comments and blank lines left out.
-    Raises SyntaxError (or tokenize.TokenError) where the tokenizer rejects the text; a
-    text that ends inside a bracket or after a backslash just ends."""
+def _stream(text: str) -> Iterator[Tuple[str, int]]:
+    """(string, exact type) of each token of a text, comments and blank lines left out,
+    as far as it is read. Raises SyntaxError (or tokenize.TokenError) where the tokenizer
+    rejects the text; a text that ends inside a bracket or after a backslash just ends."""
     if FAST:
-        kinds = _C_KINDS
-        for string, kind, line, _end, _col, _end_col, _text in _CTokens(text):
-            yield kinds.get(kind, OTHER), string, line
+        for string, kind, *_rest in _CTokens(text):
+            yield string, kind
         return
-    kinds = _PY_KINDS
     try:
         for token in tokenize.generate_tokens(io.StringIO(text).readline):
-            kind = kinds.get(token.type, OTHER)
-            if kind is not None:
-                yield kind, token.string, token.start[0]
+            if token.type not in _SKIP:
+                yield token.string, token.exact_type
     except tokenize.TokenError as exc:
         if "EOF in multi-line statement" not in str(exc):
             raise
 
 
-_OPEN, _CLOSE = frozenset("([{"), frozenset(")]}")
 _CLAUSES = frozenset(["else", "elif", "except", "finally"])
 _COMPOUND = frozenset(["if", "elif", "else", "try", "except", "finally", "with", "for", "while", "async", "match"])
 
@@ -512,10 +500,10 @@ def _parse_import(window: bytes):
         text = window.decode("latin-1")
     words: List[str] = []
     try:
-        for kind, string, _line in tokens(text + "\n"):
-            if kind is NEWLINE or string == ";":
+        for string, kind in _stream(text + "\n"):
+            if kind == 4 or kind == 13:  # NEWLINE, `;`
                 break
-            if kind is INDENT or kind is DEDENT:
+            if kind == 5 or kind == 6:  # INDENT, DEDENT
                 continue
             words.append(string)
         else:
