@@ -25,7 +25,7 @@ except ImportError:  # pragma: no cover - another interpreter
     from hashlib import blake2b as _blake2b
 
 CACHE_DIR = ".pool_lint_cache"
-FORMAT = 8  # of the entries; part of the cache file's name
+FORMAT = 9  # of the entries; part of the cache file's name
 Stat = Tuple[int, int]  # (mtime_ns, size)
 
 

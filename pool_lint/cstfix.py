@@ -36,7 +36,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from .analysis.source import NEWLINE as _NEWLINE, char_column, line_starts
+from .analysis.text import NEWLINE as _NEWLINE, char_column, line_starts
 from .findings import FixError
 
 _EMPTY = cst.SimpleWhitespace("")

@@ -21,7 +21,7 @@ import ast
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .analysis.source import NEWLINE as _NEWLINE
+from .analysis.text import NEWLINE as _NEWLINE
 from .findings import Edit, FixError
 
 TextEdit = Tuple[int, int, str]  # (start offset, end offset, new text) into the source text

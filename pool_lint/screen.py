@@ -17,15 +17,22 @@ it imports from another module of the project:
   client that (transitively) makes one; POL203 a session created (a session class or
   factory called); POL205 `gather` / `create_task`.
 
-Stage one records per file (cached by content) only what its bytes say alone: a bit set
-of the words above, the words of its import statements (every import Python's parser
-sees), the `as` aliases it imports, and the names it imports from external-call
-libraries; for the files the index reads first, it also splits their module-level
-statements (in the workers). The project index then grows, to a fixed point, the names
-through which the project hands out a session or an engine, and the names of project
-functions and clients that make external calls; for these it reads again (from the page
-cache) only the files that could provide one. Strings and comments are not code: a word
-there counts for nothing.
+Stage one records per file (cached by content) what its bytes say alone: a bit set of
+the words above, found anywhere in the bytes (strings and comments included: a word
+there only over-selects), and its import statements, read by Python's tokenizer from
+each place the word `import` stands (statements.import_statements: every import the
+parser sees; a text in a string that reads as an import counts too, which over-selects):
+the modules and names they import, the `as` aliases, and the names imported from
+external-call libraries. For the files the index reads first, the workers also lay out
+their module-level statements (statements.layout, from the tokenizer). The project index
+then grows, to a fixed point, the names through which the project hands out a session or
+an engine, and the names of project functions and clients that make external calls; for
+these it reads again (from the page cache) only the files that could provide one.
+
+Which words of a statement are code is the tokenizer's answer too: its NAME tokens, and
+its f-strings (whose fields are code). A word in a plain string or a comment counts for
+nothing; a file the tokenizer rejects (under the running Python) counts as anything
+anywhere (it is kept whole, and its analysis reports POL001).
 
 A session rule looks inside one function, so a file is kept for a session family only
 when one of its module-level statements (a function with all it holds; for a class,
@@ -35,21 +42,20 @@ statements' line ranges on in the file's plan (`Index.plan`, plan.Plan): the che
 shows the rules only those, and parses the rest only as far as a question reaches it.
 
 Matching is by bare name and by substring, so a collision only over-selects (a file
-parsed for nothing), never under-selects. Tests run the pipeline with and without the
-screen over the acceptance projects and large trees and compare the findings.
+parsed for nothing), never under-selects. Tests compare the default run with an oracle
+(pool_lint.oracle: no screen, no hints, every module parsed whole) over the acceptance
+projects, large trees and 1,400 mutants of them (tests/test_screen_differential.py).
 """
 from __future__ import annotations
 
 import os
 import re
-from bisect import bisect_right
-from functools import lru_cache
 from pathlib import PurePath
 from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
 
 # What can call out (the catalogue): an import of anything else calls nothing out.
 from .analysis.catalog import EXTERNAL_MODULES, external_import
-from .analysis.statements import NOISE as _NOISE, class_members, split_statements
+from .analysis.statements import Statement, Unit, import_groups, last_line, layout, members_of
 from .plan import EVERYWHERE, Plan
 
 # -- what one file's bytes say ---------------------------------------------------------------
@@ -66,12 +72,9 @@ STAR = 256  # a star import: any name may have come in
 DB_WORDS = (b"sqlalchemy", b"sqlmodel")
 ENGINE_WORDS = (b"create_engine", b"create_async_engine", b"engine_from_config")
 SESSION_WORDS = (b"Session", b"sessionmaker", b"scoped_session")
-# A session class or factory called, or imported under another name (which over-selects).
-CREATE_CALLS = (b"Session(", b"Session (", b"Session as", b"sessionmaker", b"scoped_session")
-ASYNC_CALLS = (b"async_sessionmaker", b"AsyncSession(", b"AsyncSession (", b"AsyncSession as")
-TASK_CALLS = (b"gather(", b"gather (", b"gather as", b"create_task(", b"create_task (", b"create_task as",
-              b"ensure_future(", b"ensure_future (", b"ensure_future as", b"TaskGroup")
-TASK_WORDS = (b"gather", b"create_task", b"ensure_future", b"TaskGroup")  # each of TASK_CALLS holds one
+TASK_WORDS = (b"gather", b"create_task", b"ensure_future", b"TaskGroup")
+# CREATE, ASYNC, TASKS: a session class or factory, an async one, a task function called
+# (or imported under another name): facts_and_tops and _called.
 
 # The bits a bare name carries wherever it is imported under another name.
 NAME_BITS = {
@@ -83,9 +86,23 @@ NAME_BITS = {
     "gather": TASKS, "create_task": TASKS, "ensure_future": TASKS, "TaskGroup": TASKS, "Depends": DEPENDS,
 }
 
-_IMPORT_WORD = re.compile(rb"import\b")
-_NAME = re.compile(rb"[A-Za-z_]\w*")
-_MODULE = re.compile(r"\.*(?:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)?")
+# A call of a session class or factory, or of a task function, or an import of one
+# under another name: the name, then anything a call's name and its bracket can have
+# between them (blanks, line ends, a backslash, comments), then `(` or `as`. Matched on
+# the bytes, strings and comments included: it can only over-select.
+_CALLED = re.compile(rb"(?:\s|\\|#[^\r\n]*)*(?:\(|as\b)")
+
+
+def _called(data: bytes, names: Tuple[bytes, ...]) -> bool:
+    """Is one of the names followed by a call's bracket or an `as` (see _CALLED)?"""
+    after = _CALLED.match
+    for name in names:
+        at = data.find(name)
+        while at >= 0:
+            if after(data, at + len(name)):
+                return True
+            at = data.find(name, at + 1)
+    return False
 
 
 class FileFacts(tuple):
@@ -125,80 +142,6 @@ class FileFacts(tuple):
                          if entry[:1] != ".")
 
 
-def import_statements(data: bytes) -> Iterable[Tuple[bool, str, List[Tuple[str, Optional[str]]]]]:
-    """(is_from, module, [(name, alias)]) for each import statement, found from the
-    literal word `import` (fast) and read from its logical line. Relative modules keep
-    their dots. Not exact Python (a string that looks like an import counts too), which
-    only over-selects."""
-    for statement in _import_texts(data):
-        yield from _read_import(statement)
-
-
-def _import_texts(data: bytes) -> Iterable[bytes]:
-    """The text of each import statement (its logical line, from its first word)."""
-    end = -1
-    for match in _IMPORT_WORD.finditer(data):
-        if match.start() < end:
-            continue
-        start = data.rfind(b"\n", 0, match.start()) + 1
-        while start > 1 and data[max(0, start - 3):start - 1].rstrip(b"\r")[-1:] == b"\\":  # `from x \` above
-            start = data.rfind(b"\n", 0, start - 1) + 1
-        line_end = data.find(b"\n", match.start())
-        if line_end < 0:
-            line_end = len(data)
-        head = data[start:match.start()]
-        stripped = head.strip()
-        if stripped and not stripped.startswith(b"from"):
-            # After a compound statement's colon or a semicolon: `try: import x`.
-            cut = max(head.rfind(b":"), head.rfind(b";"))
-            rest = head[cut + 1:].strip() if cut >= 0 else b"-"
-            if rest and not rest.startswith(b"from"):
-                continue
-            start += cut + 1
-        statement = data[start:line_end]
-        code = statement.split(b"#", 1)[0] if b"#" in statement else statement
-        if b"(" in code and b")" not in code:  # from x import (a,\n b)
-            close = data.find(b")", line_end)
-            line_end = close + 1 if close >= 0 else len(data)
-            statement = data[start:line_end]
-        while statement.rstrip().endswith(b"\\"):  # a backslash continuation
-            more = data.find(b"\n", line_end + 1)
-            line_end = more if more >= 0 else len(data)
-            statement = data[start:line_end]
-        end = line_end
-        yield statement
-
-
-def _read_import(statement: bytes) -> List[Tuple[bool, str, List[Tuple[str, Optional[str]]]]]:
-    """What one import statement's text imports (see import_statements)."""
-    out = []
-    text = statement.decode("ascii", "replace")
-    if "#" in text:  # a comment ends its line, not the statement: `from x import (  # a`
-        text = "\n".join(line.split("#", 1)[0] for line in text.split("\n"))
-    text = text.replace("\\", " ").replace("(", " ").replace(")", " ")
-    for part in text.split(";"):
-        part = part.strip()
-        if part.startswith("from "):
-            module, sep, names = part[5:].partition(" import ")
-            if sep:
-                out.append((True, module.strip(), _aliases(names)))
-        elif part.startswith("import "):
-            for module, alias in _aliases(part[7:]):
-                out.append((False, module, [(module, alias)]))
-    return out
-
-
-def _aliases(names: str) -> List[Tuple[str, Optional[str]]]:
-    out = []
-    for item in names.replace("\n", " ").split(","):
-        tokens = item.split()
-        if not tokens:
-            continue
-        alias = tokens[2] if len(tokens) >= 3 and tokens[1] == "as" else None
-        out.append((tokens[0], alias))
-    return out
-
-
 def external_words(external_calls: Iterable[str]) -> FrozenSet[str]:
     """The components of the configured `external-calls` names: an import that names one
     of them (a module, a class, a function) may lead to a configured call."""
@@ -221,12 +164,13 @@ def facts_and_tops(data: bytes, configured: FrozenSet[str] = frozenset()) -> Tup
         bits |= ENGINE
     if b"ession" in data and any(word in data for word in SESSION_WORDS):
         bits |= SESSION
-        if any(word in data for word in ASYNC_CALLS):
+        if b"async_sessionmaker" in data or _called(data, (b"AsyncSession",)):
             bits |= ASYNC
-        if any(word in data for word in CREATE_CALLS):
+        if b"sessionmaker" in data or b"scoped_session" in data or _called(data, (b"Session",)):
             bits |= CREATE
     # POL205 looks at a file only when it names gather or create_task (rules/sessions.py).
-    if (b"gather" in data or b"create_task" in data) and any(word in data for word in TASK_CALLS):
+    if (b"gather" in data or b"create_task" in data) and (
+            b"TaskGroup" in data or _called(data, (b"gather", b"create_task", b"ensure_future"))):
         bits |= TASKS
     if b"Depends" in data:
         bits |= DEPENDS
@@ -237,38 +181,37 @@ def facts_and_tops(data: bytes, configured: FrozenSet[str] = frozenset()) -> Tup
     memo = _IMPORT_MEMO.get(configured)
     if memo is None or len(memo) > 200_000:
         memo = _IMPORT_MEMO[configured] = {}
-    for statement in _import_texts(data):
-        found = memo.get(statement)
+    for line, statements in import_groups(data):
+        found = memo.get(line) if line is not None else None
         if found is None:
-            found = memo[statement] = _import_entries(statement, configured)
-        entries += found[0]
-        tops.update(found[2])
-        if found[1]:
-            bits |= EXT
-            ext_names.update(found[1])
+            found = _import_entries(statements, configured)
+            if line is not None:
+                memo[line] = found
+        if found[0]:
+            entries += found[0]
+            tops.update(found[2])
+            if found[1]:
+                bits |= EXT
+                ext_names.update(found[1])
     return FileFacts(bits, " ".join(entries), " ".join(sorted(ext_names))), frozenset(tops)
 
 
-_IMPORT_MEMO: Dict[FrozenSet[str], Dict[bytes, Tuple[List[str], Tuple[str, ...]]]] = {}
+_IMPORT_MEMO: Dict[FrozenSet[str], Dict[bytes, Tuple[List[str], Tuple[str, ...], Tuple[str, ...]]]] = {}
 
 
-def _import_entries(statement: bytes, configured: FrozenSet[str]
+def _import_entries(statements: tuple, configured: FrozenSet[str]
                     ) -> Tuple[List[str], Tuple[str, ...], Tuple[str, ...]]:
     """(FileFacts import entries, local names bound to external-call imports, the
-    top-level modules of its absolute imports: FileFacts.top_modules) of one import
-    statement's text."""
+    top-level modules of their absolute imports: FileFacts.top_modules) of import
+    statements (statements.import_statements)."""
     entries: List[str] = []
     ext_names: List[str] = []
-    for is_from, module, names in _read_import(statement):
-        if not _MODULE.fullmatch(module):
-            continue
+    for is_from, module, names in statements:
         parts = module.lstrip(".").split(".")
         library = parts[0] in EXTERNAL_MODULES and not module.startswith(".")
         configured_hit = bool(configured and (configured.intersection(parts)
                                               or any(n in configured for n, _ in names)))
         for name, alias in names:
-            if not _MODULE.fullmatch(name) and name != "*":
-                continue
             if is_from:
                 local = "" if name == "*" else alias or name
                 entries.append(f"{module}|{name}|{local}")
@@ -284,9 +227,6 @@ def _import_entries(statement: bytes, configured: FrozenSet[str]
 
 
 # -- what a file hands out: read again only for the files that can -----------------------------
-_TARGET = re.compile(rb"([A-Za-z_][\w., \t]*?)(?:[ \t]*:[^=\n]*)?[ \t]*=(?!=)")
-_DEF_NAME = re.compile(rb"(?:^|\n)[ \t]*(?:async[ \t]+)?def[ \t]+([A-Za-z_]\w*)")
-_BLOCKS = (b"if", b"try", b"else", b"elif", b"except", b"finally", b"with", b"for", b"while", b"async")
 # The names through which a function can meet a session: a session class or factory, an
 # engine's factory, an injected dependency (and, per file, the names the index finds).
 SESSION_NAMES = (b"Session", b"AsyncSession", b"sessionmaker", b"async_sessionmaker", b"scoped_session",
@@ -300,93 +240,44 @@ HANDS_OUT = (b"Session", b"sessionmaker", b"scoped_session", b"create_engine", b
              b"engine_from_config", b"Depends", b"Annotated")
 
 
-# _NOISE (statements.NOISE), a comment or a string literal: the code around them is what
-# a statement hands out. An f-string is kept whole (its fields are code:
-# `f"{client.get(url)}"` calls out).
-_PREFIX = re.compile(rb"[rRbBuUfF]{1,2}$")
-
-
 class Code:
-    """Which words of a text are code: comments and plain string literals are noise (an
-    f-string is code: its fields are). The noise is found from the start of the text only
-    as far as a question needs, so that a word met early in a long function costs a
-    look at its beginning, not a pass over all of it."""
+    """Which words of a statement (statements.Unit) are code, as the tokenizer says:
+    its NAME tokens, and its f-strings (whose fields are code: `f"{client.get(url)}"`
+    calls out). A word in a plain string or a comment is not."""
 
-    __slots__ = ("text", "_noise", "_matches", "_known")
+    __slots__ = ("names", "fstrings")
 
-    def __init__(self, text: bytes):
-        self.text = text
-        self._noise: List[Tuple[int, int]] = []  # (start, end) of the noise found so far, in order
-        quiet = b"#" not in text and b'"' not in text and b"'" not in text
-        self._matches = None if quiet else _NOISE.finditer(text)
-        self._known = len(text) if quiet else 0  # every position before this one is classified
-
-    def _is_noise(self, at: int) -> bool:
-        noise = self._noise
-        while at >= self._known:
-            match = next(self._matches, None)
-            if match is None:
-                self._known = len(self.text)
-                break
-            start, end = match.span()
-            self._known = end
-            if self.text[start:start + 1] == b"#" or not _is_f_string(self.text, start):
-                noise.append((start, end))
-        i = bisect_right(noise, (at, _AFTER_ALL)) - 1
-        return i >= 0 and noise[i][0] <= at < noise[i][1]
+    def __init__(self, unit: Unit):
+        self.names, self.fstrings = unit[2], unit[3]
 
     def mentions(self, words: Iterable[bytes]) -> bool:
         """Does the code name one of the words as a whole name?"""
-        return _mentions(self.text, words, self._is_noise)
+        names = self.names  # b" name name ... "
+        return any(b" " + word + b" " in names for word in words) or \
+            any(_mentions(text, words) for text in self.fstrings)
 
     def contains(self, words: Iterable[bytes]) -> bool:
-        """Does the code hold one of the words, inside a longer name or not?"""
-        text = self.text
-        for word in words:
-            at = text.find(word)
-            while at >= 0:
-                if not self._is_noise(at):
-                    return True
-                at = text.find(word, at + 1)
-        return False
+        """Does the code hold one of the words, inside a longer name or not? (No word
+        holds a space: one found in the names is inside one of them.)"""
+        names = self.names
+        return any(word in names for word in words) or any(word in text for word in words for text in self.fstrings)
 
 
-_AFTER_ALL = 1 << 62
-
-
-def _is_f_string(text: bytes, start: int) -> bool:
-    prefix = _PREFIX.search(text, max(0, start - 3), start)
-    return prefix is not None and (b"f" in prefix.group(0) or b"F" in prefix.group(0))
-
-
-def module_level(data: bytes, statements: Optional[List[bytes]] = None
-                 ) -> Tuple[List[Tuple[str, bytes]], List[Tuple[str, bytes]]]:
-    """(assignments, functions) at module level, as (name, text of the statement): every
-    statement that starts in column 0 runs to the next one. Assignments and functions
-    inside a module-level `if` / `try` / `with` / `for` block count too, each with the
-    whole block as its text (more than the statement, never less). Classes hand nothing
-    out: a method is not reached through a module-level name."""
-    assigns: List[Tuple[str, bytes]] = []
-    defs: List[Tuple[str, bytes]] = []
-    for block in statements if statements is not None else split_statements(data):
-        first = block.split(None, 1)[0] if block.strip() else b""
-        if first in (b"def", b"async") and _DEF_NAME.match(block):
-            defs.append((_DEF_NAME.match(block).group(1).decode("ascii"), block))
-            if first == b"def" or block.startswith(b"async def") or block.startswith(b"async\tdef"):
-                continue
-        if first.rstrip(b":") in _BLOCKS:
-            for match in _DEF_NAME.finditer(block):
-                defs.append((match.group(1).decode("ascii"), block))
-            for line in block.split(b"\n"):
-                target = _TARGET.match(line.strip())
-                if target:
-                    assigns.extend((name.decode("ascii"), block) for name in _NAME.findall(target.group(1)))
-            continue
-        if first in (b"class", b"import", b"from", b"@") or first.startswith(b"@"):
-            continue
-        target = _TARGET.match(block)
-        if target:
-            assigns.extend((name.decode("ascii"), block) for name in _NAME.findall(target.group(1)))
+def module_level(statements: Optional[List[Statement]]
+                 ) -> Tuple[List[Tuple[str, Unit]], List[Tuple[str, Unit]]]:
+    """(assignments, functions) at module level, as (name, the statement's unit): what a
+    statement's assignments bind (every name before an `=`: more than they bind, never
+    less; each simple statement of a line: `a = 1; engine = ...`), the functions it
+    defines. Inside a module-level compound statement (`if`, `try`, `with`, `for`,
+    `match`...) each one counts, with the whole statement as its text (more than the
+    statement, never less). Classes hand nothing out: a method is not reached through a
+    module-level name."""
+    assigns: List[Tuple[str, Unit]] = []
+    defs: List[Tuple[str, Unit]] = []
+    for statement in statements or ():
+        unit = statement[0]
+        assigns.extend((name, unit) for name in statement[2])
+        defs.extend((name, unit) for name in statement[3])
     return assigns, defs
 
 
@@ -432,23 +323,21 @@ def _contains(text: bytes, words: Iterable[bytes]) -> bool:
     return any(word in text for word in words)
 
 
-# The code of a module-level statement, which the index's fixed points ask again and again.
-_statement_code = lru_cache(maxsize=4096)(Code)
-
-
-def _hands_out(value: bytes, words: Iterable[bytes]) -> bool:
+def _hands_out(value: Unit, words: Iterable[bytes]) -> bool:
     """Can a module-level statement hand out a session or an engine: its code (not its
-    strings or comments) names a session word or one of `words`?"""
-    if not (_contains(value, HANDS_OUT) or _mentions(value, words)):
+    strings or comments) names a session word or one of `words`? Its raw text is asked
+    first (which can only say yes more often): most statements name none."""
+    text = value[1]
+    if not (_contains(text, HANDS_OUT) or _mentions(text, words)):
         return False
-    code = _statement_code(value)
+    code = Code(value)
     return code.contains(HANDS_OUT) or code.mentions(words)
 
 
-def _mentions_in_code(text: bytes, words: Iterable[bytes], code_of: Callable[[bytes], Code] = _statement_code) -> bool:
-    """Does the code of `text` (not its strings or comments) name one of `words`? The raw
-    text is asked first: most texts name none."""
-    return _mentions(text, words) and code_of(text).mentions(words)
+def _mentions_in_code(unit: Unit, words: Iterable[bytes]) -> bool:
+    """Does the code of a statement (not its strings or comments) name one of `words`?
+    The raw text is asked first: most texts name none."""
+    return _mentions(unit[1], words) and Code(unit).mentions(words)
 
 
 def names_in_paths(root: str, files) -> Set[str]:
@@ -588,7 +477,7 @@ class Index:
     def __init__(self, facts: Dict[str, FileFacts], read: Callable[[str], Optional[bytes]],
                  families: FrozenSet[str] = frozenset(["engine", "async", "external", "create", "tasks"]),
                  root: Optional[str] = None, configured: FrozenSet[str] = frozenset(), check_tests: bool = True,
-                 statements: Optional[Dict[str, List[bytes]]] = None, tops: Optional[Set[str]] = None,
+                 statements: Optional[Dict[str, List[Statement]]] = None, tops: Optional[Set[str]] = None,
                  imports: Optional[Dict[str, Tuple[list, list]]] = None,
                  parts: Optional[Dict[str, tuple]] = None, finder: Optional["ModuleFinder"] = None,
                  resolved: Optional[Dict[str, tuple]] = None):
@@ -599,7 +488,7 @@ class Index:
         self.families = families
         self.root = root if root is not None else os.path.commonpath(list(facts)) if facts else ""
         self._read: Dict[str, tuple] = dict(parts or {})  # module_level, per file
-        self._split: Dict[str, Optional[List[bytes]]] = dict(statements or {})  # split_statements, per file
+        self._split: Dict[str, Optional[List[Statement]]] = dict(statements or {})  # statements.layout, per file
         self._external_imports: Optional[Dict[str, Set[str]]] = None
         # `finder`, `resolved`: a ModuleFinder of these files, and what it resolved of
         # some of their imports already (the runner does it while the scan goes on).
@@ -667,15 +556,15 @@ class Index:
         """(assignments, functions) at module level of a file, read once."""
         found = self._read.get(path)
         if found is None:
-            statements = self._statements_of(path)
-            found = self._read[path] = module_level(b"", statements) if statements is not None else ([], [])
+            found = self._read[path] = module_level(self._statements_of(path))
         return found
 
-    def _statements_of(self, path: str) -> Optional[List[bytes]]:
-        """The module-level statements of a file (read once), or None if unreadable."""
+    def _statements_of(self, path: str) -> Optional[List[Statement]]:
+        """The module-level statements of a file (read once: statements.layout), or None
+        if it cannot be read, decoded or tokenized."""
         if path not in self._split:
             data = self.read(path)
-            self._split[path] = split_statements(data) if data is not None else None
+            self._split[path] = layout(data) if data is not None else None
         return self._split[path]
 
     def _mentioned(self, path: str, names: Set[str], provided: Dict[str, Set[str]]) -> Set[str]:
@@ -717,8 +606,11 @@ class Index:
             done[path] = mentioned
             values, defs = self._parts(path)
             words = carrying + tuple(name.encode() for name in mentioned)
+            # New to this file, not to the project: files of one project may define the
+            # same name, and each file hands out its own (a name found in another file
+            # first must still be this file's, and reach this file's importers).
             new_objects = {name for name, value in values
-                           if _hands_out(value, words)} - objects
+                           if _hands_out(value, words)} - providers.get(path, set())
             if new_objects:
                 objects |= new_objects
                 providers.setdefault(path, set()).update(new_objects)
@@ -762,7 +654,7 @@ class Index:
                 if data is not None and not _used_beyond_imports(data, self.facts[path], fresh):
                     continue  # no statement of it names one: no need to split it
                 if path not in self._split:
-                    self._split[path] = split_statements(data) if data is not None else None
+                    self._split[path] = layout(data) if data is not None else None
             values, defs = self._parts(path)
             found = providers.get(path, set())
             new_names: Set[str] = set()
@@ -811,9 +703,12 @@ class Index:
         names = self.external_imports().get(path)
         if not names:
             return False
-        data = self.read(path)
         words = tuple(name.encode() for name in sorted(names))
-        return data is not None and _mentions_in_code(data, words, Code)  # a whole file: not cached
+        statements = self._statements_of(path)
+        if statements is None:  # it does not tokenize: anything may be code
+            data = self.read(path)
+            return data is not None and _mentions(data, words)
+        return any(_mentions_in_code(statement[0], words) for statement in statements)
 
     # -- the verdict ------------------------------------------------------------------------
     def select(self, on_final: Optional[Callable[[str, tuple], None]] = None) -> Set[str]:
@@ -916,38 +811,35 @@ class Index:
         return session_units(statements, session_words, makers if creates else (), calls, task_words)
 
 
-def _function_units(statements: List[bytes], wanted: Callable[[bytes], bool]) -> Iterable[Tuple[int, bytes]]:
-    """(first line, text) of the module-level statements that `wanted` accepts, a
-    class's members apart (each asked on its own): a session rule looks inside one
-    function, and a method's session and calls are the method's own (the analysis
-    follows no `self.` attribute)."""
-    line = 1
+def _function_units(statements: List[Statement], wanted: Callable[[bytes], bool]) -> Iterable[Unit]:
+    """The module-level statements (their units) whose text `wanted` accepts, a class's
+    members apart (each asked on its own): a session rule looks inside one function, and
+    a method's session and calls are the method's own (the analysis follows no `self.`
+    attribute)."""
     for statement in statements:
-        if wanted(statement):
-            members = class_members(statement) if statement[:5] == b"class" else None
+        unit = statement[0]
+        if wanted(unit[1]):
+            members = members_of(statement)
             if members is None:
-                yield line, statement
+                yield unit
             else:
-                yield from ((line + offset, member) for offset, member in members if wanted(member))
-        line += statement.count(b"\n")
+                yield from (member for member in members if wanted(member[1]))
 
 
-def session_units(statements: List[bytes], session_words: Tuple[bytes, ...], makers: Tuple[bytes, ...],
+def session_units(statements: List[Statement], session_words: Tuple[bytes, ...], makers: Tuple[bytes, ...],
                   calls: Tuple[bytes, ...], task_words: Tuple[bytes, ...]) -> Tuple[Tuple[Tuple[int, int], ...], ...]:
     """Per session family ("external", "create", "tasks"), the (first, last) lines of the
-    statements (split_statements) whose code names a session word and a call's name, a
+    statements (statements.layout) whose code names a session word and a call's name, a
     session maker, or a session word and a task word. Fewer words: fewer statements."""
     found: Tuple[List[Tuple[int, int]], ...] = ([], [], [])
     named = lambda text: _mentions(text, session_words) or (makers and _mentions(text, makers))  # noqa: E731
-    for first, unit in _function_units(statements, named):
-        line = first + unit.count(b"\n")
+    for unit in _function_units(statements, named):
+        text = unit[1]
         code = Code(unit)
-        last = line if unit.endswith(b"\n") is False else line - 1
-        span = (first, max(first, last))
-        # Whether the code (not a string or a comment) names a session word is asked only
-        # where the text names a call or a task word: that question reads the most.
-        calls_named = bool(calls) and _mentions(unit, calls)
-        tasks_named = bool(task_words) and _mentions(unit, task_words)
+        span = (unit[0], last_line(unit))
+        # The raw text is asked first: it can only name a word more often than the code.
+        calls_named = bool(calls) and _mentions(text, calls)
+        tasks_named = bool(task_words) and _mentions(text, task_words)
         has_session = (calls_named or tasks_named) and code.mentions(session_words)
         if calls_named and has_session and code.mentions(calls):
             found[0].append(span)

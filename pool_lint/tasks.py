@@ -19,8 +19,8 @@ from .config import Settings
 from .files import project_root, read_regular
 from .findings import FileResult, unreadable
 from .analysis.runtime import evidence_bits
-from .screen import (ENGINE, EXT, SESSION, FileFacts, external_words, facts_and_tops, module_level, project_imports,
-                     split_statements)
+from .screen import ENGINE, EXT, SESSION, FileFacts, external_words, facts_and_tops, module_level, project_imports
+from .analysis.statements import layout
 
 PARALLEL_THRESHOLD = 48  # below this many files, worker start-up costs more than it saves
 CHUNK = 16
@@ -95,7 +95,7 @@ class Scan(NamedTuple):
     ebits: int = 0  # which runtime evidence the file may hold (runtime.evidence_bits)
     error: Optional[str] = None
     size: int = 0  # bytes: what analysing it may cost
-    statements: Optional[list] = None  # its module-level statements, for the index (not cached)
+    statements: Optional[list] = None  # statements.layout of it, for the index (not cached)
     parts: Optional[tuple] = None  # screen.module_level of them, for the index (not cached)
     imports: Optional[tuple] = None  # screen.project_imports of it, for the index (not cached)
 
@@ -114,11 +114,11 @@ def _scan(job: Tuple[str, str, str]) -> Scan:
     ebits = evidence_bits(rel, data, imported) if rel and _SETTINGS.runtime == "auto" else 0
     # The statements the project index will read first (files that make or name a session
     # or an engine, or call out), split here, in parallel, rather than there.
-    statements = split_statements(data) if facts.bits & (SESSION | ENGINE | EXT) else None
+    statements = layout(data) if facts.bits & (SESSION | ENGINE | EXT) else None
     tops = _TOPS.get(root)
     return Scan(stat, digest(data) if _OPTIONS.use_cache else None, facts, ebits, size=len(data),
                 statements=statements, imports=project_imports(facts, tops) if tops is not None else None,
-                parts=module_level(b"", statements) if statements is not None else None)
+                parts=module_level(statements) if statements is not None else None)
 
 
 # Per project root of the run, the names an absolute import can reach a project file by

@@ -13,9 +13,10 @@ import pytest
 from pool_lint.analysis.names import ModuleNames
 from pool_lint.analysis.project import Project
 from pool_lint.analysis.source import Source
-from pool_lint.analysis.statements import skeleton, split_statements
+from pool_lint.analysis.statements import FAST, layout, skeleton
 
 REPO = Path(__file__).resolve().parents[1]
+needs_fast = pytest.mark.skipif(not FAST, reason="a skeleton is cut only where the C tokenizer is at hand")
 
 MODULE = textwrap.dedent('''\
     """A module."""
@@ -48,6 +49,7 @@ def dump(tree: ast.AST) -> str:
     return ast.dump(tree, include_attributes=True)
 
 
+@needs_fast
 def test_skeleton_keeps_every_line_and_every_name():
     shape, stubs = skeleton(MODULE)
     assert shape.count("\n") == MODULE.count("\n")
@@ -64,11 +66,13 @@ def test_skeleton_keeps_every_line_and_every_name():
         == {"fetch", "Repository", "short"}
 
 
+@needs_fast
 def test_skeleton_refuses_what_it_cannot_cut_safely():
     assert skeleton("x = 1\ny = 2\n") is None  # nothing to cut
     assert skeleton("def f():\r    a = 1\r    b = 2\r    return a\r") is None  # lone CR line ends
 
 
+@needs_fast
 def test_a_stub_expands_to_what_the_full_parse_gives():
     lazy = Source.parse_lazily(MODULE, "m.py")
     full = Source.parse(MODULE, "m.py")
@@ -100,25 +104,25 @@ def test_every_stub_of_real_modules_expands_to_the_full_parse(path):
 def test_splitting_and_joining_gives_the_bytes_back():
     for path in _corpus():
         data = path.read_bytes()
-        assert b"".join(split_statements(data)) == data
+        assert b"".join(s[0][1] for s in layout(data)) == data
 
 
 def test_a_bracket_in_a_string_does_not_join_the_functions_after_it():
-    """The splitter counts brackets without reading strings; a definition in column 0
-    cannot start inside a bracket, so there the count is checked without strings and
-    comments: a template's lone brace does not make the rest of the file one statement.
-    A bracket really open still joins its lines."""
+    """The tokenizer says where a statement ends: a template's lone brace in a string, a
+    bracket in a comment, a form feed before a definition change nothing. A bracket
+    really open still joins its lines."""
     data = (b"value = [\nfirst,\n]\n"
             b'def render():\n    return """\n{{ name } oops\n"""\n\n\n'
             b"def after():\n    return 1\n\n\n"
             b"x = call(\n    a,\n# (\n)\n\n\n"
-            b"class Later:\n    pass\n")
-    statements = split_statements(data)
+            b"\x0cclass Later:\n    pass\n")
+    statements = [s[0][1] for s in layout(data)]
     assert [s.split(b"\n", 1)[0] for s in statements] == [b"value = [", b"def render():", b"def after():",
-                                                           b"x = call(", b"class Later:"]
+                                                           b"x = call(", b"\x0cclass Later:"]
     assert b"".join(statements) == data
 
 
+@needs_fast
 def test_expanding_after_the_index_extends_the_index():
     lazy = Source.parse_lazily(MODULE, "m.py")
     assert len(lazy.functions) == 2  # the stubs and `short`: nothing inside a stub yet
@@ -212,6 +216,7 @@ def test_a_helper_outside_the_kept_lines_is_parsed_when_the_rule_reaches_it(tmp_
     assert "notify() -> httpx.post" in pruned[0][2]
 
 
+@needs_fast
 def test_the_kept_lines_are_parsed_whole_and_the_rest_as_stubs():
     source = Source.parse_lazily(CHECKED, "app.py", [(15, 18)])
     handler = source.tree.body[-1]

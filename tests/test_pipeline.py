@@ -165,7 +165,7 @@ def test_a_word_in_a_string_or_comment_hands_nothing_out():
 
     files = {
         "app/cli.py": b'import click\ngroup = click.Group("Session Parameters")  # Session options\n',
-        "app/commands.py": b"import httpx\nfrom app.cli import group\n\ndef run():\n    httpx.get('https://x')\n",
+        "app/commands.py": b"import httpx\nfrom app.cli import group\n\ndef run():\n    s = group()\n    httpx.get('https://x')\n",
     }
     facts = {path: file_facts(data) for path, data in files.items()}
     assert select(facts, files.get, root="") == set()

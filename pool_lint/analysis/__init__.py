@@ -1,6 +1,6 @@
 """The analysis layer: what rules ask questions of.
 
-- `statements` a module's layout from its bytes: statements, class members, skeletons
+- `statements` a module's layout from Python's tokenizer: statements, class members, imports, skeletons
 - `source`   reading, decoding and parsing a file (lazily where it can); positions
 - `names`    import and name resolution (qualified names, bindings, scopes)
 - `values`   static values of expressions (literals, arithmetic, constants, mappings, URLs)

@@ -8,36 +8,12 @@ columns, as ruff and flake8 do.
 from __future__ import annotations
 
 import ast
-import io
-import re
 import sys
-import tokenize
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 from .statements import skeleton
+from .text import SourceError, decode, split_lines  # noqa: F401 - SourceError, decode: part of this API
 from .tree import fields_of
-
-# The line breaks Python counts (a form feed, or a U+2028 in a comment, is none).
-NEWLINE = re.compile(r"\r\n|\r|\n")
-
-
-# -- lines as Python counts them -------------------------------------------------------------
-def line_starts(text: str) -> List[int]:
-    """Offsets of the lines of `text` as Python counts them (a form feed, or a U+2028 in
-    a comment, ends no line; `str.splitlines` says otherwise), and the text's length last."""
-    starts = [0]
-    starts.extend(m.end() for m in NEWLINE.finditer(text))
-    if starts[-1] != len(text):
-        starts.append(len(text))
-    return starts
-
-
-def char_column(text: str, starts: Sequence[int], row: int, byte_column: int) -> int:
-    """The character column of an `ast` (UTF-8 byte) column on 1-based `row`."""
-    line = text[starts[row - 1]:starts[row]] if row < len(starts) else text[starts[row - 1]:]
-    if line.isascii():
-        return byte_column
-    return len(line.encode("utf-8")[:byte_column].decode("utf-8", errors="replace"))
 
 AST = ast.AST
 # Node classes the index records, by exact class (the parser makes no subclasses).
@@ -47,6 +23,8 @@ _KINDS = {ast.Call: _CALL, ast.FunctionDef: _FUNCTION, ast.AsyncFunctionDef: _FU
 _STUB_CLASSES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _SCOPES = frozenset([ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef])
 _INFO: Dict[type, tuple] = {}  # node class -> (kind, opens a scope, child fields)
+# True: `parse_lazily` parses whole (the oracle the screen is tested against: pool_lint.oracle).
+WHOLE = False
 
 
 def _info_of(cls: type) -> tuple:
@@ -59,47 +37,6 @@ def _import_locals(node: ast.AST):
     for alias in node.names:
         if alias.name != "*":
             yield alias.asname or (alias.name.split(".")[0] if isinstance(node, ast.Import) else alias.name)
-
-
-class SourceError(Exception):
-    """A file that cannot be read, decoded or parsed (POL001)."""
-
-    def __init__(self, message: str, row: int = 1, column: int = 1):
-        super().__init__(message)
-        self.message = message
-        self.row = row
-        self.column = column
-
-
-_NOT_PYTHON_LINE_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
-
-
-def split_lines(text: str) -> List[str]:
-    """The lines of `text` as Python counts them (`\\n`, `\\r\\n`, `\\r`), ends kept.
-    `str.splitlines` also breaks at a form feed, a vertical tab or U+2028, which end no
-    line for the parser: rows after one would name the wrong line."""
-    if _NOT_PYTHON_LINE_BREAKS.search(text) is None:
-        return text.splitlines(keepends=True)
-    return _LINE.findall(text)
-
-
-def decode(data: bytes) -> str:
-    """Decode file bytes the way Python does (BOM, encoding cookie, default UTF-8).
-
-    A BOM is dropped from the text (it is not source); line endings are kept as they are.
-    """
-    try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    except SyntaxError as exc:
-        raise SourceError(f"cannot decode: {exc.msg if hasattr(exc, 'msg') else exc}") from None
-    try:
-        text = data.decode(encoding)
-    except (UnicodeDecodeError, LookupError) as exc:
-        raise SourceError(f"cannot decode as {encoding}: {exc}") from None
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    return text
 
 
 @dataclass
@@ -135,11 +72,13 @@ class Source:
         and class a stub that `expand` parses on demand, when a question reaches its name
         (names.ModuleNames does). For a module the analysis only consults, and for the
         file being checked when the screen says where in it a rule can look (`keep`:
-        those line ranges stay whole). A stub whose statement then fails to parse binds
+        those line ranges stay whole). The skeleton is cut along the statements the
+        tokenizer finds (statements.layout), so it binds what the whole parse binds;
+        where no C tokenizer is at hand the module is parsed whole. A stub whose statement then fails to parse binds
         nothing: its name cannot be resolved, and what cannot be resolved reports nothing;
         an error in a stub no question reaches is not seen (POL001 is for what pool-lint
         must read)."""
-        cut = skeleton(text, keep)
+        cut = None if WHOLE else skeleton(text, keep)
         if cut is None:
             return cls.parse(text, filename)
         shape, stubs = cut

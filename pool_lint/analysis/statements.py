@@ -1,177 +1,618 @@
-"""A module's layout from its bytes, before (or instead of) a parse: its module-level
-statements, and a skeleton that parses in a fraction of the time.
+"""A module's layout, read from Python's own tokenizer: its module-level statements, the
+members of its classes, the names its code holds, its import statements, and the
+skeleton that a lazy parse starts from.
 
-`split_statements` is what the screen reads module-level names from. `skeleton` is what
-the project index parses another module of the project through (source.Source.parse_lazily):
-each module-level function and class is cut to a one-line stub on the line of its `def`
-or `class`, and parsed in full only when a question reaches its name. A module is mostly
-functions and classes, and a question about it is mostly about one name of it.
+Nothing here is a hand-written lexer. Strings, comments, brackets, continuation lines,
+form feeds and f-strings are the tokenizer's business: CPython's C tokenizer where the
+running Python offers it (3.11: `_tokenize.TokenizerIter`, the one `tokenize` itself is
+built on from 3.12), `tokenize.generate_tokens` elsewhere. A text the tokenizer rejects
+has no layout (None): the screen then takes the whole file, the analysis parses it
+whole (and reports POL001 if the parser rejects it too).
+
+- `layout` is what the screen reads module-level names from: each statement that starts
+  a logical line at indentation 0 (its `else:`, `except:`... clauses with it) runs to the
+  next one (comment and blank lines go with the statement above), with the NAME tokens
+  of its code, its f-strings (whose fields are code), the names its assignments bind
+  (each simple statement of a line: `a = 1; engine = ...`), the functions it defines,
+  and for a class its members, split the same way one level in. A file's token types
+  are one bytes string: bytes.find and bytes.count look for NEWLINE, INDENT, `=` and
+  brackets at C speed, so Python code runs per logical line, not per token.
+- `import_statements` reads every import statement without tokenizing the whole file:
+  each line where the word `import` stands is tokenized from the statement's first word
+  (the `from` before it on its line, or across a backslash, or the word itself) to the
+  statement's end. An import statement's own words hold no string, so that reading is
+  exact for every real import; a text in a string or a comment that reads as an import
+  is taken as one too (which only over-selects). A line is read once per process.
+- `skeleton` cuts each module-level function and class to a one-line stub on the line of
+  its `def` or `class` (source.Source.parse_lazily), parsed in full only when a question
+  reaches its name. It is cut only where the tokenizer says a statement at indentation 0
+  starts, so it binds exactly the names a full parse binds (a form feed before a `def`,
+  a `match`, a semicolon, a column-0 continuation line change nothing). Where only the
+  slow tokenizer is at hand, a module is parsed whole instead, which costs less.
 """
 from __future__ import annotations
 
+import io
 import re
+import sys
+import tokenize
+from itertools import accumulate, compress
+from operator import itemgetter
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
-_TOP = re.compile(rb"\n(?=[^\s#])")
-# A comment, or a string literal (the screen's noise: screen.Code).
-NOISE = re.compile(rb"""#[^\r\n]*|"{3}(?:[^"\\]|\\.|"(?!""))*"{3}|'{3}(?:[^'\\]|\\.|'(?!''))*'{3}"""
-                    rb"""|"(?:[^"\\\r\n]|\\.)*"|'(?:[^'\\\r\n]|\\.)*'""", re.DOTALL)
-# The start of a line that, in column 0 (or a block's indentation), begins a definition.
-_DEFINITION = re.compile(rb"(?:async[ \t]+def|def|class)[ \t]|@")
-_NOT_BRACKETS = bytes(c for c in range(256) if c not in b"()[]{}")
+from .text import SourceError, decode
+
+try:  # CPython 3.11's C tokenizer (tokenize's own from 3.12 on, with another signature)
+    from _tokenize import TokenizerIter as _CTokens
+except ImportError:  # pragma: no cover - another interpreter
+    _CTokens = None
+
+FAST = _CTokens is not None and sys.version_info[:2] == (3, 11)
+
+def _stream(text: str) -> Iterator[Tuple[str, int]]:
+    """(string, exact type) of each token of a text, comments and blank lines left out,
+    as far as it is read. Raises SyntaxError (or tokenize.TokenError) where the tokenizer
+    rejects the text; a text that ends inside a bracket or after a backslash just ends."""
+    if FAST:
+        for string, kind, *_rest in _CTokens(text):
+            yield string, kind
+        return
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type not in _SKIP:
+                yield token.string, token.exact_type
+    except tokenize.TokenError as exc:
+        if "EOF in multi-line statement" not in str(exc):
+            raise
 
 
-def _balance(part: bytes) -> Tuple[int, int, int]:
-    """(open brackets minus closed, triple double quotes, triple single quotes) of a text."""
-    brackets = part.translate(None, _NOT_BRACKETS)  # one pass; the counts then run on a few bytes
-    depth = 0
-    if brackets:
-        depth = (brackets.count(b"(") + brackets.count(b"[") + brackets.count(b"{") - brackets.count(b")")
-                 - brackets.count(b"]") - brackets.count(b"}"))
-    return (depth, part.count(b'"""') if b'"""' in part else 0, part.count(b"'''") if b"'''" in part else 0)
+_CLAUSES = frozenset(["else", "elif", "except", "finally"])
+_COMPOUND = frozenset(["if", "elif", "else", "try", "except", "finally", "with", "for", "while", "async", "match"])
 
 
-_INDENTED: Dict[bytes, "re.Pattern[bytes]"] = {}
+# A unit: one statement (or class member), a plain tuple (the scan sends thousands from
+# the workers to the index: a tuple subclass would cost a Python call each to unpickle):
+# (first line, text, the NAME tokens of its code, its f-strings). The names are one bytes
+# string, each name between spaces (b" a b a "): a word is one of them if b" word " is
+# in it (screen.Code); an f-string's fields are code.
+FIRST, TEXT, NAMES, FSTRINGS = range(4)
+Unit = Tuple[int, bytes, bytes, tuple]
 
 
-def split_statements(data: bytes, indent: bytes = b"") -> List[bytes]:
-    """The module-level statements: text from a line that starts in column 0 to the next,
-    joined while a triple-quoted string or a bracket is open, or a line ends in a
-    backslash (a string's own column-0 lines belong to its statement). With `indent`,
-    the statements of a block indented by it (class_members)."""
-    top = _TOP
-    if indent:
-        top = _INDENTED.get(indent)
-        if top is None:
-            top = _INDENTED[indent] = re.compile(rb"\n(?=" + re.escape(indent) + rb"[^\s#])")
-    starts = [0] + [m.end() for m in top.finditer(data)] + [len(data)]
-    out: List[bytes] = []
-    begin, depth, doubles, singles = 0, 0, 0, 0
-    for start, end in zip(starts, starts[1:]):
-        part = data[start:end]
-        d, q2, q1 = _balance(part)
-        depth, doubles, singles = depth + d, doubles + q2, singles + q1
-        if end < len(data) and (depth > 0 or doubles % 2 or singles % 2 or part.rstrip(b"\r\n").endswith(b"\\")):
-            if depth <= 0 or doubles % 2 or singles % 2 or part.rstrip(b"\r\n").endswith(b"\\") \
-                    or not _DEFINITION.match(data, end + len(indent)) or _exact_depth(data[begin:end]) > 0:
-                continue
-            # A definition cannot start inside a bracket: the bracket counted open was in
-            # a string or a comment (`"{{ ain't }"`), and the statement ends here.
-        out.append(data[begin:end])
-        begin, depth, doubles, singles = end, 0, 0, 0
+def unit_of(first: int, text: bytes, names: bytes = b" ", fstrings: tuple = ()) -> Unit:
+    return (first, text, names, fstrings)
+
+
+def last_line(unit: Unit) -> int:
+    """A unit's last line (a trailing comment or blank line included)."""
+    text = unit[1]
+    ends = text.count(b"\n") + text.count(b"\r") - text.count(b"\r\n")
+    return unit[0] + max(0, ends - (text[-1:] in (b"\n", b"\r")))
+
+
+# A module-level statement, a plain tuple too: (unit, kind, the names it binds at module
+# level (every name before an `=`: more, never less), the functions it defines (in a
+# compound statement: at any depth), its members if a class (its head, then each
+# member: members_of), its name if a definition, the line of its first token (its `def`,
+# `class` or `@`)). `kind`: "def", "async def", "class", "@" (a decorator line),
+# "import", "block" (a compound statement other than a definition) or "simple".
+UNIT, KIND, TARGETS, DEFS, MEMBERS, NAME, LINE = range(7)
+Statement = tuple
+
+
+def statement_of(unit: Unit, kind: str, targets: tuple = (), defs: tuple = (), members=None, name: str = "",
+                 line: int = 0) -> Statement:
+    return (unit, kind, targets, defs, members, name, line or unit[0])
+
+
+def _token_list(text: str) -> list:
+    """(string, exact type, line, ...) of each token, comments and blank lines left out:
+    the C tokenizer's own tuples where it is at hand, the same from `tokenize` elsewhere."""
+    if FAST:
+        return list(_CTokens(text))
+    out = []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type not in _SKIP:
+                out.append((token.string, token.exact_type, token.start[0]))
+    except tokenize.TokenError as exc:
+        if "EOF in multi-line statement" not in str(exc):
+            raise
     return out
 
 
-def _exact_depth(text: bytes) -> int:
-    """Open brackets minus closed ones in the code of a text, strings and comments left out."""
-    return _balance(NOISE.sub(b"", text))[0]
+_SKIP = frozenset([tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER])
+
+# Token types as bytes (the token module's exact types, the C tokenizer's too; none is
+# above 255): a file's types are one bytes string, which bytes.find and bytes.count
+# search at C speed. NAME 1 (3.11's C tokenizer: AWAIT 55, ASYNC 56), STRING 3,
+# NEWLINE 4, INDENT 5, DEDENT 6, ( 7, ) 8, [ 9, ] 10, ; 13, = 22, { 25, } 26.
+_T_STRING, _T_NEWLINE, _T_INDENT, _T_DEDENT, _T_SEMI, _T_EQUAL = b"\x03", b"\x04", b"\x05", b"\x06", b"\x0d", b"\x16"
+_T_OPEN, _T_CLOSE = (b"\x07", b"\x09", b"\x19"), (b"\x08", b"\x0a", b"\x1a")
+_DEPTH_CHANGE = re.compile(b"[\x05\x06]")  # INDENT or DEDENT
+_SEPARATOR = re.compile(b"[\x04\x0d\x16]")  # NEWLINE, `;`, `=`
+_IS_NAME = bytes(1 if i in (1, 55, 56) else 0 for i in range(256))  # bytes.translate table: 1 for a name
 
 
-_INDENT = re.compile(rb"\n([ \t]*)([^ \t\r\n])")
-_SHORTER: Dict[int, "re.Pattern[bytes]"] = {}  # a line indented by fewer than n characters
+class _Tokens:
+    """A text's tokens, column by column: strings, types (bytes), lines."""
 
+    __slots__ = ("strings", "kinds", "lines", "names")
 
-def class_members(statement: bytes) -> Optional[List[Tuple[int, bytes]]]:
-    """The statements of a module-level class's body, each with its first line (counted
-    from the class's first line, 0), decorators joined with what they decorate; the
-    class's own head (and anything before its first member) comes first. None when the
-    body's indentation is not plain to see. The indentation taken is the smallest of
-    the class's lines after its first (a closing bracket's line, a comment's, a blank
-    one aside): smaller than the body's only where a string's lines are, and then the
-    body is split less, never inside a member."""
-    indent = None
-    matches = _INDENT.finditer(statement)
-    for match in matches:  # the first line that counts, then only a shorter one can
-        if match.group(2) in b"#)]}":
-            continue
-        found = match.group(1)
-        if not found:
-            return None
-        if indent is None:
-            indent = found
-            shorter = _SHORTER.get(len(indent))
-            if shorter is None:
-                shorter = _SHORTER[len(indent)] = re.compile(rb"\n[ \t]{0,%d}[^ \t\r\n#)\]}]" % (len(indent) - 1))
-            if shorter.search(statement, match.end()) is None:
+    def __init__(self, text: str):
+        found = _token_list(text)
+        self.strings = list(map(itemgetter(0), found))
+        self.kinds = bytes(min(kind, 255) for kind in map(itemgetter(1), found)) if not FAST \
+            else bytes(map(itemgetter(1), found))
+        self.lines = list(map(itemgetter(2), found))
+        self.names = self.kinds.translate(_IS_NAME)
+
+    def starts(self, a: int, b: int, level: int) -> List[int]:
+        """The first tokens of the logical lines at indentation `level` (counted from that
+        of token a) among tokens a..b. The lines nested deeper are jumped over at C
+        speed: INDENT and DEDENT come only at a line's start, so the next one found is
+        where the depth can change."""
+        kinds = self.kinds
+        out: List[int] = []
+        depth, at = 0, a
+        while at < b:
+            while at < b and (kinds[at] == 5 or kinds[at] == 6):
+                depth += 1 if kinds[at] == 5 else -1
+                at += 1
+            if at >= b:
                 break
-        elif len(found) < len(indent):
-            indent = found
-    if indent is None:
+            if depth == level:
+                out.append(at)
+                end = kinds.find(_T_NEWLINE, at, b)
+                if end < 0:
+                    break
+                at = end + 1
+            elif depth < level:  # a line of the block's head: on to its end
+                end = kinds.find(_T_NEWLINE, at, b)
+                if end < 0:
+                    break
+                at = end + 1
+            else:  # deeper: on to the next change of depth
+                found = _DEPTH_CHANGE.search(kinds, at, b)
+                if found is None:
+                    break
+                at = found.start()
+        return out
+
+    def name_text(self, a: int, b: int) -> bytes:
+        """The names of tokens a..b, each between spaces (a unit's NAMES)."""
+        return (" %s " % " ".join(compress(self.strings[a:b], self.names[a:b]))).encode("utf-8")
+
+    def fstrings(self, a: int, b: int) -> tuple:
+        kinds, strings = self.kinds, self.strings
+        out = []
+        at = kinds.find(_T_STRING, a, b)
+        while at >= 0:
+            string = strings[at]
+            if string[0] in "fFrRbBuU":
+                prefix = string[:min(i for i in (string.find("'"), string.find('"')) if i >= 0)]
+                if "f" in prefix or "F" in prefix:
+                    out.append(string.encode("utf-8"))
+            at = kinds.find(_T_STRING, at + 1, b)
+        return tuple(out)
+
+    def targets(self, a: int, b: int) -> List[str]:
+        """The names before the last `=` (outside brackets) of each simple statement among
+        tokens a..b (statements end at a NEWLINE or a `;`): what assignments may bind."""
+        kinds = self.kinds
+        if kinds.find(_T_EQUAL, a, b) < 0:
+            return []
+        out: List[str] = []
+        start, last = a, -1
+        strings, names = self.strings, self.names
+        for found in _SEPARATOR.finditer(kinds, a, b):
+            at = found.start()
+            kind = kinds[at]
+            if kind == 22:
+                if self._outside(a, at):
+                    last = at
+            elif kind == 4 or self._outside(a, at):
+                if last > start:
+                    out += compress(strings[start:last], names[start:last])
+                start, last = at + 1, -1
+        if last > start:
+            out += compress(strings[start:last], names[start:last])
+        return out
+
+    def _outside(self, a: int, at: int) -> bool:
+        """Is token `at` outside every bracket opened since token `a`?"""
+        kinds = self.kinds
+        return sum(kinds.count(t, a, at) for t in _T_OPEN) <= sum(kinds.count(t, a, at) for t in _T_CLOSE)
+
+
+def _line_starts(data: bytes) -> List[int]:
+    """Byte offset of each line's start (index 0: line 1), the end of the data last.
+    Lines end where Python's tokenizer ends them: \\r\\n, \\r or \\n (bytes.splitlines
+    splits there, never at a form feed or a vertical tab)."""
+    starts = [0]
+    starts.extend(accumulate(map(len, data.splitlines(True))))
+    if data[-1:] in (b"\n", b"\r") or len(starts) == 1:
+        starts.append(len(data))
+    return starts
+
+
+_F_PREFIX = re.compile(r"[fF][rR]?['\"]")  # in the text before any f-string's quote (rf", Rf" hold f")
+
+
+def layout(data: bytes) -> Optional[List[Statement]]:
+    """The module-level statements of a file's bytes (their texts join to the bytes), or
+    None when it does not decode or tokenize."""
+    try:
+        text = decode(data)
+    except SourceError:
         return None
-    out: List[Tuple[int, bytes]] = []
-    line = 0
-    for decorators, piece in _decorated(split_statements(statement, indent), indent):
-        text = b"".join(decorators) + piece if decorators else piece
-        out.append((line, text))
-        line += text.count(b"\n")
+    try:
+        tokens = _Tokens(text)
+    except (SyntaxError, tokenize.TokenError, ValueError, RecursionError, MemoryError):
+        return None
+    strings, kinds, token_lines, is_name = tokens.strings, tokens.kinds, tokens.lines, tokens.names
+    starts = _line_starts(data)
+    count = len(starts) - 1
+
+    def offset(line: int) -> int:
+        return starts[min(max(line, 1), count) - 1]
+
+    has_f = _F_PREFIX.search(text) is not None  # else no unit has an f-string to look for
+
+    def unit(a: int, b: int, first: int, text: bytes) -> Unit:
+        return (first, text, tokens.name_text(a, b), tokens.fstrings(a, b) if has_f else ())
+
+    # The statements at indentation 0, a compound statement's clauses (`else:`,
+    # `except:`...) with it: their first tokens.
+    tops = [at for at in tokens.starts(0, len(kinds), 0) if strings[at] not in _CLAUSES]
+    out: List[Statement] = []
+    for n, a in enumerate(tops):
+        b = tops[n + 1] if n + 1 < len(tops) else len(kinds)
+        line = token_lines[a]
+        first = 1 if n == 0 else line
+        text_bytes = data[offset(first):offset(token_lines[b])] if b < len(kinds) else data[offset(first):]
+        word = strings[a]
+        if word in ("import", "from", "@"):
+            # No rule looks into an import or a decorator line for its names (the
+            # decorated definition is a statement of its own): their units hold none.
+            out.append(statement_of(unit_of(first, text_bytes), "@" if word == "@" else "import", line=line))
+            continue
+        whole = unit(a, b, first, text_bytes)
+        if word == "def" or (word == "async" and a + 1 < b and strings[a + 1] == "def"):
+            at = a + (1 if word == "def" else 2)
+            name = strings[at] if at < b and is_name[at] else ""
+            out.append(statement_of(whole, "def" if word == "def" else "async def", (), (name,) if name else (), None,
+                                    name, line))
+        elif word == "class":
+            name = strings[a + 1] if a + 1 < b and is_name[a + 1] else ""
+            members = _members(tokens, a, b, whole, offset, unit)
+            out.append(statement_of(whole, "class", (), (), members, name, line))
+        elif word in _COMPOUND or kinds.find(_T_INDENT, a, b) >= 0:
+            # A compound statement (`if`, `try`, `with`, `match`...): whatever its lines
+            # bind or define, at any depth, with the whole statement as its text.
+            defs = []
+            at = a
+            while True:
+                try:
+                    at = strings.index("def", at, b)
+                except ValueError:
+                    break
+                if at + 1 < b and is_name[at + 1]:
+                    defs.append(strings[at + 1])
+                at += 1
+            out.append(statement_of(whole, "block", tuple(tokens.targets(a, b)), tuple(defs), line=line))
+        else:
+            out.append(statement_of(whole, "simple", tuple(tokens.targets(a, b)), line=line))
+    if not out and data:  # comments and blank lines only
+        out.append(statement_of(unit_of(1, data), "simple"))
     return out
 
 
-def _decorated(pieces: List[bytes], indent: bytes = b"") -> Iterator[Tuple[List[bytes], bytes]]:
-    """(decorators, statement) for split_statements' pieces: the pieces that are
-    decorators (`indent` + `@`) go with the statement after them (with b"" for any left
-    at the end)."""
-    mark, group = indent + b"@", []
-    for piece in pieces:
-        if piece.startswith(mark):
-            group.append(piece)
+def _members(tokens: "_Tokens", a: int, b: int, whole: Unit, offset, unit) -> Optional[tuple]:
+    """A class's head (with anything before its first member), then each member of its
+    body: a statement at the body's indentation, decorators joined with what follows; or
+    None for a class on one line. Each without its text: (first line, start, end in the
+    class's text, names, f-strings)."""
+    strings, token_lines = tokens.strings, tokens.lines
+    starts: List[int] = []
+    decorated = False
+    for at in tokens.starts(a, b, 1):
+        if not decorated and strings[at] not in _CLAUSES:  # a clause goes with its statement
+            starts.append(at)
+        decorated = strings[at] == "@"
+    if not starts:
+        return None
+    bounds = [a] + starts + [b]
+    base = offset(whole[FIRST])
+    size = len(whole[TEXT])
+    out = []
+    for k, (lo, hi) in enumerate(zip(bounds, bounds[1:])):
+        line_a = whole[FIRST] if k == 0 else token_lines[lo]
+        cut_a = offset(line_a) - base
+        cut_b = offset(token_lines[hi]) - base if hi < b else size
+        found = unit(lo, hi, line_a, b"")
+        out.append((line_a, cut_a, cut_b, found[2], found[3]))
+    return tuple(out)
+
+
+def members_of(statement: Statement) -> Optional[List[Unit]]:
+    """The units of a class statement's members (MEMBERS holds them without their texts,
+    (first line, start, end in the class's text, names, f-strings): the class's text
+    holds them), or None."""
+    members = statement[MEMBERS]
+    if members is None:
+        return None
+    text = statement[UNIT][TEXT]
+    return [(first, text[start:end], names, fstrings) for first, start, end, names, fstrings in members]
+
+
+# -- import statements --------------------------------------------------------------------
+_IMPORT_WORD = re.compile(rb"\bimport\b")
+_FROM_WORD = re.compile(rb"\bfrom\b")
+ImportStatement = Tuple[bool, str, Tuple[Tuple[str, Optional[str]], ...]]
+_READ: Dict[bytes, Optional[ImportStatement]] = {}  # one line's text -> what it reads
+
+
+def import_statements(data: bytes) -> Iterator[ImportStatement]:
+    """(is_from, module, ((name, alias), ...)) for each import statement of a file's bytes
+    (module: relative ones keep their dots), read by the tokenizer from the statement's
+    first word. Every import Python's parser sees is found; a text in a string or a
+    comment that reads as one is found too."""
+    for _line, statements in import_groups(data):
+        yield from statements
+
+
+def import_groups(data: bytes) -> Iterator[Tuple[Optional[bytes], Tuple[ImportStatement, ...]]]:
+    """import_statements by line: (the line's text, the statements read from it) where
+    the line holds them whole (the same line reads the same anywhere: a key to remember
+    what it imports by), (None, statements) elsewhere."""
+    if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):  # a lone \r ends a line too
+        for match in _IMPORT_WORD.finditer(data):
+            at = match.start()
+            yield None, tuple(_read_at(data, at, max(data.rfind(b"\n", 0, at), data.rfind(b"\r", 0, at)) + 1))
+        return
+    lines = _LINES
+    find, rfind, size = data.find, data.rfind, len(data)
+    at = find(b"import")
+    while at >= 0:
+        after = data[at + 6:at + 7]
+        if (at and (data[at - 1:at].isalnum() or data[at - 1:at] == b"_")) or after.isalnum() or after == b"_":
+            at = find(b"import", at + 6)  # inside a longer name
             continue
-        yield group, piece
-        group = []
-    if group:
-        yield group, b""
+        line_start = rfind(b"\n", 0, at) + 1
+        line_end = find(b"\n", at)
+        if line_end < 0:
+            line_end = size
+        # The usual case: no backslash joins the line to the one above, and the line
+        # holds its statements whole (a line is read once per process).
+        above = line_start - 1 - (data[line_start - 2:line_start] == b"\r\n")
+        if line_start == 0 or data[above - 1:above] != b"\\":
+            line = data[line_start:line_end]
+            found = lines.get(line)
+            if found is None:
+                if len(lines) > 100_000:
+                    lines.clear()
+                found = lines[line] = _read_line(line)
+            if found is not _MORE:
+                yield line, found
+                at = find(b"import", line_end)
+                continue
+        for word in _IMPORT_WORD.finditer(data, line_start, line_end):
+            yield None, tuple(_read_at(data, word.start(), line_start))
+        at = find(b"import", line_end)
 
 
-# The head of a module-level function or class: the line its node's `lineno` names.
-_HEAD = re.compile(rb"(async[ \t]+)?(def|class)[ \t]+([A-Za-z_]\w*)")
+_LINES: Dict[bytes, object] = {}  # a line's text -> the import statements it holds (or _MORE)
+
+
+def _read_line(line: bytes):
+    """The import statements of a line that no backslash joins to the one above, read
+    from each of its `import` words; _MORE when one of them goes on past the line."""
+    out: List[ImportStatement] = []
+    for match in _IMPORT_WORD.finditer(line):
+        at = match.start()
+        found = None
+        for found in _FROM_WORD.finditer(line, 0, at):
+            pass
+        read = _parse_import(line[found.start():]) if found is not None else None
+        if read is _MORE:
+            return _MORE
+        if read is None:
+            read = _parse_import(line[at:])
+            if read is _MORE:
+                return _MORE
+        if read is not None:
+            out.extend(_per_module(read))
+    return tuple(out)
+
+
+def _per_module(statement: ImportStatement) -> Iterator[ImportStatement]:
+    """`import a.b as c, d`: one statement per module, as `from` has one per module."""
+    if statement[0]:
+        yield statement
+    else:
+        yield from ((False, name, ((name, alias),)) for name, alias in statement[2])
+
+
+def _read_at(data: bytes, at: int, line_start: int) -> Iterator[ImportStatement]:
+    """The import statement of the word `import` at `at`, read from its `from` if it has
+    one (on its line, or on a line a backslash joins to it), else from the word."""
+    region = line_start
+    while region > 0:  # the lines above that a backslash joins to this one
+        end = region - 1 - (data[region - 2:region] == b"\r\n")
+        if data[end - 1:end] != b"\\":
+            break
+        region = max(data.rfind(b"\n", 0, end), data.rfind(b"\r", 0, end)) + 1
+    found = None
+    for found in _FROM_WORD.finditer(data, region, at):
+        pass
+    # On the word's own line, a `from` before it that reads as the statement's first
+    # word is it (were the `from` in a string or a comment, a quote or the line's end
+    # would stand between). Across a backslash a comment could end in one: then both
+    # readings count.
+    both = region < line_start
+    read = _read_import(data, found.start()) if found is not None else None
+    if read is not None:
+        yield read
+    if read is None or both:
+        read = _read_import(data, at)
+        if read is not None:
+            yield from _per_module(read)
+
+
+def _read_import(data: bytes, start: int) -> Optional[ImportStatement]:
+    """The import statement whose first word is at `start`, or None if the tokens there
+    are no import statement."""
+    end = data.find(b"\n", start)
+    if end < 0:
+        end = len(data)
+    lines = 1
+    while True:
+        window = data[start:end]
+        cached = _READ.get(window) if lines == 1 else None
+        if cached is None and (lines > 1 or window not in _READ):
+            cached = _parse_import(window)
+            if lines == 1:
+                _READ[window] = cached
+                if len(_READ) > 100_000:
+                    _READ.clear()
+        if cached is not _MORE:
+            return cached
+        if end >= len(data):
+            return None
+        for _ in range(lines):  # read on: a bracket or a backslash carries the statement over
+            more = data.find(b"\n", end + 1)
+            end = len(data) if more < 0 else more
+        lines *= 2
+
+
+_MORE = ("more",)  # the window ends inside the statement
+
+
+def _parse_import(window: bytes):
+    """What the tokens of `window` (from an import statement's first word) import: an
+    ImportStatement, _MORE when the window ends inside the statement, or None."""
+    if window.rstrip(b"\r\n").endswith(b"\\"):
+        return _MORE  # a backslash goes on to the next line (or ends a comment: read on anyway)
+    try:
+        text = window.decode("utf-8")
+    except UnicodeDecodeError:
+        text = window.decode("latin-1")
+    words: List[str] = []
+    try:
+        for string, kind in _stream(text + "\n"):
+            if kind == 4 or kind == 13:  # NEWLINE, `;`
+                break
+            if kind == 5 or kind == 6:  # INDENT, DEDENT
+                continue
+            words.append(string)
+        else:
+            return _MORE
+    except (SyntaxError, tokenize.TokenError, ValueError, RecursionError, MemoryError):
+        return None
+    return _import_grammar(words)
+
+
+def _import_grammar(words: List[str]) -> Optional[ImportStatement]:
+    """An import statement from its tokens (brackets, commas and all), or None."""
+    if not words:
+        return None
+    if words[0] == "from":
+        i, module = 1, ""
+        while i < len(words) and words[i] != "import":
+            if not (words[i].isidentifier() or set(words[i]) == {"."}):
+                return None
+            module += words[i]
+            i += 1
+        if i >= len(words) or not module:
+            return None
+        rest = [w for w in words[i + 1:] if w not in ("(", ")")]
+        names = _name_list(rest, dotted=False)
+        return (True, module, names) if names else None
+    if words[0] == "import":
+        names = _name_list(words[1:], dotted=True)
+        return (False, "", names) if names else None
+    return None
+
+
+def _name_list(words: List[str], dotted: bool) -> Optional[Tuple[Tuple[str, Optional[str]], ...]]:
+    out = []
+    i = 0
+    while i < len(words):
+        name = words[i]
+        if not (name.isidentifier() or name == "*"):
+            return None
+        i += 1
+        while dotted and i + 1 < len(words) and words[i] == ".":
+            name += "." + words[i + 1]
+            i += 2
+        alias = None
+        if i + 1 < len(words) and words[i] == "as":
+            alias = words[i + 1]
+            i += 2
+        out.append((name, alias))
+        if i < len(words):
+            if words[i] != ",":
+                return None
+            i += 1
+    return tuple(out) if out else None
+
+
+# -- the skeleton of a lazy parse ---------------------------------------------------------
 MIN_CUT_LINES = 3  # a shorter function costs less to parse than to parse again on demand
 
 # Per stub: (its line, (the first line of the statement, the statement's text)).
 Stubs = Dict[int, Tuple[int, str]]
 
 
-def _one_statement(statement: bytes, decorators: int) -> bool:
-    """Is the text one function or class (after its decorators)? The splitter joins
-    lines while it counts a bracket open, and a bracket in a string counts: then what it
-    took for one statement may hold the next ones, which a stub must not swallow. Every
-    line in column 0 but the decorators and the head must close a bracket."""
-    starts = [m.end() for m in _TOP.finditer(statement)]
-    return sum(statement[at:at + 1] not in b")]}" for at in starts) == decorators
-
-
 def skeleton(text: str, keep: Sequence[Tuple[int, int]] = ()) -> Optional[Tuple[str, Stubs]]:
     """(the text with every module-level function and class of at least MIN_CUT_LINES
     lines, decorators included, cut to a stub, the statements cut) or None when nothing is
-    cut or the text cannot be cut safely. A stub is `def name(): ...` (`async def`,
-    `class name: ...`) on the line of the original `def` or `class`, every other line of
-    the statement left empty: the skeleton has the same lines and binds the same names,
-    and what stays of it is the module's own text. A statement with a line in one of the
-    `keep` ranges (first, last) stays whole."""
-    if "\r" in text and text.count("\r") != text.count("\r\n"):
-        return None  # a lone carriage return ends a line for the parser, not for the splitter
-    try:
-        data = text.encode("utf-8")
-    except UnicodeEncodeError:
+    cut, the text has no layout, or only the slow tokenizer is at hand (a whole parse
+    costs less then). A stub is `def name(): ...` (`async def`, `class name: ...`) on the
+    line of the original `def` or `class`, every other line of the statement left empty:
+    the skeleton has the same lines and binds the same names, and what stays of it is
+    the module's own text. A statement with a line in one of the `keep` ranges (first,
+    last) stays whole."""
+    if not FAST:
         return None
-    out: List[bytes] = []
+    if "\r" in text and text.count("\r") != text.count("\r\n"):
+        return None  # a lone carriage return ends a line: the stubs count lines by \n
+    try:
+        tokens = _Tokens(text)
+    except (SyntaxError, tokenize.TokenError, ValueError, RecursionError, MemoryError):
+        return None
+    strings, is_name, kinds = tokens.strings, tokens.names, tokens.kinds
+    # The statements at indentation 0 (a clause of a compound statement is in its own):
+    # (the line of its first token, its first token, the token after its first line).
+    tops = []
+    for first in tokens.starts(0, len(kinds), 0):
+        if strings[first] not in _CLAUSES:
+            end = kinds.find(_T_NEWLINE, first)
+            tops.append((tokens.lines[first], first, end if end >= 0 else len(kinds)))
+    segments = text.split("\n")  # line n is segments[n - 1]
     stubs: Stubs = {}
-    line = 1
-    for decorators, chunk in _decorated(split_statements(data)):
-        head = _HEAD.match(chunk) if chunk[:1] in (b"d", b"c", b"a") else None
-        statement = b"".join(decorators) + chunk if decorators else chunk
-        newlines = statement.count(b"\n")
-        if head is None or newlines < MIN_CUT_LINES or not _one_statement(statement, len(decorators)) or \
-                any(first <= line + newlines - (statement[-1:] == b"\n") and line <= last for first, last in keep):
-            out.append(statement)
-            line += newlines
+    start = None  # the first line of the decorators above a definition
+    for n, (line, at, end) in enumerate(tops):
+        word = strings[at]
+        first = start if start is not None else 1 if n == 0 else line
+        if word == "@":
+            start = first
             continue
-        before = newlines - chunk.count(b"\n")  # decorator lines
-        stub = (b"%sdef %s(): ..." if head.group(2) == b"def" else b"%sclass %s: ...") % (
-            b"async " if head.group(1) else b"", head.group(3))
-        after = newlines - before - 1
-        out.append(b"\n" * before + stub + (b"\n" * (after + 1) if after >= 0 else b""))
-        stubs[line + before] = (line, statement.decode("utf-8"))
-        line += newlines
+        start = None
+        last = tops[n + 1][0] - 1 if n + 1 < len(tops) else len(segments)  # with the comment lines after it
+        newlines = last - first + (last < len(segments))
+        kind = "def" if word == "def" else "async def" if word == "async" and end - at > 2 and \
+            strings[at + 1] == "def" else "class" if word == "class" else ""
+        name_at = at + (2 if kind == "async def" else 1)
+        if not kind or not is_name[name_at] or newlines < MIN_CUT_LINES or \
+                any(lo <= last - (last == len(segments) and not segments[-1]) and first <= hi for lo, hi in keep):
+            continue
+        whole = "\n".join(segments[first - 1:last]) + ("\n" if last < len(segments) else "")
+        stub = ("class %s: ..." if kind == "class" else "async def %s(): ..." if kind == "async def"
+                else "def %s(): ...") % strings[name_at]
+        segments[first - 1:last] = [""] * (line - first) + [stub] + [""] * (last - line)
+        stubs[line] = (first, whole)
     if not stubs:
         return None
-    return b"".join(out).decode("utf-8"), stubs
+    return "\n".join(segments), stubs
