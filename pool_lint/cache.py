@@ -3,7 +3,8 @@
 The cache lives in the checked project (`.pool_lint_cache/`), where anyone who can commit
 to the repository can plant a file, so it holds plain data only: one JSON document,
 read with the standard library's `json` and checked field by field as it is rebuilt
-(the converters below, the one place that knows how each stored structure is written).
+(the converters below, the one place that knows how each stored structure is written;
+a plan's shape is plan.py's own, checked by `Plan.from_plain(exact=True)`).
 Nothing in it is ever imported, unpickled or evaluated. A cache file that is not a
 regular file, is too large, is not JSON, or does not have exactly the expected types and
 shapes is ignored as a whole with a one-line warning: the run is then a run without a
