@@ -115,6 +115,17 @@ def inside(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder if folder.endswith(os.sep) else folder + os.sep)
 
 
+def real_and_inside(path: str, root: str) -> bool:
+    """Is `path` an absolute, normalised path below `root` (a real folder) whose folders
+    are real ones (no symbolic link among them, no `..`)? Its own last part may still be
+    a link: read it with `read_regular(path, follow=False)`. For a path that comes from
+    elsewhere than the walk (the cache file names the files its results depend on)."""
+    if not os.path.isabs(path) or os.path.normpath(path) != path:
+        return False
+    folder = os.path.dirname(path)
+    return inside(folder, root) and os.path.realpath(folder) == folder
+
+
 def write_atomically(path: Path, write: Callable[[object], None], mode: Optional[int] = None) -> None:
     """Write a file through a temporary one beside it, then rename it over the file: a
     reader sees the old content or the new, never half of it. `write(handle)` writes the
@@ -122,7 +133,14 @@ def write_atomically(path: Path, write: Callable[[object], None], mode: Optional
     name is this process's own, so no other live process writes it (not `tempfile`,
     which costs a warm run more to import than the cache's write takes)."""
     temp = path.parent / f".{path.name}.{os.getpid()}.pool-lint"
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o644)
+    # Made afresh, never opened through what is there already: a name the checked
+    # repository can guess, and plant as a link to a file elsewhere.
+    try:
+        os.unlink(temp)
+    except FileNotFoundError:
+        pass
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0),
+                 0o644)
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)

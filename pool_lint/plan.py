@@ -9,7 +9,9 @@ may look at, and shows each rule only the functions and calls of its lines. Rule
 never see the plan (nor hints, nor raw text).
 
 A plan is plain data (`to_plain` / `from_plain`: ints and lists), so that the cache
-can keep it: a cached result holds only for the plan it was made with.
+can keep it: a cached result holds only for the plan it was made with. `from_plain`
+checks the shape (this module is the one place that knows it): the cache reads plans
+back from a file the checked repository could have written.
 
 This module imports nothing of pool-lint: the index, the runner, the cache and the
 checker all build on it.
@@ -19,7 +21,8 @@ from __future__ import annotations
 from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 Ranges = Tuple[Tuple[int, int], ...]  # (first, last) lines, both included
-EVERYWHERE: Ranges = ((1, 1 << 30),)
+LAST_LINE = 1 << 30  # past the last line of any file pool-lint reads (files.MAX_BYTES)
+EVERYWHERE: Ranges = ((1, LAST_LINE),)
 
 # The rule families, in the order of a plan's fields (and of screen.Index.hint):
 # "engine" POL101-POL111, "async" POL204, and the session families "external"
@@ -75,11 +78,36 @@ class Plan(NamedTuple):
                                                               for ranges in self[2:]]
 
     @classmethod
-    def from_plain(cls, data: Sequence) -> "Plan":
-        """The plan of `to_plain` (lists or tuples alike)."""
-        return cls(bool(data[0]), bool(data[1]),
-                   *(tuple((int(first), int(last)) for first, last in ranges) for ranges in data[2:5]))
-
+    def from_plain(cls, data: Sequence, exact: bool = False) -> "Plan":
+        """The plan of `to_plain` (lists or tuples alike, flags as bools or 0 and 1).
+        Raises ValueError when `data` does not have a plan's shape: five fields, two
+        flags, then per session family a sequence of (first, last) line pairs with
+        0 <= first <= last <= LAST_LINE. With `exact`, only what `to_plain` writes (as
+        JSON gives it back: lists, the flags as the ints 0 and 1) is accepted: data read
+        from a file (the cache) is refused where it differs in any way."""
+        sequence = (list,) if exact else (list, tuple)
+        flag_types = (int,) if exact else (int, bool)
+        if type(data) not in sequence or len(data) != len(FAMILIES):
+            raise ValueError("not a plan: five fields expected")
+        flags = []
+        for value in data[:2]:
+            if type(value) not in flag_types or value not in (0, 1):
+                raise ValueError("not a plan: a flag must be 0 or 1")
+            flags.append(bool(value))
+        fields = []
+        for ranges in data[2:]:
+            if type(ranges) not in sequence:
+                raise ValueError("not a plan: line ranges expected")
+            out = []
+            for pair in ranges:
+                if type(pair) not in sequence or len(pair) != 2:
+                    raise ValueError("not a plan: a line range is a (first, last) pair")
+                first, last = pair
+                if type(first) is not int or type(last) is not int or not 0 <= first <= last <= LAST_LINE:
+                    raise ValueError("not a plan: a line range's lines")
+                out.append((first, last))
+            fields.append(tuple(out))
+        return cls(*flags, *fields)
 
 NOTHING = Plan(False, False, (), (), ())  # another module of the project: no rule reports there
 EVERYTHING = Plan()

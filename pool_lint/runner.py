@@ -22,7 +22,7 @@ from .files import Listing, Target, discover, project_root, read_regular, write_
 from .findings import FileResult
 from .screen import families_of
 from .selection import enabled_codes
-from .stages import Analyses, Layout, index_root, loose_plans, plans_before, scan
+from .stages import Analyses, CacheAt, Layout, index_root, loose_plans, plans_before, scan
 from .tasks import RunOptions, Workers, _guarded
 
 __all__ = ["RunOptions", "RunResult", "run", "run_stdin", "write_fixes", "discover_targets"]
@@ -50,11 +50,10 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
     before it, a file whose plan the index has made final goes out at once (with
     workers), a root's files as soon as its index is made. `listing`: the folders the
     discovery of the targets listed (files.discover), walked again here."""
-    cache = open_cache(settings, options, cache_folder)
     workers = Workers(options.jobs or os.cpu_count() or 1, settings, options)
     try:
         layout = Layout(targets, listing)
-        scanned = scan(layout, workers, cache, options)
+        scanned, cache = scan(layout, workers, cache_at(settings, options, cache_folder), options)
         analyses = Analyses(layout, scanned, workers, cache, settings)
         families = families_of(enabled_codes(settings))
         progressive = options.screen and workers.pool is not None
@@ -70,10 +69,11 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
     return finish(RunResult(layout.missing + results, files_seen=len(targets), files_analysed=analysed), cache)
 
 
-def open_cache(settings: Settings, options: RunOptions, folder: Optional[Path]) -> Optional[Cache]:
-    """The run's cache: none with --no-cache, --fix or --diff."""
+def cache_at(settings: Settings, options: RunOptions, folder: Optional[Path]) -> Optional[CacheAt]:
+    """Where the run's cache is and what it is for (the scan opens it): none with
+    --no-cache, --fix or --diff."""
     if options.use_cache and not (options.fix or options.diff) and folder is not None:
-        return Cache.open(folder, settings.cache_key() + f"\0screen={options.screen}")
+        return Path(folder), settings.cache_key() + f"\0screen={options.screen}"
     return None
 
 

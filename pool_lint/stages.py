@@ -1,7 +1,8 @@
 """The stages of a run, as the main process sees them (runner.run puts them in order):
 
     discover  `Layout`: the files to check, their project roots and the roots' files
-    scan      `scan`: every file's bytes once, in the workers (tasks._scan), cached
+    scan      `scan`: every file's bytes once, in the workers (tasks._scan), cached by
+              content (the cache opened while the workers hash the files)
     index     `plans_before` and `index_root`: which files can hold a finding, and a
               plan for each (plan.Plan), made by the project index (screen.Index)
     analyse   `Analyses`: each kept file with its plan, in the workers (tasks._analyse),
@@ -15,6 +16,7 @@ plans as they come, the runner passes them on).
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Callable, Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Tuple
 
 from .cache import Cache, digest
@@ -25,7 +27,7 @@ from .plan import EVERYTHING, Plan
 from .selection import enabled_codes
 from .screen import (CREATE, ENGINE, EXT, SESSION, TASKS, Index, ModuleFinder, external_words, may_hold,
                      names_in_paths)
-from .tasks import PROGRESSIVE, RunOptions, Scan, Workers, _analyse_chunk, _scan_chunk, share_tops
+from .tasks import PROGRESSIVE, RunOptions, Scan, Workers, _analyse_chunk, _scan_chunk
 
 
 # -- discover -------------------------------------------------------------------------------
@@ -76,34 +78,57 @@ class Layout:
 class Scanned(NamedTuple):
     """What the scan found: a Scan per file, and for the index, per root a ModuleFinder
     and the project files that each file's imports resolve to (resolved while the
-    workers scanned)."""
+    workers scanned). `load_checker`: have the workers load the checker now (not when
+    they were forked only to hash the files for the cache, and no file changed)."""
 
     scans: Dict[str, Scan]
     finders: Dict[str, ModuleFinder]
     resolved: Dict[str, tuple]
+    load_checker: bool = True
 
 
-def scan(layout: Layout, workers: Workers, cache: Optional[Cache], options: RunOptions) -> Scanned:
-    """Stage 2: scan every file of the layout that the cache cannot vouch for, in the
-    workers; meanwhile this process resolves the project imports they find."""
+# Where a run's cache is (the folder beside the configuration) and what it is for (the
+# settings' key): Cache.open's arguments.
+CacheAt = Tuple[Path, str]
+
+
+def scan(layout: Layout, workers: Workers, cache_at: Optional[CacheAt],
+         options: RunOptions) -> Tuple[Scanned, Optional[Cache]]:
+    """Stage 2: open the cache (at `cache_at`; none without) and scan every file of the
+    layout that it cannot vouch for, in the workers; meanwhile this process resolves the
+    project imports they find. The cache vouches for a file whose bytes are those of its
+    entry (no stat is trusted): where there is a cache file, every file is first read and
+    hashed, by forked workers while this process reads the cache (by this process on a
+    small tree, or where workers are not forked: started afresh, they would cost more
+    than they save). Returns the scan and the run's cache."""
+    wanted = layout.all_paths()
+    hashed = None
+    if cache_at is not None and os.path.lexists(Cache.path_of(*cache_at)):
+        hashed = workers.hash_files(wanted)
+    forked_early = workers.pool is not None
+    cache = Cache.open(*cache_at) if cache_at is not None else None
     scans: Dict[str, Scan] = {}
     todo = []
-    for path in layout.all_paths():
-        entry = cache.valid(path) if cache is not None else None
-        if entry is not None:
-            scans[path] = Scan(entry.stat, entry.content, entry.facts, entry.ebits, size=entry.stat[1])
-        else:
-            todo.append(path)
+    if hashed is not None:
+        for path, (content, size) in zip(wanted, hashed()):
+            entry = cache.vouch(path, content)
+            if entry is not None:
+                scans[path] = Scan(entry.content, entry.facts, entry.ebits, size=size)
+            else:
+                todo.append(path)
+    else:
+        todo = wanted
     tops = {str(root): names_in_paths(str(root), paths) for root, paths in layout.roots.items()} \
         if options.screen and todo else {}
-    share_tops(tops)  # before the pool forks
+    workers.share_tops(tops)  # before the pool forks, or sent to the pool forked to hash
     root_path = {p: str(root) for root, paths in layout.roots.items() for p in paths} if tops else {}
     finders = {root: ModuleFinder(root, set(paths), tops[root]) for root, paths in
                ((str(root), paths) for root, paths in layout.roots.items()) if root in tops}
     resolved: Dict[str, tuple] = {}
     found = _Found(todo, scans, cache, finders, root_path, resolved)
     workers.start(_scan_chunk, [(p, layout.rel.get(p, ""), root_path.get(p, "")) for p in todo])(found.one)
-    return Scanned(scans, finders, resolved)
+    # Workers forked for the cache alone load nothing while nothing changed.
+    return Scanned(scans, finders, resolved, load_checker=bool(todo) or not forked_early), cache
 
 
 class _Found:
@@ -118,7 +143,7 @@ class _Found:
         path = self.todo[i]
         self.scans[path] = scan
         if self.cache is not None and scan.content is not None:
-            self.cache.update_scan(path, scan.stat, scan.content, scan.facts, scan.ebits)
+            self.cache.update_scan(path, scan.content, scan.facts, scan.ebits)
         finder = self.finders.get(self.root_path.get(path)) if scan.imports is not None else None
         if finder is not None:
             self.resolved[path] = finder.resolve(path, scan.imports[0])
@@ -189,7 +214,7 @@ def index_root(root, paths: list, scanned: Scanned, families: FrozenSet[str], se
         key = digest("\0".join(f"{p}\0{scans[p].content}" for p in paths).encode() + repr(sorted(families)).encode())
         known = cache.root_index(str(root), key)
     if known is not None:  # (kept files, engines, their plans)
-        return RootIndex({p: Plan.from_plain(plain) for p, plain in known[2].items()}, known[1])
+        return RootIndex(dict(known[2]), known[1])
     tell = (lambda path, hint: on_final(path, Plan(*hint))) if on_final is not None else None
     index = Index(facts, read_or_none, families, str(root), external_words(settings.external_calls), settings.check_tests,
                   {p: scans[p].statements for p in paths if scans[p].statements is not None},
@@ -201,7 +226,7 @@ def index_root(root, paths: list, scanned: Scanned, families: FrozenSet[str], se
     plans = {p: index.plan(p) for p in chosen}
     engines = index.may_build_engines(chosen)
     if key is not None:
-        cache.update_root_index(str(root), key, chosen, engines, {p: plan.to_plain() for p, plan in plans.items()})
+        cache.update_root_index(str(root), key, chosen, engines, plans)
     return RootIndex(plans, engines)
 
 
@@ -235,8 +260,9 @@ class Analyses:
         self.plans: Dict[str, Plan] = {}
         # The workers load the checker while this process makes the index, and those the
         # index leaves cores to parse the modules the likely candidates import.
-        workers.warm_up()
-        workers.preload(lambda: likely_modules(layout.roots, scanned.scans, scanned.resolved))
+        if scanned.load_checker:
+            workers.warm_up()
+            workers.preload(lambda: likely_modules(layout.roots, scanned.scans, scanned.resolved))
 
     def verdict(self, root) -> None:
         """Make the runtime verdict of a root, once."""
@@ -310,7 +336,7 @@ class Analyses:
                         f.code == "POL001" and f.message.startswith("cannot read") for f in file_result.findings):
                     path = self.layout.path(t)
                     self.cache.update_findings(path, file_result.findings, file_result.deps, file_result.runtime,
-                                               self.used[path].to_plain())
+                                               self.used[path])
         return out, analysed
 
     # -- inside ---------------------------------------------------------------------------
@@ -325,9 +351,9 @@ class Analyses:
             return False
         entry = self.cache.entries.get(path) if self.cache is not None else None
         root = self.layout.root(t)
-        if entry is not None and entry.findings is not None and entry.hint == plan.to_plain() and \
+        if entry is not None and entry.findings is not None and entry.plan == plan and \
                 (not entry.runtime or (root in self.verdicts and entry.runtime == self.verdicts[root].key())) \
-                and self.cache.deps_valid(entry):
+                and self.cache.deps_valid(entry, root):
             self.answered.append(FileResult(t.display, [f._replace(filename=t.display) for f in entry.findings]))
             return False
         return True

@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 from typing import List, NamedTuple, Optional, Sequence, Tuple
 
-from .cache import digest, stat_of
+from .cache import digest
 from .config import Settings
-from .files import project_root, read_regular
+from .files import project_root, read_or_none, read_regular
 from .findings import FileResult, unreadable
 from .analysis.runtime import evidence_bits
 from .screen import ENGINE, EXT, SESSION, FileFacts, external_words, facts_and_tops, module_level, project_imports
@@ -89,7 +89,6 @@ class Scan(NamedTuple):
     """What the cheap stage learns of one file from its bytes alone (a tuple: ten
     thousand of them come back from the workers)."""
 
-    stat: Optional[tuple]
     content: Optional[str]  # content hash; None when unreadable, or when no cache asks for it
     facts: Optional[FileFacts]  # what the screen needs (screen.file_facts)
     ebits: int = 0  # which runtime evidence the file may hold (runtime.evidence_bits)
@@ -105,31 +104,53 @@ def _scan(job: Tuple[str, str, str]) -> Scan:
     parallel, what the project index would work out first: the imports that may load a
     project file and, for the files it reads first, their module-level statements."""
     path, rel, root = job
-    stat = stat_of(path) if _OPTIONS.use_cache else None
     try:
         data = read_regular(path)  # a regular file of at most files.MAX_BYTES, never blocking
     except OSError as exc:
-        return Scan(stat, None, None, 0, exc.strerror or str(exc))
+        return Scan(None, None, 0, exc.strerror or str(exc))
     facts, imported = facts_and_tops(data, _CONFIGURED)
     ebits = evidence_bits(rel, data, imported) if rel and _SETTINGS.runtime == "auto" else 0
     # The statements the project index will read first (files that make or name a session
     # or an engine, or call out), split here, in parallel, rather than there.
     statements = layout(data) if facts.bits & (SESSION | ENGINE | EXT) else None
     tops = _TOPS.get(root)
-    return Scan(stat, digest(data) if _OPTIONS.use_cache else None, facts, ebits, size=len(data),
+    return Scan(digest(data) if _OPTIONS.use_cache else None, facts, ebits, size=len(data),
                 statements=statements, imports=project_imports(facts, tops) if tops is not None else None,
                 parts=module_level(statements) if statements is not None else None)
 
 
 # Per project root of the run, the names an absolute import can reach a project file by
-# (screen.names_in_paths): set before the worker pool is forked, which inherits them.
+# (screen.names_in_paths): set before the worker pool is forked, which inherits them (or
+# sent to each worker, `Workers.share_tops`, when it was forked to check the cache first).
 _TOPS: dict = {}
 
 
 def share_tops(tops: dict) -> None:
-    """Set `_TOPS` (root -> screen.names_in_paths) for the scans: before the pool forks."""
+    """Set `_TOPS` (root -> screen.names_in_paths) for the scans: in this process before
+    the pool forks (Workers.share_tops sends it to a pool that exists already)."""
     _TOPS.clear()
     _TOPS.update(tops)
+
+
+def _hash_chunk(paths) -> list:
+    """(content hash, size) of each file, (None, 0) for one that cannot be read (or that
+    the scan would not read: files.read_regular): what the cache's entries are checked
+    against (no stat is trusted)."""
+    out = []
+    for path in paths:
+        data = read_or_none(path)
+        out.append((digest(data), len(data)) if data is not None else (None, 0))
+    return out
+
+
+# The files `Workers.hash_files` hands out: set before the pool is forked, which inherits
+# them (a task names only its slice: ten thousand paths would not fit a pipe, and the
+# worker would wait for the rest of its task until this process came back to it).
+_HASHING: list = []
+
+
+def _hash_slice(bounds: Tuple[int, int]) -> list:
+    return _hash_chunk(_HASHING[bounds[0]:bounds[1]])
 
 
 def _analyse(work) -> FileResult:
@@ -195,6 +216,43 @@ class Workers:
             if groups:
                 self.pool.each(_preload, groups, count=max(1, min(self.jobs, os.cpu_count() or 1) - 1))
 
+    def hash_files(self, paths: list):
+        """Start reading and hashing `paths` (_hash_chunk) and return at once: call the
+        result for (content hash, size) per path, in order. In forked workers, one slice
+        each, so that each does all its work while this process reads the cache (with
+        several, a worker would wait, its first results filling the pipe, until this
+        process reads them); where the workers would not be forked (started afresh by
+        concurrent.futures, they would cost more than they save), or on a small tree,
+        in this process when the result is called."""
+        if self.jobs <= 1 or len(paths) < PARALLEL_THRESHOLD or not _forks() or isinstance(self.pool, _Executor):
+            return lambda: _hash_chunk(paths)
+        global _HASHING
+        inherited = self.pool is None
+        if inherited:
+            _HASHING = paths
+            self.pool = _pool(self.jobs, self.settings, self.options)
+        size = -(-len(paths) // self.jobs)
+        bounds = [(at, min(at + size, len(paths))) for at in range(0, len(paths), size)]
+        tasks = [self.pool.submit(_hash_slice, b, worker=i) if inherited else
+                 self.pool.submit(_hash_chunk, paths[b[0]:b[1]], worker=i) for i, b in enumerate(bounds)]
+
+        def collect() -> list:
+            global _HASHING
+            out: list = []
+            for task in tasks:
+                out += self.pool.result(task)
+            _HASHING = []
+            return out
+
+        return collect
+
+    def share_tops(self, tops: dict) -> None:
+        """Set `_TOPS` here and in the workers: inherited by a pool forked later, sent
+        to one that exists already (forked to hash the files for the cache)."""
+        share_tops(tops)
+        if self.pool is not None and tops:
+            self.pool.each(share_tops, dict(tops))
+
     def start(self, chunk_fn, items: list, shared=None, costs: Optional[Sequence[int]] = None,
               groups: Optional[Sequence[str]] = None):
         """Start `chunk_fn` and return at once: call the result to wait for the results.
@@ -251,7 +309,7 @@ def _pool(jobs: int, settings: Settings, options: RunOptions):
     """Worker processes: forked (workers.ForkedPool), or started by concurrent.futures
     where there is no fork, and on macOS, where forking a process that may have loaded
     system frameworks is unsafe (Python's own default there is to spawn)."""
-    if hasattr(os, "fork") and sys.platform != "darwin" and not _USE_EXECUTOR:
+    if _forks():
         from .workers import ForkedPool
 
         return ForkedPool(jobs, _init_worker, (settings, options))
@@ -259,6 +317,11 @@ def _pool(jobs: int, settings: Settings, options: RunOptions):
 
 
 _USE_EXECUTOR = False  # tests run both kinds of pool
+
+
+def _forks() -> bool:
+    """Are the worker processes forked from this one (workers.ForkedPool)?"""
+    return hasattr(os, "fork") and sys.platform != "darwin" and not _USE_EXECUTOR
 
 
 class _Executor:
@@ -270,7 +333,8 @@ class _Executor:
         self.jobs = jobs
         self.executor = ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(settings, options))
 
-    def submit(self, fn, arg=None):
+    def submit(self, fn, arg=None, worker: Optional[int] = None):
+        # The executor cannot address a worker (`worker` is ignored).
         return self.executor.submit(fn, arg) if arg is not None else self.executor.submit(fn)
 
     def each(self, fn, arg=None, count: Optional[int] = None) -> None:

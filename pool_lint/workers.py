@@ -128,11 +128,19 @@ class ForkedPool:
             self._workers.append(_Worker(pid, task_write, result_read))
 
     # -- tasks ---------------------------------------------------------------------------
-    def submit(self, fn: Callable, arg=None) -> int:
-        """Queue `fn(arg)` (`fn()` without arg); returns its task id for `result`."""
+    def submit(self, fn: Callable, arg=None, worker: Optional[int] = None) -> int:
+        """Queue `fn(arg)` (`fn()` without arg); returns its task id for `result`. With
+        `worker` (an index), the task goes to that worker at once, after the tasks it
+        holds, rather than to whichever is free first (a worker takes AHEAD + 1 tasks
+        of the shared queue: two tasks queued together would both go to the first)."""
         task_id = self._next
         self._next += 1
-        self._queue.append(_frame((task_id, fn, arg)))
+        if worker is None:
+            self._queue.append(_frame((task_id, fn, arg)))
+        else:
+            chosen = self._workers[worker % len(self._workers)]
+            chosen.out += _frame((task_id, fn, arg))
+            chosen.running += 1
         self._pump(block=False)
         return task_id
 

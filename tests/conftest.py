@@ -11,12 +11,12 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
 
-def run_cli(*args, cwd=None, input=None, env=None):
+def run_cli(*args, cwd=None, input=None, env=None, timeout=None):
     """Run the real command line (`python -m pool_lint`) and capture its output."""
     full_env = dict(os.environ)
     full_env.update(env or {})
     return subprocess.run([sys.executable, "-m", "pool_lint", *map(str, args)], cwd=cwd, input=input,
-                          capture_output=True, text=True, env=full_env)
+                          capture_output=True, text=True, env=full_env, timeout=timeout)
 
 
 @pytest.fixture

@@ -144,6 +144,40 @@ def test_each_runs_once_in_every_worker(pools, tmp_path):
     assert sorted(int(p.name) for p in tmp_path.iterdir()) == sorted(w.pid for w in pool._workers)
 
 
+def test_a_task_given_to_a_worker_runs_there(pools):
+    """submit(worker=i): queued tasks would all go to the first worker (it takes AHEAD + 1
+    of them); addressed ones go where they are sent."""
+    pool = pools(3)
+    shared = [pool.submit(os.getpid) for _ in range(2)]
+    assert len({pool.result(t) for t in shared}) == 1
+    addressed = [pool.submit(os.getpid, worker=i) for i in range(3)]
+    assert [pool.result(t) for t in addressed] == [w.pid for w in pool._workers]
+
+
+def test_the_workers_hash_the_files_one_slice_each(tmp_path):
+    """Workers.hash_files: with forked workers, each takes one slice of the files (which
+    they inherit): the same answers as in this process, in order."""
+    from pool_lint.config import Settings
+
+    paths = []
+    for i in range(120):
+        path = tmp_path / f"m{i}.py"
+        path.write_text(f"X = {i}\n" * (i + 1))
+        paths.append(str(path))
+    paths.append(str(tmp_path / "missing.py"))
+    os.mkfifo(tmp_path / "pipe.py")
+    paths.append(str(tmp_path / "pipe.py"))
+    workers = run_tasks.Workers(2, Settings(), run_tasks.RunOptions(jobs=2))
+    try:
+        collect = workers.hash_files(paths)
+        assert workers.pool is not None
+        found = collect()
+    finally:
+        workers.close()
+    assert found == run_tasks._hash_chunk(paths)
+    assert found[-2:] == [(None, 0), (None, 0)] and found[0][1] == len("X = 0\n")
+
+
 def test_a_failure_in_each_is_reported_by_the_next_wait(pools):
     pool = pools(2)
     pool.each(_fail_once)
@@ -208,7 +242,7 @@ def test_the_modules_preloaded_are_those_the_likely_files_import_most_imported_f
     from pool_lint.screen import EXT, SESSION, FileFacts
 
     def scan(bits):
-        return Scan(None, None, FileFacts(bits), 0)
+        return Scan(content=None, facts=FileFacts(bits))
 
     scans = {"/p/a.py": scan(SESSION | EXT), "/p/b.py": scan(SESSION | EXT), "/p/c.py": scan(0),
              "/p/db.py": scan(SESSION), "/p/http.py": scan(EXT)}
