@@ -20,6 +20,14 @@ its hash comes from those bytes (the scan's, or the check of a cached entry). A 
 recorded at the scan, before the analysis read the file again, errs the safe way: a
 file that changed in between has another hash at the next run.
 
+The JSON holds only what pool-lint computed, but a repository can also plant a
+well-formed cache whose entries say "no findings" for its files (their content hashes
+are easy to compute). So a cache file is signed: its first line is a keyed BLAKE2b of
+the rest, under a secret key of the user's own, kept outside every project
+(`$XDG_CACHE_HOME/pool-lint/cache-key`, else `~/.cache/pool-lint/cache-key`, made on
+first use with mode 0600). A file whose signature does not match is ignored with the
+same one-line warning as any other; where no key can be kept, the run has no cache.
+
 An unwritable cache is ignored with a warning, never fatal.
 """
 from __future__ import annotations
@@ -264,6 +272,59 @@ def decode(raw, name: str) -> Tuple[Dict[str, Entry], Dict[str, tuple]]:
             {root: _decode_root(found) for root, found in roots.items()})
 
 
+KEY_BYTES = 32
+SIGNATURE = b"pool-lint-signature "  # the first line: this, then the hex signature
+
+
+def key_path() -> str:
+    """Where the user's cache key is kept: outside every project."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "pool-lint", "cache-key")
+
+
+def user_key() -> bytes:
+    """The user's secret cache key, made on first use (32 random bytes, mode 0600).
+    Raises OSError when it can be neither read nor made."""
+    path = key_path()
+    for _ in range(2):
+        try:
+            key = read_regular(path, KEY_BYTES, follow=False)
+        except FileNotFoundError:
+            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+            key = os.urandom(KEY_BYTES)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            except FileExistsError:  # made by another run meanwhile: read that one
+                continue
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(key)
+            return key
+        if len(key) != KEY_BYTES:
+            raise OSError(f"{path} is not a pool-lint cache key")
+        return key
+    raise OSError(f"{path} could not be made")  # pragma: no cover - two races in a row
+
+
+def signature(body: bytes, key: bytes) -> bytes:
+    return _blake2b(body, key=key, digest_size=32).hexdigest().encode()
+
+
+def sign(body: bytes, key: bytes) -> bytes:
+    """A cache file's bytes: the signature line, then the JSON body."""
+    return SIGNATURE + signature(body, key) + b"\n" + body
+
+
+def verified_body(data: bytes, key: bytes) -> bytes:
+    """The JSON body of a cache file whose signature is this user's; else Invalid."""
+    from _operator import _compare_digest  # hmac's own constant-time comparison
+
+    head, newline, body = data.partition(b"\n")
+    _check(bool(newline) and head.startswith(SIGNATURE), "it is not signed")
+    _check(_compare_digest(head[len(SIGNATURE):], signature(body, key)),
+           "its signature is not this user's (planted, or written with another key)")
+    return body
+
+
 def _read_cache_file(path: Path) -> Optional[bytes]:
     """The cache file's bytes; None when there is none. Only a regular file, not followed
     through a symbolic link, not waited for (a FIFO), at most MAX_BYTES (files.read_regular):
@@ -323,13 +384,21 @@ class Cache:
         `warnings`, when the file does not validate (whatever it holds, this returns)."""
         cache = cls(path, name)
         try:
+            key = user_key()
+        except OSError as exc:  # no key, no cache: an unsigned cache would be trusted by nobody
+            cache.warnings.append(f"no cache this run: the cache key {key_path()} can be neither read nor made "
+                                  f"({exc.strerror or exc})")
+            cache.path = None
+            return cache
+        try:
             # Neither read nor written through a link (which may lead out of the project).
             _check(not os.path.islink(path.parent), "its folder is a symbolic link")
             data = _read_cache_file(path)
             if data is not None:
                 import json
 
-                cache.entries, cache.roots = decode(json.loads(data), name)
+                body = verified_body(data, key)
+                cache.entries, cache.roots = decode(json.loads(body), name)
         except Exception as exc:  # noqa: BLE001 - whatever the bytes: ignore them, start afresh
             if isinstance(exc, Invalid):
                 reason = str(exc)
@@ -419,7 +488,8 @@ class Cache:
                     handle.write("# Automatically created by pool-lint.\n*\n")
             text = json.dumps(encode(self.entries, self.roots, self.name), separators=(",", ":"),
                               check_circular=False)
-            write_atomically(self.path, lambda handle: handle.write(text.encode()))
+            data = sign(text.encode(), user_key())
+            write_atomically(self.path, lambda handle: handle.write(data))
         except (OSError, ValueError, TypeError) as exc:  # TypeError: a structure json cannot write
             self.warnings.append(f"could not write the cache at {self.path}: "
                                  f"{getattr(exc, 'strerror', None) or exc}")

@@ -11,6 +11,14 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
 
+def pytest_configure(config):
+    """The runs of the suite keep their cache key (cache.key_path) in a folder of their
+    own, not in the user's: the tests and the pool-lint they start share it."""
+    import tempfile
+
+    os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="pool-lint-tests-home-")
+
+
 def run_cli(*args, cwd=None, input=None, env=None, timeout=None):
     """Run the real command line (`python -m pool_lint`) and capture its output."""
     full_env = dict(os.environ)

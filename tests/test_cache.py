@@ -15,6 +15,7 @@ import random
 import pytest
 
 from conftest import run_cli
+from pool_lint.cache import key_path, sign, user_key, verified_body
 
 SETTINGS = "RECYCLE = 100\n"
 DB = ("from sqlalchemy import create_engine\nfrom sqlalchemy.orm import sessionmaker\n\n"
@@ -66,7 +67,11 @@ def service(project):
     assert found == reference and stderr == ""
     project.reference = reference
     project.cache = cache_file(project.root)
-    project.valid = project.cache.read_bytes()
+    project.signed = project.cache.read_bytes()
+    # The JSON body, and a way to plant a document as if it were signed with this user's
+    # key (the worst case: everything after the signature is checked all the same).
+    project.valid = verified_body(project.signed, user_key())
+    project.sign = lambda body: sign(body, user_key())
     return project
 
 
@@ -178,7 +183,7 @@ def test_hostile_cache_files_run_nothing_and_are_ignored_with_one_warning(servic
     cases = list(_hostile_files(service, marker))
     assert len(cases) > 40
     for reason, data in cases:
-        service.cache.write_bytes(data)
+        service.cache.write_bytes(service.sign(data))
         found, stderr = check(service.root)
         assert not marker.exists(), reason
         assert found == service.reference, reason
@@ -208,7 +213,7 @@ def test_a_cache_that_is_a_fifo_or_a_link_is_not_read(service):
     """Neither waited on (a FIFO nobody writes) nor followed (a link to /dev/zero, or to a
     valid cache elsewhere)."""
     elsewhere = service.root / "elsewhere.json"
-    elsewhere.write_bytes(service.valid)
+    elsewhere.write_bytes(service.signed)
     for make in (os.mkfifo, lambda path: os.symlink("/dev/zero", path), lambda path: os.symlink(elsewhere, path)):
         service.cache.unlink()
         make(service.cache)
@@ -352,7 +357,7 @@ def test_damaged_bytes_never_raise(service):
     rng = random.Random(5)
     name = json.loads(service.valid)["name"]
     for _ in range(300):
-        data = bytearray(service.valid)
+        data = bytearray(service.signed)
         for _ in range(rng.randint(1, 4)):
             data[rng.randrange(len(data))] = rng.randrange(256)
         service.cache.write_bytes(bytes(data))
@@ -366,7 +371,7 @@ def test_the_warning_repeats_nothing_of_the_file(project):
     write_service(project)
     check(project.root)
     path = cache_file(project.root)
-    path.write_bytes(json.dumps({"magic": "pool-lint cache\nfake: line"}).encode())
+    path.write_bytes(sign(json.dumps({"magic": "pool-lint cache\nfake: line"}).encode(), user_key()))
     _, stderr = check(project.root)
     assert len(stderr.splitlines()) == 1 and "fake" not in stderr
 
@@ -388,7 +393,7 @@ def test_the_cache_is_not_written_through_a_planted_link(service, tmp_path):
     assert cache.warnings == []
     assert victim.read_text() == "precious\n"
     assert not os.path.lexists(temp)
-    assert json.loads(service.cache.read_bytes()) == raw
+    assert json.loads(verified_body(service.cache.read_bytes(), user_key())) == raw
 
 
 def test_workers_check_the_cache_of_a_larger_tree(service):
@@ -452,7 +457,7 @@ def test_dependencies_a_cache_names_are_read_only_inside_the_project_and_if_regu
         for entry in document["entries"].values():
             if entry[4]:
                 entry[5] = [[dep, "0" * 32]]
-        service.cache.write_bytes(json.dumps(document).encode())
+        service.cache.write_bytes(service.sign(json.dumps(document).encode()))
         assert check(service.root, timeout=60) == (service.reference, ""), dep
 
 
@@ -484,3 +489,54 @@ def test_a_dependency_reached_by_dots_or_through_a_linked_folder_is_never_read(s
     settings = os.path.join(root, "app", "settings.py")
     entry = Entry("0" * 32, deps=((settings, cache_module.digest(SETTINGS.encode())),))
     assert cache.deps_valid(entry, root) and read == [settings]
+
+
+def _no_findings(document):
+    """A well-formed cache that says every file has no finding: what a repository
+    could commit to hide its findings from whoever checks it."""
+    forged = copy.deepcopy(document)
+    for entry in forged["entries"].values():
+        if entry[4]:
+            entry[4] = []
+    return json.dumps(forged).encode()
+
+
+def test_a_well_formed_cache_without_this_users_signature_is_ignored(service):
+    """The forged "no findings" cache is ignored, whether unsigned, signed with another
+    key, or with its signature copied from the real cache; signed with the user's own key
+    it would be believed, which is why that key lives outside every project."""
+    forged = _no_findings(json.loads(service.valid))
+    other_key = bytes(range(32))
+    head = service.signed.partition(b"\n")[0]
+    for reason, data in [("unsigned", forged), ("another key", sign(forged, other_key)),
+                         ("the real cache's signature line", head + b"\n" + forged),
+                         ("the real cache, signed with another key", sign(service.valid, other_key))]:
+        service.cache.write_bytes(data)
+        found, stderr = check(service.root)
+        assert found == service.reference, reason
+        warnings = warnings_about(stderr, service.cache)
+        assert len(warnings) == 1 and "ignoring the cache file" in warnings[0], (reason, stderr)
+    service.cache.write_bytes(service.sign(forged))  # the control: the forgery itself is well formed
+    found, _ = check(service.root)
+    assert found != service.reference and not [f for f in found if f[3] != "POL001" and f[0] == "app/db.py"]
+
+
+def test_the_key_lives_outside_the_project_and_is_the_users_alone(service):
+    path = key_path()
+    assert not path.startswith(str(service.root))
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    assert len(open(path, "rb").read()) == 32
+
+
+def test_without_a_key_there_is_no_cache_and_the_findings_are_the_same(project, tmp_path):
+    write_service(project)
+    reference, _ = check(project.root, "--no-cache")
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")  # XDG_CACHE_HOME under a file: no key can be made there
+    result = run_cli("check", "--output-format", "json", ".", cwd=project.root,
+                     env={"XDG_CACHE_HOME": str(blocked / "cache")})
+    found = sorted((f["filename"], f["location"]["row"], f["location"]["column"], f["code"], f["message"])
+                   for f in json.loads(result.stdout))
+    assert found == reference
+    assert "no cache this run" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert not list(project.root.glob(".pool_lint_cache/*.json"))  # nothing unsigned written either

@@ -244,13 +244,13 @@ def test_a_syntax_error_is_remembered_for_the_same_bytes_and_python(project):
     file that could not be read is asked again."""
     import sys
 
-    from pool_lint.cache import decode
+    from pool_lint.cache import decode, user_key, verified_body
 
     project.write("app/broken.py", "from sqlalchemy import create_engine\nengine = create_engine(URL,\n")
     first = findings(project.root)
     assert [(f[0], f[3]) for f in first] == [("app/broken.py", "POL001")]
     (cache_file,) = (project.root / ".pool_lint_cache").glob("*.json")
-    raw = json.loads(cache_file.read_bytes())
+    raw = json.loads(verified_body(cache_file.read_bytes(), user_key()))
     entries, _ = decode(raw, raw["name"])
     (entry,) = [e for path, e in entries.items() if path.endswith("broken.py")]
     assert [f.code for f in entry.findings] == ["POL001"]
