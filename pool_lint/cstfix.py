@@ -58,24 +58,27 @@ def _statement_lines(node: ast.stmt) -> Tuple[int, int]:
     return first, node.end_lineno or node.lineno
 
 
-def _spans(body: Sequence[ast.stmt], calls: Sequence[ast.Call]) -> List[Tuple[int, int]]:
+def _spans(body: Sequence[ast.stmt], calls: Sequence[ast.Call],
+           index: Optional[Tuple[Sequence[Tuple[int, int]], Sequence[Tuple[int, int]]]] = None
+           ) -> List[Tuple[int, int]]:
     """Line ranges (first, last; 1-based) of the module-level statements holding `calls`,
     with every statement that shares a line with them (`a = 1; e = create_engine(x)`),
-    merged where they touch."""
-    keys = [(_statement_lines(s)[0], s.col_offset) for s in body]
+    merged where they touch. `index`: `_body_index(body)`, when the caller keeps it (a
+    file with many calls to fix asks once per call)."""
+    lines, keys = index or _body_index(body)
     ranges = []
     for call in calls:
         i = bisect.bisect_right(keys, (call.lineno, call.col_offset)) - 1
         if i < 0:
             raise FixError("the call is outside every statement")
-        first, last = _statement_lines(body[i])
+        first, last = lines[i]
         j = i
-        while i > 0 and _statement_lines(body[i - 1])[1] >= first:
+        while i > 0 and lines[i - 1][1] >= first:
             i -= 1
-            first = min(first, _statement_lines(body[i])[0])
-        while j + 1 < len(body) and _statement_lines(body[j + 1])[0] <= last:
+            first = min(first, lines[i][0])
+        while j + 1 < len(body) and lines[j + 1][0] <= last:
             j += 1
-            last = max(last, _statement_lines(body[j])[1])
+            last = max(last, lines[j][1])
         if call.lineno < first or (call.end_lineno or call.lineno) > last:
             raise FixError("the call is outside its statement")
         ranges.append((first, last))
@@ -87,6 +90,12 @@ def _spans(body: Sequence[ast.stmt], calls: Sequence[ast.Call]) -> List[Tuple[in
         else:
             merged.append([first, last])
     return [(a, b) for a, b in merged]
+
+
+def _body_index(body: Sequence[ast.stmt]) -> Tuple[List[Tuple[int, int]], List[Tuple[int, int]]]:
+    """Each statement's lines, and the (first line, column) its call is searched by."""
+    lines = [_statement_lines(s) for s in body]
+    return lines, [(first, s.col_offset) for (first, _), s in zip(lines, body)]
 
 
 class Span:
@@ -349,7 +358,19 @@ class Document:
         self.ancestors = ancestors  # node -> its enclosing nodes, innermost first
         self.starts = line_starts(text)
         self._spans: List[Span] = []
+        self._covering: Dict[int, List[Span]] = {}  # a line -> the spans parsed over it
+        self._body_index: Optional[tuple] = None  # _body_index(body), made once
         self._whole: Optional[Span] = None
+
+    def _add(self, span: Span) -> None:
+        self._spans.append(span)
+        for line in range(span.first, span.first + span.lines):
+            self._covering.setdefault(line, []).append(span)
+
+    def _holding(self, call: ast.Call) -> List[Span]:
+        """The spans parsed so far that hold the call (looked up by its first line: a
+        file with thousands of calls to fix asks this once per call)."""
+        return [s for s in self._covering.get(call.lineno, ()) if s.holds(call)]
 
     def span_of(self, call: ast.Call) -> Span:
         """The largest span parsed so far that holds the call (spans nest or are apart),
@@ -359,29 +380,31 @@ class Document:
         self.prepare([call])
         if self._whole is not None:
             return self._whole
-        return max((s for s in self._spans if s.holds(call)), key=lambda s: s.lines)
+        return max(self._holding(call), key=lambda s: s.lines)
 
     def prepare(self, calls: Sequence[ast.Call]) -> None:
         """Parse the statements of these calls: the innermost statement around each that
         owns its lines, else its module-level statements (neighbours in one span), else,
         where LibCST cannot take those alone, the whole file."""
-        missing = [c for c in calls if not any(s.holds(c) for s in self._spans)]
+        missing = [c for c in calls if not self._holding(c)]
         if not missing or self._whole is not None:
             return
         outer = []
         for call in missing:
-            if any(s.holds(call) for s in self._spans):
+            if self._holding(call):
                 continue
             span = self._inner_span(call)
             if span is None:
                 outer.append(call)
             else:
-                self._spans.append(span)
+                self._add(span)
         if not outer:
             return
-        for first, last in _spans(self.body, outer):
+        if self._body_index is None:
+            self._body_index = _body_index(self.body)
+        for first, last in _spans(self.body, outer, self._body_index):
             try:
-                self._spans.append(Span(self.text, self.starts, first, last))
+                self._add(Span(self.text, self.starts, first, last))
             except FixError:
                 self._whole = Span(self.text, self.starts, 1, len(self.starts) - 1, whole=True)
                 return

@@ -196,12 +196,18 @@ class Planner:
         return new_text
 
 
+_STARTS: Tuple[Optional[str], List[int]] = (None, [])  # the last text to_edits counted the lines of
+
+
 def to_edits(text: str, edits: Sequence[TextEdit]) -> Tuple[Edit, ...]:
     """Text edits as 1-based (row, column) Edit records for reporters, lines counted as
     Python counts them."""
     import bisect
 
-    starts = [0] + [m.end() for m in _NEWLINE.finditer(text)]
+    global _STARTS
+    if _STARTS[0] is not text:  # one file's findings ask in turn: its lines are counted once
+        _STARTS = (text, [0] + [m.end() for m in _NEWLINE.finditer(text)])
+    starts = _STARTS[1]
 
     def position(offset: int):
         row = bisect.bisect_right(starts, offset) - 1
