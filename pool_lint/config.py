@@ -215,9 +215,13 @@ def _load_toml(path: Path) -> Dict[str, Any]:
         import tomllib
     else:  # pragma: no cover - exercised on Python < 3.11
         import tomli as tomllib
+    from .files import read_regular
+
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        # A regular file within the size cap, never waited on (a FIFO planted under the name).
+        return tomllib.loads(read_regular(path).decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: not UTF-8 ({exc.reason})") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:

@@ -9,9 +9,10 @@ import re
 import stat as _stat
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
-from .config import Settings
+if TYPE_CHECKING:  # the configuration reads its file through read_regular: files imports it for types only
+    from .config import Settings
 
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
 
@@ -106,6 +107,16 @@ def read_or_none(path) -> Optional[bytes]:
     """read_regular, or None where it fails (for the files a run only consults)."""
     try:
         return read_regular(path)
+    except OSError:
+        return None
+
+
+def read_text_or_none(path, limit: int) -> Optional[str]:
+    """A small text file a run only consults (a Procfile, a compose file, a Dockerfile):
+    read_regular within `limit` bytes, decoded as UTF-8 with replacements; None where it
+    is not a regular file, is larger, or cannot be read."""
+    try:
+        return read_regular(path, limit).decode("utf-8", errors="replace")
     except OSError:
         return None
 

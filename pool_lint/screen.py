@@ -896,11 +896,11 @@ def select(facts: Dict[str, FileFacts], read: Optional[Callable[[str], Optional[
 
 
 def read_file(path: str) -> Optional[bytes]:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except OSError:
-        return None
+    """The bytes of a project file the index reads (files.read_or_none: a regular file
+    within the size cap, never blocking), or None."""
+    from .files import read_or_none
+
+    return read_or_none(path)
 
 
 def may_hold(facts: FileFacts) -> bool:

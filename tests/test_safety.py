@@ -52,6 +52,22 @@ def test_a_fifo_is_not_a_regular_file_and_never_blocks(project):
     assert walked.returncode == named.returncode == 1
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_deployment_files_and_a_configuration_that_are_fifos_never_block(project):
+    """What the runtime verdict and the connection budget read (a Procfile, a compose
+    file, a Dockerfile, a gunicorn config) and the configuration file are read only when
+    they are regular files, like the Python files."""
+    project.write("app/db.py", NAIVE)
+    project.write("app/main.py", "from fastapi import FastAPI\n\napp = FastAPI()\n")
+    for name in ("Procfile", "docker-compose.yml", "Dockerfile", "gunicorn.conf.py"):
+        os.mkfifo(project.root / name)
+    result = check("--output-format", "json", "--extend-select", "POL112", ".", cwd=project.root)
+    assert ("app/db.py", "POL101") in {(f[0], f[1]) for f in found(result)}
+    os.mkfifo(project.root / "pool-lint.toml")
+    named = check("--config", "pool-lint.toml", ".", cwd=project.root)
+    assert named.returncode == 2 and "not a regular file (a FIFO)" in named.stderr
+
+
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero here")
 def test_a_link_to_dev_zero_is_not_a_regular_file(project):
     project.write("app/db.py", NAIVE)

@@ -28,7 +28,7 @@ import shlex
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from ..config import DEFAULT_EXCLUDES
-from ..files import ROOT_MARKERS, entries_of
+from ..files import ROOT_MARKERS, entries_of, read_text_or_none
 
 MAX_FILE = 1_000_000  # a deployment file larger than this is data, not configuration
 MAX_DEPTH = 6  # folders below the root searched for deployment files
@@ -130,14 +130,7 @@ def deployment_files(root: str, listing=None) -> List[Tuple[str, str, str]]:
 
 
 def _read(path: str) -> Optional[str]:
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_FILE + 1)
-    except OSError:
-        return None
-    if len(data) > MAX_FILE:
-        return None
-    return data.decode("utf-8", errors="replace")
+    return read_text_or_none(path, MAX_FILE)
 
 
 def _yaml_documents(text: str) -> Optional[list]:

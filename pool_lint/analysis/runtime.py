@@ -37,7 +37,7 @@ from typing import Callable, Dict, FrozenSet, Iterable, List, NamedTuple, Option
 
 from ..config import DEFAULT_EXCLUDES
 
-from ..files import ROOT_MARKERS, Listing, entries_of
+from ..files import ROOT_MARKERS, Listing, entries_of, read_regular, read_text_or_none
 from .tree import walk
 SERVERLESS_MODULES = ("mangum", "chalice", "functions_framework", "azure.functions", "aws_lambda_powertools")
 PROCESS_SERVERS = ("uvicorn", "gunicorn", "hypercorn", "granian", "daphne")
@@ -173,9 +173,8 @@ def _detect(root: str) -> RuntimeVerdict:
     cut = len(root.rstrip(os.sep)) + 1
     for path in python_files(root):
         try:
-            with open(path, "rb") as handle:
-                data = handle.read(MAX_FILE + 1)
-        except OSError:
+            data = read_regular(path, MAX_FILE)
+        except OSError:  # not a regular file, too large (generated or data, not evidence), unreadable
             continue
         code += code_evidence(path[cut:].replace(os.sep, "/"), data)
     return verdict(Path(root), code)
@@ -303,14 +302,7 @@ def _is_dockerfile(name: str) -> bool:
 
 
 def _read_text(path: str) -> Optional[str]:
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_FILE + 1)
-    except OSError:
-        return None
-    if len(data) > MAX_FILE:
-        return None
-    return data.decode("utf-8", errors="replace")
+    return read_text_or_none(path, MAX_FILE)
 
 
 def _server_in(text: str) -> Optional[str]:
