@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from .analysis import catalog
+from .files import read_regular
 
 _FACTORY_WORDS = catalog.ENGINE_FACTORY_WORDS + (b"engine",)
 
@@ -42,7 +43,7 @@ def collect(targets, settings, listing=None) -> dict:
         found = []
         for target in sorted(by_root[root], key=lambda t: t.display):
             try:
-                data = target.path.read_bytes()
+                data = read_regular(target.file)  # a regular file within the cap, never blocking
             except OSError:
                 continue
             if not any(word in data for word in _FACTORY_WORDS):
