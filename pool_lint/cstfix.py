@@ -93,11 +93,15 @@ def _spans(body: Sequence[ast.stmt], calls: Sequence[ast.Call]) -> List[Tuple[in
 # position), or (None, why not: a message with a %s for what was parsed). Generated trees
 # and real projects repeat statements (the same engine call in every service): each is
 # parsed once per process. A parse depends on the text alone, and the trees are never
-# changed (a rewrite makes new nodes).
+# changed (a rewrite makes new nodes). Forgotten all at once past _PARSED_LIMIT
+# characters of text (a whole file's tree is large).
 _PARSED: Dict[str, tuple] = {}
+_PARSED_LIMIT = 1 << 18
+_parsed_size = 0
 
 
 def _parsed(code: str) -> tuple:
+    global _parsed_size
     found = _PARSED.get(code)
     if found is not None:
         return found
@@ -117,9 +121,11 @@ def _parsed(code: str) -> tuple:
                 if isinstance(node, cst.Call):
                     calls[(where.start.line, where.start.column, where.end.line, where.end.column)] = node
             found = (module, line_starts(code), positions, calls)
-    if len(_PARSED) >= 512:
+    if _parsed_size + len(code) > _PARSED_LIMIT:
         _PARSED.clear()
+        _parsed_size = 0
     _PARSED[code] = found
+    _parsed_size += len(code)
     return found
 
 

@@ -126,8 +126,11 @@ def verify(tree: ast.AST, new_text: str, changes: Dict[tuple, MergedFix]) -> Non
 
 # -- planning and applying -------------------------------------------------------------------
 # Per process: (a span's header and text, the call's place in it, the change) -> the edit
-# LibCST made and the check passed (offsets from the span's start), or None.
+# LibCST made and the check passed (offsets from the span's start), or None. Forgotten
+# all at once past _EDITS_LIMIT characters of span text in the keys.
 _EDITS: Dict[tuple, Optional[TextEdit]] = {}
+_EDITS_LIMIT = 1 << 20
+_edits_size = 0
 _UNKNOWN = object()
 
 class Planner:
@@ -153,6 +156,7 @@ class Planner:
     def edit(self, fix: KeywordFix, order: Sequence[str] = ()) -> Optional[TextEdit]:
         """The text edit of one finding's fix, or None when it changes nothing or cannot
         be made exactly."""
+        global _edits_size
         change = merge([fix], order)[0]
         if not change:
             return None
@@ -168,9 +172,11 @@ class Planner:
         found = _EDITS.get(key, _UNKNOWN)
         if found is _UNKNOWN:
             found = self._span_edit(document, span, change)
-            if len(_EDITS) >= 4096:
+            if _edits_size + len(span.text) > _EDITS_LIMIT:
                 _EDITS.clear()
+                _edits_size = 0
             _EDITS[key] = found
+            _edits_size += len(span.text)
         if found is None:
             return None
         return span.start + found[0], span.start + found[1], found[2]
