@@ -98,6 +98,46 @@ def _body_index(body: Sequence[ast.stmt]) -> Tuple[List[Tuple[int, int]], List[T
     return lines, [(first, s.col_offset) for (first, _), s in zip(lines, body)]
 
 
+# A statement's text -> what parsing it gave (module, line starts, positions, calls by
+# position), or (None, why not: a message with a %s for what was parsed). Generated trees
+# and real projects repeat statements (the same engine call in every service): each is
+# parsed once per process. A parse depends on the text alone, and the trees are never
+# changed (a rewrite makes new nodes). Forgotten all at once past _PARSED_LIMIT
+# characters of text (a whole file's tree is large).
+_PARSED: Dict[str, tuple] = {}
+_PARSED_LIMIT = 1 << 18
+_parsed_size = 0
+
+
+def _parsed(code: str) -> tuple:
+    global _parsed_size
+    found = _PARSED.get(code)
+    if found is not None:
+        return found
+    try:
+        module = cst.parse_module(code)
+    except (cst.ParserSyntaxError, RecursionError, MemoryError) as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        found = (None, "LibCST cannot parse %s: " + detail.replace("%", "%%"))
+    else:
+        if module.code != code:
+            found = (None, "LibCST would not keep every byte of %s (a form feed in an indentation)")
+        else:
+            wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+            positions = wrapper.resolve(PositionProvider)
+            calls: Dict[Tuple[int, int, int, int], cst.Call] = {}
+            for node, where in positions.items():
+                if isinstance(node, cst.Call):
+                    calls[(where.start.line, where.start.column, where.end.line, where.end.column)] = node
+            found = (module, line_starts(code), positions, calls)
+    if _parsed_size + len(code) > _PARSED_LIMIT:
+        _PARSED.clear()
+        _parsed_size = 0
+    _PARSED[code] = found
+    _parsed_size += len(code)
+    return found
+
+
 class Span:
     """Whole lines of the file (`first`..`last`, 1-based) parsed with LibCST, alone: a
     module-level statement as it is, a statement inside a block after a header line
@@ -118,20 +158,10 @@ class Span:
         self.head = "if 1:" + (newline.group() if newline else "\n") if inner else ""
         self.shift = first - 1 - (1 if inner else 0)  # file line = parsed line + shift
         what = "the file" if whole else "the statement"
-        try:
-            self.module = cst.parse_module(self.head + self.text)
-        except (cst.ParserSyntaxError, RecursionError, MemoryError) as exc:
-            raise FixError(f"LibCST cannot parse {what}: "
-                           f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
-        if self.module.code != self.head + self.text:
-            raise FixError(f"LibCST would not keep every byte of {what} (a form feed in an indentation)")
-        self.starts = line_starts(self.head + self.text)
-        wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
-        self.positions = wrapper.resolve(PositionProvider)
-        self.calls: Dict[Tuple[int, int, int, int], cst.Call] = {}
-        for node, where in self.positions.items():
-            if isinstance(node, cst.Call):
-                self.calls[(where.start.line, where.start.column, where.end.line, where.end.column)] = node
+        parsed = _parsed(self.head + self.text)
+        if parsed[0] is None:
+            raise FixError(parsed[1] % what)
+        self.module, self.starts, self.positions, self.calls = parsed
 
     def code(self, module: cst.Module) -> str:
         """A rewritten module's code for these lines of the file (without the header)."""

@@ -125,6 +125,14 @@ def verify(tree: ast.AST, new_text: str, changes: Dict[tuple, MergedFix]) -> Non
 
 
 # -- planning and applying -------------------------------------------------------------------
+# Per process: (a span's header and text, the call's place in it, the change) -> the edit
+# LibCST made and the check passed (offsets from the span's start), or None. Forgotten
+# all at once past _EDITS_LIMIT characters of span text in the keys.
+_EDITS: Dict[tuple, Optional[TextEdit]] = {}
+_EDITS_LIMIT = 1 << 20
+_edits_size = 0
+_UNKNOWN = object()
+
 class Planner:
     """The fixes of one file's text: each finding's own edit (what `--fix` would do for
     it alone, checked), and all of them applied together. LibCST is loaded, and the
@@ -148,13 +156,36 @@ class Planner:
     def edit(self, fix: KeywordFix, order: Sequence[str] = ()) -> Optional[TextEdit]:
         """The text edit of one finding's fix, or None when it changes nothing or cannot
         be made exactly."""
+        global _edits_size
         change = merge([fix], order)[0]
         if not change:
             return None
         try:
             document = self.document
-            start, end, content = document.call_edit(change.call, change.insert, change.remove, change.replace)
             span = document.span_of(change.call)
+        except FixError:
+            return None
+        # What LibCST makes of a call, and whether it passes the check, depend only on
+        # the span's text, the call's place in it and the change: the same statement met
+        # again (in this file or another) gives the same edit, at its own offset.
+        key = (span.head, span.text, span.ast_key(change.call), change.insert, change.remove, change.replace)
+        found = _EDITS.get(key, _UNKNOWN)
+        if found is _UNKNOWN:
+            found = self._span_edit(document, span, change)
+            if _edits_size + len(span.text) > _EDITS_LIMIT:
+                _EDITS.clear()
+                _edits_size = 0
+            _EDITS[key] = found
+            _edits_size += len(span.text)
+        if found is None:
+            return None
+        return span.start + found[0], span.start + found[1], found[2]
+
+    def _span_edit(self, document, span, change: MergedFix) -> Optional[TextEdit]:
+        """One call's edit made by LibCST and checked (offsets from the span's start), or
+        None."""
+        try:
+            start, end, content = document.call_edit(change.call, change.insert, change.remove, change.replace)
             tree = self._span_trees.get(id(span))
             if tree is None:
                 tree = self._span_trees[id(span)] = ast.parse(span.parsed(span.text))
@@ -162,7 +193,7 @@ class Planner:
             verify(tree, span.parsed(new_text), {span.ast_key(change.call): change})
         except FixError:
             return None
-        return start, end, content
+        return start - span.start, end - span.start, content
 
     def apply(self, fixes: Sequence[KeywordFix], order: Sequence[str] = ()) -> Tuple[str, List[str]]:
         """(the text with every fix that can be made exactly, why the others could not).

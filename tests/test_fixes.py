@@ -306,3 +306,29 @@ def test_a_call_in_a_decorator():
     src = SESSION_HEAD + "import functools\n\n\n@functools.lru_cache\n@functools.wraps(AsyncSession(e))\ndef f():\n    pass\n"
     out = fix_sessions(src)
     assert out == src.replace("AsyncSession(e)", "AsyncSession(e, expire_on_commit=False)")
+
+
+def test_an_edit_remembered_from_another_file_is_the_edit_made_afresh():
+    """A statement LibCST parsed and a call's checked edit are remembered per process by
+    the statement's text: met again at another place (in another file, inside a
+    function, after other lines), the edit is the one a fresh process would make."""
+    from pool_lint import cstfix, fixes
+
+    call = "create_async_engine(\n    URL,\n    pool_size=5,\n)\n"
+    sources = [HEAD + "engine = " + call,
+               HEAD + "\n\nX = 1\nengine = " + call,
+               HEAD + "def make():\n    engine = " + call.replace("\n    ", "\n        ").replace("\n)", "\n    )")
+               + "    return engine\n",
+               HEAD + "engine = create_async_engine(URL, pool_size=5)  # one line\n"]
+
+    def edits(source):
+        return [(f.code, f.fix) for f in lint_source(source, path="app/db.py", select=ENGINE_RULES)]
+
+    remembered = [edits(source) for source in sources + sources]
+    fresh = []
+    for source in sources + sources:
+        fixes._EDITS.clear()
+        cstfix._PARSED.clear()
+        fresh.append(edits(source))
+    assert remembered == fresh
+    assert all(any(fix is not None for _, fix in found) for found in fresh)
