@@ -184,6 +184,19 @@ def test_the_hint_of_a_class_names_the_method_that_can_hold_a_finding():
     assert external == ((15, 17),)  # `fetch`, not the whole class
 
 
+def test_the_name_a_statement_defines_is_no_call_of_it():
+    """`async def read_items(session)` defines `read_items`; it does not call the project's
+    other `read_items` (one that calls out): only a use of the name makes the unit a
+    candidate, here the recursive call of the second function."""
+    from pool_lint.screen import SESSION_NAMES, session_units
+
+    text = (b"from sqlalchemy.ext.asyncio import AsyncSession\n\n\n"
+            b"async def read_items(session: AsyncSession):\n    return await session.execute(q)\n\n\n"
+            b"async def read_all(session: AsyncSession):\n    return await read_items(session)\n")
+    external, _, _ = session_units(layout(text), SESSION_NAMES, (), (b"read_items",), ())
+    assert external == ((8, 9),)
+
+
 def _start(node) -> int:
     decorators = getattr(node, "decorator_list", None)
     return decorators[0].lineno if decorators else node.lineno
