@@ -1,14 +1,17 @@
 """The command line: a thin layer over config, runner and reporters (SPEC 5).
 
-It is read with `argparse` (a run pays for what it imports before its first file: the
-command line parser is part of every pre-commit call)."""
+It is read with `click` (a run pays for what it imports before its first file: the
+command line parser is part of every pre-commit call; click costs about its import, and
+the help layout's `shutil` is avoided by giving click the terminal width)."""
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import List, Optional, Sequence, Tuple
+
+import click
 
 from . import __version__
 from .config import ConfigError, Settings, load_settings
@@ -60,33 +63,44 @@ def _emit(text: str, output_file: Optional[str], stream=None) -> None:
         (stream or sys.stdout).write(text)
 
 
-def _jobs(value: str) -> int:
+class _Jobs(click.ParamType):
+    name = "N"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        try:
+            jobs = int(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a whole number", param, ctx)
+        if jobs < 1:
+            self.fail(f"{jobs} is below 1", param, ctx)
+        return jobs
+
+
+def _columns() -> int:
+    """The terminal's width, found without `shutil` (click imports it for help only when
+    it is not given one)."""
     try:
-        jobs = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if jobs < 1:
-        raise argparse.ArgumentTypeError(f"{jobs} is below 1")
-    return jobs
+        return int(os.environ.get("COLUMNS", "")) or os.get_terminal_size(sys.__stdout__.fileno()).columns
+    except (ValueError, OSError, AttributeError):
+        return 80
 
 
-class _Formatter(argparse.RawDescriptionHelpFormatter):
-    """argparse's help layout at the terminal's width, found without `shutil` (which
-    argparse imports for it on every run, help or not, along with two compressors)."""
+class _FirstSpelling(click.Option):
+    """A `--flag/--no-flag` whose help shows the first spelling only (the other is for
+    callers that need to undo a flag, e.g. `--no-force-exclude`)."""
 
-    def __init__(self, prog: str, **options):
-        if options.get("width") is None:
-            try:
-                columns = int(os.environ.get("COLUMNS", "")) or os.get_terminal_size(sys.__stdout__.fileno()).columns
-            except (ValueError, OSError, AttributeError):
-                columns = 80
-            options["width"] = max(columns - 2, 20)
-        super().__init__(prog, **options)
+    def get_help_record(self, ctx):
+        record = super().get_help_record(ctx)
+        return (self.opts[0], record[1]) if record else record
 
 
-def _parser(prog: str, description: str) -> argparse.ArgumentParser:
-    return argparse.ArgumentParser(prog=prog, description=description, allow_abbrev=False,
-                                   formatter_class=_Formatter)
+def _command(name: str, params) -> click.Command:
+    columns = _columns()
+    return click.Command(f"{PROG} {name}", help=COMMANDS[name], params=params, add_help_option=True,
+                         context_settings={"help_option_names": ["-h", "--help"],
+                                           "terminal_width": columns, "max_content_width": columns})
 
 
 COMMANDS = {
@@ -96,66 +110,93 @@ COMMANDS = {
 }
 
 
-def _check_parser() -> argparse.ArgumentParser:
-    parser = _parser(f"{PROG} check", COMMANDS["check"])
-    add = parser.add_argument
-    add("paths", nargs="*", metavar="PATHS", help="Files or folders to check (- for standard input).")
-    add("--output-format", choices=FORMAT_NAMES, default="text", help="How findings are printed (default: text).")
-    add("--output-file", metavar="FILE", help="Write findings to this file.")
-    add("--show-source", action="store_true", help="Show the source line of each finding (text format).")
-    add("--statistics", action="store_true", help="Print a count of findings per code instead of the findings.")
-    add("-q", "--quiet", action="store_true", help="Print findings only: no summary.")
-    add("--exit-zero", action="store_true", help="Exit 0 even when findings remain.")
-    add("--select", action="append", default=[], metavar="CODES",
-        help="Codes or prefixes to check (replaces the configured list).")
-    add("--ignore", action="append", default=[], metavar="CODES", help="Codes or prefixes to skip.")
-    add("--extend-select", action="append", default=[], metavar="CODES",
-        help="Codes or prefixes to add to the selection (POL202).")
-    add("--per-file-ignores", action="append", default=[], metavar="GLOB:CODES",
-        help="GLOB:CODES pairs, e.g. 'tests/*:POL1'.")
-    add("--exclude", action="append", default=None, metavar="GLOBS",
-        help="Files and folders to leave out (comma-separated globs; replaces the configured and default list).")
-    add("--extend-exclude", action="append", default=[], metavar="GLOBS",
-        help="Files and folders to leave out, besides the excluded ones (comma-separated globs).")
-    add("--force-exclude", action="store_true", default=False,
-        help="Apply the excludes to paths named on the command line too (pre-commit passes it).")
-    add("--no-force-exclude", dest="force_exclude", action="store_false", help=argparse.SUPPRESS)
-    add("--respect-gitignore", dest="respect_gitignore", action="store_true", default=None,
-        help="Leave out what .gitignore files ignore (the default; config: respect-gitignore).")
-    add("--no-respect-gitignore", dest="respect_gitignore", action="store_false",
-        help="Check files that .gitignore files ignore.")
-    add("--fix", action="store_true", help="Apply safe fixes.")
-    add("--unsafe-fixes", action="store_true", help="With --fix or --diff, also apply unsafe fixes.")
-    add("--diff", action="store_true", help="Print the diff --fix would apply; write nothing.")
-    add("--config", dest="config_file", metavar="FILE", help="Read settings from this TOML file.")
-    add("--isolated", action="store_true", help="Ignore every configuration file.")
-    add("--stdin-filename", metavar="NAME", help="The name of the file read from standard input (-).")
-    add("--jobs", type=_jobs, metavar="N", help="Worker processes (default: all cores).")
-    add("--no-cache", action="store_true", help="Do not read or write the cache.")
-    add("--show-runtime", action="store_true", help="Print the runtime verdict and its evidence per project root.")
-    add("--no-screen", action="store_true", help=argparse.SUPPRESS)  # analyse every file (testing)
-    return parser
+def _flag(*names, help=None, hidden=False):
+    return click.Option(list(names), is_flag=True, default=False, help=help, hidden=hidden)
 
 
-def _rule_parser() -> argparse.ArgumentParser:
-    parser = _parser(f"{PROG} rule", COMMANDS["rule"])
-    parser.add_argument("code", nargs="?", metavar="CODE", help="A rule code, such as POL101.")
-    parser.add_argument("--all", dest="show_all", action="store_true", help="List every rule.")
-    return parser
+def _many(name, metavar, help, default=()):
+    return click.Option([name], multiple=True, metavar=metavar, help=help, default=default)
 
 
-def _pools_parser() -> argparse.ArgumentParser:
-    parser = _parser(f"{PROG} pools", COMMANDS["pools"])
-    add = parser.add_argument
-    add("paths", nargs="*", metavar="PATHS", help="Files or folders (default: the current folder).")
-    add("--output-format", choices=("text", "json"), default="text", help="A table (default) or JSON.")
-    add("--output-file", metavar="FILE", help="Write the inventory to this file.")
-    add("--config", dest="config_file", metavar="FILE", help="Read settings from this TOML file.")
-    add("--isolated", action="store_true", help="Ignore every configuration file.")
-    return parser
+def _check_command() -> click.Command:
+    """The options of `pool-lint check`, as the argparse version had them."""
+    O = click.Option
+    return _command("check", [
+        click.Argument(["paths"], nargs=-1, metavar="[PATHS]..."),
+        O(["--output-format"], type=click.Choice(FORMAT_NAMES), default="text",
+          help="How findings are printed (default: text)."),
+        O(["--output-file"], metavar="FILE", help="Write findings to this file."),
+        _flag("--show-source", help="Show the source line of each finding (text format)."),
+        _flag("--statistics", help="Print a count of findings per code instead of the findings."),
+        _flag("-q", "--quiet", help="Print findings only: no summary."),
+        _flag("--exit-zero", help="Exit 0 even when findings remain."),
+        _many("--select", "CODES", "Codes or prefixes to check (replaces the configured list)."),
+        _many("--ignore", "CODES", "Codes or prefixes to skip."),
+        _many("--extend-select", "CODES", "Codes or prefixes to add to the selection (POL202)."),
+        _many("--per-file-ignores", "GLOB:CODES", "GLOB:CODES pairs, e.g. 'tests/*:POL1'."),
+        _many("--exclude", "GLOBS",
+              "Files and folders to leave out (comma-separated globs; replaces the configured and default list)."),
+        _many("--extend-exclude", "GLOBS",
+              "Files and folders to leave out, besides the excluded ones (comma-separated globs)."),
+        _FirstSpelling(["--force-exclude/--no-force-exclude"], default=False,
+                       help="Apply the excludes to paths named on the command line too (pre-commit passes it)."),
+        O(["--respect-gitignore/--no-respect-gitignore"], default=None,
+          help="Leave out what .gitignore files ignore (the default; config: respect-gitignore), "
+               "or check them too."),
+        _flag("--fix", help="Apply safe fixes."),
+        _flag("--unsafe-fixes", help="With --fix or --diff, also apply unsafe fixes."),
+        _flag("--diff", help="Print the diff --fix would apply; write nothing."),
+        O(["--config", "config_file"], metavar="FILE", help="Read settings from this TOML file."),
+        _flag("--isolated", help="Ignore every configuration file."),
+        O(["--stdin-filename"], metavar="NAME", help="The name of the file read from standard input (-)."),
+        O(["--jobs"], type=_Jobs(), metavar="N", help="Worker processes (default: all cores)."),
+        _flag("--no-cache", help="Do not read or write the cache."),
+        _flag("--show-runtime", help="Print the runtime verdict and its evidence per project root."),
+        _flag("--no-screen", hidden=True),  # analyse every file (testing)
+    ])
 
 
-def pools(args: argparse.Namespace) -> None:
+def _rule_command() -> click.Command:
+    return _command("rule", [
+        click.Argument(["code"], required=False, metavar="[CODE]"),
+        click.Option(["--all", "show_all"], is_flag=True, default=False, help="List every rule."),
+    ])
+
+
+def _pools_command() -> click.Command:
+    return _command("pools", [
+        click.Argument(["paths"], nargs=-1, metavar="[PATHS]..."),
+        click.Option(["--output-format"], type=click.Choice(("text", "json")), default="text",
+                     help="A table (default) or JSON."),
+        click.Option(["--output-file"], metavar="FILE", help="Write the inventory to this file."),
+        click.Option(["--config", "config_file"], metavar="FILE", help="Read settings from this TOML file."),
+        _flag("--isolated", help="Ignore every configuration file."),
+    ])
+
+
+def _parse(command: click.Command, args: List[str]) -> SimpleNamespace:
+    """The command's options as attributes, or a usage error (exit 2, click's message on
+    standard error), or its help (exit 0). The run itself happens outside click, so that
+    SystemExit, KeyboardInterrupt and a broken pipe reach `entry` as they did."""
+    try:
+        ctx = command.make_context(command.name, list(args))
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(EXIT_ERROR if isinstance(error, click.UsageError) else error.exit_code)
+    params = dict(ctx.params)
+    if "exclude" in params and not params["exclude"]:
+        params["exclude"] = None  # not given: the configured and default list
+    for name in ("select", "ignore", "extend_select", "per_file_ignores", "extend_exclude"):
+        if name in params:
+            params[name] = list(params[name])
+    if "paths" in params:
+        params["paths"] = list(params["paths"])
+    return SimpleNamespace(**params)
+
+
+def pools(args: SimpleNamespace) -> None:
     """`pool-lint pools`: exit 0, or 2 on a configuration or internal error."""
     from .inventory import run as inventory
 
@@ -191,19 +232,19 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         sys.exit(EXIT_CLEAN)
     command, rest = args[0], args[1:]
     if command == "check":
-        check(_check_parser().parse_intermixed_args(rest))
+        check(_parse(_check_command(), rest))
     elif command == "rule":
-        rule(_rule_parser().parse_args(rest))
+        rule(_parse(_rule_command(), rest))
         sys.exit(EXIT_CLEAN)
     elif command == "pools":
-        pools(_pools_parser().parse_args(rest))
+        pools(_parse(_pools_command(), rest))
     else:
         sys.stderr.write(f"usage: {PROG} [-h] [--version] COMMAND [ARGS]...\n"
                          f"{PROG}: error: no such command {command!r} (choose from {', '.join(COMMANDS)})\n")
         sys.exit(EXIT_ERROR)
 
 
-def check(args: argparse.Namespace) -> None:
+def check(args: SimpleNamespace) -> None:
     from .runner import RunOptions, discover_targets, run, run_stdin, write_fixes
 
     paths = tuple(args.paths) or (".",)
@@ -407,7 +448,7 @@ def _print_runtimes(targets, settings: Settings) -> None:
         print(f"{root}: {verdict.describe()}", file=sys.stderr)
 
 
-def rule(args: argparse.Namespace) -> None:
+def rule(args: SimpleNamespace) -> None:
     from .rules import ALL_RULES
 
     code, show_all = args.code, args.show_all
