@@ -448,12 +448,7 @@ def _pools_of(project, module, settings) -> List[Pool]:
     from .file import FileView
     from .roles import role
 
-    source = module.source
-    if source._lazy:
-        for stub, (_, text) in list(source._lazy.items()):
-            if any(word in text for word in _FACTORY_WORDS):
-                module.names.bindings.get(stub.name)  # parses it in place (names._Expanding)
-                source.expand(stub)
+    module.source.expand_where(lambda text: any(word in text for word in _FACTORY_WORDS))
     ctx = FileView.for_module(module, project)
     found = []
     if settings.check_tests or role(ctx.relative_path, ctx.names) == "app":

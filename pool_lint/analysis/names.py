@@ -106,9 +106,12 @@ class _Expanding(dict):
         return self._expanded(name, dict.__getitem__(self, name))
 
     def _expanded(self, name, nodes):
-        lazy = self.source._lazy
-        if lazy and any(node in lazy for node in nodes):
-            nodes = [found for found in map(self.source.expand, nodes) if found is not None]
+        # A stub still to parse, or one the source parsed already by another way (through
+        # Source.expand_where, say): either way, the name binds what the parse gave.
+        source = self.source
+        lazy, done = source._lazy, source._expanded
+        if (lazy or done) and any(node in lazy or node in done for node in nodes):
+            nodes = [found for found in map(source.expand, nodes) if found is not None]
             dict.__setitem__(self, name, nodes)
         return nodes
 

@@ -116,6 +116,13 @@ class Source:
                 self._index(found)
         return found
 
+    def expand_where(self, wanted) -> None:
+        """Parse in place every stub whose text `wanted` accepts (an analysis that must
+        see every call of a kind in a module it only consults, not just the names it asks)."""
+        for stub, (_, text) in list((self._lazy or {}).items()):
+            if wanted(text):
+                self.expand(stub)
+
     # -- positions ---------------------------------------------------------------------
     def column(self, row: int, byte_offset: int) -> int:
         """0-based character column for an `ast` UTF-8 byte offset on 1-based `row`."""
