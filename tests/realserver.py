@@ -82,6 +82,19 @@ def _scratch(prefix: str) -> Path:
     return folder
 
 
+def _stop(process: Optional[subprocess.Popen], folder: Path, timeout: float) -> None:
+    """End a server this module started (SIGTERM, then SIGKILL after `timeout` s) and
+    remove its scratch folder."""
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 class Postgres:
     """One cluster: initdb into a temporary folder, start on 127.0.0.1:<free port>."""
 
@@ -154,14 +167,7 @@ class Postgres:
             connection.close()
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()  # smart shutdown
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        shutil.rmtree(self.folder, ignore_errors=True)
+        _stop(self.process, self.folder, timeout=20)  # SIGTERM: the server's smart shutdown
 
 
 class PgBouncer:
@@ -214,11 +220,4 @@ class PgBouncer:
         return f"postgresql+asyncpg://app@127.0.0.1:{self.port}/app"
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        shutil.rmtree(self.folder, ignore_errors=True)
+        _stop(self.process, self.folder, timeout=10)
