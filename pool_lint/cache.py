@@ -351,6 +351,7 @@ def _dependency_bytes(path: str, root: Optional[str]) -> Optional[bytes]:
 
 class Cache:
     def __init__(self, path: Optional[Path], name: str = ""):
+        self.key: Optional[bytes] = None  # the user's cache key, read once by load
         self.path = path
         self.name = name  # what the cache file is for (version, Python, configuration), digested
         self.entries: Dict[str, Entry] = {}
@@ -384,7 +385,7 @@ class Cache:
         `warnings`, when the file does not validate (whatever it holds, this returns)."""
         cache = cls(path, name)
         try:
-            key = user_key()
+            key = cache.key = user_key()
         except OSError as exc:  # no key, no cache: an unsigned cache would be trusted by nobody
             cache.warnings.append(f"no cache this run: the cache key {key_path()} can be neither read nor made "
                                   f"({exc.strerror or exc})")
@@ -488,7 +489,7 @@ class Cache:
                     handle.write("# Automatically created by pool-lint.\n*\n")
             text = json.dumps(encode(self.entries, self.roots, self.name), separators=(",", ":"),
                               check_circular=False)
-            data = sign(text.encode(), user_key())
+            data = sign(text.encode(), self.key or user_key())
             write_atomically(self.path, lambda handle: handle.write(data))
         except (OSError, ValueError, TypeError) as exc:  # TypeError: a structure json cannot write
             self.warnings.append(f"could not write the cache at {self.path}: "
