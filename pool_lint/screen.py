@@ -627,7 +627,8 @@ class Index:
         return found
 
     def _classes(self, path: str) -> List[Tuple[str, List[Unit]]]:
-        """(name, the units of its members) of the module-level classes of a file."""
+        """(name, the units of its members) of the module-level classes of a file: its
+        head (`class C(Base):`, decorators and docstring) first."""
         return [(statement[5], members_of(statement) or [statement[0]]) for statement in self._statements_of(path) or ()
                 if statement[1] == "class" and statement[5]]
 
@@ -687,7 +688,8 @@ class Index:
             # method) is a session source wherever it is used (SPEC 3b); so is what is
             # made from one in this file (`db = Database(url)`): to a fixed point, each
             # statement asked only about the names it was not asked about before.
-            functions = [(name, [unit]) for name, unit in defs] + self._classes(path)
+            classes = self._classes(path)
+            functions = [(name, [unit]) for name, unit in defs] + classes
             fresh = words + tuple(name.encode() for name in sorted(own | new_objects))
             known: Tuple[bytes, ...] = ()
             made = set(self._mentioned(path, set().union(*self.made.values()), self.made)) if self.made else set()
@@ -698,6 +700,9 @@ class Index:
                 known += fresh
                 found = {name for name, units in functions if name not in new_objects and name not in own
                          and any(_hands_over(unit, makers, known, fresh, first) for unit in units)}
+                # A subclass of one (its head names it) inherits the method.
+                found |= {name for name, units in classes if name not in new_objects and name not in own
+                          and fresh and _mentions_in_code(units[0], fresh)}
                 named = tuple(name.encode() for name in sorted(found))
                 found |= {name for name, value in values if name not in new_objects and name not in own
                           and _mentions(value[1], named) and _hands_out(value, named)}

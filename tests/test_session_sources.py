@@ -336,3 +336,38 @@ def test_a_session_handed_on_by_the_function_it_is_passed_to_is_not_reported(pro
             Repository(SyncSession())
     ''')
     assert found == []
+
+
+def test_an_inherited_method_of_a_project_class(project):
+    found = check(project, "app/services.py", '''
+        import asyncio
+        from sqlalchemy import text
+        from app import models
+        from app.clients import push
+        from app.base import Base
+
+        class Service(Base):
+            """Its session comes from the base class."""
+
+            def sync(self):
+                with self.session() as session:
+                    session.execute(text("select 1"))
+                    push(1)
+
+        async def overview(service: Service):
+            async with service.scope() as session:
+                return await asyncio.gather(models.count_a(session), models.count_b(session))
+    ''', files={"app/base.py": '''
+        from contextlib import asynccontextmanager
+        from app.db import SessionLocal, SyncSession
+
+        class Base:
+            def session(self):
+                return SyncSession()
+
+            @asynccontextmanager
+            async def scope(self):
+                async with SessionLocal() as session:
+                    yield session
+    '''})
+    assert codes(found) == [(14, "POL201"), (18, "POL205")]

@@ -508,13 +508,8 @@ def _is_generator(func) -> bool:
 
 
 def _class_from(expr, module):
-    """(module, ClassDef) of the project class an expression of `module` names (a
-    string annotation included), or None."""
-    if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
-        try:
-            expr = ast.parse(expr.value, mode="eval").body
-        except SyntaxError:
-            return None
+    """(module, ClassDef) of the project class an expression of `module` names, or None
+    (a string annotation is not followed: the index reads no strings)."""
     if isinstance(expr, ast.Name):
         nodes = module.names.bound(expr.id)
         if len(nodes) == 1 and isinstance(nodes[0], ast.ClassDef):
