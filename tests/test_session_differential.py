@@ -65,6 +65,12 @@ def new_session():
 
 async def open_session():
     return Session()
+
+
+async def open_warm_session():
+    session = Session()
+    await session.execute(text("select 1"))
+    return session
 '''
 
 SCENARIOS = {
@@ -166,6 +172,22 @@ SCENARIOS = {
             external("b")
         finally:
             await s.close()
+    """,
+    "a project coroutine that returns a session after a statement": """
+        s = await open_warm_session()
+        try:
+            external("a")
+            await s.commit()
+            external("b")
+        finally:
+            await s.close()
+    """,
+    "async with on a session closes it": """
+        s = Session()
+        async with s:
+            await s.execute(text("select 1"))
+            external("a")
+        external("b")
     """,
     "a project function that commits": """
         async with Session() as s:
