@@ -33,6 +33,19 @@ def _async(body: str) -> str:
     return _ASYNC + "\n" + textwrap.dedent(body)
 
 
+# The messages (named, so that examples and tests can pin what a user sees).
+HOLDING = ("`{call}` while `{session}` holds a pooled connection: the slot stays checked out for the whole call; "
+           "commit or release before calling out")
+IN_SCOPE = ("`{call}` inside the scope of `{session}` (it holds no connection now): keep external calls outside "
+            "session scopes so they cannot start holding one")
+EXPIRES_ON_COMMIT = ("async session without `expire_on_commit`: commit() expires loaded objects and reading one "
+                     "afterwards raises MissingGreenlet")
+SHARED_BY_GATHER = ("session `{session}` is used by several awaitables of one gather(): a session runs one statement "
+                    "at a time; give each task its own session")
+SHARED_WITH_TASK = ("session `{session}` is shared with a task started earlier: a session runs one statement at a "
+                    "time; give each task its own session")
+
+
 def _external_reports(file, code: str) -> List[Report]:
     out = []
     analysis = file.sessions
@@ -40,13 +53,9 @@ def _external_reports(file, code: str) -> List[Report]:
         for found in analysis.flow(func).externals:
             if found.code != code:
                 continue
-            if code == "POL201":
-                message = (f"`{found.description}` while `{found.session}` holds a pooled connection: the slot "
-                           f"stays checked out for the whole call; commit or release before calling out")
-            else:
-                message = (f"`{found.description}` inside the scope of `{found.session}` (it holds no connection "
-                           f"now): keep external calls outside session scopes so they cannot start holding one")
-            out.append(Report(node=found.call.func, message=message, span=found.call))
+            template = HOLDING if code == "POL201" else IN_SCOPE
+            out.append(Report(node=found.call.func, span=found.call,
+                              message=template.format(call=found.description, session=found.session)))
     return out
 
 
@@ -471,9 +480,7 @@ class AsyncSessionExpiresOnCommit(Rule):
             unresolved = any(k.arg is None for k in call.keywords)
             fix = None if unresolved else KeywordFix(call, "safe", "Add `expire_on_commit=False`",
                                                      insert=(("expire_on_commit", "False"),))
-            yield Report(node=call.func, span=call, fix=fix, message=(
-                "async session without `expire_on_commit`: commit() expires loaded objects and reading one "
-                "afterwards raises MissingGreenlet"))
+            yield Report(node=call.func, span=call, fix=fix, message=EXPIRES_ON_COMMIT)
 
 
 @register
@@ -570,16 +577,12 @@ class SessionSharedAcrossTasks(Rule):
                             uses[name] = uses.get(name, 0) + 1
                     shared = sorted(name for name, count in uses.items() if count > 1)
                     if shared:
-                        yield Report(node=call.func, span=call, message=(
-                            f"session `{shared[0]}` is used by several awaitables of one gather(): a session runs "
-                            f"one statement at a time; give each task its own session"))
+                        yield Report(node=call.func, span=call, message=SHARED_BY_GATHER.format(session=shared[0]))
                 elif qualified in CREATE_TASK or (isinstance(call.func, ast.Attribute) and call.func.attr == "create_task"):
                     used = _uses(call, sessions)
                     shared = sorted(name for name in used if name in started)
                     if shared:
-                        yield Report(node=call.func, span=call, message=(
-                            f"session `{shared[0]}` is shared with a task started earlier: a session runs one "
-                            f"statement at a time; give each task its own session"))
+                        yield Report(node=call.func, span=call, message=SHARED_WITH_TASK.format(session=shared[0]))
                     for name in used:
                         started[name] = call.lineno
 
