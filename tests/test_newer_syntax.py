@@ -360,3 +360,32 @@ def test_libcst_is_loaded_only_for_a_file_the_running_parser_rejects():
     expected = ["False", "True" if RUNNING < (3, 12) else "False"]
     assert done.stdout.split() == expected, done.stdout + done.stderr
 
+
+def test_the_screen_keeps_a_call_after_a_pep_701_string(tmp_path):
+    """A tokenizer older than 3.12 cuts `f"{d["#"]} {httpx.get(u)}"` short (`#` then
+    starts a comment): the screen takes the rest of the statement as code."""
+    from conftest import run_cli
+
+    routes = ('import httpx\nfrom fastapi import Depends\n\nfrom app.db import get_db\n\n\n'
+              'def pay(d: dict, db=Depends(get_db)):\n    db.execute("select 1")\n'
+              '    print(f"{d["#"]} {httpx.get(d)}")\n')
+    db = DB_311 + "\n\ndef get_db():\n    with SessionLocal() as s:\n        yield s\n"
+    root = write(tmp_path, {"pyproject.toml": PYPROJECT, "app/__init__.py": "", "app/db.py": db,
+                            "app/routes.py": routes})
+    done = run_cli("check", "--no-cache", "--select", "POL201", ".", cwd=root)
+    assert "app/routes.py:9:23: POL201" in done.stdout, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("which", ["3.12", "3.14"])
+def test_the_screen_finds_what_the_oracle_finds_in_newer_files(which, tmp_path):
+    """The screen and the lazy parse (skeleton, stubs parsed on demand) against the
+    oracle (every module parsed whole), in newer files and in several orders."""
+    from test_screen_differential import assert_same_as_oracle
+
+    if which == "3.12":
+        root = project_312(tmp_path)
+    else:
+        root = write(tmp_path, {"pyproject.toml": PYPROJECT, "app/__init__.py": "", "app/db.py": DB_311,
+                                "app/deps.py": DEPS_314, "app/routes.py": ROUTES_314})
+    found = assert_same_as_oracle(root)
+    assert [f for f in found if "POL201" in f], found
