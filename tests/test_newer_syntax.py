@@ -51,6 +51,7 @@ def libcst_calls(text: str, skip=()):
 CONSTRUCTS = {
     "type statement": "type Url = str\ntype Pair[T] = tuple[T, T]\nx = f(1)\n",
     "type statement over lines": "type Pair[\n    T,\n\n    U: (int, str),\n] = dict[T, g(U)]\ny = h(2)\r\n",
+    "type statement with its value in parentheses": "type E = (\n    A\n    | B\n)\nx = f()\n",
     "generic function": "def make[T: int, *Ts, **P](x: T) -> T:\n    return g(x)\n",
     "generic function over lines": "def make[\n    T: 'é',  # bound\n](x: T) -> T:\n    return g(x)\n",
     "generic class": "class Repo[T](Base, metaclass=M):\n    def get(self) -> T:\n        return load(self)\n"
@@ -58,7 +59,9 @@ CONSTRUCTS = {
     "type parameter defaults": "def make[T = int](x: T = g()) -> T:\n    return h(x)\nclass C[T = str]: pass\n",
     "except without parentheses": "try:\n    f()\nexcept A, B:\n    g()\ntry:\n    f()\nexcept* C, D:\n    h()\n",
     "except without parentheses, body on its line": "try: f()\nexcept A, B: g(h())\n",
+    "except without parentheses, a type in parentheses": "try: f()\nexcept (A), B: g()\n",
     "f-string with its own quotes": 'x = f"{d["a"]} é {g(d["b"])} {h(x)!r:>{w(1)}}"\n',
+    "f-string with a field in parentheses": 'x = f"{(d["a"], g())} {h()}"\n',
     "f-string with a backslash": "x = f\"{'\\n'.join(y)} {g(z)}\"\n",
     "f-string with a comment": 'x = f"""{\n    g(d["a"])  # é note\n} {h(1)}"""\ny = k()\n',
     "f-string over lines in one-line quotes": 'x = f"{\n    d\n}" "tail"\ny = k()\n',

@@ -220,6 +220,16 @@ class _Rewriter:
         starts = self.starts
         return starts[found.start.line - 1] + found.start.column, starts[found.end.line - 1] + found.end.column
 
+    def outer_span(self, node) -> Tuple[int, int]:
+        """The span of an expression with its parentheses (`span` leaves them out)."""
+        start, end = self.span(node)
+        lpar, rpar = getattr(node, "lpar", None), getattr(node, "rpar", None)
+        if lpar:
+            start = self.span(lpar[0])[0]
+        if rpar:
+            end = self.span(rpar[-1])[1]
+        return start, end
+
     def _unsupported(self, what, node) -> None:
         found = self.positions[node].start
         if self.needs is None or what[0] > self.needs[0]:
@@ -300,7 +310,7 @@ class _Rewriter:
         if not self._wanted(what, node):
             return True
         start, _ = self.span(node)
-        value, _ = self.span(node.value)
+        value, _ = self.outer_span(node.value)
         name = node.name.value
         new = blank(self.text[start:value], name + ",=")
         if new is None or self.text[start:start + 4] != "type":
@@ -316,7 +326,7 @@ class _Rewriter:
         if not isinstance(kind, cst.Tuple) or kind.lpar or not self._wanted(EXCEPT_TUPLE, handler):
             return
         text = self.text
-        start, end = self.span(kind)
+        start, end = self.outer_span(kind)
         if start > 0 and text[start - 1] in " \t":
             self.edits.append((start - 1, start, "("))
         else:
@@ -393,7 +403,7 @@ class _Rewriter:
         """The text of a field's expression with the blanks and comments around it: from
         its `{` to its `=`, `!`, `:` or `}`."""
         start, _ = self.span(field)
-        _, end = self.span(field.expression)
+        _, end = self.outer_span(field.expression)
         after = self.cst.Module([]).code_for_node(field.whitespace_after_expression)
         return start + 1, end + len(after)
 
