@@ -126,6 +126,19 @@ def test_a_construct_not_rewritten_names_the_python_it_needs(monkeypatch):
     assert [(f.code, f.row, f.column) for f in found] == [("POL001", 3, 1)]
 
 
+def test_a_match_statement_under_python_39_names_python_310(monkeypatch):
+    """What pool-lint does not rewrite, here a `match` statement (3.10) as Python 3.9
+    would meet it (in a statement this Python rejects for another reason)."""
+    monkeypatch.setattr(downgrade, "RUNNING", (3, 9))
+    text = "import x\n\n\ndef f():\n    type X = int\n    match x:\n        case 1:\n            pass\n"
+    new, needs = downgrade.downgrade(text)
+    assert new is None and needs == ((3, 10), "PEP 634 match statement", 6, 5)
+    with pytest.raises(SourceError) as caught:
+        Source.parse(text, "x.py")
+    assert "needs Python 3.10 or newer (PEP 634 match statement)" in caught.value.message
+    assert (caught.value.row, caught.value.column) == (6, 5)
+
+
 def test_pol001_stays_for_what_libcst_cannot_read_either():
     found = lint_source("type X = \n", path="app/x.py")
     assert [f.code for f in found] == ["POL001"] and "parsed as Python" in found[0].message
