@@ -60,6 +60,7 @@ CONSTRUCTS = {
     "except without parentheses": "try:\n    f()\nexcept A, B:\n    g()\ntry:\n    f()\nexcept* C, D:\n    h()\n",
     "except without parentheses, body on its line": "try: f()\nexcept A, B: g(h())\n",
     "except without parentheses, a type in parentheses": "try: f()\nexcept (A), B: g()\n",
+    "except without parentheses, no blank after the colon": "try: f()\nexcept A, B:g()\n",
     "f-string with its own quotes": 'x = f"{d["a"]} é {g(d["b"])} {h(x)!r:>{w(1)}}"\n',
     "f-string with a field in parentheses": 'x = f"{(d["a"], g())} {h()}"\n',
     "f-string with a backslash": "x = f\"{'\\n'.join(y)} {g(z)}\"\n",
@@ -70,8 +71,8 @@ CONSTRUCTS = {
 }
 # Calls that a construct's rewrite does not keep: those inside a field that the running
 # parser cannot read even after requoting (a backslash, a line break in a one-line
-# f-string, an f-string nested in its own quotes), and calls after `except A,B:` on its
-# line when no blank gives the parenthesis room.
+# f-string, an f-string nested in its own quotes); a call after `except A,B:` on its line,
+# when no blank gives the parenthesis room, moves one column (test_what_a_construct_becomes).
 LOST = {
     "f-string with a backslash": {(1, 8)},
     "f-string over lines in one-line quotes": set(),
@@ -100,6 +101,9 @@ def test_what_a_construct_becomes():
     assert downgrade.downgrade("type X[T] = list[T]\n")[0] == "X,=         list[T]\n"
     assert downgrade.downgrade("def f[T](x): pass\n")[0] == "def f   (x): pass\n"
     assert downgrade.downgrade("try: pass\nexcept A, B: g()\n")[0] == "try: pass\nexcept(A, B):g()\n"
+    assert downgrade.downgrade("try: pass\nexcept A, B:g()\n")[0] == "try: pass\nexcept(A,B):g()\n"
+    # No blank to take: a call after the colon moves one column to the right.
+    assert downgrade.downgrade("try: pass\nexcept A,B:g()\n")[0] == "try: pass\nexcept(A,B):g()\n"
     assert downgrade.downgrade('x = f"{d["a"]}"\n')[0] == "x = f\"{d['a']}\"\n"
     assert downgrade.downgrade("x = f\"{'\\n'.join(y)}\"\n")[0] == 'x = f"{____________}"\n'
     assert downgrade.downgrade('x = t"{a}"\n')[0] == 'x = f"{a}"\n'

@@ -15,8 +15,9 @@ fixes) stays right:
   `def f[T](...)` and `class C[T](...)` lose their type parameters (blanked; PEP 696
   defaults, 3.13, with them), as the analysis ignores them under 3.12.
 - PEP 758 (3.14) `except A, B:` becomes `except(A, B):` (the blank after `except` takes
-  the opening parenthesis; the closing one shifts the colon, and what follows it on that
-  line, by one column unless a blank there gives it room).
+  the opening parenthesis; for the closing one, a blank before or after the colon, or
+  between the types, gives room: with none, what follows the colon on its line moves
+  one column).
 - PEP 701 (3.12) f-strings the running parser rejects: a string inside a replacement
   field that uses the f-string's own quote is given the other quote when its text holds
   neither (the same value), and its comments are blanked; a field that still cannot be
@@ -336,8 +337,9 @@ class _Rewriter:
             self.edits.append((start - 1, start, "("))
         else:
             self.edits.append((start, start, "("))
-        # `)` before the colon: a blank before the colon, or one after it on the line,
-        # gives it room (else what follows the colon on that line moves by one column).
+        # `)` before the colon: a blank before the colon, or one after it on the line, or
+        # one between the types on the tuple's last line gives it room (else what follows
+        # the colon on that line moves by one column).
         after = end
         while after < len(text) and text[after] in " \t":
             after += 1
@@ -348,8 +350,13 @@ class _Rewriter:
         if colon + 1 < len(text) and text[colon + 1] in " \t" and \
                 isinstance(handler.body, cst.SimpleStatementSuite):
             self.edits.append((end, colon + 2, "):"))
-        else:
-            self.edits.append((end, end, ")"))
+            return
+        if isinstance(handler.body, cst.SimpleStatementSuite):
+            line = max(text.rfind("\n", start, end), text.rfind("\r", start, end), start) + 1
+            blank_at = max(text.rfind(" ", line, end), text.rfind("\t", line, end))
+            if blank_at > start:
+                self.edits.append((blank_at, blank_at + 1, ""))
+        self.edits.append((end, end, ")"))
 
     # -- PEP 701, 750 ----------------------------------------------------------------------------
     def string(self, node, concatenation) -> None:
