@@ -21,6 +21,7 @@ import ast
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from .analysis.downgrade import parse as _parse
 from .analysis.text import NEWLINE as _NEWLINE
 from .findings import Edit, FixError
 
@@ -117,7 +118,7 @@ def expected_dump(tree: ast.AST, changes: Dict[tuple, MergedFix]) -> str:
 def verify(tree: ast.AST, new_text: str, changes: Dict[tuple, MergedFix]) -> None:
     """Raise FixError unless `new_text` parses to `tree` with exactly `changes`."""
     try:
-        new_tree = ast.parse(new_text)
+        new_tree = _parse(new_text)  # newer syntax read as the analysis reads it (downgrade)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise FixError(f"the fixed code would not parse ({getattr(exc, 'msg', exc)})") from None
     if ast.dump(new_tree) != expected_dump(tree, changes):
@@ -188,7 +189,10 @@ class Planner:
             start, end, content = document.call_edit(change.call, change.insert, change.remove, change.replace)
             tree = self._span_trees.get(id(span))
             if tree is None:
-                tree = self._span_trees[id(span)] = ast.parse(span.parsed(span.text))
+                try:
+                    tree = self._span_trees[id(span)] = _parse(span.parsed(span.text))
+                except (SyntaxError, ValueError, RecursionError, MemoryError):
+                    raise FixError("the statement does not parse alone") from None
             new_text = span.text[: start - span.start] + content + span.text[end - span.start:]
             verify(tree, span.parsed(new_text), {span.ast_key(change.call): change})
         except FixError:

@@ -11,6 +11,25 @@ from ..analysis.sessions import (CREATE_TASK, GATHER, SESSION_CLASSES, async_fac
 from ..fixes import KeywordFix
 from .base import Report, Rule, example, register
 
+HOLDING_CONNECTION = ("`{call}` while `{session}` holds a pooled connection: the slot stays checked out for the whole "
+                      "call; commit or release before calling out")
+IN_SESSION_SCOPE = ("`{call}` inside the scope of `{session}` (it holds no connection now): keep external calls "
+                    "outside session scopes so they cannot start holding one")
+# POL203's messages say exactly what the leak costs (SPEC 3b).
+RELEASED_ONLY_ON_NORMAL_PATHS = (
+    "session {session} is not closed by `with` or in `finally`: its normal path gives the connection back with "
+    "commit(), rollback() or close(), but an exception between its first statement and that call leaves it checked "
+    "out until garbage collection (which cannot close an async driver's connection cleanly)")
+NEVER_RELEASED = (
+    "session {session} is never closed: where no commit(), rollback() or close() runs, its connection stays checked "
+    "out until the session is garbage-collected; use `with` or close it in `finally`")
+EXPIRES_ON_COMMIT = ("async session without `expire_on_commit`: commit() expires loaded objects and reading one "
+                     "afterwards raises MissingGreenlet")
+SHARED_IN_GATHER = ("session `{session}` is used by several awaitables of one gather(): a session runs one statement "
+                    "at a time; give each task its own session")
+SHARED_WITH_TASK = ("session `{session}` is shared with a task started earlier: a session runs one statement at a "
+                    "time; give each task its own session")
+
 _ASYNC = """
 from fastapi import Depends, FastAPI
 import httpx
@@ -33,19 +52,6 @@ def _async(body: str) -> str:
     return _ASYNC + "\n" + textwrap.dedent(body)
 
 
-# The messages (named, so that examples and tests can pin what a user sees).
-HOLDING = ("`{call}` while `{session}` holds a pooled connection: the slot stays checked out for the whole call; "
-           "commit or release before calling out")
-IN_SCOPE = ("`{call}` inside the scope of `{session}` (it holds no connection now): keep external calls outside "
-            "session scopes so they cannot start holding one")
-EXPIRES_ON_COMMIT = ("async session without `expire_on_commit`: commit() expires loaded objects and reading one "
-                     "afterwards raises MissingGreenlet")
-SHARED_BY_GATHER = ("session `{session}` is used by several awaitables of one gather(): a session runs one statement "
-                    "at a time; give each task its own session")
-SHARED_WITH_TASK = ("session `{session}` is shared with a task started earlier: a session runs one statement at a "
-                    "time; give each task its own session")
-
-
 def _external_reports(file, code: str) -> List[Report]:
     out = []
     analysis = file.sessions
@@ -53,7 +59,7 @@ def _external_reports(file, code: str) -> List[Report]:
         for found in analysis.flow(func).externals:
             if found.code != code:
                 continue
-            template = HOLDING if code == "POL201" else IN_SCOPE
+            template = HOLDING_CONNECTION if code == "POL201" else IN_SESSION_SCOPE
             out.append(Report(node=found.call.func, span=found.call,
                               message=template.format(call=found.description, session=found.session)))
     return out
@@ -119,6 +125,7 @@ class ExternalCallHoldingConnection(Rule):
     name = "external-call-holding-connection"
     family = "external"
     severity = "warning"
+    fix = "none"
     valid = (example(_async("""
         @app.post("/pay")
         async def pay(order_id: int, session: AsyncSession = Depends(get_session)):
@@ -132,7 +139,7 @@ class ExternalCallHoldingConnection(Rule):
             total = await session.scalar(text("select total from orders"))
             await client.post("/charges", json={"amount": total})
             await session.commit()
-    """)), example("""
+    """), expect=[(19, 11, "`httpx.AsyncClient.post` while `session` holds a pooled connection:")]), example("""
         import requests
         from sqlalchemy import create_engine, text
         engine = create_engine(URL)
@@ -141,7 +148,7 @@ class ExternalCallHoldingConnection(Rule):
             with engine.begin() as conn:
                 requests.get(f"https://payments.example.com/{invoice_id}", timeout=5)
                 conn.execute(text("update invoices set voided = true"))
-    """), example(_async("""
+    """, expect=[(7, 9, "`requests.get` while `conn` holds a pooled connection:")]), example(_async("""
         from contextlib import asynccontextmanager
 
         @asynccontextmanager
@@ -154,7 +161,7 @@ class ExternalCallHoldingConnection(Rule):
                 booking = await session.get(Booking, booking_id)
                 await client.post("/claims", json={"booking": booking.id})
                 await session.commit()
-    """)))
+    """), expect=[(26, 15, "`httpx.AsyncClient.post` while `session` holds a pooled connection:")]))
 
     def check(self, file):
         return _external_reports(file, self.code)
@@ -203,6 +210,7 @@ class ExternalCallInSessionScope(Rule):
     name = "external-call-in-session-scope"
     family = "external"
     severity = "info"
+    fix = "none"
     default_enabled = False
     valid = (example(_async("""
         async def quote(base):
@@ -215,7 +223,7 @@ class ExternalCallInSessionScope(Rule):
             async with SessionLocal() as session:
                 rate = await client.get("/latest", params={"base": base})
                 await session.commit()
-    """)),)
+    """), expect=[(18, 22, "`httpx.AsyncClient.get` inside the scope of `session` (it holds no connection now):")]),)
 
     def check(self, file):
         return _external_reports(file, self.code)
@@ -272,6 +280,7 @@ class SessionNotClosed(Rule):
     name = "session-not-closed"
     family = "create"
     severity = "warning"
+    fix = "none"
     valid = (example(_async("""
         def show():
             session = SessionLocal()
@@ -288,7 +297,7 @@ class SessionNotClosed(Rule):
         async def get_replica():
             session = SessionLocal()
             yield session
-    """)), example("""
+    """), expect=[(17, 15, "session `session` is never closed: where no commit(), rollback() or close()")]), example("""
         from sqlalchemy import create_engine, delete
         from sqlalchemy.orm import sessionmaker
 
@@ -299,7 +308,7 @@ class SessionNotClosed(Rule):
             db = maker()
             db.execute(delete(Hold))
             db.commit()
-    """), example("""
+    """, expect=[(8, 10, "session `db` is not closed by `with` or in `finally`: its normal path gives")]), example("""
         from sqlalchemy import create_engine, select
         from sqlalchemy.orm import sessionmaker
 
@@ -311,7 +320,7 @@ class SessionNotClosed(Rule):
 
         def main():
             print(overdue(db_session=SessionLocal()))
-    """))
+    """, expect=[(11, 30, "session `SessionLocal()` passed to `overdue()` is never closed:")]))
 
     def check(self, file):
         analysis = file.sessions
@@ -347,16 +356,6 @@ class SessionNotClosed(Rule):
                 described = f"`{ast.unparse(call.func)}()` passed to `{callee.name}()`"
             template = RELEASED_ONLY_ON_NORMAL_PATHS if released else NEVER_RELEASED
             yield Report(node=call.func, span=call, message=template.format(session=described))
-
-
-# POL203's messages say exactly what the leak costs (SPEC 3b).
-RELEASED_ONLY_ON_NORMAL_PATHS = (
-    "session {session} is not closed by `with` or in `finally`: its normal path gives the connection back with "
-    "commit(), rollback() or close(), but an exception between its first statement and that call leaves it checked "
-    "out until garbage collection (which cannot close an async driver's connection cleanly)")
-NEVER_RELEASED = (
-    "session {session} is never closed: where no commit(), rollback() or close() runs, its connection stays checked "
-    "out until the session is garbage-collected; use `with` or close it in `finally`")
 
 
 def _handed_on(file, call: ast.Call) -> bool:
@@ -448,6 +447,7 @@ class AsyncSessionExpiresOnCommit(Rule):
     name = "async-session-expires-on-commit"
     family = "async"
     severity = "warning"
+    fix = "safe"
     valid = (example("""
         from sqlalchemy.ext.asyncio import async_sessionmaker
         SessionLocal = async_sessionmaker(engine, expire_on_commit=True)
@@ -461,7 +461,7 @@ class AsyncSessionExpiresOnCommit(Rule):
     """, fixed="""
         from sqlalchemy.ext.asyncio import async_sessionmaker
         SessionLocal = async_sessionmaker(engine, expire_on_commit=False)
-    """),)
+    """, expect=[(2, 16, "async session without `expire_on_commit`:")]),)
 
     def check(self, file):
         for call in async_factory_calls(file, file.calls()):
@@ -524,6 +524,7 @@ class SessionSharedAcrossTasks(Rule):
     name = "session-shared-across-tasks"
     family = "tasks"
     severity = "error"
+    fix = "none"
     valid = (example(_async("""
         import asyncio
 
@@ -540,7 +541,7 @@ class SessionSharedAcrossTasks(Rule):
         async def dashboard():
             async with SessionLocal() as session:
                 return await asyncio.gather(session.scalar(select(A)), session.scalar(select(B)))
-    """)), example(_async("""
+    """), expect=[(20, 22, "session `session` is used by several awaitables of one gather():")]), example(_async("""
         import asyncio
         from contextlib import asynccontextmanager
 
@@ -556,7 +557,7 @@ class SessionSharedAcrossTasks(Rule):
         async def overview(db: Database):
             async with db.session_context() as session:
                 return await asyncio.gather(count(session, A), count(session, B))
-    """)))
+    """), expect=[(30, 22, "session `session` is used by several awaitables of one gather():")]))
 
     def check(self, file):
         if not starts_tasks(file):
@@ -577,7 +578,7 @@ class SessionSharedAcrossTasks(Rule):
                             uses[name] = uses.get(name, 0) + 1
                     shared = sorted(name for name, count in uses.items() if count > 1)
                     if shared:
-                        yield Report(node=call.func, span=call, message=SHARED_BY_GATHER.format(session=shared[0]))
+                        yield Report(node=call.func, span=call, message=SHARED_IN_GATHER.format(session=shared[0]))
                 elif qualified in CREATE_TASK or (isinstance(call.func, ast.Attribute) and call.func.attr == "create_task"):
                     used = _uses(call, sessions)
                     shared = sorted(name for name in used if name in started)
