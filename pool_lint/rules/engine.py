@@ -45,9 +45,14 @@ class EngineRule(Rule):
     family = "engine"
 
     def check(self, file) -> Iterable[Report]:
+        said = set()  # one call that builds the same engine for several apps: said once
         for call in file.engines:
             if applies(file, call, self.code):
-                yield from self.check_call(file, call)
+                for report in self.check_call(file, call):
+                    key = (id(report.node), report.message)
+                    if key not in said:
+                        said.add(key)
+                        yield report
 
     def check_call(self, file, call: EngineCall) -> Iterable[Report]:  # pragma: no cover
         raise NotImplementedError
@@ -55,7 +60,10 @@ class EngineRule(Rule):
     # -- helpers for reports and fixes ----------------------------------------------------
     def report(self, call: EngineCall, message: str, fix: Optional[KeywordFix] = None,
                severity: Optional[str] = None) -> Report:
-        return Report(node=call.node.func, message=message, span=call.node, severity=severity, fix=fix)
+        if call.label:
+            message = f"{message} ({call.label})"
+        return Report(node=call.node.func, message=message, span=call.node, severity=severity,
+                      fix=fix if call.fixable else None)
 
     def add(self, call: EngineCall, name: str, value: str) -> Optional[KeywordFix]:
         """A safe fix inserting a missing keyword (none when a ** hides the call's keywords)."""
