@@ -279,3 +279,109 @@ def test_no_db_session_without_flask_sqlalchemy(project):
             requests.get("https://a.example.com", timeout=3)
     ''', "app/ext.py": "db = make_db()\n"})
     assert _found(project, "app/views.py", select=("POL2",)) == []
+
+
+# -- --fix: missing options added to a literal dict, or to EngineConfig(...) (issue 16, item 4) ----
+def _fixed(project, rel, text, select=("POL1",)):
+    from pool_lint import fix_source
+
+    path = project.write(rel, textwrap.dedent(text))
+    return fix_source(path.read_text(encoding="utf-8"), path=path, select=list(select))
+
+
+def test_fix_adds_keys_to_the_config_dict_one_per_line(project):
+    fixed = _fixed(project, "app/a.py", '''
+        from flask import Flask
+        from flask_sqlalchemy import SQLAlchemy
+
+        app = Flask(__name__)
+        app.config["SQLALCHEMY_DATABASE_URI"] = DATABASE_URL
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            "pool_recycle": 1800,  # below the proxy's idle timeout
+            "pool_size": 10,
+        }
+        db = SQLAlchemy(app, engine_options={"echo": False})
+    ''')
+    assert fixed == textwrap.dedent('''
+        from flask import Flask
+        from flask_sqlalchemy import SQLAlchemy
+
+        app = Flask(__name__)
+        app.config["SQLALCHEMY_DATABASE_URI"] = DATABASE_URL
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            "pool_recycle": 1800,  # below the proxy's idle timeout
+            "pool_size": 10,
+            "pool_pre_ping": True,
+            "max_overflow": 0,
+            "pool_timeout": 30,
+        }
+        db = SQLAlchemy(app, engine_options={"echo": False})
+    ''')
+
+
+def test_fix_adds_keys_inline_to_the_constructor_dict_and_to_engine_config(project):
+    fixed = _fixed(project, "app/a.py", '''
+        from flask import Flask
+        from flask_sqlalchemy import SQLAlchemy
+
+        app = Flask(__name__)
+        app.config.update(SQLALCHEMY_DATABASE_URI=DATABASE_URL)
+        db = SQLAlchemy(app, engine_options={'pool_size': 5, 'max_overflow': 0,})
+    ''')
+    assert "engine_options={'pool_size': 5, 'max_overflow': 0, 'pool_pre_ping': True, 'pool_recycle': 3600, " \
+           "'pool_timeout': 30,})" in fixed
+    fixed = _fixed(project, "app/b.py", '''
+        from advanced_alchemy.config import EngineConfig, SQLAlchemyAsyncConfig
+
+        config = SQLAlchemyAsyncConfig(connection_string=URL, engine_config=EngineConfig(pool_size=5))
+    ''')
+    assert "EngineConfig(pool_size=5, pool_pre_ping=True, pool_recycle=3600, max_overflow=0, pool_timeout=30)" in fixed
+
+
+def test_no_fix_where_the_options_are_not_a_literal_here(project):
+    _write(project, {"app/settings.py": f"OPTIONS = {TUNED}\n"})
+    for text in ('''
+        from flask import Flask
+        from flask_sqlalchemy import SQLAlchemy
+
+        app = Flask(__name__)
+        app.config["SQLALCHEMY_DATABASE_URI"] = DATABASE_URL
+        db = SQLAlchemy(app)
+    ''', '''
+        from flask import Flask
+        from flask_sqlalchemy import SQLAlchemy
+
+        app = Flask(__name__)
+        app.config["SQLALCHEMY_DATABASE_URI"] = DATABASE_URL
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = dict(pool_size=5)
+        app.config["SQLALCHEMY_POOL_RECYCLE"] = 300
+        db = SQLAlchemy(app)
+    ''', '''
+        from advanced_alchemy.config import EngineConfig, SQLAlchemyAsyncConfig
+
+        engine_config = EngineConfig(pool_size=5)
+        config = SQLAlchemyAsyncConfig(connection_string=URL, engine_config=engine_config)
+        bare = SQLAlchemyAsyncConfig(connection_string=URL)
+    '''):
+        assert _fixed(project, "app/a.py", text, select=("POL1",)) == textwrap.dedent(text)
+        assert _found(project, "app/a.py")  # the findings stay, without a fix
+
+
+def test_a_project_on_flask_sqlalchemy_2_is_left_alone(project):
+    """2.x honours the SQLALCHEMY_POOL_* keys (DOMAIN.md): no POL114, no 3.x merge."""
+    _write(project, {"app/a.py": '''
+        from flask import Flask
+        from flask_sqlalchemy import SQLAlchemy
+
+        app = Flask(__name__)
+        app.config["SQLALCHEMY_DATABASE_URI"] = DATABASE_URL
+        app.config["SQLALCHEMY_POOL_RECYCLE"] = 1800
+        db = SQLAlchemy(app)
+    '''})
+    assert _codes(_found(project, "app/a.py")) == ["POL101", "POL102", "POL105", "POL106", "POL107", "POL114"]
+    for pin in ('"flask-sqlalchemy==2.5.1"', '"Flask-SQLAlchemy<3"', '"flask_sqlalchemy~=2.4"'):
+        project.write("pyproject.toml", f"[project]\nname = 'demo'\ndependencies = [{pin}]\n")
+        assert _found(project, "app/a.py") == []
+    project.write("pyproject.toml", "[project]\nname = 'demo'\ndependencies = ['flask-sqlalchemy>=2.5']\n")
+    project.write("requirements.txt", "Flask-SQLAlchemy>=3.1\n")
+    assert _found(project, "app/a.py")

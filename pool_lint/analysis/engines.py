@@ -87,6 +87,9 @@ class EngineCall:
     evaluator: Any = None
     label: Optional[str] = None  # which engine of a call that builds several (a Flask-SQLAlchemy bind)
     fixable: bool = True  # False: the options are not the call's keywords (no keyword fix)
+    # Where a missing option is added, when not to the call's keywords: an `EngineConfig(...)`
+    # call or a dict literal of engine options in this file (analysis.flask).
+    fix_node: Optional[ast.AST] = None
 
     def has(self, name: str) -> bool:
         """Is the keyword (possibly) set?"""

@@ -127,7 +127,12 @@ def _project_files(project) -> List[str]:
 
 
 def _files_saying(project, word: bytes) -> List[str]:
-    """The project files (outside test code) whose bytes hold `word`."""
+    """The project files (outside test code) whose bytes hold `word`. Every file read is
+    a dependency of the file being checked (the cache's: a binding written into one of
+    them later is seen)."""
+    from pathlib import Path
+
+    project.touched.update(Path(path) for path in _project_files(project))
     key = ("flask", "word", word)
     found = project.facts.get(key)
     if found is None:
@@ -155,6 +160,38 @@ def project_uses_flask_sqlalchemy(project) -> bool:
             if data is not None and _IMPORTS_FLASK_SQLALCHEMY.search(data):
                 found = True
                 break
+        project.facts[key] = found
+    return found
+
+
+_REQUIREMENT = re.compile(
+    rb"flask[-_]sqlalchemy[\"']?\s*(?:\[[^\]]*\])?\s*(?:=\s*[\"'])?\s*([<>=~^!]{0,3})\s*(\d+)(?:\.(\d+))?", re.I)
+_DECLARATIONS = ("pyproject.toml", "setup.cfg", "setup.py", "Pipfile", "requirements.txt", "requirements.in")
+
+
+def legacy_flask_sqlalchemy(project) -> bool:
+    """Does the project declare a Flask-SQLAlchemy below 3 (`==2.5.1`, `<3`, `~=2.5`,
+    `^2.5`)? 2.x honours the `SQLALCHEMY_POOL_*` keys and has other defaults: its engines
+    are not the ones SPEC 3c describes, and POL114 does not apply (yet)."""
+    key = ("flask", "legacy")
+    found = project.facts.get(key)
+    if found is None:
+        from ..files import read_or_none
+
+        found = False
+        root = str(project.root)
+        names = list(_DECLARATIONS)
+        try:
+            names += [n for n in os.listdir(root) if n.startswith("requirements") and n.endswith((".txt", ".in"))]
+        except OSError:
+            pass
+        for name in dict.fromkeys(names):
+            data = read_or_none(os.path.join(root, name))
+            for match in _REQUIREMENT.finditer(data or b""):
+                op, major, minor = match.group(1).decode(), int(match.group(2)), match.group(3)
+                if (op in ("==", "~=", "^", "<=", "===", "") and major < 3) or \
+                        (op == "<" and (major < 3 or (major == 3 and minor in (None, b"0")))):
+                    found = True  # an exact pin (poetry's bare "2.5.1" too) or a bound below 3
         project.facts[key] = found
     return found
 
@@ -588,16 +625,29 @@ def _looks_like_url(opt: Opt) -> bool:
     return _qualified(opt.module, target) in ("os.environ.get", "os.getenv", "os.environ")
 
 
+def _fix_target(file, opt: Optional[Opt]) -> Optional[ast.AST]:
+    """The literal (a dict, or an `EngineConfig(...)` call) written in this file where a
+    missing option can be added, or None: no fix (SPEC 3c, item 4 of issue 16)."""
+    if opt is None or opt.module is not file.module:
+        return None
+    if isinstance(opt.expr, ast.Dict) or (isinstance(opt.expr, ast.Call) and opt.at is None):
+        return opt.expr
+    return None
+
+
 def _engine(file, call: ast.Call, qualified: str, options: Options, url: Optional[Opt], label: Optional[str],
-            factory: str = "flask_sqlalchemy", driver_defaults: bool = True) -> EngineCall:
+            factory: str = "flask_sqlalchemy", driver_defaults: bool = True, target: Optional[Opt] = None
+            ) -> EngineCall:
     engine = EngineCall(node=call, qualified=qualified, factory=factory, evaluator=file.evaluator)
     engine.label = label
-    engine.fixable = False
+    engine.fix_node = _fix_target(file, target)
+    engine.fixable = engine.fix_node is not None
     engine.url = _url_of(url)
     options = dict(options)
     if driver_defaults and engine.url.scheme and engine.url.scheme.startswith("mysql") \
             and "pool_recycle" not in options:
         options["pool_recycle"] = Opt(ast.Constant(value=MYSQL_RECYCLE), file.module, call)
+        engine.label = f"{label}: Flask-SQLAlchemy's `pool_recycle` for MySQL is {MYSQL_RECYCLE}"
     for name, opt in options.items():
         if not isinstance(name, str):
             continue
@@ -618,13 +668,17 @@ def flask_engines(file, call: ast.Call, qualified: str) -> List[EngineCall]:
     """The engines one `SQLAlchemy(...)` call builds, one per bind of every app it is
     bound to statically (SPEC 3c)."""
     module = file.module
+    if module.project is not None and legacy_flask_sqlalchemy(module.project):
+        return []  # 2.x merges its options otherwise (the legacy keys, its own defaults)
     ctor: Options = {}
+    ctor_target = None
     for keyword in call.keywords:
         if keyword.arg == "engine_options":
             found = mapping(module, keyword.value, call)
             if found is None:
                 return []  # every option of every engine: present, unknown
             ctor = found
+            ctor_target = Opt(keyword.value, module, call) if isinstance(keyword.value, ast.Dict) else None
         elif keyword.arg is None:
             return []
     engines: List[EngineCall] = []
@@ -643,7 +697,9 @@ def flask_engines(file, call: ast.Call, qualified: str) -> List[EngineCall]:
                             keys["SQLALCHEMY_BINDS"].at)
         default_options: Optional[Options] = dict(ctor)
         uri = keys.get("SQLALCHEMY_DATABASE_URI")
+        target = keys.get("SQLALCHEMY_ENGINE_OPTIONS", ctor_target)
         if binds is not None and None in binds:
+            target = None
             entry = mapping(binds[None].module, binds[None].expr, binds[None].at)
             if entry is None:
                 default_options = None
@@ -655,13 +711,14 @@ def flask_engines(file, call: ast.Call, qualified: str) -> List[EngineCall]:
             found = mapping(opt.module, opt.expr, opt.at)
             default_options = None if found is None else {**default_options, **found}
         if default_options is not None and uri is not None:
-            engines.append(_engine(file, call, qualified, default_options, uri, "the default bind"))
+            engines.append(_engine(file, call, qualified, default_options, uri, "the default bind", target=target))
         for key, entry in (binds or {}).items():
             if key is None or entry.expr is None:
                 continue
             found = mapping(entry.module, entry.expr, entry.at) if isinstance(entry.expr, (ast.Dict, ast.Call, ast.Name)) else None
             if found is not None:
-                engines.append(_engine(file, call, qualified, {**ctor, **found}, found.get("url"), f"bind `{key}`"))
+                engines.append(_engine(file, call, qualified, {**ctor, **found}, found.get("url"), f"bind `{key}`",
+                                       target=entry))
             elif _looks_like_url(entry):
                 engines.append(_engine(file, call, qualified, dict(ctor), entry, f"bind `{key}`"))
     return engines
@@ -674,7 +731,7 @@ def alchemy_engine(file, call: ast.Call, qualified: str) -> Optional[EngineCall]
         return None
     module = file.module
     options: Options = {}
-    url = None
+    url = target = None
     for keyword in call.keywords:
         if keyword.arg is None or keyword.arg == "engine_instance":
             return None
@@ -685,8 +742,11 @@ def alchemy_engine(file, call: ast.Call, qualified: str) -> Optional[EngineCall]
             if found is None:
                 return None
             options = found
+            if isinstance(keyword.value, ast.Call) and not any(k.arg is None for k in keyword.value.keywords):
+                target = Opt(keyword.value, module, None)  # `at` None: an EngineConfig call
     short = qualified.rsplit(".", 1)[-1]
-    return _engine(file, call, qualified, options, url, None, factory=ALCHEMY_CONFIGS[short], driver_defaults=False)
+    return _engine(file, call, qualified, options, url, None, factory=ALCHEMY_CONFIGS[short], driver_defaults=False,
+                   target=target)
 
 
 def _engine_config(file, expr: ast.AST, at: ast.AST) -> Optional[Options]:
@@ -774,7 +834,44 @@ def legacy_keys(file) -> List[Tuple[ast.AST, str]]:
                             found.append((key, name))
     if not found or not project_uses_flask_sqlalchemy(file.project) and not _imports_it(file):
         return []
+    if legacy_flask_sqlalchemy(file.project):
+        return []
+    found = [item for item in found if not _key_read(file, item[1])]
     found.sort(key=lambda item: (item[0].lineno, item[0].col_offset))
+    return found
+
+
+def _key_read(file, key: str) -> bool:
+    """Does the project's code read the key itself (`settings.SQLALCHEMY_POOL_SIZE`,
+    `app.config["SQLALCHEMY_POOL_SIZE"]`, `app.config.get(...)`)? Then it is a setting
+    of the project's own (passed to an engine by hand, say), not one Flask-SQLAlchemy
+    ignores. An environment variable of the same name is not the key."""
+    project = file.project
+    memo = ("flask", "read", key)
+    if memo in project.facts:
+        return project.facts[memo]
+    modules = [file.module]
+    for path in _files_saying(project, key.encode()):
+        other = project.load(path)
+        if other is not None and other.path != file.module.path:
+            modules.append(other)
+    found = False
+    for module in modules:
+        module.source.expand_where(lambda text: key in text)
+        for node in walk(module.names.tree):
+            if isinstance(node, ast.Attribute) and node.attr == key and isinstance(node.ctx, ast.Load):
+                found = True
+            elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) \
+                    and isinstance(node.value, ast.Attribute) and node.value.attr == "config":
+                found = _string_key(node.slice) == (True, key)
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" \
+                    and isinstance(node.func.value, ast.Attribute) and node.func.value.attr == "config" and node.args:
+                found = _string_key(node.args[0]) == (True, key)
+            if found:
+                break
+        if found:
+            break
+    project.facts[memo] = found
     return found
 
 
@@ -845,21 +942,25 @@ def is_model(module, expr: ast.AST, depth: int = 0) -> bool:
 
 
 class FlaskSessions:
-    """What the session flow asks about `db.session` in one module."""
+    """What the session flow asks about `db.session` in one module (a `file.FileView`)."""
 
-    def __init__(self, module):
-        self.module = module
+    def __init__(self, file):
+        self.file = file
+        self.module = file.module
         self._memo: Dict[Any, bool] = {}
 
     @property
     def active(self) -> bool:
-        """Does the module bind, at module level, a Flask-SQLAlchemy instance (imported
-        or made here)? Only then are its functions run with the app context's session."""
+        """Does the module, application code (not tests or migrations: SPEC 3c), bind at
+        module level a Flask-SQLAlchemy instance (imported or made here)? Only then are
+        its functions run with the app context's session."""
         found = self._memo.get("active")
         if found is None:
+            from .roles import role
+
             text = self.module.source.text
             found = False
-            if "SQLAlchemy" in text or "import" in text:
+            if ("SQLAlchemy" in text or "import" in text) and role(self.file.relative_path, self.module.names) == "app":
                 for name in self.module.names.bindings.keys():
                     if is_db(self.module, ast.Name(id=name, ctx=ast.Load())):
                         found = True

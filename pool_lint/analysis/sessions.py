@@ -105,7 +105,7 @@ class SessionAnalysis:
         self._calls: Dict[tuple, Optional[str]] = {}
         self._annotations: Dict[tuple, bool] = {}
         self._defaults: Dict[ast.AST, dict] = {}  # function -> {parameter: default expression}
-        self.flask = FlaskSessions(file.module)  # Flask-SQLAlchemy's db.session (SPEC 3c)
+        self.flask = FlaskSessions(file)  # Flask-SQLAlchemy's db.session (SPEC 3c)
 
     # -- what makes a session -----------------------------------------------------------------
     def _binding_call(self, expr: ast.AST):

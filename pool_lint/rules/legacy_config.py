@@ -44,6 +44,8 @@ class LegacyPoolConfigKey(Rule):
     ## Fix
     None: the message names the `SQLALCHEMY_ENGINE_OPTIONS` key to set; moving the value
     there is a change of behaviour (the setting starts to apply) for a person to make.
+    A key the project's code reads itself (`settings.SQLALCHEMY_POOL_SIZE`,
+    `app.config["SQLALCHEMY_POOL_SIZE"]`) is its own setting, passed on by hand: silent.
 
     ## Options
     - `check-tests`: also check test code.
@@ -73,6 +75,13 @@ class LegacyPoolConfigKey(Rule):
         example("""
             class Config:
                 SQLALCHEMY_POOL_SIZE = 20
+        """, path="app/config.py"),
+        example(_FLASK + """
+            class Settings:
+                SQLALCHEMY_POOL_SIZE = 20
+
+            settings = Settings()
+            db = SQLAlchemy(engine_options={"pool_size": settings.SQLALCHEMY_POOL_SIZE})
         """, path="app/config.py"),
     )
     invalid = (
