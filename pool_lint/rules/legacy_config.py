@@ -61,6 +61,7 @@ class LegacyPoolConfigKey(Rule):
     name = "legacy-pool-config-key"
     family = "engine"
     severity = "warning"
+    fix = "none"
     valid = (
         example(_FLASK + """
             class Config:
@@ -88,17 +89,22 @@ class LegacyPoolConfigKey(Rule):
         example(_FLASK + """
             class StagingConfig:
                 SQLALCHEMY_POOL_SIZE = 5
-        """, path="app/config.py"),
+        """, path="app/config.py", expect=[(4, 5, "`SQLALCHEMY_POOL_SIZE` is ignored by Flask-SQLAlchemy 3: set `pool_size`")]),
         example("""
             SQLALCHEMY_POOL_RECYCLE = 280
-        """, path="app/settings.py", files=(("app/__init__.py", _FLASK),)),
+        """, path="app/settings.py", files=(("app/__init__.py", _FLASK),),
+            expect=[(1, 1, "`SQLALCHEMY_POOL_RECYCLE` is ignored by Flask-SQLAlchemy 3: set `pool_recycle`")]),
         example(_FLASK + """
             from flask import Flask
             app = Flask(__name__)
             app.config["SQLALCHEMY_POOL_PRE_PING"] = True
             app.config.update(SQLALCHEMY_MAX_OVERFLOW=0)
             app.config.from_mapping({"SQLALCHEMY_POOL_TIMEOUT": 10})
-        """, path="app/__init__.py"),
+        """, path="app/__init__.py", expect=[
+            (5, 1, "`SQLALCHEMY_POOL_PRE_PING` was never a Flask-SQLAlchemy setting"),
+            (6, 19, "`SQLALCHEMY_MAX_OVERFLOW` is ignored by Flask-SQLAlchemy 3: set `max_overflow`"),
+            (7, 26, "`SQLALCHEMY_POOL_TIMEOUT` is ignored by Flask-SQLAlchemy 3: set `pool_timeout`"),
+        ]),
     )
 
     def check(self, file):
