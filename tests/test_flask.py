@@ -269,6 +269,20 @@ def test_db_session_flow(project):
                      (40, "POL201"), (42, "POL202")]
 
 
+def test_db_engine_connect_holds_for_its_block(project):
+    found = _sessions(project, '''
+        import requests
+        from app.ext import db
+
+        def report():
+            with db.engine.connect() as conn:
+                conn.execute(SELECT)
+                requests.get("https://a.example.com", timeout=3)
+            requests.get("https://a.example.com", timeout=3)
+    ''')
+    assert found == [(8, "POL201")]
+
+
 def test_no_db_session_without_flask_sqlalchemy(project):
     _write(project, {"app/views.py": '''
         import requests

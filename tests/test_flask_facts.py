@@ -325,3 +325,13 @@ def test_advanced_alchemy_async_config_defaults():
     with pytest.raises(TypeError):
         config_module.EngineConfig(pool_sise=5)  # a dataclass: a misspelt field fails at once
     assert sa.__version__
+
+
+def test_db_engine_is_the_default_binds_engine_and_connect_holds_for_its_block(shop):
+    app, db, User, counter, seen, after_teardown = shop
+    with app.app_context():
+        assert db.engine is db.engines[None]
+        with db.engine.connect() as conn:
+            conn.execute(text("select 1"))
+            assert counter.out == 1
+        assert counter.out == 0

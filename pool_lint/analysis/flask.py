@@ -1018,6 +1018,11 @@ class FlaskSessions:
             return "hold"
         return None
 
+    def is_engine(self, expr: ast.AST) -> bool:
+        """`db.engine`: the default engine (`with db.engine.connect()` holds a connection
+        for its block, as any engine's does)."""
+        return isinstance(expr, ast.Attribute) and expr.attr == "engine" and self._db(expr.value)
+
     def iterates(self, expr: ast.AST) -> bool:
         """`for row in Model.query...`: iterating a query runs it."""
         return self.query_chain(expr)

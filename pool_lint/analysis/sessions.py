@@ -156,7 +156,7 @@ class SessionAnalysis:
         return None
 
     def is_engine(self, expr: ast.AST) -> bool:
-        return self._bound_callee(expr) in ENGINE_FACTORIES
+        return self._bound_callee(expr) in ENGINE_FACTORIES or self.flask.is_engine(expr)
 
     def connection_block(self, expr: ast.AST) -> bool:
         """`engine.connect()` / `engine.begin()` on a known engine."""
