@@ -6,7 +6,9 @@ it imports from another module of the project (and no family is kept in test cod
 unless `check-tests`: SPEC 3, file roles):
 
 - POL101-POL111 an engine factory call: `create_engine`, `create_async_engine`,
-  `engine_from_config` (or an `as` alias of one, imported);
+  `engine_from_config` (or an `as` alias of one, imported), Flask-SQLAlchemy's
+  `SQLAlchemy(` or advanced-alchemy's `SQLAlchemy{Async,Sync}Config(`; POL114 a
+  Flask-SQLAlchemy 2.x pool key (`SQLALCHEMY_POOL_...`);
 - POL204 `async_sessionmaker` or `AsyncSession(` (or an `as` alias of one);
 - POL201-POL203 and POL205 a session or connection source: a session class or
   factory, an engine, or a name the project hands one out through (`SessionLocal`,
@@ -72,6 +74,10 @@ STAR = 256  # a star import: any name may have come in
 
 DB_WORDS = (b"sqlalchemy", b"sqlmodel")
 ENGINE_WORDS = (b"create_engine", b"create_async_engine", b"engine_from_config")
+# Engines built for the code (SPEC 3c): Flask-SQLAlchemy's `SQLAlchemy(...)`, advanced-alchemy's
+# configs; and the Flask-SQLAlchemy 2.x pool keys (POL114). Each holds "SQLAlchemy" or "SQLALCHEMY_".
+FRAMEWORK_ENGINE_WORDS = (b"SQLAlchemy", b"SQLAlchemyAsyncConfig", b"SQLAlchemySyncConfig")
+LEGACY_KEY_WORDS = (b"SQLALCHEMY_POOL_", b"SQLALCHEMY_MAX_OVERFLOW")
 SESSION_WORDS = (b"Session", b"sessionmaker", b"scoped_session")
 TASK_WORDS = (b"gather", b"create_task", b"ensure_future", b"TaskGroup")
 # CREATE, ASYNC, TASKS: a session class or factory, an async one, a task function called
@@ -81,6 +87,7 @@ TASK_WORDS = (b"gather", b"create_task", b"ensure_future", b"TaskGroup")
 NAME_BITS = {
     "create_engine": ENGINE, "create_async_engine": ENGINE, "engine_from_config": ENGINE,
     "async_engine_from_config": ENGINE,
+    "SQLAlchemy": ENGINE, "SQLAlchemyAsyncConfig": ENGINE, "SQLAlchemySyncConfig": ENGINE,
     "Session": SESSION | CREATE, "sessionmaker": SESSION | CREATE, "scoped_session": SESSION | CREATE,
     "AsyncSession": ASYNC | SESSION | CREATE, "async_sessionmaker": ASYNC | SESSION | CREATE,
     "async_scoped_session": SESSION | CREATE,
@@ -163,6 +170,10 @@ def facts_and_tops(data: bytes, configured: FrozenSet[str] = frozenset()) -> Tup
         bits |= DB
     if b"engine" in data and any(word in data for word in ENGINE_WORDS):
         bits |= ENGINE
+    if b"SQLAlchemy" in data and _called(data, FRAMEWORK_ENGINE_WORDS):
+        bits |= ENGINE
+    if b"SQLALCHEMY_" in data and any(word in data for word in LEGACY_KEY_WORDS):
+        bits |= ENGINE
     if b"ession" in data and any(word in data for word in SESSION_WORDS):
         bits |= SESSION
         if b"async_sessionmaker" in data or _called(data, (b"AsyncSession",)):
@@ -238,15 +249,21 @@ SESSION_LIBRARIES = frozenset(["sqlalchemy", "sqlmodel", "fastapi"])
 # The words of a module-level statement that can hand out a session or an engine: a
 # session class or factory, an engine factory, a dependency or a type alias of one.
 HANDS_OUT = (b"Session", b"sessionmaker", b"scoped_session", b"create_engine", b"create_async_engine",
-             b"engine_from_config", b"Depends", b"Annotated")
+             b"engine_from_config", b"Depends", b"Annotated", b"SQLAlchemy")
 # A function (or a class's method) hands one over by returning or yielding it.
 HANDS_OVER = (b"return", b"yield")
 # A return annotation that names a session class (`-> AsyncSession:`).
 _RETURNS_SESSION = re.compile(rb"->[^:\n]*Session\b")
 # A name used, not only named: called or an attribute taken (`SessionLocal(`, `engine.connect(`).
 _USED = re.compile(rb"\s*[(.]")
+_CALLED_AFTER = re.compile(rb"\s*\(")
 # What stands before a returned call: `return`, `return await`, a bracket.
 _RETURN_BEFORE = re.compile(rb"(?:^|[^\w])return\s+(?:await\s+)?[(\s]*$")
+# A Flask-SQLAlchemy instance (`db = SQLAlchemy(...)`) hands out the app context's session,
+# which any function of a module that reaches it may be holding, a project helper's doing
+# or a model's `query` (SPEC 3c): in such a module every statement that names an external
+# call can hold a POL201/POL202 finding, whether it names a session or not.
+FLASK_DB = (b"SQLAlchemy",)
 
 
 class Code:
@@ -343,10 +360,11 @@ def _hands_out(value: Unit, words: Iterable[bytes]) -> bool:
     return code.contains(HANDS_OUT) or code.mentions(words)
 
 
-def _used(text: bytes, words: Iterable[bytes]) -> bool:
-    """Is one of the words, as a whole name, called or an attribute of it taken? (In
-    the raw text: it can only say yes more often than the code.)"""
-    after = _USED.match
+def _used(text: bytes, words: Iterable[bytes], pattern=None) -> bool:
+    """Is one of the words, as a whole name, called or an attribute of it taken (or
+    followed by what `pattern` matches)? (In the raw text: it can only say yes more
+    often than the code.)"""
+    after = (pattern or _USED).match
     for word in words:
         at = text.find(word)
         while at >= 0:
@@ -357,17 +375,17 @@ def _used(text: bytes, words: Iterable[bytes]) -> bool:
     return False
 
 
-def _hands_over(unit: Unit, makers: Tuple[bytes, ...], known: Tuple[bytes, ...], fresh: Tuple[bytes, ...],
-                first: bool) -> bool:
+def _hands_over(unit: Unit, makers: Tuple[bytes, ...], known: Tuple[bytes, ...], handing: Tuple[bytes, ...],
+                fresh: Tuple[bytes, ...], first: bool) -> bool:
     """Can a function (or a method: its unit) hand out a session, as the analysis finds
     (analysis/sessions.py, handed_out)? It yields where it names a session class or
     factory or one of `known` (the project's session sources it can reach); or it
-    returns, and makes or opens one there (a session class or factory, or one of
-    `makers`, the module-level names that make or open one, called or an attribute of
-    it taken), or returns what one of `known` hands out (`return get_session()`), or
-    its return annotation names a session class. Only statements that name one of
-    `fresh` can say yes for the first time after the `first` question (the others were
-    asked about the rest before)."""
+    returns, and makes one there (a session class or factory, or one of `makers`, the
+    module-level names that make one, called), or returns what one of `handing` (the
+    project's functions and classes that hand one out, and what is made from them) hands
+    out (`return get_session()`, `return await db.session()`), or its return annotation
+    names a session class. Only statements that name one of `fresh` can say yes for the
+    first time after the `first` question (the others were asked about the rest before)."""
     text = unit[1]
     if not first and not _mentions(text, fresh):
         return False
@@ -379,9 +397,10 @@ def _hands_over(unit: Unit, makers: Tuple[bytes, ...], known: Tuple[bytes, ...],
         return True
     if not (returns and code.mentions((b"return",))):
         return False
-    if first and (_used(text, MAKER_NAMES) or _RETURNS_SESSION.search(text)):
+    if first and (_used(text, MAKER_NAMES, _CALLED_AFTER) or _RETURNS_SESSION.search(text)):
         return True
-    return (_used(text, makers) and code.mentions(makers)) or (_returned(text, known) and code.mentions(known))
+    return (_used(text, makers, _CALLED_AFTER) and code.mentions(makers)) \
+        or (_returned(text, handing) and code.mentions(handing))
 
 
 def _returned(text: bytes, words: Iterable[bytes]) -> bool:
@@ -550,6 +569,10 @@ class Index:
         self.check_tests = check_tests  # False: the engine and session rules are silent in test code (SPEC 3)
         self.made: Dict[str, Set[str]] = {}  # per file, its module-level names that hand out a session or engine
         self.made_names: Set[str] = set()  # all of them (session_names finds them)
+        # Per file, its functions and classes that hand out a session and what is made from
+        # them (`db = Database(url)`); all of them.
+        self.handing: Dict[str, Set[str]] = {}
+        self.handing_names: Set[str] = set()
         self.configured = tuple(sorted(word.encode() for word in configured))  # external_words of the settings
         self.read = read
         self.families = families
@@ -588,6 +611,8 @@ class Index:
                 for target in files:
                     self.file_users.setdefault(target, set()).add(path)
         self.bits = self._alias_bits(pairs)
+        self.flask_objects: Set[str] = set()  # session_names: the Flask-SQLAlchemy instances among its objects
+        self.flask_providers: Dict[str, Set[str]] = {}
         # Other names of a session class or factory, of an engine factory or of `Depends`
         # (`as` imports and their re-exports, anywhere in the project), and of a task call.
         # A name imported under another name counts only through these: a project's own
@@ -665,6 +690,8 @@ class Index:
         of a source file may be a dependency that hands one out."""
         objects: Set[str] = set()
         providers: Dict[str, Set[str]] = {}
+        self.flask_objects: Set[str] = set()  # the names of those that are Flask-SQLAlchemy instances
+        self.flask_providers: Dict[str, Set[str]] = {}
         dependencies: Set[str] = set()
         dep_files: Set[str] = set()
         sources = {path for path, bits in self.bits.items() if bits & (SESSION | ENGINE)}
@@ -695,11 +722,14 @@ class Index:
             made = set(self._mentioned(path, set().union(*self.made.values()), self.made)) if self.made else set()
             makers = carrying + tuple(name.encode() for name in sorted(
                 made | self.made.get(path, set()) | {name for name, _ in values} & new_objects))
+            handing_names = set(self._mentioned(path, self.handing_names, self.handing)) \
+                | self.handing.get(path, set())
+            handing = tuple(name.encode() for name in sorted(handing_names))
             first = True
             while functions and (first or fresh):
                 known += fresh
                 found = {name for name, units in functions if name not in new_objects and name not in own
-                         and any(_hands_over(unit, makers, known, fresh, first) for unit in units)}
+                         and any(_hands_over(unit, makers, known, handing, fresh, first) for unit in units)}
                 # A subclass of one (its head names it) inherits the method.
                 found |= {name for name, units in classes if name not in new_objects and name not in own
                           and fresh and _mentions_in_code(units[0], fresh)}
@@ -708,9 +738,19 @@ class Index:
                           and _mentions(value[1], named) and _hands_out(value, named)}
                 new_objects |= found
                 fresh, first = tuple(name.encode() for name in sorted(found)), False
+                handing += fresh
+                if found:
+                    self.handing.setdefault(path, set()).update(found)
+                    self.handing_names |= found
             made = {name for name, _ in values} & new_objects
             if made:  # what can make a session (POL203): module-level values, not functions
                 self.made.setdefault(path, set()).update(made)
+            flask_words = FLASK_DB + tuple(name.encode() for name in self._mentioned(path, self.flask_objects,
+                                                                                   self.flask_providers))
+            flask = {name for name, value in values if name in new_objects and _mentions_in_code(value, flask_words)}
+            if flask:
+                self.flask_objects |= flask
+                self.flask_providers.setdefault(path, set()).update(flask)
             if new_objects:
                 objects |= new_objects
                 providers.setdefault(path, set()).update(new_objects)
@@ -914,7 +954,9 @@ class Index:
             | external_files.get(path, set()))) if calls_out else ()
         task_words = TASK_WORDS + self.task_carrying if tasks else ()
         classes = frozenset(object_files.get(path, set()) & {name for name, _ in self._classes(path)})
-        return session_units(statements, session_words, makers if creates else (), calls, task_words, classes)
+        flask = calls_out and bool(self.flask_providers.get(path)
+                                   or self._mentioned(path, self.flask_objects, self.flask_providers))
+        return session_units(statements, session_words, makers if creates else (), calls, task_words, flask, classes)
 
 
 def _function_units(statements: List[Statement], wanted: Callable[[bytes], bool]) -> Iterable[Unit]:
@@ -933,22 +975,24 @@ def _function_units(statements: List[Statement], wanted: Callable[[bytes], bool]
 
 
 def session_units(statements: List[Statement], session_words: Tuple[bytes, ...], makers: Tuple[bytes, ...],
-                  calls: Tuple[bytes, ...], task_words: Tuple[bytes, ...],
+                  calls: Tuple[bytes, ...], task_words: Tuple[bytes, ...], flask: bool = False,
                   source_classes: FrozenSet[str] = frozenset()) -> Tuple[Tuple[Tuple[int, int], ...], ...]:
     """Per session family ("external", "create", "tasks"), the (first, last) lines of the
     statements (statements.layout) whose code names a session word and a call's name, a
-    session maker, or a session word and a task word. Fewer words: fewer statements. In
-    a class of `source_classes` (one with a method that hands out a session), `self` and
-    `cls` are session words too (`with self.session() as s`)."""
+    session maker, or a session word and a task word. Fewer words: fewer statements.
+    `flask`: the module reaches a Flask-SQLAlchemy instance, and a call's name is enough.
+    In a class of `source_classes` (one with a method that hands out a session), `self`
+    and `cls` are session words too (`with self.session() as s`)."""
     found: Tuple[List[Tuple[int, int]], ...] = ([], [], [])
     if source_classes:
         own = session_words + (b"self", b"cls")
         plain = [st for st in statements if not (st[1] == "class" and st[5] in source_classes)]
         classes = [st for st in statements if st[1] == "class" and st[5] in source_classes]
-        parts = [session_units(plain, session_words, makers, calls, task_words),
-                 session_units(classes, own, makers, calls, task_words)]
+        parts = [session_units(plain, session_words, makers, calls, task_words, flask),
+                 session_units(classes, own, makers, calls, task_words, flask)]
         return tuple(tuple(sorted(a + b)) for a, b in zip(*parts))
-    named = lambda text: _mentions(text, session_words) or (makers and _mentions(text, makers))  # noqa: E731
+    named = lambda text: _mentions(text, session_words) or (makers and _mentions(text, makers)) \
+        or (flask and _mentions(text, calls))  # noqa: E731
     for unit in _function_units(statements, named):
         text = unit[1]
         code = Code(unit)
@@ -956,7 +1000,7 @@ def session_units(statements: List[Statement], session_words: Tuple[bytes, ...],
         # The raw text is asked first: it can only name a word more often than the code.
         calls_named = bool(calls) and _mentions(text, calls)
         tasks_named = bool(task_words) and _mentions(text, task_words)
-        has_session = (calls_named or tasks_named) and code.mentions(session_words)
+        has_session = (calls_named or tasks_named) and (code.mentions(session_words) or flask)
         if calls_named and has_session and code.mentions(calls):
             found[0].append(span)
         if makers and code.mentions(makers):
@@ -986,7 +1030,7 @@ def is_test_code(path: str, root: str) -> bool:
 
 FAMILIES = {
     "engine": ("POL101", "POL102", "POL103", "POL104", "POL105", "POL106", "POL107", "POL108", "POL109",
-               "POL110", "POL111", "POL112", "POL113"),
+               "POL110", "POL111", "POL112", "POL113", "POL114"),
     "async": ("POL204",),
     "external": ("POL201", "POL202"),
     "create": ("POL203",),
