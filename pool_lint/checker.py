@@ -5,9 +5,9 @@ Python API all come through here.
 
 The plan is applied before any rule runs: only the rule families it names run, the file
 is parsed in full only where a rule may look, and each rule sees only the functions and
-calls of the lines where it may report (FileContext.scope). The engine rules do not run
-in test code or migrations unless `check-tests` (the file's role, from its path and
-imports)."""
+calls of the lines where it may report (FileContext.scope). The engine and session rules
+(POL1xx, POL2xx) do not run in test code or migrations unless `check-tests` (the file's
+role, from its path and imports)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,10 +21,13 @@ from .config import Settings
 from .findings import FileResult, Finding, unreadable  # noqa: F401 - FileResult: part of this API
 from .fixes import KeywordFix, Planner, to_edits
 from .findings import Fix
-from .plan import EVERYTHING, Plan
+from .plan import EVERYTHING, FAMILIES, Plan
 from .rules import ALL_RULES
 from .selection import Selection, file_is_skipped, file_noqa, suppressed
 
+# The families silent in test code and migrations unless `check-tests` (SPEC 3, file
+# roles): the engine rules (POL1xx) and the session rules (POL2xx): every family a plan names.
+ROLE_FAMILIES = frozenset(FAMILIES)
 # Fix order (SPEC 4): the pool keywords, then the session keywords.
 FIX_ORDER = catalog.FIX_ORDER + ("expire_on_commit",)
 MAX_FIX_PASSES = 4
@@ -80,13 +83,14 @@ class Checker:
 
     def rules_for(self, file: FileContext) -> list:
         """The rules to run on a file: enabled for its path, of a family its plan lets
-        fire; the engine rules only in application code (not in tests or migrations)
-        unless `check-tests`."""
+        fire; the engine and session rules only in application code (not in tests or
+        migrations) unless `check-tests`."""
         enabled = self.selection.for_file(file.relative_path)
         plan = file.plan
         rules = [rule for rule in self.rules if rule.code in enabled and plan.runs(rule.family)]
-        if not self.settings.check_tests and any(rule.family == "engine" for rule in rules) and file.role != "app":
-            rules = [rule for rule in rules if rule.family != "engine"]
+        if not self.settings.check_tests and any(rule.family in ROLE_FAMILIES for rule in rules) \
+                and file.role != "app":
+            rules = [rule for rule in rules if rule.family not in ROLE_FAMILIES]
         return rules
 
     def _findings(self, file: FileContext, reports) -> Tuple[List[Finding], List[KeywordFix], Planner]:

@@ -2,16 +2,18 @@
 bytes and a cheap project index, before anything is parsed.
 
 Each rule family needs something a file must contain, in its own bytes or through a name
-it imports from another module of the project:
+it imports from another module of the project (and no family is kept in test code
+unless `check-tests`: SPEC 3, file roles):
 
 - POL101-POL111 an engine factory call: `create_engine`, `create_async_engine`,
   `engine_from_config` (or an `as` alias of one, imported), Flask-SQLAlchemy's
-  `SQLAlchemy(` or advanced-alchemy's `SQLAlchemy{Async,Sync}Config(`, outside test code
-  unless `check-tests`; POL114 a Flask-SQLAlchemy 2.x pool key (`SQLALCHEMY_POOL_...`);
+  `SQLAlchemy(` or advanced-alchemy's `SQLAlchemy{Async,Sync}Config(`; POL114 a
+  Flask-SQLAlchemy 2.x pool key (`SQLALCHEMY_POOL_...`);
 - POL204 `async_sessionmaker` or `AsyncSession(` (or an `as` alias of one);
 - POL201-POL203 and POL205 a session or connection source: a session class or
   factory, an engine, or a name the project hands one out through (`SessionLocal`,
-  `engine`, `SessionDep`, and under `Depends` a dependency function). On top of that,
+  `engine`, `SessionDep`, a function that returns or yields a session and a class with
+  such a method, what is made from one, and under `Depends` a dependency function). On top of that,
   POL201/POL202 an external call: an import that can lead to a catalogued client or
   request function (analysis/catalog.py: `httpx.AsyncClient` can, `httpx.Response`
   cannot), directly or re-exported by a project module, or a project function or
@@ -248,6 +250,15 @@ SESSION_LIBRARIES = frozenset(["sqlalchemy", "sqlmodel", "fastapi"])
 # session class or factory, an engine factory, a dependency or a type alias of one.
 HANDS_OUT = (b"Session", b"sessionmaker", b"scoped_session", b"create_engine", b"create_async_engine",
              b"engine_from_config", b"Depends", b"Annotated", b"SQLAlchemy")
+# A function (or a class's method) hands one over by returning or yielding it.
+HANDS_OVER = (b"return", b"yield")
+# A return annotation that names a session class (`-> AsyncSession:`).
+_RETURNS_SESSION = re.compile(rb"->[^:\n]*Session\b")
+# A name used, not only named: called or an attribute taken (`SessionLocal(`, `engine.connect(`).
+_USED = re.compile(rb"\s*[(.]")
+_CALLED_AFTER = re.compile(rb"\s*\(")
+# What stands before a returned call: `return`, `return await`, a bracket.
+_RETURN_BEFORE = re.compile(rb"(?:^|[^\w])return\s+(?:await\s+)?[(\s]*$")
 # A Flask-SQLAlchemy instance (`db = SQLAlchemy(...)`) hands out the app context's session,
 # which any function of a module that reaches it may be holding, a project helper's doing
 # or a model's `query` (SPEC 3c): in such a module every statement that names an external
@@ -347,6 +358,64 @@ def _hands_out(value: Unit, words: Iterable[bytes]) -> bool:
         return False
     code = Code(value)
     return code.contains(HANDS_OUT) or code.mentions(words)
+
+
+def _used(text: bytes, words: Iterable[bytes], pattern=None) -> bool:
+    """Is one of the words, as a whole name, called or an attribute of it taken (or
+    followed by what `pattern` matches)? (In the raw text: it can only say yes more
+    often than the code.)"""
+    after = (pattern or _USED).match
+    for word in words:
+        at = text.find(word)
+        while at >= 0:
+            before = text[at - 1:at] if at else b""
+            if not (before.isalnum() or before == b"_") and after(text, at + len(word)):
+                return True
+            at = text.find(word, at + 1)
+    return False
+
+
+def _hands_over(unit: Unit, makers: Tuple[bytes, ...], known: Tuple[bytes, ...], handing: Tuple[bytes, ...],
+                fresh: Tuple[bytes, ...], first: bool) -> bool:
+    """Can a function (or a method: its unit) hand out a session, as the analysis finds
+    (analysis/sessions.py, handed_out)? It yields where it names a session class or
+    factory or one of `known` (the project's session sources it can reach); or it
+    returns, and makes one there (a session class or factory, or one of `makers`, the
+    module-level names that make one, called), or returns what one of `handing` (the
+    project's functions and classes that hand one out, and what is made from them) hands
+    out (`return get_session()`, `return await db.session()`), or its return annotation
+    names a session class. Only statements that name one of `fresh` can say yes for the
+    first time after the `first` question (the others were asked about the rest before)."""
+    text = unit[1]
+    if not first and not _mentions(text, fresh):
+        return False
+    returns, yields = b"return" in text, b"yield" in text
+    if not (returns or yields):
+        return False
+    code = Code(unit)
+    if yields and code.mentions((b"yield",)) and (code.contains(SESSION_WORDS) or code.mentions(known)):
+        return True
+    if not (returns and code.mentions((b"return",))):
+        return False
+    if first and (_used(text, MAKER_NAMES, _CALLED_AFTER) or _RETURNS_SESSION.search(text)):
+        return True
+    return (_used(text, makers, _CALLED_AFTER) and code.mentions(makers)) \
+        or (_returned(text, handing) and code.mentions(handing))
+
+
+def _returned(text: bytes, words: Iterable[bytes]) -> bool:
+    """Does a `return` statement start with one of the words (`return get_session()`,
+    `return await db.session()`)? In the raw text: it can only say yes more often."""
+    for word in words:
+        at = text.find(word)
+        while at >= 0:
+            before = text[at - 1:at] if at else b""
+            after = text[at + len(word):at + len(word) + 1]
+            if not (before.isalnum() or before == b"_") and not (after.isalnum() or after == b"_") \
+                    and _RETURN_BEFORE.search(text, max(0, at - 40), at):
+                return True
+            at = text.find(word, at + 1)
+    return False
 
 
 def _mentions_in_code(unit: Unit, words: Iterable[bytes]) -> bool:
@@ -497,7 +566,13 @@ class Index:
                  parts: Optional[Dict[str, tuple]] = None, finder: Optional["ModuleFinder"] = None,
                  resolved: Optional[Dict[str, tuple]] = None):
         self.facts = facts
-        self.check_tests = check_tests  # False: the engine rules are silent in test code (SPEC 3)
+        self.check_tests = check_tests  # False: the engine and session rules are silent in test code (SPEC 3)
+        self.made: Dict[str, Set[str]] = {}  # per file, its module-level names that hand out a session or engine
+        self.made_names: Set[str] = set()  # all of them (session_names finds them)
+        # Per file, its functions and classes that hand out a session and what is made from
+        # them (`db = Database(url)`); all of them.
+        self.handing: Dict[str, Set[str]] = {}
+        self.handing_names: Set[str] = set()
         self.configured = tuple(sorted(word.encode() for word in configured))  # external_words of the settings
         self.read = read
         self.families = families
@@ -576,6 +651,12 @@ class Index:
             found = self._read[path] = module_level(self._statements_of(path))
         return found
 
+    def _classes(self, path: str) -> List[Tuple[str, List[Unit]]]:
+        """(name, the units of its members) of the module-level classes of a file: its
+        head (`class C(Base):`, decorators and docstring) first."""
+        return [(statement[5], members_of(statement) or [statement[0]]) for statement in self._statements_of(path) or ()
+                if statement[1] == "class" and statement[5]]
+
     def _statements_of(self, path: str) -> Optional[List[Statement]]:
         """The module-level statements of a file (read once: statements.layout), or None
         if it cannot be read, decoded or tokenized."""
@@ -628,8 +709,42 @@ class Index:
             # New to this file, not to the project: files of one project may define the
             # same name, and each file hands out its own (a name found in another file
             # first must still be this file's, and reach this file's importers).
-            new_objects = {name for name, value in values
-                           if _hands_out(value, words)} - providers.get(path, set())
+            own = providers.get(path, set())
+            new_objects = {name for name, value in values if _hands_out(value, words)} - own
+            # A function that returns or yields a session (and a class with such a
+            # method) is a session source wherever it is used (SPEC 3b); so is what is
+            # made from one in this file (`db = Database(url)`): to a fixed point, each
+            # statement asked only about the names it was not asked about before.
+            classes = self._classes(path)
+            functions = [(name, [unit]) for name, unit in defs] + classes
+            fresh = words + tuple(name.encode() for name in sorted(own | new_objects))
+            known: Tuple[bytes, ...] = ()
+            made = set(self._mentioned(path, set().union(*self.made.values()), self.made)) if self.made else set()
+            makers = carrying + tuple(name.encode() for name in sorted(
+                made | self.made.get(path, set()) | {name for name, _ in values} & new_objects))
+            handing_names = set(self._mentioned(path, self.handing_names, self.handing)) \
+                | self.handing.get(path, set())
+            handing = tuple(name.encode() for name in sorted(handing_names))
+            first = True
+            while functions and (first or fresh):
+                known += fresh
+                found = {name for name, units in functions if name not in new_objects and name not in own
+                         and any(_hands_over(unit, makers, known, handing, fresh, first) for unit in units)}
+                # A subclass of one (its head names it) inherits the method.
+                found |= {name for name, units in classes if name not in new_objects and name not in own
+                          and fresh and _mentions_in_code(units[0], fresh)}
+                named = tuple(name.encode() for name in sorted(found))
+                found |= {name for name, value in values if name not in new_objects and name not in own
+                          and _mentions(value[1], named) and _hands_out(value, named)}
+                new_objects |= found
+                fresh, first = tuple(name.encode() for name in sorted(found)), False
+                handing += fresh
+                if found:
+                    self.handing.setdefault(path, set()).update(found)
+                    self.handing_names |= found
+            made = {name for name, _ in values} & new_objects
+            if made:  # what can make a session (POL203): module-level values, not functions
+                self.made.setdefault(path, set()).update(made)
             flask_words = FLASK_DB + tuple(name.encode() for name in self._mentioned(path, self.flask_objects,
                                                                                    self.flask_providers))
             flask = {name for name, value in values if name in new_objects and _mentions_in_code(value, flask_words)}
@@ -755,11 +870,14 @@ class Index:
             return chosen
         sources, objects, object_files = self.session_names()
         external, external_files = self.external_names() if "external" in families else (set(), {})
+        made = self.made_names = {name for names in self.made.values() for name in names}
         for path in sources:
+            if not self.check_tests and is_test_code(path, self.root):
+                continue  # no session rule fires in test code (SPEC 3, file roles)
             bits = self.bits[path]
             calls_out = "external" in families and bool(
                 bits & EXT or self._uses_external_import(path) or self._mentioned(path, external, external_files))
-            creates = "create" in families and bool(bits & CREATE or self._mentioned(path, objects, object_files))
+            creates = "create" in families and bool(bits & CREATE or self._mentioned(path, made, self.made))
             tasks = "tasks" in families and bool(bits & TASKS)
             if not (calls_out or creates or tasks):
                 continue
@@ -789,25 +907,25 @@ class Index:
     @staticmethod
     def _by_own_words(path: str, bits: int, families: FrozenSet[str], root: str, check_tests: bool
                       ) -> Tuple[bool, bool]:
-        """(the engine rules?, POL204?) by a file's bits: an engine factory named outside
-        test code (unless `check_tests`), an async session maker or class named."""
-        engine = "engine" in families and bool(bits & ENGINE) and (check_tests or not is_test_code(path, root))
-        return engine, "async" in families and bool(bits & ASYNC)
+        """(the engine rules?, POL204?) by a file's bits, outside test code (unless
+        `check_tests`): an engine factory named, an async session maker or class named."""
+        if not check_tests and is_test_code(path, root):
+            return False, False
+        return "engine" in families and bool(bits & ENGINE), "async" in families and bool(bits & ASYNC)
 
     @staticmethod
     def plan_before(path: str, bits: int, families: FrozenSet[str], root: str, check_tests: bool
                     ) -> Optional[Plan]:
         """The plan of a file that its own bytes choose (`bits`: its FileFacts.bits), made
-        before the index, or None: `select` keeps every file whose own words name an engine
-        factory (outside test code) or an async session maker. The plan can only be wider
-        than the one the index makes (names imported under another name may add to what
-        the file holds): the engine rules outside test code and POL204 wherever their
-        families are enabled, every session family anywhere."""
+        before the index, or None: `select` keeps every file outside test code (unless
+        `check_tests`) whose own words name an engine factory or an async session maker.
+        The plan can only be wider than the one the index makes (names imported under
+        another name may add to what the file holds): the engine rules and POL204
+        wherever their families are enabled, every session family anywhere."""
         engine, async_ = Index._by_own_words(path, bits, families, root, check_tests)
         if not (engine or async_):
-            return None
-        engine_rules = "engine" in families and (check_tests or not is_test_code(path, root))
-        return Plan(engine_rules, "async" in families, EVERYWHERE, EVERYWHERE, EVERYWHERE)
+            return None  # (in test code, unless `check_tests`, no rule of a plan fires)
+        return Plan("engine" in families, "async" in families, EVERYWHERE, EVERYWHERE, EVERYWHERE)
 
     def _session_units(self, path: str, calls_out: bool, creates: bool, tasks: bool, objects, object_files,
                        external, external_files) -> Tuple[Tuple[Tuple[int, int], ...], ...]:
@@ -828,14 +946,17 @@ class Index:
         library = bool(self.bits[path] & DB or self.facts[path].top_modules & SESSION_LIBRARIES
                        or self.names[path] or self.modules[path] or self.stars[path])
         session_words = (SESSION_NAMES if library else ()) + project_names
-        makers = (MAKER_NAMES if library else ()) + project_names
+        # What makes a session (POL203): a module-level name, not a function that hands one out.
+        makers = (MAKER_NAMES if library else ()) + self.carrying + tuple(
+            name.encode() for name in self._mentioned(path, self.made_names, self.made) | self.made.get(path, set()))
         calls = self.configured + tuple(name.encode() for name in (
             self.external_imports().get(path, set()) | self._mentioned(path, external, external_files)
             | external_files.get(path, set()))) if calls_out else ()
         task_words = TASK_WORDS + self.task_carrying if tasks else ()
+        classes = frozenset(object_files.get(path, set()) & {name for name, _ in self._classes(path)})
         flask = calls_out and bool(self.flask_providers.get(path)
                                    or self._mentioned(path, self.flask_objects, self.flask_providers))
-        return session_units(statements, session_words, makers if creates else (), calls, task_words, flask)
+        return session_units(statements, session_words, makers if creates else (), calls, task_words, flask, classes)
 
 
 def _function_units(statements: List[Statement], wanted: Callable[[bytes], bool]) -> Iterable[Unit]:
@@ -854,13 +975,22 @@ def _function_units(statements: List[Statement], wanted: Callable[[bytes], bool]
 
 
 def session_units(statements: List[Statement], session_words: Tuple[bytes, ...], makers: Tuple[bytes, ...],
-                  calls: Tuple[bytes, ...], task_words: Tuple[bytes, ...], flask: bool = False
-                  ) -> Tuple[Tuple[Tuple[int, int], ...], ...]:
+                  calls: Tuple[bytes, ...], task_words: Tuple[bytes, ...], flask: bool = False,
+                  source_classes: FrozenSet[str] = frozenset()) -> Tuple[Tuple[Tuple[int, int], ...], ...]:
     """Per session family ("external", "create", "tasks"), the (first, last) lines of the
     statements (statements.layout) whose code names a session word and a call's name, a
     session maker, or a session word and a task word. Fewer words: fewer statements.
-    `flask`: the module reaches a Flask-SQLAlchemy instance, and a call's name is enough."""
+    `flask`: the module reaches a Flask-SQLAlchemy instance, and a call's name is enough.
+    In a class of `source_classes` (one with a method that hands out a session), `self`
+    and `cls` are session words too (`with self.session() as s`)."""
     found: Tuple[List[Tuple[int, int]], ...] = ([], [], [])
+    if source_classes:
+        own = session_words + (b"self", b"cls")
+        plain = [st for st in statements if not (st[1] == "class" and st[5] in source_classes)]
+        classes = [st for st in statements if st[1] == "class" and st[5] in source_classes]
+        parts = [session_units(plain, session_words, makers, calls, task_words, flask),
+                 session_units(classes, own, makers, calls, task_words, flask)]
+        return tuple(tuple(sorted(a + b)) for a, b in zip(*parts))
     named = lambda text: _mentions(text, session_words) or (makers and _mentions(text, makers)) \
         or (flask and _mentions(text, calls))  # noqa: E731
     for unit in _function_units(statements, named):
@@ -891,7 +1021,7 @@ ALL_RANGES = (ALL_LINES,)  # a hint's ranges for "anywhere"
 
 def is_test_code(path: str, root: str) -> bool:
     """Test code by its path below its project root (analysis/roles.py), where no engine
-    rule fires unless `check-tests` says so."""
+    or session rule fires unless `check-tests` says so."""
     from .analysis.roles import is_test_path
 
     prefix = root.rstrip(os.sep) + os.sep if root else ""

@@ -18,6 +18,8 @@ from sqlalchemy import event  # noqa: E402
 from pool_lint import lint_source  # noqa: E402
 
 HEADER = '''
+from contextlib import asynccontextmanager
+
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
@@ -36,6 +38,39 @@ async def run_statement(session):
 async def run_and_commit(session):
     await session.execute(text("select 1"))
     await session.commit()
+
+
+@asynccontextmanager
+async def session_scope():
+    async with Session() as session:
+        yield session
+
+
+@asynccontextmanager
+async def warm_scope():
+    async with Session() as session:
+        await session.execute(text("select 1"))
+        yield session
+
+
+@asynccontextmanager
+async def connection_scope():
+    async with engine.connect() as conn:
+        yield conn
+
+
+def new_session():
+    return Session()
+
+
+async def open_session():
+    return Session()
+
+
+async def open_warm_session():
+    session = Session()
+    await session.execute(text("select 1"))
+    return session
 '''
 
 SCENARIOS = {
@@ -106,6 +141,53 @@ SCENARIOS = {
         async with Session() as s:
             await run_statement(s)
             external("a")
+    """,
+    "a project context manager": """
+        async with session_scope() as s:
+            external("a")
+            await s.execute(text("select 1"))
+            external("b")
+    """,
+    "a project context manager that ran a statement": """
+        async with warm_scope() as s:
+            external("a")
+            await s.commit()
+            external("b")
+    """,
+    "a project context manager yielding a connection": """
+        async with connection_scope() as conn:
+            external("a")
+    """,
+    "a project function that returns a session": """
+        async with new_session() as s:
+            external("a")
+            await s.scalar(text("select 1"))
+            external("b")
+    """,
+    "a project coroutine that returns a session": """
+        s = await open_session()
+        try:
+            external("a")
+            await s.execute(text("select 1"))
+            external("b")
+        finally:
+            await s.close()
+    """,
+    "a project coroutine that returns a session after a statement": """
+        s = await open_warm_session()
+        try:
+            external("a")
+            await s.commit()
+            external("b")
+        finally:
+            await s.close()
+    """,
+    "async with on a session closes it": """
+        s = Session()
+        async with s:
+            await s.execute(text("select 1"))
+            external("a")
+        external("b")
     """,
     "a project function that commits": """
         async with Session() as s:

@@ -234,3 +234,119 @@ def test_one_async_session_cannot_run_two_statements_at_once(tmp_path):
     with pytest.raises(sa.exc.SQLAlchemyError) as caught:
         asyncio.run(scenario())
     assert type(caught.value).__name__ in ("IllegalStateChangeError", "InvalidRequestError")
+
+
+# -- POL203: what an unclosed session costs (SPEC 3b) -------------------------------------------
+def test_unclosed_sync_session_holds_its_connection_until_collected(tmp_path):
+    """No path releases it: the connection stays checked out until the session is
+    garbage-collected (its reference cycles outlive the function)."""
+    import gc
+
+    engine = create_engine(f"sqlite:///{tmp_path}/a.db")
+    seen = Checkouts(engine)
+    maker = sa.orm.sessionmaker(bind=engine)
+
+    def count():
+        db = maker()
+        return db.scalar(text("select 1"))
+
+    assert count() == 1
+    assert seen.out == 1  # returned from the function, still checked out
+    gc.collect()
+    assert seen.out == 0
+
+
+def test_an_exception_before_commit_leaves_the_connection_checked_out(tmp_path):
+    """The normal path ends in commit(): only an exception between the first statement
+    and that call leaks the connection (until collection)."""
+    import gc
+
+    engine = create_engine(f"sqlite:///{tmp_path}/a.db")
+    seen = Checkouts(engine)
+    maker = sa.orm.sessionmaker(bind=engine)
+
+    def purge(fail):
+        db = maker()
+        db.execute(text("select 1"))
+        if fail:
+            raise RuntimeError("between the statement and commit()")
+        db.commit()
+
+    purge(False)
+    assert seen.out == 0
+    with pytest.raises(RuntimeError):
+        purge(True)
+    assert seen.out == 1
+    gc.collect()
+    assert seen.out == 0
+
+
+def test_garbage_collection_cannot_return_an_async_connection(tmp_path):
+    """An async session never closed: collection does not check its connection back in;
+    SQLAlchemy terminates it with a warning."""
+    import gc
+    import warnings
+
+    async def scenario():
+        engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path}/a.db")
+        seen = Checkouts(engine)
+        maker = async_sessionmaker(engine, expire_on_commit=False)
+
+        async def leak():
+            session = maker()
+            await session.execute(text("select 1"))
+
+        await leak()
+        held = seen.out
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            gc.collect()
+            await asyncio.sleep(0)
+        await engine.dispose()
+        return held, seen.out, [str(w.message) for w in caught]
+
+    held, after, messages = asyncio.run(scenario())
+    assert held == 1 and after == 1  # never checked back in
+    assert any("garbage collector is trying to clean up non-checked-in connection" in m for m in messages)
+
+
+# -- sessions from project code (SPEC 3b) ----------------------------------------------------------
+def test_project_session_sources_hand_over_their_state(tmp_path):
+    """A function returning a fresh session hands over nothing held; a context manager
+    that ran a statement before yielding, or yields inside engine.connect() /
+    engine.begin(), hands over a held connection."""
+    from contextlib import contextmanager
+
+    engine = create_engine(f"sqlite:///{tmp_path}/a.db")
+    seen = Checkouts(engine)
+    maker = sa.orm.sessionmaker(bind=engine)
+
+    def get_session():
+        return maker()
+
+    @contextmanager
+    def warm_session():
+        with maker() as session:
+            session.execute(text("select 1"))
+            yield session
+
+    @contextmanager
+    def connection(begin):
+        with (engine.begin() if begin else engine.connect()) as conn:
+            yield conn
+
+    steps = {}
+    with get_session() as s:
+        steps["returned"] = seen.out
+        s.execute(text("select 1"))
+        steps["returned, after a statement"] = seen.out
+    steps["after its with"] = seen.out
+    with warm_session():
+        steps["statement before yield"] = seen.out
+    with connection(False):
+        steps["yield in connect()"] = seen.out
+    with connection(True):
+        steps["yield in begin()"] = seen.out
+    steps["after"] = seen.out
+    assert steps == {"returned": 0, "returned, after a statement": 1, "after its with": 0,
+                     "statement before yield": 1, "yield in connect()": 1, "yield in begin()": 1, "after": 0}

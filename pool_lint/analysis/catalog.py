@@ -101,6 +101,10 @@ CLIENTS = {
     "boto3.resource": None,
 }
 CLIENT_PREFIXES = {"httpx_oauth.": None}
+# Transports that call an app in-process (a test client of the app under test): a client
+# built on one makes no external call (SPEC 3, file roles).
+IN_PROCESS_TRANSPORTS = frozenset(["httpx.ASGITransport", "httpx.WSGITransport", "httpx._transports.asgi.ASGITransport",
+                                   "httpx._transports.wsgi.WSGITransport"])
 LOCAL_METHODS = frozenset(["close", "aclose", "with_options", "copy", "__enter__", "__exit__", "__aenter__",
                            "__aexit__"])
 

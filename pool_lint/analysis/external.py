@@ -16,7 +16,7 @@ from .names import FunctionNode
 from .tree import children, walk
 
 from .catalog import (CLIENT_PREFIXES, CLIENTS, EXTERNAL_FUNCTIONS, EXTERNAL_PREFIXES, HTTP_METHODS,  # noqa: F401
-                      LOCAL_METHODS, NOT_EXTERNAL_IN_PREFIX)
+                      IN_PROCESS_TRANSPORTS, LOCAL_METHODS, NOT_EXTERNAL_IN_PREFIX)
 
 
 def client_kind(qualified: Optional[str]):
@@ -45,7 +45,8 @@ class ExternalCalls:
         if depth > 4:
             return None
         if isinstance(expr, ast.Call):
-            return client_kind(file.resolve(expr.func))
+            kind = client_kind(file.resolve(expr.func))
+            return None if kind is not None and self._in_process(expr) else kind
         if isinstance(expr, ast.Name):
             return self._client_of_name(expr.id, at, depth)
         if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == "self":
@@ -89,6 +90,15 @@ class ExternalCalls:
             if value is not None:
                 return self._client_of_expr(value, at, depth + 1)
         return None
+
+    def _in_process(self, call: ast.Call) -> bool:
+        """Is a client built on a transport that calls an app in-process
+        (`httpx.AsyncClient(transport=httpx.ASGITransport(app=app))`, the transport made
+        inline or bound to a name)?"""
+        transport = next((k.value for k in call.keywords if k.arg == "transport"), None)
+        if isinstance(transport, ast.Name):
+            transport = self.file.evaluator.binding_value(transport.id, call)
+        return isinstance(transport, ast.Call) and self.file.resolve(transport.func) in IN_PROCESS_TRANSPORTS
 
     def _client_of_annotation(self, annotation: Optional[ast.AST]):
         if annotation is None:
@@ -148,7 +158,9 @@ class ExternalCalls:
                 method = call.func.attr
                 if (methods is None and method not in LOCAL_METHODS) or (methods is not None and method in methods):
                     return f"{name}.{method}"
-        chain = self._project_function_chain(qualified)
+        # Resolved from the name as written here: a canonical name is relative to its
+        # module's own import root, which need not be one this file searches.
+        chain = self._project_function_chain(file.qualify(call.func) if qualified else None)
         if chain:
             return chain
         return None

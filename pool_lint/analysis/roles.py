@@ -1,5 +1,5 @@
 """File roles (SPEC 3): test code and migrations, where the engine-configuration rules
-stay silent unless `check-tests = true`."""
+and the session rules stay silent unless `check-tests = true`."""
 from __future__ import annotations
 
 import fnmatch

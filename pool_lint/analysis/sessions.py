@@ -11,8 +11,12 @@ connection in scope, the set of states it may be in:
 
 Branches join (a union of states), a loop body runs at least twice, nested functions are
 not run where they are defined. A call that passes the session to a project function
-applies that function's effect. The facts behind the transitions are in
-tests/test_sqlalchemy_facts.py (pool checkout/checkin events with the real library).
+applies that function's effect. A project function or method that hands out a session
+(SPEC 3b: `with get_session() as s`, `async with db.session_context() as s`, `s = await
+open_session()`) is a session source wherever it is used, like a dependency: the session
+starts in the state the function leaves it in where it yields or returns it
+(`handed_out`). The facts behind the transitions are in tests/test_sqlalchemy_facts.py
+(pool checkout/checkin events with the real library).
 """
 from __future__ import annotations
 
@@ -47,6 +51,7 @@ STATEMENT_METHODS = frozenset(["execute", "exec", "scalar", "scalars", "get", "g
                                "stream", "stream_scalars", "run_sync", "connection", "merge", "query",
                                "bulk_save_objects", "bulk_insert_mappings", "bulk_update_mappings"])
 RELEASE_METHODS = frozenset(["commit", "rollback", "close"])
+CONTEXT_MANAGERS = {"contextlib.contextmanager", "contextlib.asynccontextmanager"}
 DEPENDS = {"fastapi.Depends", "fastapi.params.Depends", "fastapi.param_functions.Depends"}
 ANNOTATED = {"typing.Annotated", "typing_extensions.Annotated"}
 GATHER = {"asyncio.gather"}
@@ -90,6 +95,8 @@ class Observed:
 class FlowResult:
     externals: List[ExternalFinding] = field(default_factory=list)
     yielded: Dict[str, Set[str]] = field(default_factory=dict)  # var -> states at a `yield var`
+    returned: Dict[str, Set[str]] = field(default_factory=dict)  # var -> states at a `return var`
+    made: Set[str] = field(default_factory=set)  # vars assigned a session made here (`s = SessionLocal()`)
     final: Optional[State] = None  # states at the end / at returns
     released: Set[str] = field(default_factory=set)  # vars given back somewhere
     sessions: Set[str] = field(default_factory=set)
@@ -105,13 +112,17 @@ class SessionAnalysis:
         self._calls: Dict[tuple, Optional[str]] = {}
         self._annotations: Dict[tuple, bool] = {}
         self._defaults: Dict[ast.AST, dict] = {}  # function -> {parameter: default expression}
+        self._sources: Dict[tuple, Optional[Tuple[str, FrozenSet[str]]]] = {}
         self.flask = FlaskSessions(file)  # Flask-SQLAlchemy's db.session (SPEC 3c)
 
     # -- what makes a session -----------------------------------------------------------------
     def _binding_call(self, expr: ast.AST):
         """(module, maker call) when `expr` names a module-level `X = sessionmaker(...)`."""
         file = self.file
-        if isinstance(expr, ast.Name) and not _is_local(file, expr, expr.id):
+        if isinstance(expr, ast.Name):
+            if _is_local(file, expr, expr.id):  # `maker = sessionmaker(bind=engine)` in the function
+                value = file.evaluator.binding_value(expr.id, expr)
+                return (file.module, value) if isinstance(value, ast.Call) else None
             value = file.names.single_assignment(expr.id)
             if isinstance(value, ast.Call):
                 return file.module, value
@@ -260,6 +271,117 @@ class SessionAnalysis:
                 return other, node
         return None
 
+    # -- sessions the project's own functions hand out (SPEC 3b) ---------------------------
+    def project_source(self, expr: ast.AST) -> Optional[Tuple[str, FrozenSet[str]]]:
+        """For a call of a project function or method that hands out a session: (how, the
+        state the session is in when handed over), `how` being "context" for a
+        `@contextmanager` / `@asynccontextmanager` generator that yields one (`with f() as
+        s`), "return" for a function that returns one (`s = f()`, `with f() as s`), "await"
+        for a coroutine function that returns one (`s = await f()`). None otherwise, and
+        for a callee that cannot be resolved. Memoised by the callee's dotted name when
+        its first name is a module-level one."""
+        if not isinstance(expr, ast.Call):
+            return None
+        key = _dotted(expr.func)
+        memo = key is not None and key[0] not in ("self", "cls") and not (
+            key[0] in self.file.source.local_names and _is_local(self.file, expr, key[0]))
+        if memo and key in self._sources:
+            return self._sources[key]
+        target = self.callee(expr)
+        found = handed_out(self.file.project, *target) if target is not None else None
+        if memo:
+            self._sources[key] = found
+        return found
+
+    def handed(self, value: ast.AST) -> Optional[FrozenSet[str]]:
+        """The state of the session an assigned value hands over: `f()` for a function
+        that returns one, `await f()` for a coroutine function that does; else None."""
+        awaited = isinstance(value, ast.Await)
+        found = self.project_source(value.value if awaited else value)
+        if found is not None and found[0] == ("await" if awaited else "return"):
+            return found[1]
+        return None
+
+    def callee(self, call: ast.Call):
+        """(module, FunctionDef) of the project function or method a call calls: a
+        function by name (imported or not), or a method of `self`, of a parameter
+        annotated with a project class, or of an object made from a project class (a local
+        or module-level name, or one imported from another module)."""
+        func = call.func
+        base = func
+        while isinstance(base, ast.Attribute):
+            base = base.value
+        local = isinstance(base, ast.Name) and base.id in self.file.source.local_names \
+            and _is_local(self.file, call, base.id)
+        if not local and isinstance(func, (ast.Name, ast.Attribute)):
+            found = self._function(func, self.file.module)
+            if found is not None:
+                return found
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            cls = self._class_of_name(func.value.id, call)
+            if cls is not None:
+                return _method(cls[0], cls[1], func.attr)
+        return None
+
+    def _class_of_name(self, name: str, at: ast.AST):
+        """(module, ClassDef) of the project class whose instance `name` holds at `at`."""
+        file = self.file
+        if name in ("self", "cls"):
+            enclosing = file.enclosing_functions(at)
+            if len(enclosing) > 1 and isinstance(enclosing[1], ast.ClassDef):
+                return file.module, enclosing[1]
+            return None
+        scope, nodes = file.evaluator.scope_of_name(name, at)
+        if len(nodes) != 1:
+            return None
+        node = nodes[0]
+        if isinstance(node, ast.arg):
+            return _class_from(node.annotation, file.module)
+        if isinstance(node, ast.Name):
+            value = file.evaluator.binding_value(name, at)
+            return _class_from(value.func, file.module) if isinstance(value, ast.Call) else None
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and scope is file.names.tree:
+            qualified = file.names.imports.get(name)
+            if qualified is None:
+                return None
+            _, module, target = file.project.resolve(qualified, file.path, want=(ast.Name,))
+            if module is None or not isinstance(target, ast.Name):
+                return None
+            value = module.names.single_assignment(target.id)
+            return _class_from(value.func, module) if isinstance(value, ast.Call) else None
+        return None
+
+    # -- how a session made here is given back (POL203) --------------------------------------
+    def released_on_normal_paths(self, func, var: str) -> bool:
+        """Does every normal path of `func` (to its end or a `return`) leave the session
+        `var` it made given back by `commit()`, `rollback()` or `close()`? (Then only an
+        exception between its first statement and that call leaks the connection.)"""
+        result = self.flow(func)
+        final = (result.final or {}).get(var)
+        return var in result.released and final == frozenset([NONE])
+
+    def passed_to(self, call: ast.Call, arg: ast.AST):
+        """(callee FunctionDef, parameter, effect) of the project function `call` passes
+        the expression `arg` to (positionally or by keyword): its effect on that parameter, "hold",
+        "release" or "none" (function_effect). None when the callee is no project
+        function or takes no such parameter."""
+        target = self.callee(call)
+        if target is None:
+            return None
+        module, func = target
+        params = [a.arg for a in (*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs)]
+        if params and params[0] in ("self", "cls") and isinstance(call.func, ast.Attribute):
+            params = params[1:]
+        where = next((k.arg for k in call.keywords if k.value is arg), None)
+        if where is None and arg in call.args:
+            at = call.args.index(arg)
+            if any(isinstance(a, ast.Starred) for a in call.args[:at + 1]):
+                return None
+            where = params[at] if at < len(params) else None
+        if where is None or where not in params:
+            return None
+        return func, where, function_effect(self.file.project, module, func, where)
+
     # -- flows -------------------------------------------------------------------------------
     def flow(self, func) -> FlowResult:
         key = id(func)
@@ -302,17 +424,123 @@ def dependency_state(project, module, func) -> Optional[FrozenSet[str]]:
         return project.facts[key]
     project.facts[key] = None
     analysis = module_analysis(module, project)
-    result = analysis.flow(func)
-    state = None
-    for var in result.sessions:
-        if var in result.yielded:
-            state = frozenset(result.yielded[var])
+    state = _yielded_state(analysis.flow(func))
     if state is None:
-        for node in walk(func):
-            if isinstance(node, ast.Return) and analysis.session_call(node.value) == "session":
-                state = frozenset([NONE])
+        state = returned_state(analysis, func)
     project.facts[key] = state
     return state
+
+
+def handed_out(project, module, func) -> Optional[Tuple[str, FrozenSet[str]]]:
+    """How a project function hands out a session, and in which state (see
+    SessionAnalysis.project_source), or None. Memoised per project."""
+    key = ("handed", id(func))
+    if key in project.facts:
+        return project.facts[key]
+    project.facts[key] = None
+    analysis = module_analysis(module, project)
+    found = None
+    if _is_generator(func):
+        if any(module.resolve(d.func if isinstance(d, ast.Call) else d) in CONTEXT_MANAGERS
+               for d in func.decorator_list):
+            state = _yielded_state(analysis.flow(func))
+            if state is not None:
+                found = ("context", state)
+    else:
+        state = returned_state(analysis, func)
+        if state is not None:
+            found = ("await" if isinstance(func, ast.AsyncFunctionDef) else "return", state)
+    project.facts[key] = found
+    return found
+
+
+def _yielded_state(result: FlowResult) -> Optional[FrozenSet[str]]:
+    states: Set[str] = set()
+    for var in result.sessions:
+        states |= result.yielded.get(var, set())
+    return frozenset(states) if states else None
+
+
+def returned_state(analysis: SessionAnalysis, func) -> Optional[FrozenSet[str]]:
+    """The states of the session a function returns: a session made in the return
+    statement (none held), one it made and holds in a variable (its state there), one
+    that a project function called in the return statement hands out (`return
+    get_session()`, `return await self.session()`: a function of the module, imported, or
+    a method of `self` or of a module-level object; the index finds these by their
+    words, screen._hands_over); else, when its return annotation is a session class,
+    "unknown". None when it returns no session."""
+    result = analysis.flow(func)
+    states: Set[str] = set()
+    for var in result.made:
+        states |= result.returned.get(var, set())
+    for node in _own_nodes(func):
+        if isinstance(node, ast.Return) and node.value is not None:
+            if analysis.session_call(node.value) == "session":
+                states.add(NONE)
+            elif not isinstance(node.value, ast.Name):
+                value = node.value.value if isinstance(node.value, ast.Await) else node.value
+                base = value.func if isinstance(value, ast.Call) else None
+                while isinstance(base, ast.Attribute):
+                    base = base.value
+                if isinstance(base, ast.Name) and base.id not in ("self", "cls") \
+                        and analysis.file.names.binds(func, base.id):
+                    continue  # a parameter's or a local's method: not followed
+                handed = analysis.handed(node.value)
+                if handed is not None:
+                    states |= handed
+    if not states and func.returns is not None and isinstance(func.returns, (ast.Name, ast.Attribute)) \
+            and analysis.file.module.resolve(func.returns) in SESSION_CLASSES:
+        states.add(UNKNOWN)
+    return frozenset(states) if states else None
+
+
+def _own_nodes(func) -> Iterator[ast.AST]:
+    """The nodes of a function body, not entering nested functions, classes or lambdas."""
+    stack = list(func.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        yield node
+        stack.extend(children(node))
+
+
+def _is_generator(func) -> bool:
+    return any(isinstance(node, (ast.Yield, ast.YieldFrom)) for node in _own_nodes(func))
+
+
+def _class_from(expr, module):
+    """(module, ClassDef) of the project class an expression of `module` names, or None
+    (a string annotation is not followed: the index reads no strings)."""
+    if isinstance(expr, ast.Name):
+        nodes = module.names.bound(expr.id)
+        if len(nodes) == 1 and isinstance(nodes[0], ast.ClassDef):
+            nodes = module.names.bindings.get(expr.id)  # the class parsed in full
+            return (module, nodes[0]) if nodes else None
+    if not isinstance(expr, (ast.Name, ast.Attribute)) or module.project is None:
+        return None
+    qualified = module.names.qualify(expr)
+    if not qualified:
+        return None
+    _, other, node = module.project.resolve(qualified, module.path, want=(ast.ClassDef,))
+    if other is not None and isinstance(node, ast.ClassDef):
+        return other, node
+    return None
+
+
+def _method(module, cls, name: str, depth: int = 0):
+    """(module, FunctionDef) of a method of a project class, its project bases' included."""
+    for stmt in cls.body:
+        if isinstance(stmt, FunctionNode) and stmt.name == name:
+            return module, stmt
+    if depth < 3:
+        for base in cls.bases:
+            found = _class_from(base, module)
+            if found is not None:
+                method = _method(found[0], found[1], name, depth + 1)
+                if method is not None:
+                    return method
+    return None
 
 
 def function_effect(project, module, func, param: str) -> str:
@@ -409,6 +637,8 @@ class Flow:
                     self.expr(child, state)
             if isinstance(stmt, ast.Return):
                 self.returns.append(dict(state))
+                if isinstance(stmt.value, ast.Name) and stmt.value.id in state:
+                    self.result.returned.setdefault(stmt.value.id, set()).update(state[stmt.value.id])
             return None
         if state:
             for child in children(stmt):
@@ -417,11 +647,16 @@ class Flow:
         if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
             if len(targets) == 1 and isinstance(targets[0], ast.Name):
-                if self.analysis.session_call(stmt.value) == "session":
-                    state[targets[0].id] = frozenset([NONE])
-                    self.result.sessions.add(targets[0].id)
-                elif targets[0].id in state:
-                    del state[targets[0].id]  # rebound to something else
+                var = targets[0].id
+                made = self.analysis.session_call(stmt.value) == "session"
+                if made:
+                    self.result.made.add(var)
+                handed = frozenset([NONE]) if made else self.analysis.handed(stmt.value)
+                if handed is not None:
+                    state[var] = handed
+                    self.result.sessions.add(var)
+                elif var in state:
+                    del state[var]  # rebound to something else
         return state
 
     def with_statement(self, stmt, state: State) -> Optional[State]:
@@ -449,6 +684,17 @@ class Flow:
                 state[name] = frozenset([HELD])
                 self.result.sessions.add(name)
                 opened.append((name, "scope"))
+                continue
+            if isinstance(ctx, ast.Name) and ctx.id in state:
+                opened.append((ctx.id, "transaction"))  # `with session:` closes it at the end
+                continue
+            source = self.analysis.project_source(ctx) if var else None
+            if source is not None and source[0] in ("context", "return"):
+                for arg in children(ctx):
+                    self.expr(arg, state)
+                state[var] = source[1]
+                self.result.sessions.add(var)
+                opened.append((var, "scope"))
                 continue
             self.expr(ctx, state)
         out = self.block(stmt.body, state)

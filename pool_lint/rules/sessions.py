@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import textwrap
 from typing import Dict, List
 
 from ..analysis.tree import walk
@@ -10,17 +11,28 @@ from ..analysis.sessions import (CREATE_TASK, GATHER, SESSION_CLASSES, async_fac
 from ..fixes import KeywordFix
 from .base import Report, Rule, example, register
 
-HOLDING_CONNECTION = "`{call}` while `{session}` holds a pooled connection: the slot stays checked out for the whole call; commit or release before calling out"
-IN_SESSION_SCOPE = "`{call}` inside the scope of `{session}` (it holds no connection now): keep external calls outside session scopes so they cannot start holding one"
-SESSION_NOT_CLOSED = "session `{session}` is never closed: its connection stays checked out until the garbage collector reclaims it; use `with` or close it in `finally`"
-EXPIRES_ON_COMMIT = "async session without `expire_on_commit`: commit() expires loaded objects and reading one afterwards raises MissingGreenlet"
-SHARED_IN_GATHER = "session `{session}` is used by several awaitables of one gather(): a session runs one statement at a time; give each task its own session"
-SHARED_WITH_TASK = "session `{session}` is shared with a task started earlier: a session runs one statement at a time; give each task its own session"
+HOLDING_CONNECTION = ("`{call}` while `{session}` holds a pooled connection: the slot stays checked out for the whole "
+                      "call; commit or release before calling out")
+IN_SESSION_SCOPE = ("`{call}` inside the scope of `{session}` (it holds no connection now): keep external calls "
+                    "outside session scopes so they cannot start holding one")
+# POL203's messages say exactly what the leak costs (SPEC 3b).
+RELEASED_ONLY_ON_NORMAL_PATHS = (
+    "session {session} is not closed by `with` or in `finally`: its normal path gives the connection back with "
+    "commit(), rollback() or close(), but an exception between its first statement and that call leaves it checked "
+    "out until garbage collection (which cannot close an async driver's connection cleanly)")
+NEVER_RELEASED = (
+    "session {session} is never closed: where no commit(), rollback() or close() runs, its connection stays checked "
+    "out until the session is garbage-collected; use `with` or close it in `finally`")
+EXPIRES_ON_COMMIT = ("async session without `expire_on_commit`: commit() expires loaded objects and reading one "
+                     "afterwards raises MissingGreenlet")
+SHARED_IN_GATHER = ("session `{session}` is used by several awaitables of one gather(): a session runs one statement "
+                    "at a time; give each task its own session")
+SHARED_WITH_TASK = ("session `{session}` is shared with a task started earlier: a session runs one statement at a "
+                    "time; give each task its own session")
 
 _ASYNC = """
 from fastapi import Depends, FastAPI
 import httpx
-from ..analysis.tree import walk
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
@@ -35,6 +47,11 @@ async def get_session():
 """
 
 
+def _async(body: str) -> str:
+    """An example on the module above (its body dedented: at module level)."""
+    return _ASYNC + "\n" + textwrap.dedent(body)
+
+
 def _external_reports(file, code: str) -> List[Report]:
     out = []
     analysis = file.sessions
@@ -43,8 +60,8 @@ def _external_reports(file, code: str) -> List[Report]:
             if found.code != code:
                 continue
             template = HOLDING_CONNECTION if code == "POL201" else IN_SESSION_SCOPE
-            message = template.format(call=found.description, session=found.session)
-            out.append(Report(node=found.call.func, message=message, span=found.call))
+            out.append(Report(node=found.call.func, span=found.call,
+                              message=template.format(call=found.description, session=found.session)))
     return out
 
 
@@ -64,7 +81,12 @@ class ExternalCallHoldingConnection(Rule):
     pool slot busy for five seconds, doing nothing: twenty such requests exhaust a pool of
     twenty at low traffic, and every other request waits `pool_timeout` and fails.
     pool-lint follows the session through branches and loops ("may hold" on any path is
-    enough) and through the project's own functions.
+    enough) and through the project's own functions. A session or connection handed out
+    by the project's own code counts wherever it is used, like a dependency's: `with
+    get_session() as s` (a function that returns one), `async with db.session_context()
+    as s` (an `@asynccontextmanager` method that yields one), `s = await open_session()`;
+    a wrapper that yields after a statement, or inside `engine.connect()` /
+    `engine.begin()`, hands over a connection already held.
 
     ## Example
     ```python
@@ -87,10 +109,14 @@ class ExternalCallHoldingConnection(Rule):
 
     ## Options
     - `external-calls`: more qualified names that call out (`app.clients.crm.CrmClient.sync`).
+    - `check-tests`: report in test code too (off by default: test sessions are fixtures,
+      and test clients call the app in-process; a client on `httpx.ASGITransport` or
+      `WSGITransport` is never an external call).
 
     ## References
     - `tests/test_sqlalchemy_facts.py` and `tests/test_session_differential.py`: when the
-      real SQLAlchemy checks a connection out and returns it.
+      real SQLAlchemy checks a connection out and returns it, through the project's own
+      session wrappers too.
     - Known limit: a sync session reloads an expired attribute read after `commit()` (a
       new checkout); pool-lint does not track attribute reads.
     """
@@ -100,20 +126,20 @@ class ExternalCallHoldingConnection(Rule):
     family = "external"
     severity = "warning"
     fix = "none"
-    valid = (example(_ASYNC + """
+    valid = (example(_async("""
         @app.post("/pay")
         async def pay(order_id: int, session: AsyncSession = Depends(get_session)):
             total = await session.scalar(text("select total from orders"))
             await session.commit()
             await client.post("/charges", json={"amount": total})
-    """),)
-    invalid = (example(_ASYNC + """
+    """)),)
+    invalid = (example(_async("""
         @app.post("/pay")
         async def pay(order_id: int, session: AsyncSession = Depends(get_session)):
             total = await session.scalar(text("select total from orders"))
             await client.post("/charges", json={"amount": total})
             await session.commit()
-    """, expect=[(19, 19, "`httpx.AsyncClient.post` while `session` holds a pooled connection:")]), example("""
+    """), expect=[(19, 11, "`httpx.AsyncClient.post` while `session` holds a pooled connection:")]), example("""
         import requests
         from sqlalchemy import create_engine, text
         engine = create_engine(URL)
@@ -122,7 +148,20 @@ class ExternalCallHoldingConnection(Rule):
             with engine.begin() as conn:
                 requests.get(f"https://payments.example.com/{invoice_id}", timeout=5)
                 conn.execute(text("update invoices set voided = true"))
-    """, expect=[(7, 9, "`requests.get` while `conn` holds a pooled connection:")]))
+    """, expect=[(7, 9, "`requests.get` while `conn` holds a pooled connection:")]), example(_async("""
+        from contextlib import asynccontextmanager
+
+        @asynccontextmanager
+        async def session_scope():
+            async with SessionLocal() as session:
+                yield session
+
+        async def claim(booking_id: int):
+            async with session_scope() as session:
+                booking = await session.get(Booking, booking_id)
+                await client.post("/claims", json={"booking": booking.id})
+                await session.commit()
+    """), expect=[(26, 15, "`httpx.AsyncClient.post` while `session` holds a pooled connection:")]))
 
     def check(self, file):
         return _external_reports(file, self.code)
@@ -173,18 +212,18 @@ class ExternalCallInSessionScope(Rule):
     severity = "info"
     fix = "none"
     default_enabled = False
-    valid = (example(_ASYNC + """
+    valid = (example(_async("""
         async def quote(base):
             rate = await client.get("/latest", params={"base": base})
             async with SessionLocal() as session:
                 await session.commit()
-    """),)
-    invalid = (example(_ASYNC + """
+    """)),)
+    invalid = (example(_async("""
         async def quote(base):
             async with SessionLocal() as session:
                 rate = await client.get("/latest", params={"base": base})
                 await session.commit()
-    """, expect=[(18, 30, "`httpx.AsyncClient.get` inside the scope of `session` (it holds no connection now):")]),)
+    """), expect=[(18, 22, "`httpx.AsyncClient.get` inside the scope of `session` (it holds no connection now):")]),)
 
     def check(self, file):
         return _external_reports(file, self.code)
@@ -195,13 +234,19 @@ class SessionNotClosed(Rule):
     """## What it does
     Checks for sessions created outside a `with` block and not closed in a `finally`
     (or handed to a context manager), including a `yield` dependency that never closes
-    the session it yields. A session returned to the caller is the caller's to close.
+    the session it yields, a session made from a factory built in the function
+    (`maker = sessionmaker(bind=engine); db = maker()`), and a session created inline as
+    an argument of a project function (`run(db_session=SessionLocal())`) that does not
+    close it. A session returned to the caller is the caller's to close.
 
     ## Why is this bad?
-    A session that is never closed keeps its connection checked out until the garbage
-    collector happens to reclaim the session; on an exception path even a trailing
-    `close()` is skipped. Under load the pool runs dry while idle sessions sit on its
-    connections.
+    The message says which of two costs applies. Where no `commit()`, `rollback()` or
+    `close()` runs, the session keeps its connection checked out until the garbage
+    collector happens to reclaim the session. Where the normal path ends in one of them,
+    the connection leaks only when an exception escapes between the first statement and
+    that call: then it stays checked out until garbage collection, which cannot give an
+    async driver's connection back at all (SQLAlchemy terminates it with a warning).
+    Under load the pool runs dry while idle sessions sit on its connections.
 
     ## Example
     ```python
@@ -221,11 +266,14 @@ class SessionNotClosed(Rule):
     None.
 
     ## Options
-    None.
+    - `check-tests`: report in test code too (off by default: test sessions are fixtures).
 
     ## References
     - SQLAlchemy documentation, "Session basics": open and close the session with a
       context manager.
+    - `tests/test_sqlalchemy_facts.py`: an unclosed session holds its connection until it
+      is collected; an exception before `commit()` leaves it checked out; collection
+      cannot check an async connection back in.
     """
 
     code = "POL203"
@@ -233,7 +281,7 @@ class SessionNotClosed(Rule):
     family = "create"
     severity = "warning"
     fix = "none"
-    valid = (example(_ASYNC + """
+    valid = (example(_async("""
         def show():
             session = SessionLocal()
             try:
@@ -244,27 +292,99 @@ class SessionNotClosed(Rule):
         def make():
             session = SessionLocal()
             return session
-    """),)
-    invalid = (example(_ASYNC + """
+    """)),)
+    invalid = (example(_async("""
         async def get_replica():
             session = SessionLocal()
             yield session
-    """, expect=[(17, 23, "session `session` is never closed:")]),)
+    """), expect=[(17, 15, "session `session` is never closed: where no commit(), rollback() or close()")]), example("""
+        from sqlalchemy import create_engine, delete
+        from sqlalchemy.orm import sessionmaker
+
+        engine = create_engine(URL)
+
+        def release_expired_holds():
+            maker = sessionmaker(bind=engine)
+            db = maker()
+            db.execute(delete(Hold))
+            db.commit()
+    """, expect=[(8, 10, "session `db` is not closed by `with` or in `finally`: its normal path gives")]), example("""
+        from sqlalchemy import create_engine, select
+        from sqlalchemy.orm import sessionmaker
+
+        engine = create_engine(URL)
+        SessionLocal = sessionmaker(bind=engine)
+
+        def overdue(db_session):
+            return list(db_session.scalars(select(Booking.id)))
+
+        def main():
+            print(overdue(db_session=SessionLocal()))
+    """, expect=[(11, 30, "session `SessionLocal()` passed to `overdue()` is never closed:")]))
 
     def check(self, file):
         analysis = file.sessions
         for call in file.calls():
-            stmt = file.source.parent(call)
-            if not isinstance(stmt, ast.Assign) or stmt.value is not call or len(stmt.targets) != 1 \
-                    or not isinstance(stmt.targets[0], ast.Name):
+            parent = file.source.parent(call)
+            assigned = isinstance(parent, ast.Assign) and parent.value is call and len(parent.targets) == 1 \
+                and isinstance(parent.targets[0], ast.Name)
+            outer = file.source.parent(parent) if isinstance(parent, ast.keyword) else parent
+            inline = isinstance(outer, ast.Call) and call is not outer.func
+            if not (assigned or inline):
                 continue
-            func = file.function_of(stmt)
+            func = file.function_of(call)
             if func is None or analysis.session_call(call) != "session":
                 continue
             if file.resolve(call.func) in SESSION_CLASSES and not _bound_to_engine(analysis, call):
                 continue  # Session(bind=connection): it borrows that connection, not a pool slot
-            if not _closed(func, stmt.targets[0].id):
-                yield Report(node=call.func, span=call, message=SESSION_NOT_CLOSED.format(session=stmt.targets[0].id))
+            if assigned:
+                name = parent.targets[0].id
+                if _closed(func, name):
+                    continue
+                released = analysis.released_on_normal_paths(func, name)
+                described = f"`{name}`"
+            else:
+                if _handed_on(file, outer):
+                    continue
+                passed = analysis.passed_to(outer, call)
+                if passed is None:
+                    continue  # not a project function: what it does with the session is unknown
+                callee, param, effect = passed
+                if _closed(callee, param) or _escapes(callee, param):
+                    continue
+                released = effect == "release"
+                described = f"`{ast.unparse(call.func)}()` passed to `{callee.name}()`"
+            template = RELEASED_ONLY_ON_NORMAL_PATHS if released else NEVER_RELEASED
+            yield Report(node=call.func, span=call, message=template.format(session=described))
+
+
+def _handed_on(file, call: ast.Call) -> bool:
+    """Does the call whose argument a session is hand its result on: returned, yielded,
+    or entered by a `with` (`with closing(Session(engine))`)?"""
+    for node in file.source.ancestors(call):
+        if isinstance(node, (ast.Return, ast.Yield, ast.YieldFrom, ast.withitem)):
+            return True
+        if isinstance(node, ast.stmt):
+            return False
+    return False
+
+
+def _escapes(func, name: str) -> bool:
+    """Does a function hand the session it was given on: return or yield it (or an
+    object built on it, `Repository(session)`), or store it (`self.session = session`,
+    `registry[k] = session`)? What its methods return (`session.scalars(...)`) is not it."""
+    def holds(expr) -> bool:
+        bases = {id(n.value) for n in walk(expr) if isinstance(n, ast.Attribute)}
+        return any(isinstance(n, ast.Name) and n.id == name and id(n) not in bases for n in walk(expr))
+
+    for node in walk(func):
+        if isinstance(node, (ast.Return, ast.Yield, ast.YieldFrom)) and node.value is not None and holds(node.value):
+            return True
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None and holds(node.value) \
+                and any(isinstance(t, (ast.Attribute, ast.Subscript))
+                        for t in (node.targets if isinstance(node, ast.Assign) else [node.target])):
+            return True
+    return False
 
 
 def _bound_to_engine(analysis, call: ast.Call) -> bool:
@@ -315,7 +435,8 @@ class AsyncSessionExpiresOnCommit(Rule):
     Safe: adds `expire_on_commit=False`.
 
     ## Options
-    None.
+    - `check-tests`: report in test code too (off by default: a test's session factory is
+      a fixture).
 
     ## References
     - `tests/test_sqlalchemy_facts.py`: `MissingGreenlet` after commit with the default,
@@ -373,7 +494,9 @@ class SessionSharedAcrossTasks(Rule):
     A session is not safe for concurrent use: an `AsyncSession` runs one statement at a
     time on one connection. Two coroutines using it at once fail with "another operation
     is in progress" (asyncio drivers) or SQLAlchemy's `IllegalStateChangeError`, or, worse,
-    interleave their transactions. Give each task its own session.
+    interleave their transactions. Give each task its own session. A session handed out
+    by the project's own code (`async with db.session_context() as session`) is one
+    session too.
 
     ## Example
     ```python
@@ -402,7 +525,7 @@ class SessionSharedAcrossTasks(Rule):
     family = "tasks"
     severity = "error"
     fix = "none"
-    valid = (example(_ASYNC + """
+    valid = (example(_async("""
         import asyncio
 
         async def count(model):
@@ -411,14 +534,30 @@ class SessionSharedAcrossTasks(Rule):
 
         async def dashboard():
             return await asyncio.gather(count(A), count(B))
-    """),)
-    invalid = (example(_ASYNC + """
+    """)),)
+    invalid = (example(_async("""
         import asyncio
 
         async def dashboard():
             async with SessionLocal() as session:
                 return await asyncio.gather(session.scalar(select(A)), session.scalar(select(B)))
-    """, expect=[(20, 30, "session `session` is used by several awaitables of one gather():")]),)
+    """), expect=[(20, 22, "session `session` is used by several awaitables of one gather():")]), example(_async("""
+        import asyncio
+        from contextlib import asynccontextmanager
+
+        class Database:
+            @asynccontextmanager
+            async def session_context(self):
+                async with SessionLocal() as session:
+                    yield session
+
+        async def count(session, model):
+            return await session.scalar(select(model))
+
+        async def overview(db: Database):
+            async with db.session_context() as session:
+                return await asyncio.gather(count(session, A), count(session, B))
+    """), expect=[(30, 22, "session `session` is used by several awaitables of one gather():")]))
 
     def check(self, file):
         if not starts_tasks(file):
