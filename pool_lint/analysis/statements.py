@@ -91,10 +91,10 @@ def last_line(unit: Unit) -> int:
 
 
 # A module-level statement, a plain tuple too: (unit, kind, the names it binds at module
-# level (every name before an `=`: more, never less), the functions it defines (in a
-# compound statement: at any depth), its members if a class (its head, then each
-# member: members_of), its name if a definition, the line of its first token (its `def`,
-# `class` or `@`)). `kind`: "def", "async def", "class", "@" (a decorator line),
+# level (every name before an `=` but an attribute's: more, never less), the functions
+# it defines (in a compound statement: at any depth), its members if a class (its head,
+# then each member: members_of), its name if a definition, the line of its first token
+# (its `def`, `class` or `@`)). `kind`: "def", "async def", "class", "@" (a decorator line),
 # "import", "block" (a compound statement other than a definition) or "simple".
 UNIT, KIND, TARGETS, DEFS, MEMBERS, NAME, LINE = range(7)
 Statement = tuple
@@ -220,7 +220,9 @@ class _Tokens:
 
     def targets(self, a: int, b: int) -> List[str]:
         """The names before the last `=` (outside brackets) of each simple statement among
-        tokens a..b (statements end at a NEWLINE or a `;`): what assignments may bind."""
+        tokens a..b (statements end at a NEWLINE or a `;`): what assignments may bind. A
+        name after a `.` is an attribute's, which binds no name (`env.filters[k] = f`
+        binds no `filters`; the analysis binds only a target that is a name)."""
         kinds = self.kinds
         if kinds.find(_T_EQUAL, a, b) < 0:
             return []
@@ -235,10 +237,10 @@ class _Tokens:
                     last = at
             elif kind == 4 or self._outside(a, at):
                 if last > start:
-                    out += compress(strings[start:last], names[start:last])
+                    out += [strings[i] for i in range(start, last) if names[i] and (not i or kinds[i - 1] != 23)]
                 start, last = at + 1, -1
         if last > start:
-            out += compress(strings[start:last], names[start:last])
+            out += [strings[i] for i in range(start, last) if names[i] and (not i or kinds[i - 1] != 23)]
         return out
 
     def _outside(self, a: int, at: int) -> bool:
