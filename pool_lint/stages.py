@@ -326,7 +326,7 @@ class Analyses:
         out = list(self.answered)
         analysed = 0
         for batch, results in self.batches:
-            for t, file_result in zip(batch, results()):
+            for t, file_result in zip(batch, results(_settle)):
                 analysed += 1
                 out.append(file_result)
                 # A file that could not be read is asked again next time; one that does not
@@ -373,6 +373,16 @@ class Analyses:
         packages = [os.sep.join(os.path.relpath(layout.path(t), layout.root(t)).split(os.sep)[:2]) for t, _ in work]
         self.batches.append(([t for t, _ in work],
                              self.workers.start(_analyse_chunk, work, dict(self.verdicts), sizes, packages)))
+
+
+def _settle(_: int, result: FileResult) -> None:
+    """A result as it comes back from the workers: the edits of the fixes it offers made
+    here (fixes.settle), so that no worker loads LibCST; a finding says "fixable" only
+    where its edit is made and checked."""
+    if result.offers is not None:
+        from .fixes import settle
+
+        settle(result)
 
 
 def _verdict(root, paths, scans, rel_of, settings: Settings, cache: Optional[Cache], listing=None):

@@ -162,9 +162,12 @@ def _analyse(work) -> FileResult:
         data = read_regular(target.file)
     except OSError as exc:
         return FileResult(target.display, [unreadable(target.display, f"cannot read: {exc.strerror or exc}")])
+    # The edits of the fixes to offer are made where the results are collected
+    # (fixes.settle): LibCST is loaded there once, not in every worker.
+    fix = options.fix or options.diff
     return _guarded(target.display, lambda: checker.check_bytes(
         data, target.display, target.path, checker.project(project_root(target.path)),
-        fix=options.fix or options.diff, unsafe=options.unsafe_fixes, plan=plan))
+        fix=fix, unsafe=options.unsafe_fixes, plan=plan, defer_fixes=not fix))
 
 
 def _guarded(display: str, check) -> FileResult:
