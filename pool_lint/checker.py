@@ -64,11 +64,13 @@ class Checker:
         return project
 
     # -- one file --------------------------------------------------------------------------
-    def analyse(self, text: str, filename: str, path: Optional[Path], project: Project, plan: Plan = EVERYTHING):
+    def analyse(self, text: str, filename: str, path: Optional[Path], project: Project, plan: Plan = EVERYTHING,
+                heads=None):
         """(context, [(rule, report)]) for a decoded text; raises SourceError. `plan`:
-        what the project index lets fire in the file, and where."""
+        what the project index lets fire in the file, and where; `heads`: the text's
+        statements.heads, known from the scan (for its lazy parse)."""
         kept = plan.parsed_whole()
-        source = Source.parse(text, filename) if kept is None else Source.parse_lazily(text, filename, kept)
+        source = Source.parse(text, filename) if kept is None else Source.parse_lazily(text, filename, kept, heads)
         file = FileContext(source, self.settings, project, path, filename, plan)
         out = []
         for rule in self.rules_for(file):
@@ -137,12 +139,12 @@ class Checker:
         return self._checked(text, filename, path, project, plan)[0]
 
     def _checked(self, text: str, filename: str, path: Optional[Path], project: Project,
-                 plan: Plan = EVERYTHING, defer: bool = False) -> Tuple[List[Finding], Optional[Offers]]:
+                 plan: Plan = EVERYTHING, defer: bool = False, heads=None) -> Tuple[List[Finding], Optional[Offers]]:
         """(findings, the fixes left to make with `defer`: Offers, or None)."""
         if file_is_skipped(text):
             return [], None
         try:
-            file, reports = self.analyse(text, filename, path, project, plan)
+            file, reports = self.analyse(text, filename, path, project, plan, heads)
         except SourceError as exc:
             return self._pol001(filename, exc, text), None
         findings, _, _, offers = self._findings(file, reports, defer)
@@ -158,10 +160,11 @@ class Checker:
 
     def check_bytes(self, data: bytes, filename: str, path: Optional[Path], project: Project,
                     fix: bool = False, unsafe: bool = False, plan: Plan = EVERYTHING,
-                    defer_fixes: bool = False) -> FileResult:
+                    defer_fixes: bool = False, heads=None) -> FileResult:
         """`plan` (from the project index; ignored with `fix`, whose passes move lines):
         what may fire in the file, and where. `defer_fixes` (without `fix`): the edits of
-        the fixes to offer are left to the caller, in `offers` (fixes.settle makes them)."""
+        the fixes to offer are left to the caller, in `offers` (fixes.settle makes them).
+        `heads`: the statements.heads of these bytes, where the scan laid them out."""
         result = FileResult(filename)
         project.begin_file()
         try:
@@ -171,7 +174,7 @@ class Checker:
             return result
         if fix:
             return self.fix_text(text, filename, path, project, unsafe)
-        result.findings, result.offers = self._checked(text, filename, path, project, plan, defer_fixes)
+        result.findings, result.offers = self._checked(text, filename, path, project, plan, defer_fixes, heads)
         own = project.real_path(path) if path is not None else None
         result.deps = tuple(sorted(str(p) for p in project.touched if p != own))
         result.runtime = project.runtime_seen

@@ -23,6 +23,7 @@ from .cache import Cache, digest
 from .config import Settings
 from .files import Listing, Target, read_or_none, root_of_file
 from .findings import FileResult, unreadable
+from .analysis.statements import heads
 from .plan import EVERYTHING, Plan
 from .selection import enabled_codes
 from .screen import (CREATE, ENGINE, EXT, SESSION, TASKS, Index, ModuleFinder, external_words, may_hold,
@@ -371,8 +372,17 @@ class Analyses:
         sizes = [self.scans[layout.path(t)].size for t, _ in work]
         # Files of one part of the project (its first two folders) load the same modules.
         packages = [os.sep.join(os.path.relpath(layout.path(t), layout.root(t)).split(os.sep)[:2]) for t, _ in work]
+        items = [(t, plan, self._known(layout.path(t), plan)) for t, plan in work]
         self.batches.append(([t for t, _ in work],
-                             self.workers.start(_analyse_chunk, work, dict(self.verdicts), sizes, packages)))
+                             self.workers.start(_analyse_chunk, items, dict(self.verdicts), sizes, packages)))
+
+    def _known(self, path: str, plan: Plan):
+        """(content hash, statements.heads) of a file the scan laid out, for its lazy parse
+        (tasks._analyse), or None (no layout, or a plan that parses the file whole)."""
+        found = self.scans[path]
+        if found.statements is None or found.content is None or plan.parsed_whole() is None:
+            return None
+        return found.content, heads(found.statements)
 
 
 def _settle(_: int, result: FileResult) -> None:
