@@ -6,7 +6,8 @@
     index     `plans_before` and `index_root`: which files can hold a finding, and a
               plan for each (plan.Plan), made by the project index (screen.Index)
     analyse   `Analyses`: each kept file with its plan, in the workers (tasks._analyse),
-              as soon as its plan is final; the cache answers what it can
+              as soon as its plan is final; the cache answers what it can; the edits
+              of the fixes the findings offer are made here (fixes.settle)
     report    `finish`: the results in a deterministic order, the cache saved
 
 Each stage takes what the ones before it made and hands on what it makes; the index
