@@ -6,6 +6,9 @@ from ..analysis.values import UNKNOWN
 from .base import example, register
 from .engine import EngineRule, show
 
+MISSING_PRE_PING = "engine without `pool_pre_ping=True`: a connection that died while idle fails the next request that checks it out"
+PRE_PING_OFF = "`pool_pre_ping={value}` turns pre-ping off: dead connections are handed out instead of being replaced"
+
 
 @register
 class MissingPrePing(EngineRule):
@@ -48,6 +51,7 @@ class MissingPrePing(EngineRule):
     code = "POL101"
     name = "missing-pre-ping"
     severity = "warning"
+    fix = "safe/unsafe"
     valid = (
         example("""
             from sqlalchemy.ext.asyncio import create_async_engine
@@ -79,7 +83,7 @@ class MissingPrePing(EngineRule):
         """, fixed="""
             from sqlalchemy.ext.asyncio import create_async_engine
             engine = create_async_engine(URL, pool_pre_ping=True)
-        """),
+        """, expect=[(2, 10, "engine without `pool_pre_ping=True`:")]),
         example("""
             import sqlalchemy as sa
             PING = False
@@ -88,7 +92,7 @@ class MissingPrePing(EngineRule):
             import sqlalchemy as sa
             PING = False
             engine = sa.create_engine(URL, pool_pre_ping=True)
-        """, unsafe=True),
+        """, unsafe=True, expect=[(3, 10, "`pool_pre_ping=False` turns pre-ping off:")]),
     )
 
     def check_call(self, file, call):
@@ -96,12 +100,12 @@ class MissingPrePing(EngineRule):
         if value is MISSING:
             yield self.report(
                 call,
-                "engine without `pool_pre_ping=True`: a connection that died while idle fails the next request that checks it out",
+                MISSING_PRE_PING,
                 self.add(call, "pool_pre_ping", "True"),
             )
         elif value is not UNKNOWN and not value:
             yield self.report(
                 call,
-                f"`pool_pre_ping={show(value)}` turns pre-ping off: dead connections are handed out instead of being replaced",
+                PRE_PING_OFF.format(value=show(value)),
                 self.set(call, "pool_pre_ping", "True"),
             )
