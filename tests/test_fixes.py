@@ -343,6 +343,11 @@ LEFT_TO_MAKE = {
     "on the line of its block header": HEAD + "if True: e = create_async_engine(URL)\n",
     "after a form feed": HEAD + "\fe = create_async_engine(URL)\n",
     "in a function": HEAD + "def make():\n    if True:\n        return create_async_engine(\n            URL)\n",
+    "a dict literal of engine options": (
+        "from flask import Flask\nfrom flask_sqlalchemy import SQLAlchemy\n\napp = Flask(__name__)\n"
+        "app.config['SQLALCHEMY_DATABASE_URI'] = DATABASE_URL\n"
+        "app.config['SQLALCHEMY_ENGINE_OPTIONS'] = {\n    'pool_recycle': 1800,  # c\n    'pool_size': 10,\n}\n"
+        "db = SQLAlchemy(app, engine_options={'echo': False})\n"),
     "nested, both to fix": SESSION_HEAD + (
         "async def count(engine):\n    async with AsyncSession(engine) as outer:\n"
         "        async with AsyncSession(\n            engine,\n        ) as inner:\n            return outer, inner\n"),
