@@ -19,7 +19,7 @@ from .analysis.project import Project
 from .analysis.source import Source, SourceError, decode
 from .config import Settings
 from .findings import FileResult, Finding, unreadable  # noqa: F401 - FileResult: part of this API
-from .fixes import KeywordFix, Planner, to_edits
+from .fixes import KeywordFix, Offers, Planner, to_edits
 from .findings import Fix
 from .plan import EVERYTHING, FAMILIES, Plan
 from .rules import ALL_RULES
@@ -67,11 +67,13 @@ class Checker:
         return project
 
     # -- one file --------------------------------------------------------------------------
-    def analyse(self, text: str, filename: str, path: Optional[Path], project: Project, plan: Plan = EVERYTHING):
+    def analyse(self, text: str, filename: str, path: Optional[Path], project: Project, plan: Plan = EVERYTHING,
+                heads=None):
         """(context, [(rule, report)]) for a decoded text; raises SourceError. `plan`:
-        what the project index lets fire in the file, and where."""
+        what the project index lets fire in the file, and where; `heads`: the text's
+        statements.heads, known from the scan (for its lazy parse)."""
         kept = plan.parsed_whole()
-        source = Source.parse(text, filename) if kept is None else Source.parse_lazily(text, filename, kept)
+        source = Source.parse(text, filename) if kept is None else Source.parse_lazily(text, filename, kept, heads)
         file = FileContext(source, self.settings, project, path, filename, plan)
         out = []
         for rule in self.rules_for(file):
@@ -93,13 +95,17 @@ class Checker:
             rules = [rule for rule in rules if rule.family not in ROLE_FAMILIES]
         return rules
 
-    def _findings(self, file: FileContext, reports) -> Tuple[List[Finding], List[KeywordFix], Planner]:
+    def _findings(self, file: FileContext, reports, defer: bool = False
+                  ) -> Tuple[List[Finding], List[KeywordFix], Planner, Optional[Offers]]:
         """The findings left after `# noqa`, each with its fix when the fix can be made
-        (fixes.Planner: LibCST is loaded only when a finding has a fix to offer)."""
+        (fixes.Planner: LibCST is loaded only when a finding has a fix to offer). With
+        `defer`, no edit is made here: the fixes to offer come back as Offers, for the
+        process that collects the result to make (fixes.settle), and LibCST is not loaded."""
         findings, fixes = [], []
         lines = file.source.lines
         exempt = file_noqa(file.source.text) or ()  # `# pool-lint: noqa: POL101,POL105`
         planner = Planner(file.source)
+        deferred = []
         for rule, report in reports:
             if exempt and rule.code.startswith(exempt):
                 continue
@@ -108,28 +114,45 @@ class Checker:
                 continue
             row, column = file.source.start(report.node)
             end_row, end_column = file.source.end(report.node)
-            fix = None
+            fix = request = None
             if report.fix is not None and self.offer_fixes:
-                edit = planner.edit(report.fix, FIX_ORDER)
-                if edit is not None:
-                    fix = Fix(report.fix.applicability, report.fix.message, to_edits(file.source.text, [edit]))
-                    fixes.append(report.fix)
-            findings.append(Finding(
+                if defer:
+                    request = planner.request(report.fix, FIX_ORDER)
+                else:
+                    edit = planner.edit(report.fix, FIX_ORDER)
+                    if edit is not None:
+                        fix = Fix(report.fix.applicability, report.fix.message, to_edits(file.source.text, [edit]))
+                        fixes.append(report.fix)
+            finding = Finding(
                 rule.code, rule.name, report.message, report.severity or rule.severity, file.filename,
                 row, column + 1, end_row, end_column + 1, fix, (span.lineno, span.end_lineno),
-            ))
+            )
+            findings.append(finding)
+            if request is not None:
+                deferred.append((finding, report.fix.applicability, report.fix.message, request))
         findings.sort(key=Finding.sort_key)
-        return findings, fixes, planner
+        offers = None
+        if deferred:  # each edit asked in the order planner.edit would have been asked
+            index = {id(finding): i for i, finding in enumerate(findings)}
+            offers = (file.source.text, tuple((index[id(finding)], applicability, message) + request
+                                              for finding, applicability, message, request in deferred))
+        return findings, fixes, planner, offers
 
     def check_text(self, text: str, filename: str, path: Optional[Path], project: Project,
                    plan: Plan = EVERYTHING) -> List[Finding]:
+        return self._checked(text, filename, path, project, plan)[0]
+
+    def _checked(self, text: str, filename: str, path: Optional[Path], project: Project,
+                 plan: Plan = EVERYTHING, defer: bool = False, heads=None) -> Tuple[List[Finding], Optional[Offers]]:
+        """(findings, the fixes left to make with `defer`: Offers, or None)."""
         if file_is_skipped(text):
-            return []
+            return [], None
         try:
-            file, reports = self.analyse(text, filename, path, project, plan)
+            file, reports = self.analyse(text, filename, path, project, plan, heads)
         except SourceError as exc:
-            return self._pol001(filename, exc, text)
-        return self._findings(file, reports)[0]
+            return self._pol001(filename, exc, text), None
+        findings, _, _, offers = self._findings(file, reports, defer)
+        return findings, offers
 
     def _pol001(self, filename: str, exc: SourceError, text: str = "") -> List[Finding]:
         if "POL001" not in self.selection.enabled:
@@ -140,9 +163,12 @@ class Checker:
         return [unreadable(filename, exc.message, exc.row, exc.column)]
 
     def check_bytes(self, data: bytes, filename: str, path: Optional[Path], project: Project,
-                    fix: bool = False, unsafe: bool = False, plan: Plan = EVERYTHING) -> FileResult:
+                    fix: bool = False, unsafe: bool = False, plan: Plan = EVERYTHING,
+                    defer_fixes: bool = False, heads=None) -> FileResult:
         """`plan` (from the project index; ignored with `fix`, whose passes move lines):
-        what may fire in the file, and where."""
+        what may fire in the file, and where. `defer_fixes` (without `fix`): the edits of
+        the fixes to offer are left to the caller, in `offers` (fixes.settle makes them).
+        `heads`: the statements.heads of these bytes, where the scan laid them out."""
         result = FileResult(filename)
         project.begin_file()
         try:
@@ -152,7 +178,7 @@ class Checker:
             return result
         if fix:
             return self.fix_text(text, filename, path, project, unsafe)
-        result.findings = self.check_text(text, filename, path, project, plan)
+        result.findings, result.offers = self._checked(text, filename, path, project, plan, defer_fixes, heads)
         own = project.real_path(path) if path is not None else None
         result.deps = tuple(sorted(str(p) for p in project.touched if p != own))
         result.runtime = project.runtime_seen
@@ -172,7 +198,7 @@ class Checker:
             except SourceError as exc:
                 result.findings = self._pol001(filename, exc, current)
                 return result  # never write a file that does not parse
-            findings, fixes, planner = self._findings(file, reports)
+            findings, fixes, planner, _ = self._findings(file, reports)
             found = len(findings) if found is None else found
             wanted = [f for f in fixes if f.applicability == "safe" or unsafe]
             if not wanted:

@@ -2,7 +2,9 @@
 a concrete syntax tree, which keeps every other byte by construction (SPEC 7).
 
 Only `fixes.Planner` imports this module, and only for a file with a fix to offer or
-apply: `import libcst` costs more than a whole run over a small tree (README, Design).
+apply: `import libcst` costs more than a whole run over a small tree (README, Design). In
+a run, that is the main process alone (fixes.settle): the workers that analyse the files
+say where each call stands (fixes.Place), without LibCST.
 
 What is parsed: not the file, but the innermost statement around each call that owns
 its lines (nothing else on its first and last lines), alone, under an `if 1:` header that
@@ -13,9 +15,10 @@ share their lines, `a = 1; e = create_engine(x)`), else the whole file. Every sp
 come back from LibCST byte for byte (it drops a form feed that it reads as indentation:
 such a statement is not fixed).
 
-Where: the `ast.Call` of a finding is matched to the CST `Call` whose syntactic range
-(`PositionProvider`: parentheses of the call itself excluded, as in `ast`) has the same
-start and end, in lines and characters; nothing is matched by shape or order.
+Where: the `ast.Call` of a finding (its position, in its fixes.Place) is matched to the
+CST `Call` whose syntactic range (`PositionProvider`: parentheses of the call itself
+excluded, as in `ast`) has the same start and end, in lines and characters; nothing is
+matched by shape or order.
 
 How, following the call's layout (SPEC 7):
 - a call whose last argument starts on the line of its `(`: `, name=value` after it (a
@@ -29,8 +32,6 @@ How, following the call's layout (SPEC 7):
 """
 from __future__ import annotations
 
-import ast
-import bisect
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import libcst as cst
@@ -51,37 +52,15 @@ def _value(source: str) -> cst.BaseExpression:
     return node
 
 
-def _statement_lines(node: ast.stmt) -> Tuple[int, int]:
-    first = node.lineno
-    for decorator in getattr(node, "decorator_list", ()):
-        first = min(first, decorator.lineno)
-    return first, node.end_lineno or node.lineno
-
-
-def _spans(body: Sequence[ast.stmt], calls: Sequence[ast.Call],
-           index: Optional[Tuple[Sequence[Tuple[int, int]], Sequence[Tuple[int, int]]]] = None
-           ) -> List[Tuple[int, int]]:
-    """Line ranges (first, last; 1-based) of the module-level statements holding `calls`,
-    with every statement that shares a line with them (`a = 1; e = create_engine(x)`),
-    merged where they touch. `index`: `_body_index(body)`, when the caller keeps it (a
-    file with many calls to fix asks once per call)."""
-    lines, keys = index or _body_index(body)
+def _merged(places) -> List[Tuple[int, int]]:
+    """The line ranges of the module-level statements of the places (fixes.Place.outer),
+    merged where they touch; raises FixError (the first place's reason) where one has
+    none."""
     ranges = []
-    for call in calls:
-        i = bisect.bisect_right(keys, (call.lineno, call.col_offset)) - 1
-        if i < 0:
-            raise FixError("the call is outside every statement")
-        first, last = lines[i]
-        j = i
-        while i > 0 and lines[i - 1][1] >= first:
-            i -= 1
-            first = min(first, lines[i][0])
-        while j + 1 < len(body) and lines[j + 1][0] <= last:
-            j += 1
-            last = max(last, lines[j][1])
-        if call.lineno < first or (call.end_lineno or call.lineno) > last:
-            raise FixError("the call is outside its statement")
-        ranges.append((first, last))
+    for place in places:
+        if isinstance(place.outer, str):
+            raise FixError(place.outer)
+        ranges.append(place.outer)
     ranges.sort()
     merged: List[List[int]] = []
     for first, last in ranges:
@@ -90,12 +69,6 @@ def _spans(body: Sequence[ast.stmt], calls: Sequence[ast.Call],
         else:
             merged.append([first, last])
     return [(a, b) for a, b in merged]
-
-
-def _body_index(body: Sequence[ast.stmt]) -> Tuple[List[Tuple[int, int]], List[Tuple[int, int]]]:
-    """Each statement's lines, and the (first line, column) its call is searched by."""
-    lines = [_statement_lines(s) for s in body]
-    return lines, [(first, s.col_offset) for (first, _), s in zip(lines, body)]
 
 
 # A statement's text -> what parsing it gave (module, line starts, positions, calls by
@@ -180,17 +153,18 @@ class Span:
         point = where.end if end else where.start
         return self.starts[point.line - 1] + point.column - len(self.head)
 
-    def ast_key(self, call: ast.Call) -> Tuple[int, int, int, int]:
+    def ast_key(self, call) -> Tuple[int, int, int, int]:
         """The position of `call` in `ast.parse(self.parsed(self.text))` (skipped blanks are ASCII)."""
         return (call.lineno - self.shift, call.col_offset - (self.skip if call.lineno == self.first else 0),
                 call.end_lineno - self.shift,
                 call.end_col_offset - (self.skip if call.end_lineno == self.first else 0))
 
-    def holds(self, call: ast.Call) -> bool:
+    def holds(self, call) -> bool:
         return self.first <= call.lineno and call.end_lineno < self.first + self.lines
 
-    def find(self, text: str, starts: Sequence[int], call: ast.Call) -> cst.Call:
-        """The CST node of an `ast.Call`: the one with the same start and end."""
+    def find(self, text: str, starts: Sequence[int], call) -> cst.Call:
+        """The CST node of an `ast.Call` (or of its fixes.Place): the one with the same
+        start and end."""
         def point(row: int, byte_column: int) -> Tuple[int, int]:
             column = char_column(text, starts, row, byte_column)
             return row - self.shift, column - (self.skip if row == self.first else 0)
@@ -450,16 +424,15 @@ class _Rewriter(cst.CSTTransformer):
 # -- a file --------------------------------------------------------------------------------
 class Document:
     """A file's text and the LibCST spans parsed from it, each line at most once per span
-    that holds a call to fix."""
+    that holds a call to fix. A call is named by its place (fixes.Place: its `ast`
+    position, and the statements around it that may be parsed alone), worked out without
+    LibCST."""
 
-    def __init__(self, text: str, body: Sequence[ast.stmt], ancestors=None):
+    def __init__(self, text: str):
         self.text = text
-        self.body = body
-        self.ancestors = ancestors  # node -> its enclosing nodes, innermost first
         self.starts = line_starts(text)
         self._spans: List[Span] = []
         self._covering: Dict[int, List[Span]] = {}  # a line -> the spans parsed over it
-        self._body_index: Optional[tuple] = None  # _body_index(body), made once
         self._whole: Optional[Span] = None
 
     def _add(self, span: Span) -> None:
@@ -467,12 +440,12 @@ class Document:
         for line in range(span.first, span.first + span.lines):
             self._covering.setdefault(line, []).append(span)
 
-    def _holding(self, call: ast.Call) -> List[Span]:
+    def _holding(self, call) -> List[Span]:
         """The spans parsed so far that hold the call (looked up by its first line: a
         file with thousands of calls to fix asks this once per call)."""
         return [s for s in self._covering.get(call.lineno, ()) if s.holds(call)]
 
-    def span_of(self, call: ast.Call) -> Span:
+    def span_of(self, call) -> Span:
         """The largest span parsed so far that holds the call (spans nest or are apart),
         parsing the call's own statement first if none does."""
         if self._whole is not None:
@@ -482,10 +455,10 @@ class Document:
             return self._whole
         return max(self._holding(call), key=lambda s: s.lines)
 
-    def prepare(self, calls: Sequence[ast.Call]) -> None:
-        """Parse the statements of these calls: the innermost statement around each that
-        owns its lines, else its module-level statements (neighbours in one span), else,
-        where LibCST cannot take those alone, the whole file."""
+    def prepare(self, calls) -> None:
+        """Parse the statements of these calls (their places): the innermost statement
+        around each that owns its lines, else its module-level statements (neighbours in
+        one span), else, where LibCST cannot take those alone, the whole file."""
         missing = [c for c in calls if not self._holding(c)]
         if not missing or self._whole is not None:
             return
@@ -500,42 +473,24 @@ class Document:
                 self._add(span)
         if not outer:
             return
-        if self._body_index is None:
-            self._body_index = _body_index(self.body)
-        for first, last in _spans(self.body, outer, self._body_index):
+        for first, last in _merged(outer):
             try:
                 self._add(Span(self.text, self.starts, first, last))
             except FixError:
                 self._whole = Span(self.text, self.starts, 1, len(self.starts) - 1, whole=True)
                 return
 
-    def _inner_span(self, call: ast.Call) -> Optional[Span]:
-        if self.ancestors is None:
-            return None
-        top = set(map(id, self.body))
-        for node in self.ancestors(call):
-            if id(node) in top:
-                return None
-            if not isinstance(node, ast.stmt):
-                continue
-            first, last = _statement_lines(node)
-            line = self.text[self.starts[first - 1]:self.starts[first]]
-            indent = len(line) - len(line.lstrip(" \t"))
-            head = node.decorator_list[0] if getattr(node, "decorator_list", None) else node
-            column = char_column(self.text, self.starts, head.lineno, head.col_offset) - (1 if head is not node else 0)
-            if column != indent or head.lineno != first:
-                continue  # something else before it on its first line (`if x: e = f()`, `a; b`)
-            end = self.text[self.starts[last - 1]:self.starts[last] if last < len(self.starts) else len(self.text)]
-            rest = end[char_column(self.text, self.starts, last, node.end_col_offset):].strip()
-            if rest and not rest.startswith("#"):
-                continue  # something after it on its last line (`a; b`)
+    def _inner_span(self, call) -> Optional[Span]:
+        """The innermost statement around the call that owns its lines and that LibCST
+        parses alone (fixes.Place.inner), or None."""
+        for first, last in call.inner:
             try:
                 return Span(self.text, self.starts, first, last, inner=True)
             except FixError:
                 continue
         return None
 
-    def call_edit(self, call: ast.Call, insert=(), remove=(), replace=()) -> Tuple[int, int, str]:
+    def call_edit(self, call, insert=(), remove=(), replace=()) -> Tuple[int, int, str]:
         """One call's change as a text edit (start, end, new text) of the file: the
         smallest stretch that changes."""
         span = self.span_of(call)
@@ -563,8 +518,9 @@ class Document:
                 return span.start + head, span.start + end, added
         return span.start + head, span.start + len(old) - tail, added
 
-    def rewrite(self, changes: Sequence[Tuple[ast.Call, tuple, tuple, tuple]]) -> str:
-        """The file's text with every call's change, each span generated once."""
+    def rewrite(self, changes: Sequence[tuple]) -> str:
+        """The file's text with every call's change ((place, insert, remove, replace)),
+        each span generated once."""
         self.prepare([c[0] for c in changes])
         by_span: Dict[int, Tuple[Span, Dict[cst.CSTNode, object]]] = {}
         for call, insert, remove, replace in changes:

@@ -80,7 +80,7 @@ class FileResult:
     """What checking one file gave: its findings and, with --fix, the fixed text."""
 
     __slots__ = ("filename", "findings", "fixed_text", "original_text", "error", "deps", "runtime", "crashed",
-                 "fixed")
+                 "fixed", "offers")
 
     def __init__(self, filename: str, findings: Optional[List[Finding]] = None, fixed_text: Optional[str] = None,
                  original_text: Optional[str] = None, error: Optional[str] = None, deps: Tuple[str, ...] = (),
@@ -94,6 +94,9 @@ class FileResult:
         self.runtime = runtime  # the key of the runtime verdict the analysis used
         self.crashed = crashed  # an internal error stopped its check (`error` says which)
         self.fixed = fixed  # with --fix or --diff: how many findings the fixed text no longer has
+        # Fixes whose edits are still to be made (fixes.Offers), for the process that
+        # collects the result (fixes.settle gives the findings their fixes); else None.
+        self.offers = None
 
     def __repr__(self) -> str:
         return f"FileResult({self.filename!r}, {len(self.findings)} findings, error={self.error!r})"

@@ -9,6 +9,12 @@ construction). This module never imports LibCST itself: `Planner` loads `cstfix`
 first time a file has a fix to offer or apply, so an analysis that offers none pays
 nothing for it.
 
+Where a call stands (`Place`: its position and the statements around it that LibCST may
+parse) is worked out here from the `ast` tree, without LibCST, so that the process that
+analyses a file need not load it: in a run, the workers say where each fix goes
+(`Planner.request`) and the main process makes and checks the edits (`settle`), with
+one LibCST for the whole run.
+
 Every change is checked before anything is offered or written: the result must parse
 and its AST must equal the original AST with exactly the planned keyword changes (the
 safety net, and the property tests' oracle). A fix that fails the check, or that LibCST
@@ -18,12 +24,13 @@ cannot make, is not offered: its finding has no `fix`, is not counted as fixable
 from __future__ import annotations
 
 import ast
+import bisect
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from .analysis.downgrade import parse as _parse
-from .analysis.text import NEWLINE as _NEWLINE
-from .findings import Edit, FixError
+from .analysis.text import NEWLINE as _NEWLINE, char_column, line_starts
+from .findings import Edit, Fix, FixError
 
 TextEdit = Tuple[int, int, str]  # (start offset, end offset, new text) into the source text
 
@@ -147,6 +154,103 @@ def verify(tree: ast.AST, new_text: str, changes: Dict[tuple, MergedFix]) -> Non
         raise FixError("the fixed code would differ from the intended keyword change")
 
 
+# -- where a call stands ----------------------------------------------------------------------
+class Place(NamedTuple):
+    """Where a call to fix stands: what cstfix.Document needs to choose the lines LibCST
+    parses around it, worked out from the `ast` tree (Places). The call's `ast` position
+    (columns in UTF-8 bytes); the statements around it that own their lines (nothing else
+    on their first and last lines), innermost first, as (first, last) lines, decorators
+    included; and the module-level statements holding it, with those that share their
+    lines, as (first, last), or why there are none."""
+
+    lineno: int
+    col_offset: int
+    end_lineno: int
+    end_col_offset: int
+    inner: Tuple[Tuple[int, int], ...] = ()
+    outer: Union[Tuple[int, int], str] = "the call is outside every statement"
+
+
+def _statement_lines(node: ast.stmt) -> Tuple[int, int]:
+    first = node.lineno
+    for decorator in getattr(node, "decorator_list", ()):
+        first = min(first, decorator.lineno)
+    return first, node.end_lineno or node.lineno
+
+
+def _body_index(body: Sequence[ast.stmt]) -> Tuple[List[Tuple[int, int]], List[Tuple[int, int]]]:
+    """Each statement's lines, and the (first line, column) its call is searched by."""
+    lines = [_statement_lines(s) for s in body]
+    return lines, [(first, s.col_offset) for (first, _), s in zip(lines, body)]
+
+
+def _outer(body: Sequence[ast.stmt], call: ast.Call, index) -> Tuple[int, int]:
+    """Lines (first, last; 1-based) of the module-level statements holding `call`, with
+    every statement that shares a line with them (`a = 1; e = create_engine(x)`).
+    `index`: _body_index(body)."""
+    lines, keys = index
+    i = bisect.bisect_right(keys, (call.lineno, call.col_offset)) - 1
+    if i < 0:
+        raise FixError("the call is outside every statement")
+    first, last = lines[i]
+    j = i
+    while i > 0 and lines[i - 1][1] >= first:
+        i -= 1
+        first = min(first, lines[i][0])
+    while j + 1 < len(body) and lines[j + 1][0] <= last:
+        j += 1
+        last = max(last, lines[j][1])
+    if call.lineno < first or (call.end_lineno or call.lineno) > last:
+        raise FixError("the call is outside its statement")
+    return first, last
+
+
+class Places:
+    """The places of one file's calls (`ancestors(node)`: its enclosing nodes, innermost
+    first; None: no statement inside a block is parsed alone)."""
+
+    def __init__(self, text: str, body: Sequence[ast.stmt], ancestors=None):
+        self.text, self.body, self.ancestors = text, body, ancestors
+        self.starts = line_starts(text)
+        self._index: Optional[tuple] = None  # _body_index(body), made once
+        self._top: Optional[set] = None
+
+    def of(self, call: ast.Call) -> Place:
+        if self._index is None:
+            self._index = _body_index(self.body)
+        try:
+            outer: Union[Tuple[int, int], str] = _outer(self.body, call, self._index)
+        except FixError as exc:
+            outer = str(exc)
+        return Place(call.lineno, call.col_offset, call.end_lineno, call.end_col_offset, tuple(self._inner(call)),
+                     outer)
+
+    def _inner(self, call: ast.Call):
+        """The statements around the call, inside a module-level one, that own their lines."""
+        if self.ancestors is None:
+            return
+        if self._top is None:
+            self._top = set(map(id, self.body))
+        top, text, starts = self._top, self.text, self.starts
+        for node in self.ancestors(call):
+            if id(node) in top:
+                return
+            if not isinstance(node, ast.stmt):
+                continue
+            first, last = _statement_lines(node)
+            line = text[starts[first - 1]:starts[first]]
+            indent = len(line) - len(line.lstrip(" \t"))
+            head = node.decorator_list[0] if getattr(node, "decorator_list", None) else node
+            column = char_column(text, starts, head.lineno, head.col_offset) - (1 if head is not node else 0)
+            if column != indent or head.lineno != first:
+                continue  # something else before it on its first line (`if x: e = f()`, `a; b`)
+            end = text[starts[last - 1]:starts[last] if last < len(starts) else len(text)]
+            rest = end[char_column(text, starts, last, node.end_col_offset):].strip()
+            if rest and not rest.startswith("#"):
+                continue  # something after it on its last line (`a; b`)
+            yield first, last
+
+
 # -- planning and applying -------------------------------------------------------------------
 # Per process: (a span's header and text, the call's place in it, the change) -> the edit
 # LibCST made and the check passed (offsets from the span's start), or None. Forgotten
@@ -156,15 +260,29 @@ _EDITS_LIMIT = 1 << 20
 _edits_size = 0
 _UNKNOWN = object()
 
+# What a finding's fix needs to be made, LibCST aside (Planner.request): the call's place
+# and its keyword changes (insertions, removals, new values).
+Request = Tuple[Place, Tuple[Tuple[str, str], ...], Tuple[str, ...], Tuple[Tuple[str, str], ...]]
+
+
 class Planner:
     """The fixes of one file's text: each finding's own edit (what `--fix` would do for
     it alone, checked), and all of them applied together. LibCST is loaded, and the
-    statements holding the calls parsed, the first time a fix is asked for."""
+    statements holding the calls parsed, the first time an edit is asked for. `source`:
+    the parsed file; or only its `text`, for edits asked by place (`edit_at`)."""
 
-    def __init__(self, source):
+    def __init__(self, source=None, text: Optional[str] = None):
         self.source = source
+        self.text = source.text if source is not None else text
         self._document = None
+        self._places: Optional[Places] = None
         self._span_trees: Dict[int, ast.AST] = {}
+
+    @property
+    def places(self) -> Places:
+        if self._places is None:
+            self._places = Places(self.source.text, self.source.tree.body, self.source.ancestors)
+        return self._places
 
     @property
     def document(self):
@@ -173,28 +291,41 @@ class Planner:
                 from .cstfix import Document
             except ImportError as exc:  # a broken install: the findings stay, without fixes
                 raise FixError(f"LibCST is not available ({exc})") from None
-            self._document = Document(self.source.text, self.source.tree.body, self.source.ancestors)
+            self._document = Document(self.text)
         return self._document
+
+    def request(self, fix: KeywordFix, order: Sequence[str] = ()) -> Optional[Request]:
+        """What `edit` needs to make one finding's edit, worked out without LibCST, or None
+        when the fix changes nothing."""
+        change = merge([fix], order)[0]
+        if not change:
+            return None
+        return self.places.of(change.call), change.insert, change.remove, change.replace
 
     def edit(self, fix: KeywordFix, order: Sequence[str] = ()) -> Optional[TextEdit]:
         """The text edit of one finding's fix, or None when it changes nothing or cannot
         be made exactly."""
+        found = self.request(fix, order)
+        return self.edit_at(*found) if found is not None else None
+
+    def edit_at(self, place: Place, insert=(), remove=(), replace=()) -> Optional[TextEdit]:
+        """The text edit of a change to the call at `place` (Planner.request), or None
+        when it cannot be made exactly. Edits are asked in the order of the findings: a
+        statement parsed for one call serves the next ones it holds."""
         global _edits_size
-        change = merge([fix], order)[0]
-        if not change:
-            return None
+        change = MergedFix(None, tuple(insert), tuple(remove), tuple(replace))
         try:
             document = self.document
-            span = document.span_of(change.call)
+            span = document.span_of(place)
         except FixError:
             return None
         # What LibCST makes of a call, and whether it passes the check, depend only on
         # the span's text, the call's place in it and the change: the same statement met
         # again (in this file or another) gives the same edit, at its own offset.
-        key = (span.head, span.text, span.ast_key(change.call), change.insert, change.remove, change.replace)
+        key = (span.head, span.text, span.ast_key(place), change.insert, change.remove, change.replace)
         found = _EDITS.get(key, _UNKNOWN)
         if found is _UNKNOWN:
-            found = self._span_edit(document, span, change)
+            found = self._span_edit(document, span, place, change)
             if _edits_size + len(span.text) > _EDITS_LIMIT:
                 _EDITS.clear()
                 _edits_size = 0
@@ -204,11 +335,11 @@ class Planner:
             return None
         return span.start + found[0], span.start + found[1], found[2]
 
-    def _span_edit(self, document, span, change: MergedFix) -> Optional[TextEdit]:
+    def _span_edit(self, document, span, place: Place, change: MergedFix) -> Optional[TextEdit]:
         """One call's edit made by LibCST and checked (offsets from the span's start), or
         None."""
         try:
-            start, end, content = document.call_edit(change.call, change.insert, change.remove, change.replace)
+            start, end, content = document.call_edit(place, change.insert, change.remove, change.replace)
             tree = self._span_trees.get(id(span))
             if tree is None:
                 try:
@@ -216,7 +347,7 @@ class Planner:
                 except (SyntaxError, ValueError, RecursionError, MemoryError):
                     raise FixError("the statement does not parse alone") from None
             new_text = span.text[: start - span.start] + content + span.text[end - span.start:]
-            verify(tree, span.parsed(new_text), {span.ast_key(change.call): change})
+            verify(tree, span.parsed(new_text), {span.ast_key(place): change})
         except FixError:
             return None
         return start - span.start, end - span.start, content
@@ -248,9 +379,33 @@ class Planner:
             return self.source.text, errors + [str(exc)]
 
     def _rewrite(self, changes: Sequence[MergedFix]) -> str:
-        new_text = self.document.rewrite([(c.call, c.insert, c.remove, c.replace) for c in changes])
+        new_text = self.document.rewrite([(self.places.of(c.call), c.insert, c.remove, c.replace) for c in changes])
         verify(self.source.tree, new_text, {_key(c.call): c for c in changes})
         return new_text
+
+
+# What a worker leaves the main process to make for one file (FileResult.offers): the
+# file's text, and per finding whose fix is to be offered, in the order the checker asked
+# for them, (the finding's index among the file's findings, the fix's applicability, its
+# message, then Planner.request's answer).
+Offers = Tuple[str, Tuple[tuple, ...]]
+
+
+def settle(result) -> None:
+    """Make the edits a worker left to make (`result.offers`, a FileResult's), in this
+    process: a finding is given its fix only where the edit is made and passes the
+    check, as Planner.edit would have given it where the file was analysed (one
+    LibCST, loaded here, serves the whole run)."""
+    offers, result.offers = result.offers, None
+    if offers is None:
+        return
+    text, requests = offers
+    planner = Planner(text=text)
+    findings = result.findings
+    for index, applicability, message, place, insert, remove, replace in requests:
+        edit = planner.edit_at(place, insert, remove, replace)
+        if edit is not None:
+            findings[index] = findings[index]._replace(fix=Fix(applicability, message, to_edits(text, [edit])))
 
 
 _STARTS: Tuple[Optional[str], List[int]] = (None, [])  # the last text to_edits counted the lines of

@@ -292,8 +292,9 @@ class Code:
 def module_level(statements: Optional[List[Statement]]
                  ) -> Tuple[List[Tuple[str, Unit]], List[Tuple[str, Unit]]]:
     """(assignments, functions) at module level, as (name, the statement's unit): what a
-    statement's assignments bind (every name before an `=`: more than they bind, never
-    less; each simple statement of a line: `a = 1; engine = ...`), the functions it
+    statement's assignments bind (every name before an `=` but an attribute's: more than
+    they bind, never less; each simple statement of a line: `a = 1; engine = ...`; `a.b =
+    ...` binds no `b`), the functions it
     defines. Inside a module-level compound statement (`if`, `try`, `with`, `for`,
     `match`...) each one counts, with the whole statement as its text (more than the
     statement, never less). Classes hand nothing out: a method is not reached through a

@@ -6,7 +6,8 @@
     index     `plans_before` and `index_root`: which files can hold a finding, and a
               plan for each (plan.Plan), made by the project index (screen.Index)
     analyse   `Analyses`: each kept file with its plan, in the workers (tasks._analyse),
-              as soon as its plan is final; the cache answers what it can
+              as soon as its plan is final; the cache answers what it can; the edits
+              of the fixes the findings offer are made here (fixes.settle)
     report    `finish`: the results in a deterministic order, the cache saved
 
 Each stage takes what the ones before it made and hands on what it makes; the index
@@ -23,6 +24,7 @@ from .cache import Cache, digest
 from .config import Settings
 from .files import Listing, Target, read_or_none, root_of_file
 from .findings import FileResult, unreadable
+from .analysis.statements import heads
 from .plan import EVERYTHING, Plan
 from .selection import enabled_codes
 from .screen import (CREATE, ENGINE, EXT, SESSION, TASKS, Index, ModuleFinder, external_words, may_hold,
@@ -326,7 +328,7 @@ class Analyses:
         out = list(self.answered)
         analysed = 0
         for batch, results in self.batches:
-            for t, file_result in zip(batch, results()):
+            for t, file_result in zip(batch, results(_settle)):
                 analysed += 1
                 out.append(file_result)
                 # A file that could not be read is asked again next time; one that does not
@@ -371,8 +373,27 @@ class Analyses:
         sizes = [self.scans[layout.path(t)].size for t, _ in work]
         # Files of one part of the project (its first two folders) load the same modules.
         packages = [os.sep.join(os.path.relpath(layout.path(t), layout.root(t)).split(os.sep)[:2]) for t, _ in work]
+        items = [(t, plan, self._known(layout.path(t), plan)) for t, plan in work]
         self.batches.append(([t for t, _ in work],
-                             self.workers.start(_analyse_chunk, work, dict(self.verdicts), sizes, packages)))
+                             self.workers.start(_analyse_chunk, items, dict(self.verdicts), sizes, packages)))
+
+    def _known(self, path: str, plan: Plan):
+        """(content hash, statements.heads) of a file the scan laid out, for its lazy parse
+        (tasks._analyse), or None (no layout, or a plan that parses the file whole)."""
+        found = self.scans[path]
+        if found.statements is None or found.content is None or plan.parsed_whole() is None:
+            return None
+        return found.content, heads(found.statements)
+
+
+def _settle(_: int, result: FileResult) -> None:
+    """A result as it comes back from the workers: the edits of the fixes it offers made
+    here (fixes.settle), so that no worker loads LibCST; a finding says "fixable" only
+    where its edit is made and checked."""
+    if result.offers is not None:
+        from .fixes import settle
+
+        settle(result)
 
 
 def _verdict(root, paths, scans, rel_of, settings: Settings, cache: Optional[Cache], listing=None):

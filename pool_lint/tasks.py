@@ -89,7 +89,7 @@ class Scan(NamedTuple):
     """What the cheap stage learns of one file from its bytes alone (a tuple: ten
     thousand of them come back from the workers)."""
 
-    content: Optional[str]  # content hash; None when unreadable, or when no cache asks for it
+    content: Optional[str]  # content hash; None when unreadable, or when neither a cache nor `statements` asks for it
     facts: Optional[FileFacts]  # what the screen needs (screen.file_facts)
     ebits: int = 0  # which runtime evidence the file may hold (runtime.evidence_bits)
     error: Optional[str] = None
@@ -114,7 +114,10 @@ def _scan(job: Tuple[str, str, str]) -> Scan:
     # or an engine, or call out), split here, in parallel, rather than there.
     statements = layout(data) if facts.bits & (SESSION | ENGINE | EXT) else None
     tops = _TOPS.get(root)
-    return Scan(digest(data) if _OPTIONS.use_cache else None, facts, ebits, size=len(data),
+    # The content hash also tells the analysis whether the bytes it reads are those laid
+    # out here (_analyse: their layout spares it tokenizing them again).
+    return Scan(digest(data) if _OPTIONS.use_cache or statements is not None else None, facts, ebits,
+                size=len(data),
                 statements=statements, imports=project_imports(facts, tops) if tops is not None else None,
                 parts=module_level(statements) if statements is not None else None)
 
@@ -155,16 +158,22 @@ def _hash_slice(bounds: Tuple[int, int]) -> list:
 
 def _analyse(work) -> FileResult:
     """Stage 4, for one kept file: parse, analyse, run the rules (and fix). `work`:
-    (target, plan), the plan being what the project index lets fire in it, and where."""
-    target, plan = work
+    (target, plan, known), the plan being what the project index lets fire in it, and
+    where; `known`: (content hash, statements.heads) of the file as the scan laid it out,
+    or None: where the bytes read now are those, the lazy parse need not tokenize them."""
+    target, plan, known = work
     checker, options = _checker(), _OPTIONS
     try:
         data = read_regular(target.file)
     except OSError as exc:
         return FileResult(target.display, [unreadable(target.display, f"cannot read: {exc.strerror or exc}")])
+    heads = known[1] if known is not None and digest(data) == known[0] else None
+    # The edits of the fixes to offer are made where the results are collected
+    # (fixes.settle): LibCST is loaded there once, not in every worker.
+    fix = options.fix or options.diff
     return _guarded(target.display, lambda: checker.check_bytes(
         data, target.display, target.path, checker.project(project_root(target.path)),
-        fix=options.fix or options.diff, unsafe=options.unsafe_fixes, plan=plan))
+        fix=fix, unsafe=options.unsafe_fixes, plan=plan, defer_fixes=not fix, heads=heads))
 
 
 def _guarded(display: str, check) -> FileResult:

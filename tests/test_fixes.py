@@ -332,3 +332,80 @@ def test_an_edit_remembered_from_another_file_is_the_edit_made_afresh():
         fresh.append(edits(source))
     assert remembered == fresh
     assert all(any(fix is not None for _, fix in found) for found in fresh)
+
+
+# -- in a run, the edits are made where the results are collected -------------------------------
+LEFT_TO_MAKE = {
+    "one call": HEAD + "e = create_async_engine(URL)\n",
+    "two calls": HEAD + "a = create_async_engine(A)\nb = create_async_engine(\n    B,\n    echo=True,\n)\n",
+    "one that cannot be made": UNFIXABLE,
+    "statements that share a line": HEAD + "x = 1; e = create_async_engine(URL); y = 2\n",
+    "on the line of its block header": HEAD + "if True: e = create_async_engine(URL)\n",
+    "after a form feed": HEAD + "\fe = create_async_engine(URL)\n",
+    "in a function": HEAD + "def make():\n    if True:\n        return create_async_engine(\n            URL)\n",
+    "a dict literal of engine options": (
+        "from flask import Flask\nfrom flask_sqlalchemy import SQLAlchemy\n\napp = Flask(__name__)\n"
+        "app.config['SQLALCHEMY_DATABASE_URI'] = DATABASE_URL\n"
+        "app.config['SQLALCHEMY_ENGINE_OPTIONS'] = {\n    'pool_recycle': 1800,  # c\n    'pool_size': 10,\n}\n"
+        "db = SQLAlchemy(app, engine_options={'echo': False})\n"),
+    "nested, both to fix": SESSION_HEAD + (
+        "async def count(engine):\n    async with AsyncSession(engine) as outer:\n"
+        "        async with AsyncSession(\n            engine,\n        ) as inner:\n            return outer, inner\n"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LEFT_TO_MAKE))
+def test_the_fixes_a_check_leaves_to_make_are_those_it_would_have_made(name, tmp_path):
+    """In a run, the process that analyses a file (a worker) loads no LibCST: it says
+    where each fix's call stands (fixes.Place, from the `ast` tree) and the process that
+    collects the results makes and checks the edits (fixes.settle). The findings, their
+    fixes and their order are those of a check that makes the edits itself; a fix that
+    cannot be made is offered by neither."""
+    from pool_lint.checker import Checker
+    from pool_lint.config import Settings
+    from pool_lint.fixes import settle
+
+    data = LEFT_TO_MAKE[name].encode()
+    checker = Checker(Settings())
+    project = checker.project(tmp_path)
+    made = checker.check_bytes(data, "app/db.py", None, project)
+    left = checker.check_bytes(data, "app/db.py", None, project, defer_fixes=True)
+    assert made.offers is None and left.offers is not None
+    assert [f._replace(fix=None) for f in made.findings] == left.findings
+    settle(left)
+    assert left.offers is None and left.findings == made.findings
+    assert any(f.fix is not None for f in made.findings) is (name != "one that cannot be made")
+
+
+def test_a_check_that_leaves_its_fixes_to_make_never_loads_libcst(tmp_path):
+    import subprocess
+    import sys
+
+    script = ("import sys\nfrom pathlib import Path\nfrom pool_lint.checker import Checker\n"
+              "from pool_lint.config import Settings\nchecker = Checker(Settings())\n"
+              f"result = checker.check_bytes({(HEAD + 'e = create_async_engine(URL)').encode()!r}, 'app/db.py', None,"
+              f" checker.project(Path({str(tmp_path)!r})), defer_fixes=True)\n"
+              "print(len(result.offers[1]), 'libcst' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.stdout.split() == ["5", "False"], done.stdout + done.stderr
+
+
+def test_no_worker_of_a_run_loads_libcst(project):
+    """A run with worker processes: the fixes are offered, and made by the main process
+    alone (each worker would pay LibCST's import, a tenth of a second and more)."""
+    import subprocess
+    import sys
+
+    project.write("pyproject.toml", "[project]\nname = 'demo'\n")
+    project.write("app/db.py", HEAD + "e = create_async_engine(URL)\n")
+    for i in range(60):  # enough files for the run to start its workers
+        project.write(f"app/part_{i}.py", f"VALUE = {i}\n")
+    script = ("import sys\nfrom pool_lint import stages, tasks\n\n\ndef chunk(work):\n"
+              "    results = tasks._analyse_chunk(work)\n    if 'libcst' in sys.modules:\n"
+              "        raise AssertionError('a worker loaded LibCST')\n    return results\n\n\n"
+              "stages._analyse_chunk = chunk\nfrom pool_lint.cli import main\n"
+              "main(['check', '--no-cache', '--jobs', '2', '--output-format', 'json', '.'])\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=project.root, capture_output=True, text=True)
+    found = json.loads(done.stdout)
+    assert done.returncode == 1 and len(found) == 5, done.stdout + done.stderr
+    assert all(f["fix"] is not None for f in found)

@@ -13,7 +13,7 @@ import pytest
 from pool_lint.analysis.names import ModuleNames
 from pool_lint.analysis.project import Project
 from pool_lint.analysis.source import Source
-from pool_lint.analysis.statements import FAST, layout, skeleton
+from pool_lint.analysis.statements import FAST, heads, layout, skeleton
 
 REPO = Path(__file__).resolve().parents[1]
 needs_fast = pytest.mark.skipif(not FAST, reason="a skeleton is cut only where the C tokenizer is at hand")
@@ -105,6 +105,23 @@ def test_splitting_and_joining_gives_the_bytes_back():
     for path in _corpus():
         data = path.read_bytes()
         assert b"".join(s[0][1] for s in layout(data)) == data
+
+
+@pytest.mark.skipif(not FAST, reason="no skeleton without the C tokenizer")
+def test_the_skeleton_cut_from_the_scan_s_layout_is_the_one_cut_from_the_tokens():
+    """A kept file the scan laid out is not tokenized again for its lazy parse: its
+    statements' heads (statements.heads: the line, kind and name of each statement at
+    indentation 0) give the same skeleton as the tokenizer's, whatever lines are kept."""
+    checked = 0
+    for path in _corpus() + sorted((REPO / "tests").rglob("*.py")):
+        data = path.read_bytes()
+        text = data.decode("utf-8")
+        known = heads(layout(data))
+        lines = text.count("\n") + 1
+        for keep in ((), ((1, 1),), ((lines // 3, lines // 2),), ((lines // 2, lines),)):
+            assert skeleton(text, keep, known) == skeleton(text, keep), (path, keep)
+            checked += 1
+    assert checked > 100
 
 
 def test_a_bracket_in_a_string_does_not_join_the_functions_after_it():

@@ -349,3 +349,42 @@ def test_the_walk_lists_what_os_walk_lists_once_for_the_whole_run(tmp_path):
     assert str(tmp_path / "link_to_a") not in listing
     assert python_files(tmp_path, listing) == python_files(tmp_path)
     assert python_files(tmp_path, listing) == [str(tmp_path / p) for p in ("a/b/c/z.py", "a/y.py", "e/v.py", "x.py")]
+
+
+def test_the_analysis_uses_the_scan_s_layout_only_for_the_bytes_laid_out(project, monkeypatch):
+    """A kept file the scan laid out is not tokenized again: its statements' heads go
+    with it to the analysis, with the content hash of the bytes laid out. Bytes that
+    changed in between (the file was written meanwhile) are tokenized afresh: heads of
+    other bytes would cut the skeleton at the wrong lines."""
+    from pool_lint import tasks
+    from pool_lint.analysis import source as source_module
+    from pool_lint.analysis.statements import heads, layout, skeleton
+    from pool_lint.cache import digest
+    from pool_lint.config import Settings
+    from pool_lint.files import Target
+    from pool_lint.plan import Plan
+
+    source = ("from sqlalchemy.orm import Session\nimport httpx\n\n\ndef helper():\n    return 1\n\n\n"
+              "def pay(session: Session):\n    session.flush()\n    httpx.post('https://x')\n")
+    path = project.write("app/pay.py", source)
+    plan = Plan(False, False, ((9, 11),), (), ())
+    target = Target(str(path), "app/pay.py")
+    given = []
+
+    def cut(text, keep=(), known=None):
+        given.append(known)
+        return skeleton(text, keep, known)
+
+    monkeypatch.setattr(source_module, "skeleton", cut)
+    tasks._init_worker(Settings(), tasks.RunOptions())
+    try:
+        fresh = tasks._analyse((target, plan, None))
+        laid_out = heads(layout(source.encode()))
+        known = tasks._analyse((target, plan, (digest(source.encode()), laid_out)))
+        other = b"import os\n" * 4 + source.encode()  # another file's heads, named by its own hash
+        stale = tasks._analyse((target, plan, (digest(other), heads(layout(other)))))
+    finally:
+        tasks._init_worker(Settings(), tasks.RunOptions())
+    assert given == [None, laid_out, None]
+    assert [f.code for f in fresh.findings] == ["POL201"]
+    assert known.findings == fresh.findings == stale.findings

@@ -236,3 +236,29 @@ def test_a_name_two_files_define_is_handed_out_by_each():
     index.select()
     for path in files:
         assert (4, 6) in index.hint(path)[3], path
+
+
+def test_an_attribute_assigned_is_no_name_of_the_module():
+    """`env.filters["notify"] = notify` binds no module-level name `filters` (an attribute
+    is set on `env`), as `a.b, c = ...` binds `c` alone: a module that imports the project's
+    schema module `filters` is no caller of `notify` through it. Before, the attribute's
+    name counted as one the module hands out, and every function that named a
+    `filters.SomeFilter` was kept as calling out (a real project's 11 files)."""
+    from pool_lint.screen import Index, file_facts, module_level
+
+    assert [name for name, _ in module_level(layout(b"env.filters['x'] = f\na.b, c = 1, 2\nd: t.T = 3\n"))[0]] \
+        == ["env", "a", "c", "d", "t"]
+    files = {
+        "app/http.py": b"import httpx\n\ndef notify(url):\n    return httpx.post(url)\n",
+        "app/templates.py": b"from app.http import notify\n\nenv = Environment()\nenv.filters['notify'] = notify\n",
+        "app/schemas/__init__.py": b"",
+        "app/schemas/filters.py": b"class VariableFilter:\n    pass\n",
+        "app/models.py": (b"from sqlalchemy.orm import Session\nfrom app.schemas import filters\n\n"
+                          b"def read(session: Session, where: filters.VariableFilter):\n"
+                          b"    return session.execute(where)\n"),
+    }
+    index = Index({p: file_facts(d) for p, d in files.items()}, files.get, root="")
+    names, provided = index.external_names()
+    assert provided["app/templates.py"] == {"env"}
+    assert "filters" not in names
+    assert index.select() == set()

@@ -68,7 +68,8 @@ class Source:
         return cls(text=text, tree=tree, filename=filename, lines=split_lines(text))
 
     @classmethod
-    def parse_lazily(cls, text: str, filename: str = "<stdin>", keep: Sequence[Tuple[int, int]] = ()) -> "Source":
+    def parse_lazily(cls, text: str, filename: str = "<stdin>", keep: Sequence[Tuple[int, int]] = (),
+                     heads=None) -> "Source":
         """A module parsed as a skeleton (statements.skeleton): each module-level function
         and class a stub that `expand` parses on demand, when a question reaches its name
         (names.ModuleNames does). For a module the analysis only consults, and for the
@@ -78,8 +79,9 @@ class Source:
         where no C tokenizer is at hand the module is parsed whole. A stub whose statement then fails to parse binds
         nothing: its name cannot be resolved, and what cannot be resolved reports nothing;
         an error in a stub no question reaches is not seen (POL001 is for what pool-lint
-        must read)."""
-        cut = None if WHOLE else skeleton(text, keep)
+        must read). `heads`: the text's statements.heads, where the scan laid it out
+        already (the text is then not tokenized again)."""
+        cut = None if WHOLE else skeleton(text, keep, heads)
         if cut is None:
             return cls.parse(text, filename)
         shape, stubs = cut

@@ -91,10 +91,10 @@ def last_line(unit: Unit) -> int:
 
 
 # A module-level statement, a plain tuple too: (unit, kind, the names it binds at module
-# level (every name before an `=`: more, never less), the functions it defines (in a
-# compound statement: at any depth), its members if a class (its head, then each
-# member: members_of), its name if a definition, the line of its first token (its `def`,
-# `class` or `@`)). `kind`: "def", "async def", "class", "@" (a decorator line),
+# level (every name before an `=` but an attribute's: more, never less), the functions
+# it defines (in a compound statement: at any depth), its members if a class (its head,
+# then each member: members_of), its name if a definition, the line of its first token
+# (its `def`, `class` or `@`)). `kind`: "def", "async def", "class", "@" (a decorator line),
 # "import", "block" (a compound statement other than a definition) or "simple".
 UNIT, KIND, TARGETS, DEFS, MEMBERS, NAME, LINE = range(7)
 Statement = tuple
@@ -238,7 +238,9 @@ class _Tokens:
 
     def targets(self, a: int, b: int) -> List[str]:
         """The names before the last `=` (outside brackets) of each simple statement among
-        tokens a..b (statements end at a NEWLINE or a `;`): what assignments may bind."""
+        tokens a..b (statements end at a NEWLINE or a `;`): what assignments may bind. A
+        name after a `.` is an attribute's, which binds no name (`env.filters[k] = f`
+        binds no `filters`; the analysis binds only a target that is a name)."""
         kinds = self.kinds
         if kinds.find(_T_EQUAL, a, b) < 0:
             return []
@@ -253,10 +255,10 @@ class _Tokens:
                     last = at
             elif kind == 4 or self._outside(a, at):
                 if last > start:
-                    out += compress(strings[start:last], names[start:last])
+                    out += [strings[i] for i in range(start, last) if names[i] and (not i or kinds[i - 1] != 23)]
                 start, last = at + 1, -1
         if last > start:
-            out += compress(strings[start:last], names[start:last])
+            out += [strings[i] for i in range(start, last) if names[i] and (not i or kinds[i - 1] != 23)]
         return out
 
     def _outside(self, a: int, at: int) -> bool:
@@ -605,7 +607,45 @@ MIN_CUT_LINES = 3  # a shorter function costs less to parse than to parse again 
 Stubs = Dict[int, Tuple[int, str]]
 
 
-def skeleton(text: str, keep: Sequence[Tuple[int, int]] = ()) -> Optional[Tuple[str, Stubs]]:
+# What the skeleton needs of each statement at indentation 0 (a compound statement's
+# clauses with it): (the line of its first token, its kind: "def", "async def", "class",
+# "@" or "" for any other, the name it defines or ""). `heads` reads them from a layout.
+Heads = Tuple[Tuple[int, str, str], ...]
+_HEAD_KINDS = {"def": "def", "async def": "async def", "class": "class", "@": "@"}
+
+
+def heads(statements: Sequence[Statement]) -> Heads:
+    """The heads of a module's layout (`layout`): what `skeleton` would read from the
+    tokenizer, for a module the scan laid out already."""
+    return tuple((s[LINE], _HEAD_KINDS.get(s[KIND], ""), s[NAME]) for s in statements)
+
+
+def _heads_of(text: str) -> Optional[list]:
+    """The heads of a text, from the tokenizer (None where it rejects the text)."""
+    try:
+        tokens = _Tokens(text)
+    except (SyntaxError, tokenize.TokenError, ValueError, RecursionError, MemoryError):
+        return None
+    strings, is_name, kinds, lines = tokens.strings, tokens.names, tokens.kinds, tokens.lines
+    out = []
+    for at in tokens.starts(0, len(kinds), 0):
+        word = strings[at]
+        if word in _CLAUSES:
+            continue
+        end = kinds.find(_T_NEWLINE, at)
+        end = end if end >= 0 else len(kinds)
+        kind = "@" if word == "@" else "def" if word == "def" else "async def" if word == "async" and \
+            end - at > 2 and strings[at + 1] == "def" else "class" if word == "class" else ""
+        name = ""
+        if kind and kind != "@":
+            name_at = at + (2 if kind == "async def" else 1)
+            name = strings[name_at] if is_name[name_at] else ""
+        out.append((lines[at], kind, name))
+    return out
+
+
+def skeleton(text: str, keep: Sequence[Tuple[int, int]] = (), known: Optional[Heads] = None
+             ) -> Optional[Tuple[str, Stubs]]:
     """(the text with every module-level function and class of at least MIN_CUT_LINES
     lines, decorators included, cut to a stub, the statements cut) or None when nothing is
     cut, the text has no layout, or only the slow tokenizer is at hand (a whole parse
@@ -613,44 +653,32 @@ def skeleton(text: str, keep: Sequence[Tuple[int, int]] = ()) -> Optional[Tuple[
     line of the original `def` or `class`, every other line of the statement left empty:
     the skeleton has the same lines and binds the same names, and what stays of it is
     the module's own text. A statement with a line in one of the `keep` ranges (first,
-    last) stays whole."""
+    last) stays whole. `known`: the text's heads from its layout (the scan's), which
+    spares tokenizing it again."""
     if not FAST:
         return None
     if "\r" in text and text.count("\r") != text.count("\r\n"):
         return None  # a lone carriage return ends a line: the stubs count lines by \n
-    try:
-        tokens = _Tokens(text)
-    except (SyntaxError, tokenize.TokenError, ValueError, RecursionError, MemoryError):
+    tops = known if known is not None else _heads_of(text)
+    if tops is None:
         return None
-    strings, is_name, kinds = tokens.strings, tokens.names, tokens.kinds
-    # The statements at indentation 0 (a clause of a compound statement is in its own):
-    # (the line of its first token, its first token, the token after its first line).
-    tops = []
-    for first in tokens.starts(0, len(kinds), 0):
-        if strings[first] not in _CLAUSES:
-            end = kinds.find(_T_NEWLINE, first)
-            tops.append((tokens.lines[first], first, end if end >= 0 else len(kinds)))
     segments = text.split("\n")  # line n is segments[n - 1]
     stubs: Stubs = {}
     start = None  # the first line of the decorators above a definition
-    for n, (line, at, end) in enumerate(tops):
-        word = strings[at]
+    for n, (line, kind, name) in enumerate(tops):
         first = start if start is not None else 1 if n == 0 else line
-        if word == "@":
+        if kind == "@":
             start = first
             continue
         start = None
         last = tops[n + 1][0] - 1 if n + 1 < len(tops) else len(segments)  # with the comment lines after it
         newlines = last - first + (last < len(segments))
-        kind = "def" if word == "def" else "async def" if word == "async" and end - at > 2 and \
-            strings[at + 1] == "def" else "class" if word == "class" else ""
-        name_at = at + (2 if kind == "async def" else 1)
-        if not kind or not is_name[name_at] or newlines < MIN_CUT_LINES or \
+        if not kind or not name or newlines < MIN_CUT_LINES or \
                 any(lo <= last - (last == len(segments) and not segments[-1]) and first <= hi for lo, hi in keep):
             continue
         whole = "\n".join(segments[first - 1:last]) + ("\n" if last < len(segments) else "")
         stub = ("class %s: ..." if kind == "class" else "async def %s(): ..." if kind == "async def"
-                else "def %s(): ...") % strings[name_at]
+                else "def %s(): ...") % name
         segments[first - 1:last] = [""] * (line - first) + [stub] + [""] * (last - line)
         stubs[line] = (first, whole)
     if not stubs:
