@@ -120,7 +120,10 @@ class SessionAnalysis:
         """(module, maker call) when `expr` names a module-level `X = sessionmaker(...)`."""
         file = self.file
         if isinstance(expr, ast.Name):
-            if _is_local(file, expr, expr.id):  # `maker = sessionmaker(bind=engine)` in the function
+            func = file.function_of(expr)
+            if func is not None and file.names.binds(func, expr.id) and file.names.local_import(func, expr.id) is None:
+                # `maker = sessionmaker(bind=engine)` in the function (an import in the function
+                # body binds the name too: it resolves as any import)
                 value = file.evaluator.binding_value(expr.id, expr)
                 return (file.module, value) if isinstance(value, ast.Call) else None
             value = file.names.single_assignment(expr.id)
