@@ -37,7 +37,7 @@ from typing import Callable, Dict, FrozenSet, Iterable, List, NamedTuple, Option
 
 from ..config import DEFAULT_EXCLUDES
 
-from ..files import ROOT_MARKERS, Listing, entries_of, read_regular, read_text_or_none
+from ..files import Listing, entries_mark_root, entries_of, holds_package_init, read_regular, read_text_or_none
 from .tree import walk
 SERVERLESS_MODULES = ("mangum", "chalice", "functions_framework", "azure.functions", "aws_lambda_powertools")
 PROCESS_SERVERS = ("uvicorn", "gunicorn", "hypercorn", "granian", "daphne")
@@ -223,12 +223,13 @@ def python_files(root, listing: Optional[Listing] = None) -> List[str]:
     `listing`: the folders the run's discovery listed already (files.discover)."""
     top = os.path.abspath(root)
     found: List[Tuple[str, str]] = []
-    stack = [(top, "")]
+    stack = [(top, "", False)]
     while stack:
-        folder, rel = stack.pop()
+        folder, rel, in_package = stack.pop()
         entries = entries_of(folder, listing)
-        if entries is None or (rel and any(e.name in ROOT_MARKERS for e in entries)):
+        if entries is None or (rel and entries_mark_root(entries, in_package)):
             continue  # unreadable, or another project's root
+        package = holds_package_init(entries)
         for entry in entries:
             name = entry.name
             try:
@@ -236,7 +237,7 @@ def python_files(root, listing: Optional[Listing] = None) -> List[str]:
                     continue
                 if entry.is_dir():
                     if not name.startswith(".") and name not in DEFAULT_EXCLUDES:
-                        stack.append((entry.path, f"{rel}{name}/"))
+                        stack.append((entry.path, f"{rel}{name}/", package))
                 elif name.endswith(".py") and entry.is_file():
                     found.append((f"{rel}{name}", entry.path))
             except OSError:
@@ -271,7 +272,7 @@ def _file_evidence(root: str) -> List[Evidence]:
             if entry.is_dir() and not entry.is_symlink() and not entry.name.startswith(".") \
                     and entry.name not in DEFAULT_EXCLUDES:
                 inner = entries_of(entry.path) or []
-                if not any(e.name in ROOT_MARKERS for e in inner):  # not another project's root
+                if not entries_mark_root(inner, holds_package_init(entries)):  # not another project's root
                     folders.append((inner, entry.name + "/"))
         except OSError:
             continue
