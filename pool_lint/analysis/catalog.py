@@ -50,6 +50,8 @@ FIX_ORDER = ("pool_pre_ping", "pool_recycle", "pool_size", "max_overflow", "pool
 CONFIG_INT_KEYS = ("pool_recycle", "pool_size", "max_overflow", "pool_timeout")
 
 SQLITE_SCHEMES = ("sqlite",)
+# `make_url(text)`: the URL object whose `drivername` / `get_backend_name()` a guard reads.
+MAKE_URL = frozenset(("sqlalchemy.make_url", "sqlalchemy.engine.make_url", "sqlalchemy.engine.url.make_url"))
 
 
 def pool_kind(qualified: str):
