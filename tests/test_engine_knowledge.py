@@ -266,3 +266,34 @@ def test_sqlalchemy_names_the_backend_as_the_guards_read_it():
     assert url.drivername == "sqlite+aiosqlite" and url.get_backend_name() == "sqlite"
     assert sa.make_url("postgresql+asyncpg://app@db/x").get_backend_name() == "postgresql"
     assert sa.make_url is sa.engine.make_url is sa.engine.url.make_url
+
+
+# -- catalogue paths -------------------------------------------------------------------------------
+@pytest.mark.parametrize("imports, call", [
+    ("import emails", "emails.Message(subject='Receipt', mail_from='shop@example.com').send(to=to)"),
+    ("import emails.message", "emails.message.Message(subject='Receipt', mail_from='shop@example.com').send(to=to)"),
+    ("from emails.message import Message", "Message(subject='Receipt', mail_from='shop@example.com').send(to=to)"),
+    ("from emails import message", "message.html(html='<p>Receipt</p>', mail_from='shop@example.com').send(to=to)"),
+])
+def test_a_catalogued_name_is_matched_by_every_public_path(imports, call):
+    source = (f"{imports}\nfrom sqlalchemy.orm import Session\n\n\n"
+              "def receipt(engine, to):\n"
+              "    with Session(engine) as session:\n"
+              "        session.execute(QUERY)\n"
+              f"        {call}\n")
+    found = lint_source(source, path="app/mail.py", select=["POL201"])
+    assert [(f.code, f.row) for f in found] == [("POL201", 8)]
+
+
+def test_the_catalogue_lists_the_public_paths_python_emails_exports():
+    """What PUBLIC_PATHS claims of python-emails, read from its package when installed."""
+    from pool_lint.analysis import catalog
+
+    emails = pytest.importorskip("emails")
+    import emails.message
+
+    for name, paths in catalog.PUBLIC_PATHS.items():
+        for path in paths:
+            module, _, attr = path.rpartition(".")
+            assert getattr(emails.message, attr) is getattr(emails, name.rpartition(".")[2])
+            assert catalog.CLIENTS[path] == catalog.CLIENTS[name]

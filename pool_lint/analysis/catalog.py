@@ -100,6 +100,16 @@ CLIENTS = {
     "boto3.client": None,
     "boto3.resource": None,
 }
+# Every other public path a package exports a catalogued name from (SPEC 3b, "Catalogue
+# paths"): each is matched as the name itself. `emails/__init__.py` re-exports `Message`
+# and `html` from `emails.message` (python-emails 0.6).
+PUBLIC_PATHS = {
+    "emails.Message": ("emails.message.Message",),
+    "emails.html": ("emails.message.html",),
+}
+for _name, _paths in PUBLIC_PATHS.items():
+    for _path in _paths:
+        CLIENTS.setdefault(_path, CLIENTS[_name])
 CLIENT_PREFIXES = {"httpx_oauth.": None}
 LOCAL_METHODS = frozenset(["close", "aclose", "with_options", "copy", "__enter__", "__exit__", "__aenter__",
                            "__aexit__"])
