@@ -297,3 +297,76 @@ def test_the_catalogue_lists_the_public_paths_python_emails_exports():
             module, _, attr = path.rpartition(".")
             assert getattr(emails.message, attr) is getattr(emails, name.rpartition(".")[2])
             assert catalog.CLIENTS[path] == catalog.CLIENTS[name]
+
+
+# -- imports across namespace packages; a module that cannot be read ---------------------------------
+NAMESPACE_PROJECT = {
+    "pyproject.toml": "[tool.pool-lint]\nruntime = 'server'\n",
+    "svc/__init__.py": "", "svc/routes/__init__.py": "",
+    "svc/db.py": ASYNC + "from sqlalchemy.ext.asyncio import async_sessionmaker\n"
+                 "engine = create_async_engine(URL, pool_pre_ping=True, pool_recycle=1800, pool_size=5,"
+                 " max_overflow=0, pool_timeout=5)\n"
+                 "Sessions = async_sessionmaker(engine, expire_on_commit=False)\n",
+    # notifiers/ and svc/services/ have no __init__.py: namespace packages (PEP 420).
+    "notifiers/sms.py": "import httpx\n\n\nasync def send_text(phone):\n"
+                        "    await httpx.AsyncClient().post('https://sms.example.com', json={'to': phone})\n",
+    "svc/services/mail.py": "import httpx\n\nfrom ..db import Sessions\n\n\nasync def send_mail(to):\n"
+                            "    await httpx.AsyncClient().post('https://mail.example.com', json={'to': to})\n\n\n"
+                            "async def audit(item_id):\n"
+                            "    async with Sessions() as session:\n"
+                            "        await session.get(object, item_id)\n"
+                            "        await send_mail('audit@example.com')\n",
+    "svc/routes/remind.py": "from notifiers.sms import send_text\nfrom svc.db import Sessions\n"
+                            "from svc.services.mail import send_mail\n\n\nasync def remind(item_id):\n"
+                            "    async with Sessions() as session:\n"
+                            "        row = await session.get(object, item_id)\n"
+                            "        await send_text(row.phone)\n"
+                            "        await send_mail(row.email)\n",
+}
+
+
+def test_imports_resolve_through_namespace_packages(tmp_path):
+    write(tmp_path, NAMESPACE_PROJECT)
+    assert check(tmp_path) == [("svc/routes/remind.py", 9, "POL201"), ("svc/routes/remind.py", 10, "POL201"),
+                               ("svc/services/mail.py", 13, "POL201")]
+
+
+def test_a_module_is_named_from_the_root_through_namespace_packages(tmp_path):
+    from pool_lint.analysis.project import Project
+
+    write(tmp_path, {"pyproject.toml": "", "notifiers/sms.py": "x = 1\n", "backend/app/__init__.py": "",
+                     "backend/app/main.py": "x = 1\n", "src/kit/__init__.py": "", "src/kit/core.py": "x = 1\n",
+                     "my-tools/run.py": "x = 1\n", "manage.py": "x = 1\n"})
+    project = Project(tmp_path)
+    names = {rel: project.module_name(tmp_path / rel)
+             for rel in ("notifiers/sms.py", "backend/app/main.py", "backend/app/__init__.py", "src/kit/core.py",
+                         "my-tools/run.py", "manage.py")}
+    assert names == {"notifiers/sms.py": ("notifiers.sms", False), "backend/app/main.py": ("backend.app.main", False),
+                     "backend/app/__init__.py": ("backend.app", True), "src/kit/core.py": ("kit.core", False),
+                     "my-tools/run.py": ("run", False), "manage.py": ("manage", False)}
+    # Found by its package name from inside backend/, it keeps its one name.
+    module = project.find_module("app.main", near=tmp_path / "backend" / "app" / "__init__.py")
+    assert module is not None and module.name == "backend.app.main"
+
+
+def test_a_module_that_cannot_be_parsed_makes_its_names_unknown(tmp_path):
+    """Not a library's name, not another module's: unknown."""
+    from pool_lint.analysis.project import Project
+
+    write(tmp_path, {"pyproject.toml": "", "app/__init__.py": "from . import deps\n",
+                     "app/deps.py": "def get_client(:\n", "app/routes.py": "from app.deps import get_client\n"})
+    project = Project(tmp_path)
+    near = tmp_path / "app" / "routes.py"
+    assert project.resolve("app.deps.get_client", near) == (None, None, None)
+    assert project.canonical("app.deps.get_client", near) is None
+    assert project.resolve("httpx.AsyncClient", near) == ("httpx.AsyncClient", None, None)  # a library's
+
+
+def test_the_cache_sees_the_runtime_that_decides_capacity(tmp_path):
+    write(tmp_path, {"pyproject.toml": "[project]\nname = 'shop'\n", "shop/__init__.py": "",
+                     "shop/store.py": LIBRARY_STORE})
+    first = run_cli("check", "--output-format", "json", ".", cwd=tmp_path)
+    assert sorted(f["code"] for f in json.loads(first.stdout)) == ["POL101", "POL102"]
+    write(tmp_path, {"Procfile": "web: uvicorn shop.main:app\n"})
+    again = run_cli("check", "--output-format", "json", ".", cwd=tmp_path)
+    assert sorted(f["code"] for f in json.loads(again.stdout)) == sorted(ENGINE_RULES)
