@@ -190,8 +190,9 @@ def write_atomically(path: Path, write: Callable[[object], None], mode: Optional
 
 
 def project_root(path: Path) -> Path:
-    """The nearest folder at or above `path` holding pyproject.toml, setup.cfg, setup.py
-    or .git; the path's own folder when there is none."""
+    """The nearest folder at or above `path` that is a project root (`marks_root`: .git,
+    or pyproject.toml, setup.cfg or setup.py outside a package); the path's own folder
+    when there is none."""
     path = Path(os.path.abspath(path))
     folder = path if path.is_dir() else path.parent
     return _root_of_folder(str(folder))

@@ -15,8 +15,9 @@ Verdict: serverless evidence without strong server evidence is serverless; serve
 
 The verdict depends on the project root only (never on which files were passed, so a
 pre-commit run on changed files agrees with a full run) and never reads outside it:
-symbolic links are not followed, and a folder that is a project root of its own (it holds
-pyproject.toml, setup.cfg, setup.py or .git) belongs to that project, not to this one.
+symbolic links are not followed, and a folder that is a project root of its own
+(`files.marks_root`: it holds .git, or pyproject.toml, setup.cfg or setup.py and is not
+inside a package) belongs to that project, not to this one.
 It is computed once per root per process. Python files are screened by their bytes and
 only the few that mention a trigger word are parsed; a file that cannot be read, decoded
 or parsed is skipped silently.
