@@ -370,3 +370,31 @@ def test_the_cache_sees_the_runtime_that_decides_capacity(tmp_path):
     write(tmp_path, {"Procfile": "web: uvicorn shop.main:app\n"})
     again = run_cli("check", "--output-format", "json", ".", cwd=tmp_path)
     assert sorted(f["code"] for f in json.loads(again.stdout)) == sorted(ENGINE_RULES)
+
+
+CHAIN_DB = (ASYNC + "from sqlalchemy.ext.asyncio import async_sessionmaker\n"
+            "engine = create_async_engine(URL, pool_pre_ping=True, pool_recycle=1800, pool_size=5, max_overflow=0,"
+            " pool_timeout=5)\nSessions = async_sessionmaker(engine, expire_on_commit=False)\n")
+CHAIN_JOB = ("import httpx\n\nfrom app.db import Sessions\n\n\nasync def sync(item_id):\n"
+             "    async with Sessions() as session:\n"
+             "        await session.get(object, item_id)\n"
+             "        await httpx.AsyncClient().post('https://partner.example.com', json={'id': item_id})\n")
+
+
+@pytest.mark.parametrize("screen", [True, False])
+def test_absolute_imports_resolve_from_the_top_of_every_package_chain(tmp_path, screen):
+    """`services/api/` is the top of the `app` package chain: a script beside it (its
+    own folder is no package) imports `app.db` as the service's process does."""
+    write(tmp_path, {"pyproject.toml": "[tool.pool-lint]\nruntime = 'server'\n",
+                     "services/api/app/__init__.py": "", "services/api/app/db.py": CHAIN_DB,
+                     "services/api/scripts/sync.py": CHAIN_JOB})
+    args = () if screen else ("--no-screen",)
+    assert check(tmp_path, *args) == [("services/api/scripts/sync.py", 9, "POL201")]
+
+
+def test_two_packages_of_one_name_at_the_tops_of_two_chains_are_unknown(tmp_path):
+    write(tmp_path, {"pyproject.toml": "[tool.pool-lint]\nruntime = 'server'\n",
+                     "services/api/app/__init__.py": "", "services/api/app/db.py": CHAIN_DB,
+                     "services/admin/app/__init__.py": "", "services/admin/app/db.py": "Sessions = None\n",
+                     "scripts/sync.py": CHAIN_JOB})
+    assert check(tmp_path) == []

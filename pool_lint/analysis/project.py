@@ -102,6 +102,7 @@ class Project:
         self._real_paths: Dict[object, Path] = {}
         self._prefixes: Dict[tuple, str] = {}  # an import root -> its namespace-package prefix
         self._broken: set = set()  # (dotted, bases) of modules found but unreadable or unparsable
+        self._chain_tops: Optional[Dict[str, tuple]] = None  # chain_tops()
         self.facts: Dict[tuple, object] = {}  # memo for analyses built on the index
         # What the analysis of the current file consulted (for the cache's dependencies).
         self.touched: set = set()
@@ -189,7 +190,8 @@ class Project:
 
     def find_module(self, dotted: str, near: Optional[Path] = None) -> Optional[Module]:
         """The project module named `dotted`, searched from `near`'s import root, the
-        project root and `src/`. None for anything outside the project (a library)."""
+        project root and `src/`, then from the top of every other package chain
+        (`chain_tops`). None for anything outside the project (a library)."""
         bases = self._bases.get(near)
         if bases is None:
             bases = self._bases[near] = self._search_bases(near)
@@ -234,7 +236,39 @@ class Project:
                 if module is None:
                     self._broken.add((dotted, bases))
                 return module
+        # The top of every other package chain of the project (`services/api/` for
+        # `services/api/app/`): one file found there is the module; several are unknown.
+        tops = [top for top in self.chain_tops().get(parts[0], ()) if top not in bases]
+        found_in = {found for found in (self._locate(top, dotted, parts) for top in tops) if found is not None}
+        if len(found_in) == 1:
+            module = self._load(found_in.pop())
+            if module is None:
+                self._broken.add((dotted, bases))
+            return module
+        if found_in:
+            self._broken.add((dotted, bases))  # two packages of one name: unknown
         return None
+
+    def chain_tops(self) -> Dict[str, tuple]:
+        """A top-level package's name -> the folders of the project that hold a package of
+        that name at the top of its chain (its parent holds no `__init__.py`), resolved,
+        sorted, the root and `src/` left out (they are searched first). From the root's
+        Python files as the runtime walk lists them; computed once."""
+        found = self._chain_tops
+        if found is None:
+            from .runtime import python_files
+
+            inits = {path for path in python_files(self._root_text) if path.endswith(os.sep + "__init__.py")}
+            folders = {os.path.dirname(path) for path in inits}
+            tops: Dict[str, set] = {}
+            skip = {self._root_text, os.path.join(self._root_text, "src")}
+            for folder in folders:
+                parent = os.path.dirname(folder)
+                if parent in folders or parent in skip:
+                    continue
+                tops.setdefault(os.path.basename(folder), set()).add(str(Path(parent).resolve()))
+            found = self._chain_tops = {name: tuple(sorted(paths)) for name, paths in tops.items()}
+        return found
 
     def _locate(self, base: str, dotted: str, parts: List[str]) -> Optional[Path]:
         """The resolved path of `base/<parts>.py` or `base/<parts>/__init__.py`, the first
