@@ -249,6 +249,14 @@ GUARDED = ASYNC + "from sqlalchemy import make_url\n\n\ndef build(url, flag):\n{
     ("    if url.startswith('sqlite'):\n        url = other()\n        return create_async_engine(url)\n", False),
     ("    if not url.startswith('sqlite'):\n        return None\n    url = other()\n    return create_async_engine(url)\n",
      False),
+    ("    if url.lower().startswith('sqlite'):\n        return create_async_engine(url)\n", True),
+    # A dotted name passed as the URL, guarded as such.
+    ("    if flag.url.startswith('sqlite'):\n        return create_async_engine(flag.url)\n", True),
+    ("    if flag.url.startswith('sqlite'):\n        return create_async_engine(flag.other)\n", False),
+    ("    if flag.url.startswith('sqlite'):\n        flag.url = other()\n        return create_async_engine(flag.url)\n",
+     False),
+    ("    if flag.url.startswith('sqlite'):\n        flag = other()\n        return create_async_engine(flag.url)\n",
+     False),
     # A guard on another name proves nothing about this one.
     ("    if flag.startswith('sqlite'):\n        return create_async_engine(url)\n", False),
     # A guard in an enclosing function: the nested one may run with another value.
@@ -258,6 +266,16 @@ GUARDED = ASYNC + "from sqlalchemy import make_url\n\n\ndef build(url, flag):\n{
 def test_a_guard_proves_the_scheme_in_its_branch(body, sqlite):
     found = codes(GUARDED.format(body=body), select=["POL101"])
     assert (found == {}) == sqlite, found
+
+
+def test_a_module_level_guard_on_a_settings_attribute():
+    source = ASYNC + (
+        "from app.config import settings\n"
+        "if settings.DATABASE_URL.startswith('sqlite'):\n"
+        "    engine = create_async_engine(settings.DATABASE_URL, connect_args={'check_same_thread': False})\n"
+        "else:\n"
+        "    engine = create_async_engine(settings.DATABASE_URL)\n")
+    assert codes(source, select=["POL101"]) == {6: ["POL101"]}
 
 
 def test_sqlalchemy_names_the_backend_as_the_guards_read_it():

@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional
 from urllib.parse import urlsplit
 
 from . import catalog
-from .values import UNKNOWN, Partial
+from .values import UNKNOWN, Partial, same_shape
 
 MISSING: Any = object()
 
@@ -136,16 +136,25 @@ def _url(file, expr: Optional[ast.AST], at: ast.AST) -> Url:
         return Url(full=value)
     if isinstance(value, Partial):
         return Url(head=value.head)
-    if isinstance(expr, ast.Name):
-        return Url(sqlite_guard=_guarded_sqlite(file, expr.id, at))
+    if _dotted(expr):
+        return Url(sqlite_guard=_guarded_sqlite(file, expr, at))
     return Url()
 
 
+def _dotted(expr: ast.AST) -> bool:
+    """A name or a dotted name (`url`, `settings.DATABASE_URL`)."""
+    while isinstance(expr, ast.Attribute):
+        expr = expr.value
+    return isinstance(expr, ast.Name)
+
+
 # -- guards on the URL's scheme (SPEC 3b) -------------------------------------------------------
-def _guarded_sqlite(file, name: str, at: ast.AST) -> Optional[bool]:
-    """What the tests around `at` prove about the URL held in the local `name`: True
-    (SQLite), False (not SQLite) or None. The innermost test that proves either wins."""
-    for test, holds in file.evaluator.guards(name, at):
+def _guarded_sqlite(file, subject: ast.AST, at: ast.AST) -> Optional[bool]:
+    """What the tests around `at` prove about the URL `subject` (a name or a dotted name)
+    holds there: True (SQLite), False (not SQLite) or None. The innermost test that proves
+    either wins."""
+    name = same_shape(subject)
+    for test, holds in file.evaluator.guards(subject, at):
         verdict = _proves(file, test, name, holds)
         if verdict is not None:
             return verdict
@@ -218,7 +227,16 @@ def _literal_strings(file, expr: ast.AST, at: ast.AST):
 
 
 def _is_name(expr: ast.AST, name: str) -> bool:
-    return isinstance(expr, ast.Name) and expr.id == name
+    """Does `expr` read the (dotted) name `name` (`values.same_shape`)?"""
+    return isinstance(expr, (ast.Name, ast.Attribute)) and same_shape(expr) == name
+
+
+def _url_method(expr: ast.AST) -> ast.AST:
+    """`url.lower()` / `url.casefold()` / `url.strip()` read as `url` (the scheme's text)."""
+    while isinstance(expr, ast.Call) and not expr.args and not expr.keywords and isinstance(expr.func, ast.Attribute) \
+            and expr.func.attr in ("lower", "casefold", "strip"):
+        expr = expr.func.value
+    return expr
 
 
 def _url_object(file, expr: ast.AST, name: str) -> bool:
@@ -231,7 +249,9 @@ def _url_object(file, expr: ast.AST, name: str) -> bool:
 
 def _url_text(file, expr: ast.AST, name: str) -> Optional[str]:
     """The text whose beginning is the URL's driver name: `name` (the URL as text), or
-    `name.drivername` / `make_url(name).drivername`, or `str(name)`. None otherwise."""
+    `name.drivername` / `make_url(name).drivername`, or `str(name)`, each possibly
+    lowered (`.lower()`). None otherwise."""
+    expr = _url_method(expr)
     if _is_name(expr, name):
         return "url"
     if isinstance(expr, ast.Attribute) and expr.attr == "drivername" and _url_object(file, expr.value, name):

@@ -96,6 +96,19 @@ def _leaves(block: List[ast.stmt]) -> bool:
     return False
 
 
+def same_shape(expr: ast.AST) -> str:
+    """A key equal for two expressions that read the same (dotted) name, whatever their
+    positions and context (`settings.URL` loaded or stored)."""
+    parts = []
+    while isinstance(expr, ast.Attribute):
+        parts.append(expr.attr)
+        expr = expr.value
+    if isinstance(expr, ast.Name):
+        parts.append(expr.id)
+        return ".".join(reversed(parts))
+    return ast.dump(expr)
+
+
 def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -273,18 +286,28 @@ class Evaluator:
                 return False  # `url = f(url)`: the value is read before the name is bound
         return _position(node) < _position(at)
 
-    def guards(self, name: str, at: ast.AST) -> List[tuple]:
+    def guards(self, subject: ast.AST, at: ast.AST) -> List[tuple]:
         """(test, holds) for every test that is known to have evaluated to `holds` when
-        `at` runs, about the value `name` holds at `at`, innermost first: the test of an
-        `if` / `elif` (or conditional expression) whose branch encloses `at`, and of an
-        earlier `if` in an enclosing block one of whose branches always leaves (return,
-        raise, continue, break) while the other falls through. A test is left out when
-        `name` may be bound between it and `at`. Only within `at`'s own function (or the
-        module)."""
-        scope, nodes = self.scope_of_name(name, at)
+        `at` runs, about the value `subject` (a name, or a dotted name such as
+        `settings.DATABASE_URL`) holds at `at`, innermost first: the test of an `if` /
+        `elif` (or conditional expression) whose branch encloses `at`, and of an earlier
+        `if` in an enclosing block one of whose branches always leaves (return, raise,
+        continue, break) while the other falls through. A test is left out when the name,
+        or the dotted name itself, may be bound between it and `at`. Only within `at`'s
+        own function (or the module)."""
+        root = subject
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if not isinstance(root, ast.Name):
+            return []
+        scope, nodes = self.scope_of_name(root.id, at)
         if not self._own_scope(scope, at):
             return []
         bindings = [node for node in nodes if isinstance(node, ast.AST) and hasattr(node, "lineno")]
+        if subject is not root:  # `settings.URL = ...`, `settings.URL += ...` in the scope
+            shape = same_shape(subject)
+            bindings += [node for node in walk(scope) if isinstance(node, ast.Attribute)
+                         and isinstance(node.ctx, (ast.Store, ast.Del)) and same_shape(node) == shape]
         out = []
         child, parent = at, self.parents(at)
         while parent is not None:
