@@ -278,6 +278,24 @@ def test_a_module_level_guard_on_a_settings_attribute():
     assert codes(source, select=["POL101"]) == {6: ["POL101"]}
 
 
+def test_a_guard_on_a_module_level_name_in_a_function():
+    """`settings` and `DATABASE_URL` are the module's: the function that tests them and
+    then passes them binds neither."""
+    source = ASYNC + (
+        "import os\n"
+        "from app.config import settings\n"
+        "DATABASE_URL = os.environ['DATABASE_URL']\n"
+        "def build():\n"
+        "    if DATABASE_URL.startswith('sqlite'):\n"
+        "        return create_async_engine(DATABASE_URL)\n"  # 7: SQLite
+        "    return create_async_engine(DATABASE_URL)\n"  # 8
+        "def build_from_settings():\n"
+        "    if 'sqlite' in settings.DATABASE_URL:\n"
+        "        return create_async_engine(settings.DATABASE_URL)\n"  # 11: SQLite
+        "    return create_async_engine(settings.DATABASE_URL)\n")  # 12
+    assert codes(source, select=["POL101"]) == {8: ["POL101"], 12: ["POL101"]}
+
+
 def test_sqlalchemy_names_the_backend_as_the_guards_read_it():
     sa = pytest.importorskip("sqlalchemy")
     url = sa.make_url("sqlite+aiosqlite:///./cache.db")

@@ -300,9 +300,10 @@ class Evaluator:
             root = root.value
         if not isinstance(root, ast.Name):
             return []
+        # The tests are read in `at`'s own function only, so the name is the same one at
+        # the test and at the call (a local, a parameter, or a global or closure name the
+        # function does not bind), and a binding between them stands between them.
         scope, nodes = self.scope_of_name(root.id, at)
-        if not self._own_scope(scope, at):
-            return []
         bindings = [node for node in nodes if isinstance(node, ast.AST) and hasattr(node, "lineno")]
         if subject is not root:  # `settings.URL = ...`, `settings.URL += ...` in the scope
             shape = same_shape(subject)
