@@ -456,13 +456,13 @@ def rule(args: SimpleNamespace) -> None:
         width = max(len(r.name) for r in ALL_RULES.values())
         for r in ALL_RULES.values():
             default = "" if r.default_enabled else "  (off by default)"
-            print(f"{r.code}  {r.name:<{width}}  {r.severity:<7}  fix: {r.fixable():<11}  {r.summary()}{default}")
+            print(f"{r.code}  {r.name:<{width}}  {r.severity:<7}  fix: {r.fix:<11}  {r.summary()}{default}")
         return
     found = ALL_RULES.get(code.upper())
     if found is None:
         _fail(f"unknown rule {code!r}; `pool-lint rule --all` lists them")
     print(f"# {found.name} ({found.code})\n")
-    print(f"Default severity: {found.severity}. Fix: {found.fixable()}."
+    print(f"Default severity: {found.severity}. Fix: {found.fix}."
           + ("" if found.default_enabled else " Off by default: enable with `extend-select = [\"" + found.code + "\"]`.")
           + "\n")
     print(found.docs())

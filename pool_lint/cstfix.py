@@ -125,9 +125,9 @@ def _parsed(code: str) -> tuple:
         else:
             wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
             positions = wrapper.resolve(PositionProvider)
-            calls: Dict[Tuple[int, int, int, int], cst.Call] = {}
+            calls: Dict[Tuple[int, int, int, int], cst.CSTNode] = {}
             for node, where in positions.items():
-                if isinstance(node, cst.Call):
+                if isinstance(node, (cst.Call, cst.Dict)):  # a dict literal: engine options (SPEC 3c)
                     calls[(where.start.line, where.start.column, where.end.line, where.end.column)] = node
             found = (module, line_starts(code), positions, calls)
     if _parsed_size + len(code) > _PARSED_LIMIT:
@@ -367,12 +367,82 @@ class CallRewrite:
             [new[-1].with_changes(whitespace_after_arg=after)]
 
 
+class DictRewrite:
+    """Keys inserted into a dict literal (engine options: `engine_options={...}`,
+    `SQLALCHEMY_ENGINE_OPTIONS = {...}`), following its layout as CallRewrite follows a
+    call's: inline after the last entry when it starts on the line of `{`, else one entry
+    per line at the last entry's indentation, a trailing comma exactly when the dict had
+    one. Only insertions: a key is never removed or given a new value here."""
+
+    def __init__(self, span: Span, node: cst.Dict, insert=(), remove=(), replace=()):
+        if remove or replace:
+            raise FixError("only keys can be added to a dict")
+        self.span, self.node, self.insert = span, node, tuple(insert)
+
+    def apply(self, node: cst.Dict) -> cst.Dict:
+        elements = list(node.elements)
+        names = {e.key.evaluated_value for e in elements
+                 if isinstance(e, cst.DictElement) and isinstance(e.key, cst.SimpleString)}
+        items = [(n, v) for n, v in self.insert if n not in names]
+        if not items:
+            return node
+        quote = next((e.key.quote for e in elements if isinstance(e, cst.DictElement)
+                      and isinstance(e.key, cst.SimpleString) and e.key.prefix == ""), '"')
+        new = [cst.DictElement(key=cst.SimpleString(f"{quote}{n}{quote}"), value=_value(v),
+                               whitespace_before_colon=_EMPTY, whitespace_after_colon=_SPACE) for n, v in items]
+        if not elements:
+            return node.with_changes(elements=[e.with_changes(comma=cst.Comma(whitespace_after=_SPACE))
+                                               for e in new[:-1]] + [new[-1]])
+        last = elements[-1]
+        original = self.node.elements[-1]
+        text = self.span.text
+        last_start = self.span.offset(original)
+        first_start = self.span.offset(self.node.elements[0])
+        rbrace = node.rbrace
+        if not _NEWLINE.search(_code(self.node.lbrace)) and not _NEWLINE.search(text, first_start, last_start):
+            if isinstance(last.comma, cst.Comma):  # `{a: 1,}` -> `{a: 1, b: 2,}`
+                trailing = last.comma.whitespace_after
+                elements[-1] = last.with_changes(comma=last.comma.with_changes(whitespace_after=_SPACE))
+                tail = [new[-1].with_changes(comma=cst.Comma(whitespace_after=trailing))]
+            else:
+                elements[-1] = last.with_changes(comma=cst.Comma(whitespace_after=_SPACE))
+                tail = [new[-1]]
+            return node.with_changes(elements=elements + [e.with_changes(comma=cst.Comma(whitespace_after=_SPACE))
+                                                          for e in new[:-1]] + tail)
+        indent = cst.SimpleWhitespace(_indent_of_line(text, last_start))
+        newline = _newline_at(text, self.span.offset(original, end=True))
+        line = _lines(cst.TrailingWhitespace(newline=newline), last=indent)
+        after = last.comma.whitespace_after if isinstance(last.comma, cst.Comma) else rbrace.whitespace_before
+        if isinstance(after, cst.ParenthesizedWhitespace):
+            head = _lines(after.first_line, last=indent)
+            tail = after.with_changes(first_line=cst.TrailingWhitespace(newline=newline))
+        else:
+            head, tail = line, after
+        middle = [e.with_changes(comma=cst.Comma(whitespace_after=line)) for e in new[:-1]]
+        if isinstance(last.comma, cst.Comma):
+            elements[-1] = last.with_changes(comma=last.comma.with_changes(whitespace_after=head))
+            return node.with_changes(elements=elements + middle + [
+                new[-1].with_changes(comma=cst.Comma(whitespace_after=tail))])
+        elements[-1] = last.with_changes(comma=cst.Comma(whitespace_after=head))
+        return node.with_changes(elements=elements + middle + [new[-1]],
+                                 rbrace=rbrace.with_changes(whitespace_before=tail))
+
+
+def _rewrite_of(span: Span, node, insert=(), remove=(), replace=()):
+    kind = DictRewrite if isinstance(node, cst.Dict) else CallRewrite
+    return kind(span, node, insert, remove, replace)
+
+
 class _Rewriter(cst.CSTTransformer):
-    def __init__(self, rewrites: Dict[cst.Call, CallRewrite]):
+    def __init__(self, rewrites: Dict[cst.CSTNode, object]):
         super().__init__()
         self.rewrites = rewrites
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        rewrite = self.rewrites.get(original_node)
+        return rewrite.apply(updated_node) if rewrite is not None else updated_node
+
+    def leave_Dict(self, original_node: cst.Dict, updated_node: cst.Dict) -> cst.BaseExpression:
         rewrite = self.rewrites.get(original_node)
         return rewrite.apply(updated_node) if rewrite is not None else updated_node
 
@@ -471,7 +541,7 @@ class Document:
         span = self.span_of(call)
         node = span.find(self.text, self.starts, call)
         old = span.text
-        new = span.code(span.module.visit(_Rewriter({node: CallRewrite(span, node, insert, remove, replace)})))
+        new = span.code(span.module.visit(_Rewriter({node: _rewrite_of(span, node, insert, remove, replace)})))
         head = 0
         limit = min(len(old), len(new))
         while head < limit and old[head] == new[head]:
@@ -496,11 +566,11 @@ class Document:
     def rewrite(self, changes: Sequence[Tuple[ast.Call, tuple, tuple, tuple]]) -> str:
         """The file's text with every call's change, each span generated once."""
         self.prepare([c[0] for c in changes])
-        by_span: Dict[int, Tuple[Span, Dict[cst.Call, CallRewrite]]] = {}
+        by_span: Dict[int, Tuple[Span, Dict[cst.CSTNode, object]]] = {}
         for call, insert, remove, replace in changes:
             span = self.span_of(call)
             node = span.find(self.text, self.starts, call)
-            by_span.setdefault(id(span), (span, {}))[1][node] = CallRewrite(span, node, insert, remove, replace)
+            by_span.setdefault(id(span), (span, {}))[1][node] = _rewrite_of(span, node, insert, remove, replace)
         pieces, pos = [], 0
         for span, rewrites in sorted(by_span.values(), key=lambda item: item[0].start):
             if span.start < pos:

@@ -21,6 +21,7 @@ import ast
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from .analysis.downgrade import parse as _parse
 from .analysis.text import NEWLINE as _NEWLINE
 from .findings import Edit, FixError
 
@@ -29,9 +30,10 @@ TextEdit = Tuple[int, int, str]  # (start offset, end offset, new text) into the
 
 @dataclass(frozen=True, eq=False)
 class KeywordFix:
-    """What a rule wants changed on one call."""
+    """What a rule wants changed on one call (or keys added to one dict literal of
+    engine options, SPEC 3c: `call` is then the `ast.Dict`, and only `insert` applies)."""
 
-    call: ast.Call
+    call: ast.AST
     applicability: str  # "safe" | "unsafe"
     message: str
     insert: Tuple[Tuple[str, str], ...] = ()  # (keyword, value source), in insertion order
@@ -50,7 +52,7 @@ class MergedFix:
     def effective(self) -> "MergedFix":
         """Only what changes the call: no insertion of a keyword it has (or keeps), no
         removal or new value of one it lacks."""
-        present = {k.arg for k in self.call.keywords if k.arg is not None}
+        present = _names(self.call)
         remove = tuple(n for n in self.remove if n in present)
         kept = present - set(remove)
         return MergedFix(self.call, tuple((n, v) for n, v in self.insert if n not in kept), remove,
@@ -77,7 +79,14 @@ def merge(fixes: Sequence[KeywordFix], order: Sequence[str] = ()) -> List[Merged
 
 
 # -- the safety net --------------------------------------------------------------------------
-def _key(call: ast.Call) -> tuple:
+def _names(node: ast.AST) -> set:
+    """The keywords a call has, or the string keys a dict literal has."""
+    if isinstance(node, ast.Dict):
+        return {k.value for k in node.keys if isinstance(k, ast.Constant) and isinstance(k.value, str)}
+    return {k.arg for k in node.keywords if k.arg is not None}
+
+
+def _key(call: ast.AST) -> tuple:
     return (call.lineno, call.col_offset, call.end_lineno, call.end_col_offset)
 
 
@@ -91,6 +100,17 @@ def expected_dump(tree: ast.AST, changes: Dict[tuple, MergedFix]) -> str:
     saved = []
     try:
         for node in ast.walk(tree):
+            if node.__class__ is ast.Dict:
+                change = changes.get(_key(node))
+                if change is not None:
+                    if change.remove or change.replace:
+                        raise FixError("only keys can be added to a dict")
+                    saved.append((node, (node.keys, node.values)))
+                    present = _names(node)
+                    added = [(n, v) for n, v in change.insert if n not in present]
+                    node.keys = node.keys + [ast.Constant(value=n) for n, _ in added]
+                    node.values = node.values + [_value_tree(v) for _, v in added]
+                continue
             if node.__class__ is not ast.Call:
                 continue
             change = changes.get(_key(node))
@@ -111,13 +131,16 @@ def expected_dump(tree: ast.AST, changes: Dict[tuple, MergedFix]) -> str:
         return ast.dump(tree)
     finally:
         for node, keywords in saved:
-            node.keywords = keywords
+            if node.__class__ is ast.Dict:
+                node.keys, node.values = keywords
+            else:
+                node.keywords = keywords
 
 
 def verify(tree: ast.AST, new_text: str, changes: Dict[tuple, MergedFix]) -> None:
     """Raise FixError unless `new_text` parses to `tree` with exactly `changes`."""
     try:
-        new_tree = ast.parse(new_text)
+        new_tree = _parse(new_text)  # newer syntax read as the analysis reads it (downgrade)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise FixError(f"the fixed code would not parse ({getattr(exc, 'msg', exc)})") from None
     if ast.dump(new_tree) != expected_dump(tree, changes):
@@ -188,7 +211,10 @@ class Planner:
             start, end, content = document.call_edit(change.call, change.insert, change.remove, change.replace)
             tree = self._span_trees.get(id(span))
             if tree is None:
-                tree = self._span_trees[id(span)] = ast.parse(span.parsed(span.text))
+                try:
+                    tree = self._span_trees[id(span)] = _parse(span.parsed(span.text))
+                except (SyntaxError, ValueError, RecursionError, MemoryError):
+                    raise FixError("the statement does not parse alone") from None
             new_text = span.text[: start - span.start] + content + span.text[end - span.start:]
             verify(tree, span.parsed(new_text), {span.ast_key(change.call): change})
         except FixError:

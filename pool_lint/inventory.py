@@ -15,7 +15,7 @@ from typing import Dict, List, Optional, Sequence
 from .analysis import catalog
 from .files import read_regular
 
-_FACTORY_WORDS = catalog.ENGINE_FACTORY_WORDS + (b"engine",)
+_FACTORY_WORDS = catalog.ENGINE_FACTORY_WORDS + (b"engine", b"SQLAlchemy")  # Flask-SQLAlchemy, advanced-alchemy (SPEC 3c)
 
 
 def collect(targets, settings, listing=None) -> dict:

@@ -5,8 +5,9 @@ Each rule family needs something a file must contain, in its own bytes or throug
 it imports from another module of the project:
 
 - POL101-POL111 an engine factory call: `create_engine`, `create_async_engine`,
-  `engine_from_config` (or an `as` alias of one, imported), outside test code unless
-  `check-tests`;
+  `engine_from_config` (or an `as` alias of one, imported), Flask-SQLAlchemy's
+  `SQLAlchemy(` or advanced-alchemy's `SQLAlchemy{Async,Sync}Config(`, outside test code
+  unless `check-tests`; POL114 a Flask-SQLAlchemy 2.x pool key (`SQLALCHEMY_POOL_...`);
 - POL204 `async_sessionmaker` or `AsyncSession(` (or an `as` alias of one);
 - POL201-POL203 and POL205 a session or connection source: a session class or
   factory, an engine, or a name the project hands one out through (`SessionLocal`,
@@ -71,6 +72,10 @@ STAR = 256  # a star import: any name may have come in
 
 DB_WORDS = (b"sqlalchemy", b"sqlmodel")
 ENGINE_WORDS = (b"create_engine", b"create_async_engine", b"engine_from_config")
+# Engines built for the code (SPEC 3c): Flask-SQLAlchemy's `SQLAlchemy(...)`, advanced-alchemy's
+# configs; and the Flask-SQLAlchemy 2.x pool keys (POL114). Each holds "SQLAlchemy" or "SQLALCHEMY_".
+FRAMEWORK_ENGINE_WORDS = (b"SQLAlchemy", b"SQLAlchemyAsyncConfig", b"SQLAlchemySyncConfig")
+LEGACY_KEY_WORDS = (b"SQLALCHEMY_POOL_", b"SQLALCHEMY_MAX_OVERFLOW")
 SESSION_WORDS = (b"Session", b"sessionmaker", b"scoped_session")
 TASK_WORDS = (b"gather", b"create_task", b"ensure_future", b"TaskGroup")
 # CREATE, ASYNC, TASKS: a session class or factory, an async one, a task function called
@@ -80,6 +85,7 @@ TASK_WORDS = (b"gather", b"create_task", b"ensure_future", b"TaskGroup")
 NAME_BITS = {
     "create_engine": ENGINE, "create_async_engine": ENGINE, "engine_from_config": ENGINE,
     "async_engine_from_config": ENGINE,
+    "SQLAlchemy": ENGINE, "SQLAlchemyAsyncConfig": ENGINE, "SQLAlchemySyncConfig": ENGINE,
     "Session": SESSION | CREATE, "sessionmaker": SESSION | CREATE, "scoped_session": SESSION | CREATE,
     "AsyncSession": ASYNC | SESSION | CREATE, "async_sessionmaker": ASYNC | SESSION | CREATE,
     "async_scoped_session": SESSION | CREATE,
@@ -162,6 +168,10 @@ def facts_and_tops(data: bytes, configured: FrozenSet[str] = frozenset()) -> Tup
         bits |= DB
     if b"engine" in data and any(word in data for word in ENGINE_WORDS):
         bits |= ENGINE
+    if b"SQLAlchemy" in data and _called(data, FRAMEWORK_ENGINE_WORDS):
+        bits |= ENGINE
+    if b"SQLALCHEMY_" in data and any(word in data for word in LEGACY_KEY_WORDS):
+        bits |= ENGINE
     if b"ession" in data and any(word in data for word in SESSION_WORDS):
         bits |= SESSION
         if b"async_sessionmaker" in data or _called(data, (b"AsyncSession",)):
@@ -237,7 +247,12 @@ SESSION_LIBRARIES = frozenset(["sqlalchemy", "sqlmodel", "fastapi"])
 # The words of a module-level statement that can hand out a session or an engine: a
 # session class or factory, an engine factory, a dependency or a type alias of one.
 HANDS_OUT = (b"Session", b"sessionmaker", b"scoped_session", b"create_engine", b"create_async_engine",
-             b"engine_from_config", b"Depends", b"Annotated")
+             b"engine_from_config", b"Depends", b"Annotated", b"SQLAlchemy")
+# A Flask-SQLAlchemy instance (`db = SQLAlchemy(...)`) hands out the app context's session,
+# which any function of a module that reaches it may be holding, a project helper's doing
+# or a model's `query` (SPEC 3c): in such a module every statement that names an external
+# call can hold a POL201/POL202 finding, whether it names a session or not.
+FLASK_DB = (b"SQLAlchemy",)
 
 
 class Code:
@@ -540,6 +555,8 @@ class Index:
                 for target in files:
                     self.file_users.setdefault(target, set()).add(path)
         self.bits = self._alias_bits(pairs)
+        self.flask_objects: Set[str] = set()  # session_names: the Flask-SQLAlchemy instances among its objects
+        self.flask_providers: Dict[str, Set[str]] = {}
         # Other names of a session class or factory, of an engine factory or of `Depends`
         # (`as` imports and their re-exports, anywhere in the project), and of a task call.
         # A name imported under another name counts only through these: a project's own
@@ -611,6 +628,8 @@ class Index:
         of a source file may be a dependency that hands one out."""
         objects: Set[str] = set()
         providers: Dict[str, Set[str]] = {}
+        self.flask_objects: Set[str] = set()  # the names of those that are Flask-SQLAlchemy instances
+        self.flask_providers: Dict[str, Set[str]] = {}
         dependencies: Set[str] = set()
         dep_files: Set[str] = set()
         sources = {path for path, bits in self.bits.items() if bits & (SESSION | ENGINE)}
@@ -630,6 +649,12 @@ class Index:
             # first must still be this file's, and reach this file's importers).
             new_objects = {name for name, value in values
                            if _hands_out(value, words)} - providers.get(path, set())
+            flask_words = FLASK_DB + tuple(name.encode() for name in self._mentioned(path, self.flask_objects,
+                                                                                   self.flask_providers))
+            flask = {name for name, value in values if name in new_objects and _mentions_in_code(value, flask_words)}
+            if flask:
+                self.flask_objects |= flask
+                self.flask_providers.setdefault(path, set()).update(flask)
             if new_objects:
                 objects |= new_objects
                 providers.setdefault(path, set()).update(new_objects)
@@ -827,7 +852,9 @@ class Index:
             self.external_imports().get(path, set()) | self._mentioned(path, external, external_files)
             | external_files.get(path, set()))) if calls_out else ()
         task_words = TASK_WORDS + self.task_carrying if tasks else ()
-        return session_units(statements, session_words, makers if creates else (), calls, task_words)
+        flask = calls_out and bool(self.flask_providers.get(path)
+                                   or self._mentioned(path, self.flask_objects, self.flask_providers))
+        return session_units(statements, session_words, makers if creates else (), calls, task_words, flask)
 
 
 def _function_units(statements: List[Statement], wanted: Callable[[bytes], bool]) -> Iterable[Unit]:
@@ -846,12 +873,15 @@ def _function_units(statements: List[Statement], wanted: Callable[[bytes], bool]
 
 
 def session_units(statements: List[Statement], session_words: Tuple[bytes, ...], makers: Tuple[bytes, ...],
-                  calls: Tuple[bytes, ...], task_words: Tuple[bytes, ...]) -> Tuple[Tuple[Tuple[int, int], ...], ...]:
+                  calls: Tuple[bytes, ...], task_words: Tuple[bytes, ...], flask: bool = False
+                  ) -> Tuple[Tuple[Tuple[int, int], ...], ...]:
     """Per session family ("external", "create", "tasks"), the (first, last) lines of the
     statements (statements.layout) whose code names a session word and a call's name, a
-    session maker, or a session word and a task word. Fewer words: fewer statements."""
+    session maker, or a session word and a task word. Fewer words: fewer statements.
+    `flask`: the module reaches a Flask-SQLAlchemy instance, and a call's name is enough."""
     found: Tuple[List[Tuple[int, int]], ...] = ([], [], [])
-    named = lambda text: _mentions(text, session_words) or (makers and _mentions(text, makers))  # noqa: E731
+    named = lambda text: _mentions(text, session_words) or (makers and _mentions(text, makers)) \
+        or (flask and _mentions(text, calls))  # noqa: E731
     for unit in _function_units(statements, named):
         text = unit[1]
         code = Code(unit)
@@ -859,7 +889,7 @@ def session_units(statements: List[Statement], session_words: Tuple[bytes, ...],
         # The raw text is asked first: it can only name a word more often than the code.
         calls_named = bool(calls) and _mentions(text, calls)
         tasks_named = bool(task_words) and _mentions(text, task_words)
-        has_session = (calls_named or tasks_named) and code.mentions(session_words)
+        has_session = (calls_named or tasks_named) and (code.mentions(session_words) or flask)
         if calls_named and has_session and code.mentions(calls):
             found[0].append(span)
         if makers and code.mentions(makers):
@@ -889,7 +919,7 @@ def is_test_code(path: str, root: str) -> bool:
 
 FAMILIES = {
     "engine": ("POL101", "POL102", "POL103", "POL104", "POL105", "POL106", "POL107", "POL108", "POL109",
-               "POL110", "POL111", "POL112", "POL113"),
+               "POL110", "POL111", "POL112", "POL113", "POL114"),
     "async": ("POL204",),
     "external": ("POL201", "POL202"),
     "create": ("POL203",),

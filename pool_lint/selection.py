@@ -28,7 +28,7 @@ def _best(code: str, selectors: Iterable[str]) -> int:
 RULE_CODES = {
     "POL001": True, "POL101": True, "POL102": True, "POL103": True, "POL104": True, "POL105": True,
     "POL106": True, "POL107": True, "POL108": True, "POL109": True, "POL110": True, "POL111": True,
-    "POL112": True, "POL113": True,
+    "POL112": True, "POL113": True, "POL114": True,
     "POL201": True, "POL202": False, "POL203": True, "POL204": True, "POL205": True,
 }
 

@@ -144,6 +144,23 @@ def test_rules_read_neither_the_plan_nor_raw_text():
         assert not any(module and ("screen" in module or "plan" in module) for module in imported), path.name
 
 
+def test_libcst_is_imported_only_where_fixes_are_made_and_newer_syntax_is_read():
+    """LibCST costs more to import than a run over a small tree: `cstfix` (loaded when a
+    finding has a fix to offer) imports it, and `analysis.downgrade` does, inside the
+    function that reads a file the running parser rejects; no other module does (that the
+    analysis of an ordinary file never loads it: test_newer_syntax, test_fixes)."""
+    found = {}
+    for name, path in _modules().items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        at_top = {id(n) for n in tree.body}
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+            if any(n == "libcst" or n.startswith("libcst.") for n in names):
+                found.setdefault(name, set()).add("module" if id(node) in at_top else "function")
+    assert found == {"pool_lint.cstfix": {"module"}, "pool_lint.analysis.downgrade": {"function"}}, found
+
+
 def test_each_rule_names_the_family_the_index_plans_for_it():
     from pool_lint.rules import ALL_RULES
     from pool_lint.screen import FAMILIES as SCREEN_FAMILIES, HINT_FIELDS

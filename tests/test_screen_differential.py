@@ -23,9 +23,11 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, SHARED, run_cli
+from pool_lint.analysis.downgrade import parse
 from pool_lint.oracle import check_tree
 
-PEP701 = sys.version_info >= (3, 12)
+# PEP 701 f-strings are read under any Python (newer syntax goes through LibCST: downgrade).
+PEP701 = True
 
 
 def orders():
@@ -131,7 +133,7 @@ def test_regression(name, tmp_path):
     files = {"app/__init__.py": "", "app/db.py": DB, "app/routes.py": ROUTES}
     files.update(REGRESSIONS[name])
     for text in files.values():
-        ast.parse(text)
+        parse(text)
     root = write(tmp_path, files)
     found = assert_same_as_oracle(root)
     assert [f[3] for f in found if f[0].endswith("routes.py")] == ["POL201"], found
@@ -157,7 +159,7 @@ def _lines_in_strings(text: str) -> set:
     """Lines that a multi-line string continues onto (where a mutation would change a
     string, not code: harmless, but not what is meant)."""
     inside = set()
-    for node in ast.walk(ast.parse(text)):
+    for node in ast.walk(parse(text)):
         if isinstance(node, (ast.Constant, ast.JoinedStr)) and node.end_lineno > node.lineno:
             inside.update(range(node.lineno + 1, node.end_lineno + 1))
     return inside
@@ -166,7 +168,7 @@ def _lines_in_strings(text: str) -> set:
 def _continuations(text: str) -> set:
     """Lines inside brackets that continue a call's arguments (not a string's lines)."""
     lines = set()
-    tree = ast.parse(text)
+    tree = parse(text)
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and node.end_lineno > node.lineno:
             lines.update(range(node.lineno + 1, node.end_lineno + 1))
@@ -175,7 +177,7 @@ def _continuations(text: str) -> set:
 
 def _function_starts(text: str):
     """(line, indentation) of each function body's first statement."""
-    for node in ast.walk(ast.parse(text)):
+    for node in ast.walk(parse(text)):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             first = node.body[0]
             if isinstance(first, ast.Expr) and isinstance(getattr(first, "value", None), ast.Constant):
@@ -187,7 +189,7 @@ def _function_starts(text: str):
 
 TRAPS = ['_t = ":)"', "_t = '\"\"\"'", '_t = "({[# ]})"', "_t = ')' + '\\''", '_t = "\\"\\"\\"("',
          "_t = f'#{0}(' ", "_t = '#'; _u = 1"]
-if PEP701:
+if sys.version_info >= (3, 12):  # the mutator reads tokens with the running `tokenize`
     TRAPS += ["_t = f\"{'#'}{\")\"}\"", "_t = f'{\"\\'\"}'"]
 
 
@@ -195,7 +197,7 @@ def mutate(text: str, kind: str, rng: random.Random) -> str:
     lines = text.split("\n")
     strings = _lines_in_strings(text)
     if kind == "form feeds":
-        tree = ast.parse(text)
+        tree = parse(text)
         tops = {n.lineno for n in tree.body} | {d.lineno for n in tree.body for d in getattr(n, "decorator_list", ())}
         return "\n".join("\x0c" + line if i + 1 in tops else line for i, line in enumerate(lines))
     if kind == "vertical tabs":  # in comments (a vertical tab is no blank in code)
@@ -214,7 +216,7 @@ def mutate(text: str, kind: str, rng: random.Random) -> str:
             lines.insert(line_no - 1, " " * column + rng.choice(TRAPS))
         return "\n".join(lines)
     if kind == "parenthesised imports":
-        tree = ast.parse(text)
+        tree = parse(text)
         for node in sorted((n for n in tree.body if isinstance(n, ast.ImportFrom) and n.lineno == n.end_lineno
                             and "(" not in lines[n.lineno - 1]), key=lambda n: -n.lineno):
             names = [a.name + (f" as {a.asname}" if a.asname else "") for a in node.names]
@@ -224,7 +226,7 @@ def mutate(text: str, kind: str, rng: random.Random) -> str:
             lines[node.lineno - 1:node.lineno] = block
         return "\n".join(lines)
     if kind == "match":
-        tree = ast.parse(text)
+        tree = parse(text)
         for node in sorted((n for n in tree.body if isinstance(n, (ast.Assign, ast.AnnAssign))),
                            key=lambda n: -n.lineno):
             body = lines[node.lineno - 1:node.end_lineno]
@@ -233,7 +235,7 @@ def mutate(text: str, kind: str, rng: random.Random) -> str:
             lines[node.lineno - 1:node.end_lineno] = ["match 0:", "    case _:"] + ["        " + b for b in body]
         return "\n".join(lines)
     if kind == "semicolons":
-        tree = ast.parse(text)
+        tree = parse(text)
         tops = {n.lineno for n in tree.body if isinstance(n, (ast.Assign, ast.Expr, ast.Import, ast.ImportFrom,
                                                                  ast.AnnAssign))}
         return "\n".join("_pl = 1; " + line if i + 1 in tops else line for i, line in enumerate(lines))
@@ -248,7 +250,7 @@ def mutate(text: str, kind: str, rng: random.Random) -> str:
         for step in rng.sample(KINDS[:-1], 4):
             try:
                 mutated = mutate(text, step, rng)
-                ast.parse(mutated)
+                parse(mutated)
                 text = mutated
             except SyntaxError:
                 pass
@@ -314,11 +316,11 @@ def test_mutants_find_what_the_oracle_finds(tmp_path):
                 for path in sorted(target.rglob("*.py")):
                     text = path.read_text(encoding="utf-8")
                     try:
-                        ast.parse(text)
+                        ast.parse(text)  # the mutator reads the running Python's tokens
                         mutated = mutate(text, kind, rng)
                         ast.parse(mutated)
                     except SyntaxError:
-                        continue  # a file the mutation would break stays as it was
+                        continue  # a file the mutation would break (or newer syntax) stays as it was
                     files += 1
                     if mutated != text:
                         changed += 1

@@ -93,6 +93,8 @@ CLIENTS = {
     "smtplib.SMTP_SSL": None,
     "emails.Message": frozenset(["send"]),
     "emails.html": frozenset(["send"]),
+    "emails.message.Message": frozenset(["send"]),  # where emails.Message is defined
+    "emails.message.html": frozenset(["send"]),
     "openai.OpenAI": None,
     "openai.AsyncOpenAI": None,
     "anthropic.Anthropic": None,

@@ -45,8 +45,9 @@ class FileContext(FileView):
     @cached_property
     def engines(self):
         from .engines import find_engine_calls
+        from .flask import find_flask_engines
 
-        return find_engine_calls(self)
+        return find_engine_calls(self) + find_flask_engines(self)
 
     @cached_property
     def sessions(self):

@@ -29,6 +29,7 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from ..config import DEFAULT_EXCLUDES
 from ..files import entries_mark_root, entries_of, holds_package_init, read_text_or_none
+from .downgrade import parse as parse_text
 
 MAX_FILE = 1_000_000  # a deployment file larger than this is data, not configuration
 MAX_DEPTH = 6  # folders below the root searched for deployment files
@@ -487,7 +488,7 @@ class _Reader:
                 continue
             seen.add(rel)
             try:
-                tree = ast.parse(text)
+                tree = parse_text(text)
             except (SyntaxError, ValueError, RecursionError, MemoryError):
                 continue
             for node in ast.walk(tree):
@@ -757,7 +758,7 @@ def _config_workers(text: str):
     """(workers, wsgi_app) from a gunicorn/hypercorn config module's text: `workers = N`
     with N a literal (or literal arithmetic); None when computed; _ABSENT when not set."""
     try:
-        tree = ast.parse(text)
+        tree = parse_text(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None, None
     workers, app = _ABSENT, None

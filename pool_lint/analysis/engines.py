@@ -71,6 +71,9 @@ class Keyword:
     expr: Optional[ast.AST]  # the value expression; None when present but unknown
     node: Optional[ast.keyword] = None  # the explicit keyword node (None: from a mapping)
     from_config: bool = False  # engine_from_config string coercion applies
+    # Where the value is read, when not in the call's module (analysis.flask: a config class)
+    evaluator: Any = None
+    at: Optional[ast.AST] = None
 
 
 @dataclass
@@ -86,6 +89,11 @@ class EngineCall:
     function: Optional[ast.AST] = None  # innermost enclosing function
     in_loop: bool = False  # inside a loop or comprehension of a function body
     evaluator: Any = None
+    label: Optional[str] = None  # which engine of a call that builds several (a Flask-SQLAlchemy bind)
+    fixable: bool = True  # False: the options are not the call's keywords (no keyword fix)
+    # Where a missing option is added, when not to the call's keywords: an `EngineConfig(...)`
+    # call or a dict literal of engine options in this file (analysis.flask).
+    fix_node: Optional[ast.AST] = None
 
     def has(self, name: str) -> bool:
         """Is the keyword (possibly) set?"""
@@ -101,7 +109,10 @@ class EngineCall:
             return UNKNOWN if self.open_keywords else MISSING
         if keyword.expr is None:
             return UNKNOWN
-        value = self.evaluator.value(keyword.expr, self.node)
+        if keyword.evaluator is not None:
+            value = keyword.evaluator.value(keyword.expr, keyword.at)
+        else:
+            value = self.evaluator.value(keyword.expr, self.node)
         if isinstance(value, Partial):
             return UNKNOWN
         if keyword.from_config and isinstance(value, str) and name in catalog.CONFIG_INT_KEYS:

@@ -39,6 +39,8 @@ from typing import Callable, Dict, FrozenSet, Iterable, List, NamedTuple, Option
 from ..config import DEFAULT_EXCLUDES
 
 from ..files import Listing, entries_mark_root, entries_of, holds_package_init, read_regular, read_text_or_none
+from .downgrade import reparse
+from .text import SourceError, decode
 from .tree import walk
 SERVERLESS_MODULES = ("mangum", "chalice", "functions_framework", "azure.functions", "aws_lambda_powertools")
 PROCESS_SERVERS = ("uvicorn", "gunicorn", "hypercorn", "granian", "daphne")
@@ -487,8 +489,11 @@ def _parse(data: bytes) -> Optional[ast.Module]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # SyntaxWarning on odd escapes is not ours to show
-            return ast.parse(data)
-    except (SyntaxError, ValueError, TypeError, RecursionError, MemoryError):
+            try:
+                return ast.parse(data)
+            except SyntaxError as exc:  # newer syntax (downgrade)
+                return reparse(decode(data), "<unknown>", exc)
+    except (SyntaxError, ValueError, TypeError, RecursionError, MemoryError, SourceError):
         return None
 
 

@@ -23,6 +23,7 @@ from typing import Dict, FrozenSet, Iterator, List, Optional, Set, Tuple
 from .catalog import ENGINE_FACTORIES
 from .external import ExternalCalls
 from .file import FileView
+from .flask import FLASK_SESSION, FlaskSessions
 from .names import FunctionNode
 from .tree import children, walk
 
@@ -104,6 +105,7 @@ class SessionAnalysis:
         self._calls: Dict[tuple, Optional[str]] = {}
         self._annotations: Dict[tuple, bool] = {}
         self._defaults: Dict[ast.AST, dict] = {}  # function -> {parameter: default expression}
+        self.flask = FlaskSessions(file)  # Flask-SQLAlchemy's db.session (SPEC 3c)
 
     # -- what makes a session -----------------------------------------------------------------
     def _binding_call(self, expr: ast.AST):
@@ -154,7 +156,7 @@ class SessionAnalysis:
         return None
 
     def is_engine(self, expr: ast.AST) -> bool:
-        return self._bound_callee(expr) in ENGINE_FACTORIES
+        return self._bound_callee(expr) in ENGINE_FACTORIES or self.flask.is_engine(expr)
 
     def connection_block(self, expr: ast.AST) -> bool:
         """`engine.connect()` / `engine.begin()` on a known engine."""
@@ -353,6 +355,8 @@ class Flow:
                 initial = self.analysis.parameter_state(self.func, arg)
                 if initial is not None:
                     state[arg.arg] = initial
+            if self.analysis.flask.active:  # the app context's session: the caller's state
+                state[FLASK_SESSION] = frozenset([UNKNOWN])
         self.result.sessions.update(state)
         end = self.block(self.func.body, state)
         self.result.final = join(end, *self.returns)
@@ -378,6 +382,8 @@ class Flow:
         if isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
             if not isinstance(stmt, ast.While):
                 self.expr(stmt.iter, state)
+                if FLASK_SESSION in state and self.analysis.flask.iterates(stmt.iter):
+                    state[FLASK_SESSION] = frozenset([HELD])  # iterating a query runs it
             first = self.block(stmt.body, dict(state))
             second = self.block(stmt.body, join(state, first) or dict(state))
             after = join(state, first, second)
@@ -480,6 +486,13 @@ class Flow:
 
     def call(self, node: ast.Call, state: State) -> None:
         func = node.func
+        if FLASK_SESSION in state:
+            effect = self.analysis.flask.effect(node)
+            if effect is not None:
+                state[FLASK_SESSION] = frozenset([HELD if effect == "hold" else NONE])
+                if effect == "release":
+                    self.result.released.add(FLASK_SESSION)
+                return
         if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in state:
             var, method = func.value.id, func.attr
             if method in STATEMENT_METHODS:
@@ -496,6 +509,21 @@ class Flow:
             if described:
                 self.external(node, described, state)
         self.passes_session(node, state)
+        if FLASK_SESSION in state:
+            self.flask_helper(node, state)
+
+    def flask_helper(self, node: ast.Call, state: State) -> None:
+        """A project function that uses the app context's session applies its effect
+        without being handed it (SPEC 3c)."""
+        target = self.analysis._function(node.func, self.file.module)
+        if target is None:
+            return
+        module, func = target
+        effect = function_effect(self.file.project, module, func, FLASK_SESSION)
+        if effect == "hold":
+            state[FLASK_SESSION] = frozenset([HELD])
+        elif effect == "release":
+            state[FLASK_SESSION] = frozenset([NONE])
 
     def external(self, node: ast.Call, described: str, state: State) -> None:
         """Record what the sessions may be doing at this call; a loop body is visited more

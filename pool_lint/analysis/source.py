@@ -11,6 +11,7 @@ import ast
 import sys
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
+from .downgrade import parse, reparse, version_text
 from .statements import skeleton
 from .text import SourceError, decode, split_lines  # noqa: F401 - SourceError, decode: part of this API
 from .tree import fields_of
@@ -56,12 +57,12 @@ class Source:
     @classmethod
     def parse(cls, text: str, filename: str = "<stdin>") -> "Source":
         try:
-            tree = ast.parse(text, filename=filename, type_comments=False)
+            try:
+                tree = ast.parse(text, filename=filename, type_comments=False)
+            except SyntaxError as exc:  # newer syntax, read through LibCST (downgrade), or an error
+                tree = reparse(text, filename, exc)
         except SyntaxError as exc:
-            row = exc.lineno or 1
-            column = exc.offset or 1
-            version = "%d.%d" % sys.version_info[:2]
-            raise SourceError(f"syntax error: {exc.msg} (parsed as Python {version})", row, max(column, 1)) from None
+            raise _syntax_error(exc) from None
         except (ValueError, RecursionError, MemoryError) as exc:  # e.g. NUL bytes
             raise SourceError(f"cannot parse: {exc}") from None
         return cls(text=text, tree=tree, filename=filename, lines=split_lines(text))
@@ -103,7 +104,7 @@ class Source:
             return self._expanded.get(node, node) if lazy is not None else node
         first, text = lazy.pop(node)
         try:
-            body = ast.parse("\n" * (first - 1) + text, filename=self.filename, type_comments=False).body
+            body = parse("\n" * (first - 1) + text, filename=self.filename).body
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             body = []
         found = body[0] if len(body) == 1 and body[0].__class__ is node.__class__ \
@@ -308,6 +309,18 @@ class Source:
         while node is not None:
             yield node
             node = self.parent(node)
+
+
+def _syntax_error(exc: SyntaxError) -> SourceError:
+    """POL001 for a text no parser reads: the running parser's error, or the Python a
+    construct needs when that is why (downgrade.reparse)."""
+    running = version_text(sys.version_info[:2])
+    needs = getattr(exc, "needs", None)
+    if needs is not None:
+        version, what, row, column = needs
+        return SourceError(f"syntax error: needs Python {version_text(version)} or newer ({what}); "
+                           f"pool-lint runs on Python {running}", row, column)
+    return SourceError(f"syntax error: {exc.msg} (parsed as Python {running})", exc.lineno or 1, max(exc.offset or 1, 1))
 
 
 def read_source(data: bytes, filename: str, lazily: bool = False) -> Source:

@@ -40,7 +40,7 @@ from itertools import accumulate, compress
 from operator import itemgetter
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
-from .text import SourceError, decode
+from .text import SourceError, decode, line_starts
 
 try:  # CPython 3.11's C tokenizer (tokenize's own from 3.12 on, with another signature)
     from _tokenize import TokenizerIter as _CTokens
@@ -156,9 +156,10 @@ def _uses(strings: List[str], names: bytes) -> bytes:
 class _Tokens:
     """A text's tokens, column by column: strings, types (bytes), lines."""
 
-    __slots__ = ("strings", "kinds", "lines", "names", "uses")
+    __slots__ = ("strings", "kinds", "lines", "names", "uses", "text")
 
     def __init__(self, text: str):
+        self.text = text
         found = _token_list(text)
         self.strings = list(map(itemgetter(0), found))
         self.kinds = bytes(min(kind, 255) for kind in map(itemgetter(1), found)) if not FAST \
@@ -206,6 +207,10 @@ class _Tokens:
         return (" %s " % " ".join(compress(self.strings[a:b], self.uses[a:b]))).encode("utf-8")
 
     def fstrings(self, a: int, b: int) -> tuple:
+        """The f-strings among tokens a..b (their fields are code). A tokenizer older than
+        Python 3.12 cuts a PEP 701 f-string short at a nested string in its own quote
+        (`f"{d["k"]} {httpx.get(u)}"` is `f"{d["`, `k`, `"]} {httpx.get(u)}"`): after
+        an f-string whose braces do not close, every string of the unit counts as one."""
         kinds, strings = self.kinds, self.strings
         out = []
         at = kinds.find(_T_STRING, a, b)
@@ -215,8 +220,21 @@ class _Tokens:
                 prefix = string[:min(i for i in (string.find("'"), string.find('"')) if i >= 0)]
                 if "f" in prefix or "F" in prefix:
                     out.append(string.encode("utf-8"))
+                    plain = string.replace("{{", "").replace("}}", "")
+                    if plain.count("{") > plain.count("}"):
+                        # A PEP 701 f-string cut short by a tokenizer older than 3.12 (at
+                        # a nested string in its own quote: `f"{d["k"]} {g()}"` is `f"{d["`,
+                        # `k`, `"]} {g()}"`; a nested "#" even starts a comment): the
+                        # lines from it to the unit's end are all taken as code.
+                        out.append(self.line_text(self.lines[at], self.lines[b - 1]).encode("utf-8"))
+                        break
             at = kinds.find(_T_STRING, at + 1, b)
         return tuple(out)
+
+    def line_text(self, first: int, last: int) -> str:
+        """The text of lines first..last (1-based, as the tokenizer counts them)."""
+        starts = line_starts(self.text)
+        return self.text[starts[first - 1]:starts[min(last, len(starts) - 1)]]
 
     def targets(self, a: int, b: int) -> List[str]:
         """The names before the last `=` (outside brackets) of each simple statement among

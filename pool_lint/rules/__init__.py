@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Dict, List
 
-from . import syntax, pre_ping, recycle, sizing, pool_class, engine_per_request, sessions, budget  # noqa: F401
+from . import syntax, pre_ping, recycle, sizing, pool_class, engine_per_request, legacy_config, sessions, budget  # noqa: F401
 from .base import REGISTRY, Example, Report, Rule
 
 ALL_RULES: Dict[str, type] = dict(sorted(REGISTRY.items()))

@@ -28,6 +28,11 @@ engine = create_async_engine(os.environ["DATABASE_URL"], pool_size=15, max_overf
 _FILES = (("docker-compose.yml", _COMPOSE_180), ("pyproject.toml", "[project]\nname = 'shop'\n"),
           ("app/__init__.py", ""))
 
+CONNECTION_BUDGET = "worst case {worst_case} connections to {server} ({limit_name} {limit}, {limit_from}): {terms}"
+ASYNCPG_BEHIND_POOLER = ("asyncpg behind a transaction-mode pooler ({why}) without `statement_cache_size=0` in "
+                         "`connect_args`: with two worker processes both fail with "
+                         "`prepared statement \"__asyncpg_stmt_1__\" already exists`")
+
 
 @register
 class ConnectionBudget(EngineRule):
@@ -118,6 +123,7 @@ class ConnectionBudget(EngineRule):
     code = "POL112"
     name = "connection-budget"
     severity = "error"
+    fix = "none"
     valid = (
         # 4 x 3 x 8 = 96 fits 100.
         example(_ENGINE_15.replace("pool_size=15", "pool_size=8"), files=_FILES),
@@ -133,13 +139,20 @@ class ConnectionBudget(EngineRule):
             "import os", "import os\n" + _NULL.strip()), files=_FILES),
     )
     invalid = (
-        example(_ENGINE_15, files=_FILES),
+        example(_ENGINE_15, files=_FILES, expect=[(3, 10, "worst case 180 connections to db (max_connections 100, "
+                                                          "docker-compose.yml): web 4 processes x 3 replicas x (15 + 0) "
+                                                          "= 180 (this engine)")]),
         # The implicit 5 + 10, and the limit from the configuration.
         example(_ASYNC + "import os\nengine = create_async_engine(os.environ['DATABASE_URL'])",
-                files=_FILES, max_connections=150),
+                files=_FILES, max_connections=150,
+                expect=[(3, 10, "worst case 180 connections to db (max-connections 150, configuration): "
+                                "web 4 processes x 3 replicas x (5 + 10) = 180 (this engine)")]),
         # Kubernetes: the HPA's maxReplicas, not spec.replicas.
         example(_SYNC + "import os\nengine = create_engine(os.getenv('DATABASE_URL'), pool_size=10, max_overflow=0)",
-                max_connections=100, runtime="server", files=(("k8s/web.yaml", """\
+                max_connections=100, runtime="server",
+                expect=[(3, 10, "worst case 120 connections to env:DATABASE_URL (max-connections 100, configuration): "
+                                "web 3 processes x 4 replicas x (10 + 0) = 120 (this engine)")],
+                files=(("k8s/web.yaml", """\
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web}
@@ -198,9 +211,8 @@ def _message(server, key) -> str:
                     key=lambda t: (t.process.name, t.pool.key))
     parts = [t.describe(first=i == 0) + " (this engine)" for i, t in enumerate(mine)]
     parts += [t.describe(first=False) for t in others]
-    limit = f"{server.limit_name} {server.limit}, {server.limit_from}"
-    return (f"worst case {server.worst_case} connections to {server.key} ({limit}): "
-            + " + ".join(parts))
+    return CONNECTION_BUDGET.format(worst_case=server.worst_case, server=server.key, limit_name=server.limit_name,
+                                    limit=server.limit, limit_from=server.limit_from, terms=" + ".join(parts))
 
 
 @register
@@ -257,6 +269,7 @@ class AsyncpgBehindPooler(EngineRule):
     code = "POL113"
     name = "asyncpg-behind-pooler"
     severity = "warning"
+    fix = "none"
     _URL = "'postgresql+asyncpg://app@pgbouncer:6432/app'"
     valid = (
         example(_ASYNC + f"engine = create_async_engine({_URL}, connect_args={{'statement_cache_size': 0}})"),
@@ -271,10 +284,16 @@ class AsyncpgBehindPooler(EngineRule):
                 "'postgresql+asyncpg://app@pgbouncer:6432/app?statement_cache_size=0')"),
     )
     invalid = (
-        example(_ASYNC + _NULL + f"engine = create_async_engine({_URL}, poolclass=NullPool)"),
-        example(_ASYNC + f"engine = create_async_engine({_URL}, connect_args={{'prepared_statement_cache_size': 0}})"),
+        example(_ASYNC + _NULL + f"engine = create_async_engine({_URL}, poolclass=NullPool)",
+                expect=[(3, 10, "asyncpg behind a transaction-mode pooler (a PgBouncer URL) without "
+                                "`statement_cache_size=0` in `connect_args`:")]),
+        example(_ASYNC + f"engine = create_async_engine({_URL}, connect_args={{'prepared_statement_cache_size': 0}})",
+                expect=[(2, 10, "asyncpg behind a transaction-mode pooler (a PgBouncer URL) without "
+                                "`statement_cache_size=0` in `connect_args`:")]),
         example(_ASYNC + "engine = create_async_engine('postgresql+asyncpg://app@db/app')",
-                external_pooler="transaction"),
+                external_pooler="transaction",
+                expect=[(2, 10, 'asyncpg behind a transaction-mode pooler (`external-pooler = "transaction"`) without '
+                                "`statement_cache_size=0` in `connect_args`:")]),
     )
 
     def check_call(self, file, call):
@@ -313,9 +332,7 @@ class AsyncpgBehindPooler(EngineRule):
             return
         yield self.report(
             call,
-            f"asyncpg behind a transaction-mode pooler ({why}) without `statement_cache_size=0` in "
-            "`connect_args`: with two worker processes both fail with "
-            "`prepared statement \"__asyncpg_stmt_1__\" already exists`",
+            ASYNCPG_BEHIND_POOLER.format(why=why),
         )
 
 

@@ -2,6 +2,7 @@
 and the silences of SPEC 4 that keep every finding worth reading."""
 from __future__ import annotations
 
+import ast
 from typing import Iterable, Optional, Sequence
 
 from ..analysis.engines import EngineCall
@@ -48,9 +49,14 @@ class EngineRule(Rule):
     family = "engine"
 
     def check(self, file) -> Iterable[Report]:
+        said = set()  # one call that builds the same engine for several apps: said once
         for call in file.engines:
             if applies(file, call, self.code):
-                yield from self.check_call(file, call)
+                for report in self.check_call(file, call):
+                    key = (id(report.node), report.message)
+                    if key not in said:
+                        said.add(key)
+                        yield report
 
     def check_call(self, file, call: EngineCall) -> Iterable[Report]:  # pragma: no cover
         raise NotImplementedError
@@ -58,25 +64,30 @@ class EngineRule(Rule):
     # -- helpers for reports and fixes ----------------------------------------------------
     def report(self, call: EngineCall, message: str, fix: Optional[KeywordFix] = None,
                severity: Optional[str] = None) -> Report:
+        if call.label:
+            message = f"{message} ({call.label})"
         return Report(node=call.node.func, message=message, span=call.node, severity=severity, fix=fix)
 
     def add(self, call: EngineCall, name: str, value: str) -> Optional[KeywordFix]:
         """A safe fix inserting a missing keyword (none when a ** hides the call's keywords)."""
-        if call.open_keywords:
+        if call.open_keywords or not call.fixable:
             return None
-        return KeywordFix(call.node, "safe", f"Add `{name}={value}`", insert=((name, value),))
+        if isinstance(call.fix_node, ast.Dict):  # a literal dict of engine options (SPEC 3c)
+            return KeywordFix(call.fix_node, "safe", f'Add `"{name}": {value}` to the engine options',
+                              insert=((name, value),))
+        return KeywordFix(call.fix_node or call.node, "safe", f"Add `{name}={value}`", insert=((name, value),))
 
     def set(self, call: EngineCall, name: str, value: str) -> Optional[KeywordFix]:
         """An unsafe fix giving an explicit keyword a new value (a value that comes from a
         mapping or a config dict is not at the call, and is left alone)."""
         keyword = call.keywords.get(name)
-        if call.open_keywords or keyword is None or keyword.node is None:
+        if call.open_keywords or not call.fixable or keyword is None or keyword.node is None:
             return None
         return KeywordFix(call.node, "unsafe", f"Set `{name}={value}`", replace=((name, value),))
 
     def remove(self, call: EngineCall, names: Sequence[str], message: str) -> Optional[KeywordFix]:
         explicit = tuple(n for n in names if call.keywords.get(n) and call.keywords[n].node is not None)
-        if call.open_keywords or not explicit:
+        if call.open_keywords or not call.fixable or not explicit:
             return None
         return KeywordFix(call.node, "safe", message, remove=explicit)
 

@@ -12,6 +12,8 @@ CACHE_DECORATORS = {"functools.lru_cache", "functools.cache", "functools.cached_
                     "async_lru.alru_cache", "cachetools.cached"}
 DEPENDS = {"fastapi.Depends", "fastapi.params.Depends", "fastapi.Security"}
 
+ENGINE_PER_REQUEST = "engine created {where}: every call builds a new pool and opens a new connection; create it once and share it"
+
 
 def _decorator_target(decorator: ast.AST) -> ast.AST:
     return decorator.func if isinstance(decorator, ast.Call) else decorator
@@ -84,6 +86,7 @@ class EnginePerRequest(EngineRule):
     code = "POL111"
     name = "engine-per-request"
     severity = "error"
+    fix = "none"
     valid = (
         example("""
             from functools import lru_cache
@@ -112,7 +115,7 @@ class EnginePerRequest(EngineRule):
             async def count():
                 engine = create_async_engine(URL, pool_pre_ping=True, pool_recycle=3600,
                                              pool_size=5, max_overflow=0, pool_timeout=10)
-        """),
+        """, expect=[(7, 14, "engine created in route handler `count()`:")]),
         example("""
             from sqlalchemy import create_engine
 
@@ -120,7 +123,7 @@ class EnginePerRequest(EngineRule):
                 for url in urls:
                     engine = create_engine(url, pool_pre_ping=True, pool_recycle=3600,
                                            pool_size=5, max_overflow=0, pool_timeout=10)
-        """),
+        """, expect=[(5, 18, "engine created in a loop:")]),
         example("""
             from fastapi import Depends, FastAPI
             from sqlalchemy import create_engine
@@ -135,7 +138,7 @@ class EnginePerRequest(EngineRule):
             @app.get("/")
             def index(conn=Depends(get_conn)):
                 return 1
-        """),
+        """, expect=[(6, 14, "engine created in request dependency `get_conn()`:")]),
     )
 
     def check_call(self, file, call):
@@ -155,5 +158,5 @@ class EnginePerRequest(EngineRule):
             return
         yield self.report(
             call,
-            f"engine created {where}: every call builds a new pool and opens a new connection; create it once and share it",
+            ENGINE_PER_REQUEST.format(where=where),
         )

@@ -8,6 +8,10 @@ from .engine import EngineRule
 _ASYNC = "from sqlalchemy.ext.asyncio import create_async_engine\nfrom sqlalchemy.pool import NullPool\n"
 _POOL_NAMES = {"null": "NullPool", "static": "StaticPool", "singleton": "SingletonThreadPool", "assertion": "AssertionPool"}
 
+NULLPOOL_ON_SERVER = "NullPool on a long-running server ({evidence}): every request opens and closes a new connection, paying the handshake each time"
+POOL_ON_SERVERLESS = "a connection pool on a serverless runtime ({evidence}): connections stay open while the function is frozen and go stale; use NullPool"
+KEYWORDS_REJECTED = "{keywords} {verb} rejected by {pool}: creating the engine raises TypeError at start-up"
+
 
 @register
 class NullPoolOnServer(EngineRule):
@@ -57,6 +61,7 @@ class NullPoolOnServer(EngineRule):
     code = "POL108"
     name = "nullpool-on-server"
     severity = "error"
+    fix = "none"
     valid = (
         example(_ASYNC + "engine = create_async_engine(URL, poolclass=NullPool)", runtime="serverless"),
         example(_ASYNC + "engine = create_async_engine('postgresql+asyncpg://u@db:6432/app', poolclass=NullPool)",
@@ -66,7 +71,8 @@ class NullPoolOnServer(EngineRule):
                 "engine = create_async_engine(URL, poolclass=NullPool if LAMBDA else AsyncAdaptedQueuePool)",
                 runtime="server"),
     )
-    invalid = (example(_ASYNC + "engine = create_async_engine(URL, poolclass=NullPool)", runtime="server"),)
+    invalid = (example(_ASYNC + "engine = create_async_engine(URL, poolclass=NullPool)", runtime="server",
+                       expect=[(3, 10, 'NullPool on a long-running server (runtime = "server" in configuration):')]),)
 
     def check_call(self, file, call):
         if call.pool_kind != "null" or file.settings.external_pooler or call.url.is_pooler:
@@ -75,7 +81,7 @@ class NullPoolOnServer(EngineRule):
         if runtime.kind == "server":
             yield self.report(
                 call,
-                f"NullPool on a long-running server ({runtime.short()}): every request opens and closes a new connection, paying the handshake each time",
+                NULLPOOL_ON_SERVER.format(evidence=runtime.short()),
             )
 
 
@@ -117,11 +123,13 @@ class PoolOnServerless(EngineRule):
     code = "POL109"
     name = "pool-on-serverless"
     severity = "warning"
+    fix = "none"
     valid = (
         example(_ASYNC + "engine = create_async_engine(URL, poolclass=NullPool)", runtime="serverless"),
         example(_ASYNC + "engine = create_async_engine(URL)", runtime="server"),
     )
-    invalid = (example(_ASYNC + "engine = create_async_engine(URL)", runtime="serverless"),)
+    invalid = (example(_ASYNC + "engine = create_async_engine(URL)", runtime="serverless",
+                       expect=[(3, 10, 'a connection pool on a serverless runtime (runtime = "serverless" in configuration):')]),)
 
     def check_call(self, file, call):
         if call.effective_pool != "queue":
@@ -130,7 +138,7 @@ class PoolOnServerless(EngineRule):
         if runtime.kind == "serverless":
             yield self.report(
                 call,
-                f"a connection pool on a serverless runtime ({runtime.short()}): connections stay open while the function is frozen and go stale; use NullPool",
+                POOL_ON_SERVERLESS.format(evidence=runtime.short()),
             )
 
 
@@ -171,6 +179,7 @@ class PoolArgsWithNullPool(EngineRule):
     code = "POL110"
     name = "pool-args-with-nullpool"
     severity = "error"
+    fix = "safe"
     valid = (
         example("from sqlalchemy import create_engine\nfrom sqlalchemy.pool import SingletonThreadPool\n"
                 "engine = create_engine('sqlite:///t.db', poolclass=SingletonThreadPool, pool_size=4)"),
@@ -178,11 +187,13 @@ class PoolArgsWithNullPool(EngineRule):
     )
     invalid = (
         example(_ASYNC + "engine = create_async_engine(URL, poolclass=NullPool, pool_size=5)",
-                fixed=_ASYNC + "engine = create_async_engine(URL, poolclass=NullPool)"),
+                fixed=_ASYNC + "engine = create_async_engine(URL, poolclass=NullPool)",
+                expect=[(3, 10, "`pool_size` is rejected by NullPool:")]),
         example("from sqlalchemy import create_engine\nfrom sqlalchemy.pool import StaticPool\n"
                 "engine = create_engine('sqlite://', poolclass=StaticPool, pool_size=1)",
                 fixed="from sqlalchemy import create_engine\nfrom sqlalchemy.pool import StaticPool\n"
-                "engine = create_engine('sqlite://', poolclass=StaticPool)"),
+                "engine = create_engine('sqlite://', poolclass=StaticPool)",
+                expect=[(3, 10, "`pool_size` is rejected by StaticPool:")]),
     )
 
     def check_call(self, file, call):
@@ -196,6 +207,6 @@ class PoolArgsWithNullPool(EngineRule):
         listed = ", ".join(f"`{name}`" for name in present)
         yield self.report(
             call,
-            f"{listed} {'is' if len(present) == 1 else 'are'} rejected by {pool}: creating the engine raises TypeError at start-up",
+            KEYWORDS_REJECTED.format(keywords=listed, verb="is" if len(present) == 1 else "are", pool=pool),
             self.remove(call, present, f"Remove {listed}"),
         )

@@ -6,6 +6,9 @@ from ..analysis.values import UNKNOWN
 from .base import example, register
 from .engine import EngineRule, show
 
+MISSING_PRE_PING = "engine without `pool_pre_ping=True`: a connection that died while idle fails the next request that checks it out"
+PRE_PING_OFF = "`pool_pre_ping={value}` turns pre-ping off: dead connections are handed out instead of being replaced"
+
 
 @register
 class MissingPrePing(EngineRule):
@@ -57,6 +60,7 @@ class MissingPrePing(EngineRule):
     code = "POL101"
     name = "missing-pre-ping"
     severity = "warning"
+    fix = "safe/unsafe"
     valid = (
         example("""
             from sqlalchemy.ext.asyncio import create_async_engine
@@ -105,7 +109,7 @@ class MissingPrePing(EngineRule):
         """, fixed="""
             from sqlalchemy.ext.asyncio import create_async_engine
             engine = create_async_engine(URL, pool_pre_ping=True)
-        """),
+        """, expect=[(2, 10, "engine without `pool_pre_ping=True`:")]),
         example("""
             from sqlalchemy import make_url
             from sqlalchemy.ext.asyncio import create_async_engine
@@ -113,7 +117,7 @@ class MissingPrePing(EngineRule):
                 if make_url(url).get_backend_name() != "sqlite":
                     return create_async_engine(url)
                 return create_async_engine(url, connect_args={"check_same_thread": False})
-        """),
+        """, expect=[(5, 16, "engine without `pool_pre_ping=True`:")]),
         example("""
             from sqlalchemy.ext.asyncio import create_async_engine
             def build(local, folder):
@@ -122,7 +126,7 @@ class MissingPrePing(EngineRule):
                 else:
                     url = "postgresql+asyncpg://app@db/cache"
                 return create_async_engine(url)
-        """),
+        """, expect=[(7, 12, "engine without `pool_pre_ping=True`:")]),
         example("""
             import sqlalchemy as sa
             PING = False
@@ -131,7 +135,7 @@ class MissingPrePing(EngineRule):
             import sqlalchemy as sa
             PING = False
             engine = sa.create_engine(URL, pool_pre_ping=True)
-        """, unsafe=True),
+        """, unsafe=True, expect=[(3, 10, "`pool_pre_ping=False` turns pre-ping off:")]),
     )
 
     def check_call(self, file, call):
@@ -139,12 +143,12 @@ class MissingPrePing(EngineRule):
         if value is MISSING:
             yield self.report(
                 call,
-                "engine without `pool_pre_ping=True`: a connection that died while idle fails the next request that checks it out",
+                MISSING_PRE_PING,
                 self.add(call, "pool_pre_ping", "True"),
             )
         elif value is not UNKNOWN and not value:
             yield self.report(
                 call,
-                f"`pool_pre_ping={show(value)}` turns pre-ping off: dead connections are handed out instead of being replaced",
+                PRE_PING_OFF.format(value=show(value)),
                 self.set(call, "pool_pre_ping", "True"),
             )

@@ -7,6 +7,11 @@ from .engine import EngineRule, show
 
 _IMPORT = "from sqlalchemy.ext.asyncio import create_async_engine\n"
 
+MISSING_RECYCLE = "engine without `pool_recycle`: connections are never recycled and outlive the server's idle timeout"
+NEVER_RECYCLES = "`pool_recycle={value}` never recycles: connections outlive the server's idle timeout"
+RECYCLE_TOO_SHORT = "`pool_recycle={value}` is below {minimum} s: the pool keeps reopening connections, paying a handshake each time"
+RECYCLE_TOO_LONG = "`pool_recycle={value}` is above {maximum} s: connections may outlive the database's idle timeout"
+
 
 @register
 class MissingRecycle(EngineRule):
@@ -55,17 +60,21 @@ class MissingRecycle(EngineRule):
     code = "POL102"
     name = "missing-recycle"
     severity = "warning"
+    fix = "safe"
     valid = (example(_IMPORT + "engine = create_async_engine(URL, pool_recycle=1800)"),
              example(_IMPORT + "def build(url):\n    if 'sqlite' in url:\n        return create_async_engine(url)\n"
                      "    return create_async_engine(url, pool_recycle=1800)"))
     invalid = (
         example(_IMPORT + "engine = create_async_engine(URL)",
-                fixed=_IMPORT + "engine = create_async_engine(URL, pool_recycle=3600)"),
-        example(_IMPORT + "def build(url):\n    if 'sqlite' not in url:\n        return create_async_engine(url)"),
-        example(_IMPORT + "engine = create_async_engine(URL, pool_recycle=-1)"),
+                fixed=_IMPORT + "engine = create_async_engine(URL, pool_recycle=3600)",
+                expect=[(2, 10, "engine without `pool_recycle`:")]),
+        example(_IMPORT + "def build(url):\n    if 'sqlite' not in url:\n        return create_async_engine(url)",
+                expect=[(4, 16, "engine without `pool_recycle`:")]),
+        example(_IMPORT + "engine = create_async_engine(URL, pool_recycle=-1)",
+                expect=[(2, 10, "`pool_recycle=-1` never recycles:")]),
         example(_IMPORT + "engine = create_async_engine(URL)",
                 fixed=_IMPORT + "engine = create_async_engine(URL, pool_recycle=1800)",
-                recycle_seconds=1800),
+                recycle_seconds=1800, expect=[(2, 10, "engine without `pool_recycle`:")]),
     )
 
     def check_call(self, file, call):
@@ -73,13 +82,13 @@ class MissingRecycle(EngineRule):
         if call.value("pool_recycle") is MISSING:
             yield self.report(
                 call,
-                "engine without `pool_recycle`: connections are never recycled and outlive the server's idle timeout",
+                MISSING_RECYCLE,
                 self.add(call, "pool_recycle", str(file.settings.recycle_seconds)),
             )
         elif value is not None and value < 0:
             yield self.report(
                 call,
-                f"`pool_recycle={show(value)}` never recycles: connections outlive the server's idle timeout",
+                NEVER_RECYCLES.format(value=show(value)),
             )
 
 
@@ -119,13 +128,15 @@ class AggressiveRecycle(EngineRule):
     code = "POL103"
     name = "aggressive-recycle"
     severity = "warning"
+    fix = "unsafe"
     valid = (example(_IMPORT + "engine = create_async_engine(URL, pool_recycle=300)"),)
     invalid = (
         example(_IMPORT + "engine = create_async_engine(URL, pool_recycle=60)",
-                fixed=_IMPORT + "engine = create_async_engine(URL, pool_recycle=3600)", unsafe=True),
+                fixed=_IMPORT + "engine = create_async_engine(URL, pool_recycle=3600)", unsafe=True,
+                expect=[(2, 10, "`pool_recycle=60` is below 300 s:")]),
         example("from sqlalchemy import engine_from_config\n"
                 "CONFIG = {'sqlalchemy.url': 'postgresql://db/app', 'sqlalchemy.pool_recycle': '120'}\n"
-                "engine = engine_from_config(CONFIG)"),
+                "engine = engine_from_config(CONFIG)", expect=[(3, 10, "`pool_recycle=120` is below 300 s:")]),
     )
 
     def check_call(self, file, call):
@@ -133,7 +144,7 @@ class AggressiveRecycle(EngineRule):
         if value is not None and 0 <= value < file.settings.min_recycle:
             yield self.report(
                 call,
-                f"`pool_recycle={show(value)}` is below {file.settings.min_recycle} s: the pool keeps reopening connections, paying a handshake each time",
+                RECYCLE_TOO_SHORT.format(value=show(value), minimum=file.settings.min_recycle),
                 self.set(call, "pool_recycle", str(file.settings.recycle_seconds)),
             )
 
@@ -173,10 +184,12 @@ class RecycleOverIdleTimeout(EngineRule):
     code = "POL104"
     name = "recycle-over-idle-timeout"
     severity = "warning"
+    fix = "unsafe"
     valid = (example(_IMPORT + "engine = create_async_engine(URL, pool_recycle=3600)"),)
     invalid = (
         example(_IMPORT + "engine = create_async_engine(URL, pool_recycle=4 * 60 * 60)",
-                fixed=_IMPORT + "engine = create_async_engine(URL, pool_recycle=3600)", unsafe=True),
+                fixed=_IMPORT + "engine = create_async_engine(URL, pool_recycle=3600)", unsafe=True,
+                expect=[(2, 10, "`pool_recycle=14400` is above 3600 s:")]),
     )
 
     def check_call(self, file, call):
@@ -184,6 +197,6 @@ class RecycleOverIdleTimeout(EngineRule):
         if value is not None and value > file.settings.max_recycle:
             yield self.report(
                 call,
-                f"`pool_recycle={show(value)}` is above {file.settings.max_recycle} s: connections may outlive the database's idle timeout",
+                RECYCLE_TOO_LONG.format(value=show(value), maximum=file.settings.max_recycle),
                 self.set(call, "pool_recycle", str(file.settings.max_recycle)),
             )

@@ -10,6 +10,13 @@ from ..analysis.sessions import (CREATE_TASK, GATHER, SESSION_CLASSES, async_fac
 from ..fixes import KeywordFix
 from .base import Report, Rule, example, register
 
+HOLDING_CONNECTION = "`{call}` while `{session}` holds a pooled connection: the slot stays checked out for the whole call; commit or release before calling out"
+IN_SESSION_SCOPE = "`{call}` inside the scope of `{session}` (it holds no connection now): keep external calls outside session scopes so they cannot start holding one"
+SESSION_NOT_CLOSED = "session `{session}` is never closed: its connection stays checked out until the garbage collector reclaims it; use `with` or close it in `finally`"
+EXPIRES_ON_COMMIT = "async session without `expire_on_commit`: commit() expires loaded objects and reading one afterwards raises MissingGreenlet"
+SHARED_IN_GATHER = "session `{session}` is used by several awaitables of one gather(): a session runs one statement at a time; give each task its own session"
+SHARED_WITH_TASK = "session `{session}` is shared with a task started earlier: a session runs one statement at a time; give each task its own session"
+
 _ASYNC = """
 from fastapi import Depends, FastAPI
 import httpx
@@ -35,12 +42,8 @@ def _external_reports(file, code: str) -> List[Report]:
         for found in analysis.flow(func).externals:
             if found.code != code:
                 continue
-            if code == "POL201":
-                message = (f"`{found.description}` while `{found.session}` holds a pooled connection: the slot "
-                           f"stays checked out for the whole call; commit or release before calling out")
-            else:
-                message = (f"`{found.description}` inside the scope of `{found.session}` (it holds no connection "
-                           f"now): keep external calls outside session scopes so they cannot start holding one")
+            template = HOLDING_CONNECTION if code == "POL201" else IN_SESSION_SCOPE
+            message = template.format(call=found.description, session=found.session)
             out.append(Report(node=found.call.func, message=message, span=found.call))
     return out
 
@@ -96,6 +99,7 @@ class ExternalCallHoldingConnection(Rule):
     name = "external-call-holding-connection"
     family = "external"
     severity = "warning"
+    fix = "none"
     valid = (example(_ASYNC + """
         @app.post("/pay")
         async def pay(order_id: int, session: AsyncSession = Depends(get_session)):
@@ -109,7 +113,7 @@ class ExternalCallHoldingConnection(Rule):
             total = await session.scalar(text("select total from orders"))
             await client.post("/charges", json={"amount": total})
             await session.commit()
-    """), example("""
+    """, expect=[(19, 19, "`httpx.AsyncClient.post` while `session` holds a pooled connection:")]), example("""
         import requests
         from sqlalchemy import create_engine, text
         engine = create_engine(URL)
@@ -118,7 +122,7 @@ class ExternalCallHoldingConnection(Rule):
             with engine.begin() as conn:
                 requests.get(f"https://payments.example.com/{invoice_id}", timeout=5)
                 conn.execute(text("update invoices set voided = true"))
-    """))
+    """, expect=[(7, 9, "`requests.get` while `conn` holds a pooled connection:")]))
 
     def check(self, file):
         return _external_reports(file, self.code)
@@ -167,6 +171,7 @@ class ExternalCallInSessionScope(Rule):
     name = "external-call-in-session-scope"
     family = "external"
     severity = "info"
+    fix = "none"
     default_enabled = False
     valid = (example(_ASYNC + """
         async def quote(base):
@@ -179,7 +184,7 @@ class ExternalCallInSessionScope(Rule):
             async with SessionLocal() as session:
                 rate = await client.get("/latest", params={"base": base})
                 await session.commit()
-    """),)
+    """, expect=[(18, 30, "`httpx.AsyncClient.get` inside the scope of `session` (it holds no connection now):")]),)
 
     def check(self, file):
         return _external_reports(file, self.code)
@@ -227,6 +232,7 @@ class SessionNotClosed(Rule):
     name = "session-not-closed"
     family = "create"
     severity = "warning"
+    fix = "none"
     valid = (example(_ASYNC + """
         def show():
             session = SessionLocal()
@@ -243,7 +249,7 @@ class SessionNotClosed(Rule):
         async def get_replica():
             session = SessionLocal()
             yield session
-    """),)
+    """, expect=[(17, 23, "session `session` is never closed:")]),)
 
     def check(self, file):
         analysis = file.sessions
@@ -258,9 +264,7 @@ class SessionNotClosed(Rule):
             if file.resolve(call.func) in SESSION_CLASSES and not _bound_to_engine(analysis, call):
                 continue  # Session(bind=connection): it borrows that connection, not a pool slot
             if not _closed(func, stmt.targets[0].id):
-                yield Report(node=call.func, span=call, message=(
-                    f"session `{stmt.targets[0].id}` is never closed: its connection stays checked out until the "
-                    f"garbage collector reclaims it; use `with` or close it in `finally`"))
+                yield Report(node=call.func, span=call, message=SESSION_NOT_CLOSED.format(session=stmt.targets[0].id))
 
 
 def _bound_to_engine(analysis, call: ast.Call) -> bool:
@@ -322,6 +326,7 @@ class AsyncSessionExpiresOnCommit(Rule):
     name = "async-session-expires-on-commit"
     family = "async"
     severity = "warning"
+    fix = "safe"
     valid = (example("""
         from sqlalchemy.ext.asyncio import async_sessionmaker
         SessionLocal = async_sessionmaker(engine, expire_on_commit=True)
@@ -335,7 +340,7 @@ class AsyncSessionExpiresOnCommit(Rule):
     """, fixed="""
         from sqlalchemy.ext.asyncio import async_sessionmaker
         SessionLocal = async_sessionmaker(engine, expire_on_commit=False)
-    """),)
+    """, expect=[(2, 16, "async session without `expire_on_commit`:")]),)
 
     def check(self, file):
         for call in async_factory_calls(file, file.calls()):
@@ -354,9 +359,7 @@ class AsyncSessionExpiresOnCommit(Rule):
             unresolved = any(k.arg is None for k in call.keywords)
             fix = None if unresolved else KeywordFix(call, "safe", "Add `expire_on_commit=False`",
                                                      insert=(("expire_on_commit", "False"),))
-            yield Report(node=call.func, span=call, fix=fix, message=(
-                "async session without `expire_on_commit`: commit() expires loaded objects and reading one "
-                "afterwards raises MissingGreenlet"))
+            yield Report(node=call.func, span=call, fix=fix, message=EXPIRES_ON_COMMIT)
 
 
 @register
@@ -398,6 +401,7 @@ class SessionSharedAcrossTasks(Rule):
     name = "session-shared-across-tasks"
     family = "tasks"
     severity = "error"
+    fix = "none"
     valid = (example(_ASYNC + """
         import asyncio
 
@@ -414,7 +418,7 @@ class SessionSharedAcrossTasks(Rule):
         async def dashboard():
             async with SessionLocal() as session:
                 return await asyncio.gather(session.scalar(select(A)), session.scalar(select(B)))
-    """),)
+    """, expect=[(20, 30, "session `session` is used by several awaitables of one gather():")]),)
 
     def check(self, file):
         if not starts_tasks(file):
@@ -435,16 +439,12 @@ class SessionSharedAcrossTasks(Rule):
                             uses[name] = uses.get(name, 0) + 1
                     shared = sorted(name for name, count in uses.items() if count > 1)
                     if shared:
-                        yield Report(node=call.func, span=call, message=(
-                            f"session `{shared[0]}` is used by several awaitables of one gather(): a session runs "
-                            f"one statement at a time; give each task its own session"))
+                        yield Report(node=call.func, span=call, message=SHARED_IN_GATHER.format(session=shared[0]))
                 elif qualified in CREATE_TASK or (isinstance(call.func, ast.Attribute) and call.func.attr == "create_task"):
                     used = _uses(call, sessions)
                     shared = sorted(name for name in used if name in started)
                     if shared:
-                        yield Report(node=call.func, span=call, message=(
-                            f"session `{shared[0]}` is shared with a task started earlier: a session runs one "
-                            f"statement at a time; give each task its own session"))
+                        yield Report(node=call.func, span=call, message=SHARED_WITH_TASK.format(session=shared[0]))
                     for name in used:
                         started[name] = call.lineno
 

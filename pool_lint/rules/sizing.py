@@ -7,6 +7,13 @@ from .engine import EngineRule, show
 
 _IMPORT = "from sqlalchemy import create_engine\n"
 
+MISSING_MAX_OVERFLOW = "engine without `max_overflow`: up to 10 extra connections per process, each closed on return, so every burst pays the handshake again"
+UNBOUNDED_OVERFLOW = "`max_overflow={value}` leaves overflow unbounded: a burst can open more connections than the database accepts"
+OVERFLOW_ABOVE_LIMIT = "`max_overflow={value}` is above {limit}: overflow connections are closed on return, so bursts keep paying the handshake"
+MISSING_POOL_SIZE = "engine without `pool_size`: the implicit 5 connections per process are not a capacity plan"
+MISSING_POOL_TIMEOUT = "engine without `pool_timeout`: when the pool is exhausted a request waits the implicit 30 s for a connection"
+POOL_TIMEOUT_TOO_LONG = "`pool_timeout={value}` is not below the request timeout ({request_timeout} s): requests wait for a connection after the client has given up"
+
 
 @register
 class UnboundedOverflow(EngineRule):
@@ -54,6 +61,7 @@ class UnboundedOverflow(EngineRule):
     code = "POL105"
     name = "unbounded-overflow"
     severity = "warning"
+    fix = "safe"
     valid = (example(_IMPORT + "engine = create_engine(URL, max_overflow=0)", runtime="server"),
              example(_IMPORT + "engine = create_engine(URL, max_overflow=5)", max_overflow=5, runtime="server"),
              # A library (no server evidence): its caller plans the capacity.
@@ -61,11 +69,15 @@ class UnboundedOverflow(EngineRule):
              example(_IMPORT + "engine = create_engine(URL, max_overflow=-1)", runtime="serverless"))
     invalid = (
         example(_IMPORT + "engine = create_engine(URL)", fixed=_IMPORT + "engine = create_engine(URL, max_overflow=0)",
-                runtime="server"),
-        example(_IMPORT + "engine = create_engine(URL, max_overflow=-1)", runtime="server"),
-        example(_IMPORT + "engine = create_engine(URL, max_overflow=10)", runtime="server"),
+                runtime="server", expect=[(2, 10, "engine without `max_overflow`:")]),
+        example(_IMPORT + "engine = create_engine(URL, max_overflow=-1)", runtime="server",
+                expect=[(2, 10, "`max_overflow=-1` leaves overflow unbounded:")]),
+        example(_IMPORT + "engine = create_engine(URL, max_overflow=10)", runtime="server",
+                expect=[(2, 10, "`max_overflow=10` is above 0:")]),
+        # A server detected from the project's files (a Procfile runs gunicorn).
         example(_IMPORT + "engine = create_engine(URL)", path="app/db.py",
-                files=(("pyproject.toml", "[project]\nname = 'shop'\n"), ("Procfile", "web: gunicorn app.main:app\n"))),
+                files=(("pyproject.toml", "[project]\nname = 'shop'\n"), ("Procfile", "web: gunicorn app.main:app\n")),
+                expect=[(2, 10, "engine without `max_overflow`:")]),
     )
 
     def check_call(self, file, call):
@@ -73,7 +85,7 @@ class UnboundedOverflow(EngineRule):
         if call.value("max_overflow") is MISSING:
             yield self.report(
                 call,
-                "engine without `max_overflow`: up to 10 extra connections per process, each closed on return, so every burst pays the handshake again",
+                MISSING_MAX_OVERFLOW,
                 self.add(call, "max_overflow", str(limit)),
             )
             return
@@ -83,13 +95,13 @@ class UnboundedOverflow(EngineRule):
         if value < 0:
             yield self.report(
                 call,
-                f"`max_overflow={show(value)}` leaves overflow unbounded: a burst can open more connections than the database accepts",
+                UNBOUNDED_OVERFLOW.format(value=show(value)),
                 severity="error",
             )
         elif value > limit:
             yield self.report(
                 call,
-                f"`max_overflow={show(value)}` is above {limit}: overflow connections are closed on return, so bursts keep paying the handshake",
+                OVERFLOW_ABOVE_LIMIT.format(value=show(value), limit=limit),
             )
 
 
@@ -135,21 +147,22 @@ class ImplicitPoolSize(EngineRule):
     code = "POL106"
     name = "implicit-pool-size"
     severity = "info"
+    fix = "safe"
     valid = (example(_IMPORT + "engine = create_engine(URL, pool_size=int(SIZE))", runtime="server"),
              # A library (no server evidence): its caller plans the capacity.
              example(_IMPORT + "engine = create_engine(URL)"))
     invalid = (
         example(_IMPORT + "engine = create_engine(URL)", fixed=_IMPORT + "engine = create_engine(URL, pool_size=20)",
-                runtime="server"),
+                runtime="server", expect=[(2, 10, "engine without `pool_size`:")]),
         example(_IMPORT + "engine = create_engine(URL)", fixed=_IMPORT + "engine = create_engine(URL, pool_size=8)",
-                pool_size=8, runtime="server"),
+                pool_size=8, runtime="server", expect=[(2, 10, "engine without `pool_size`:")]),
     )
 
     def check_call(self, file, call):
         if call.value("pool_size") is MISSING:
             yield self.report(
                 call,
-                "engine without `pool_size`: the implicit 5 connections per process are not a capacity plan",
+                MISSING_POOL_SIZE,
                 self.add(call, "pool_size", str(file.settings.pool_size)),
             )
 
@@ -200,6 +213,7 @@ class PoolTimeout(EngineRule):
     code = "POL107"
     name = "pool-timeout"
     severity = "warning"
+    fix = "safe"
     valid = (
         example(_IMPORT + "engine = create_engine(URL, pool_timeout=30)", runtime="server"),
         example(_IMPORT + "engine = create_engine(URL, pool_timeout=10)", request_timeout=30, runtime="server"),
@@ -208,10 +222,11 @@ class PoolTimeout(EngineRule):
     )
     invalid = (
         example(_IMPORT + "engine = create_engine(URL)", fixed=_IMPORT + "engine = create_engine(URL, pool_timeout=30)",
-                runtime="server"),
+                runtime="server", expect=[(2, 10, "engine without `pool_timeout`:")]),
         example(_IMPORT + "engine = create_engine(URL)", fixed=_IMPORT + "engine = create_engine(URL, pool_timeout=10)",
-                request_timeout=30, runtime="server"),
-        example(_IMPORT + "engine = create_engine(URL, pool_timeout=30)", request_timeout=30, runtime="server"),
+                request_timeout=30, runtime="server", expect=[(2, 10, "engine without `pool_timeout`:")]),
+        example(_IMPORT + "engine = create_engine(URL, pool_timeout=30)", request_timeout=30, runtime="server",
+                expect=[(2, 10, "`pool_timeout=30` is not below the request timeout (30 s):")]),
     )
 
     def check_call(self, file, call):
@@ -219,7 +234,7 @@ class PoolTimeout(EngineRule):
         if call.value("pool_timeout") is MISSING:
             yield self.report(
                 call,
-                "engine without `pool_timeout`: when the pool is exhausted a request waits the implicit 30 s for a connection",
+                MISSING_POOL_TIMEOUT,
                 self.add(call, "pool_timeout", str(settings.fix_pool_timeout)),
             )
             return
@@ -227,5 +242,5 @@ class PoolTimeout(EngineRule):
         if value is not None and settings.request_timeout is not None and value >= settings.request_timeout:
             yield self.report(
                 call,
-                f"`pool_timeout={show(value)}` is not below the request timeout ({show(settings.request_timeout)} s): requests wait for a connection after the client has given up",
+                POOL_TIMEOUT_TOO_LONG.format(value=show(value), request_timeout=show(settings.request_timeout)),
             )

@@ -20,6 +20,14 @@ class UnreadableFile(Rule):
     reported where Python's own parser puts it; a file that cannot be read or decoded at
     line 1, column 1.
 
+    A file written for a newer Python than the one running pool-lint is no syntax error:
+    LibCST reads it (PEP 695 type parameters and `type` statements, PEP 696 defaults, PEP
+    701 f-strings, PEP 750 t-strings, PEP 758 `except A, B:`) and it is checked with every
+    rule, as under a Python that reads it. Where a construct is newer than pool-lint can
+    read under the running Python (a `match` statement under Python 3.9), the message
+    names the Python the file needs: "syntax error: needs Python 3.10 or newer (PEP 634
+    match statement); pool-lint runs on Python 3.9".
+
     The size limit bounds what one file costs: on generated modules of 10 MB (Python
     3.11, one worker), checking peaked at 2.0 GiB and `--fix` at 4.7 GiB of resident
     memory, most of it CPython's `ast` (parsing such a file alone takes 0.8 to 1.7 GiB).
@@ -55,11 +63,15 @@ class UnreadableFile(Rule):
 
     ## References
     - Python's `ast` module: pool-lint parses with CPython's own parser.
+    - LibCST (https://libcst.readthedocs.io/): for files written for a newer Python.
     """
 
     code, name, severity = UNREADABLE
+    fix = "none"
     valid = (example("from sqlalchemy import create_engine\n"),)
-    invalid = (example("from sqlalchemy import create_engine\nengine = create_engine(URL,\n"),)
+    # The pipeline writes the message (the parser's own words, so Python 3.11's here).
+    invalid = (example("from sqlalchemy import create_engine\nengine = create_engine(URL,\n",
+                       expect=[(2, 23, "syntax error: '(' was never closed")]),)
 
     def check(self, file):
         return ()

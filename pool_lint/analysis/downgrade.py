@@ -1,0 +1,462 @@
+"""Reading a file written for a newer Python than the one running pool-lint.
+
+The analysis parses with the running Python's `ast` (source.Source.parse). A file that
+parser rejects is given to LibCST, which reads Python 3.0 to 3.14 whatever runs it; if
+LibCST reads it, the few constructs newer than the running Python are rewritten into
+text the running parser reads, and the analysis parses that. Each rewrite keeps every
+line where it was and every byte of the code it keeps where it was on its line (what it
+blanks out it replaces byte for byte, non-ASCII characters by as many spaces as their
+UTF-8 bytes), so `ast`'s positions (UTF-8 byte columns) are positions in the original
+file, and everything read from the original text (columns in characters, `# noqa`,
+fixes) stays right:
+
+- PEP 695 (3.12) `type X[T] = v` becomes `X, = v` (the name is bound and `v` is code, as
+  under 3.12, where a `TypeAlias` binds `X` with no value the analysis reads);
+  `def f[T](...)` and `class C[T](...)` lose their type parameters (blanked; PEP 696
+  defaults, 3.13, with them), as the analysis ignores them under 3.12.
+- PEP 758 (3.14) `except A, B:` becomes `except(A, B):` (the blank after `except` takes
+  the opening parenthesis; for the closing one, a blank before or after the colon, or
+  between the types, gives room: with none, what follows the colon on its line moves
+  one column).
+- PEP 701 (3.12) f-strings the running parser rejects: a string inside a replacement
+  field that uses the f-string's own quote is given the other quote when its text holds
+  neither (the same value), and its comments are blanked; a field that still cannot be
+  read (a backslash, a nested f-string in the same quote) becomes a name no module
+  binds, `_` of the field's length (its value unknown, as an f-string with an unknown
+  part is; a call inside it is not seen), `(_ )` over lines in a triple-quoted one; a
+  string that still does not parse (a line break in a field of a one-line f-string)
+  becomes `(_   )`, with the strings implicitly joined to it.
+- PEP 750 (3.14) t-strings are read as f-strings (`t` becomes `f`): their fields are
+  the same code.
+
+Only files the running parser rejects come here, and LibCST (about 140 ms to import,
+a parse with positions some 30 times `ast`'s) reads only their module-level statements
+that the running parser rejects, each alone (the file's statements as the tokenizer
+finds them; the whole file where it finds none, or a statement does not read alone).
+It is imported by the first such file in a process, never for any other file.
+Constructs this module does not rewrite (a `match` statement under Python 3.9) leave
+the file unread: POL001 then names the Python it needs.
+"""
+from __future__ import annotations
+
+import ast
+import re
+import sys
+import tokenize
+from typing import List, Optional, Tuple
+
+from .text import line_starts
+
+RUNNING = sys.version_info[:2]
+
+# What each construct needs: (the Python that reads it, what it is).
+TYPE_STATEMENT = ((3, 12), "PEP 695 type statement")
+TYPE_PARAMETERS = ((3, 12), "PEP 695 type parameters")
+TYPE_DEFAULTS = ((3, 13), "PEP 696 type parameter defaults")
+FSTRING = ((3, 12), "PEP 701 f-string")
+EXCEPT_TUPLE = ((3, 14), "PEP 758 except without parentheses")
+TSTRING = ((3, 14), "PEP 750 template string")
+MATCH = ((3, 10), "PEP 634 match statement")
+EXCEPT_STAR = ((3, 11), "PEP 654 except*")
+# The constructs rewritten here (a test takes one out to see the message of one that is not).
+REWRITTEN = {TYPE_STATEMENT, TYPE_PARAMETERS, TYPE_DEFAULTS, FSTRING, EXCEPT_TUPLE, TSTRING}
+
+Needs = Tuple[Tuple[int, int], str, int, int]  # (version, what, row, 1-based column)
+Edit = Tuple[int, int, str]  # (start offset, end offset, new text) in the original text
+
+
+def version_text(version: Tuple[int, int]) -> str:
+    return "%d.%d" % version
+
+
+def parse(text: str, filename: str = "<unknown>") -> ast.Module:
+    """`ast.parse`, reading newer syntax through `reparse`. Raises SyntaxError as
+    `ast.parse` does."""
+    try:
+        return ast.parse(text, filename=filename, type_comments=False)
+    except SyntaxError as exc:
+        return reparse(text, filename, exc)
+
+
+def reparse(text: str, filename: str, error: SyntaxError) -> ast.Module:
+    """The tree of a text that `ast.parse` rejected with `error`, through `downgrade`.
+    Raises a SyntaxError when there is none: `error` itself if LibCST cannot read the
+    text either, with `.needs` (Needs) when a construct newer than the running Python
+    is why; the running parser's error on the rewritten text (at the same place in the
+    original) when LibCST lets through what CPython rejects."""
+    found = downgrade(text)
+    if found is None:
+        raise error
+    new_text, needs = found
+    if new_text is None:
+        error.needs = needs  # type: ignore[attr-defined]
+        raise error
+    return ast.parse(new_text, filename=filename, type_comments=False)
+
+
+def downgrade(text: str) -> Optional[Tuple[Optional[str], Optional[Needs]]]:
+    """(the text rewritten for the running parser, None) or (None, what a construct not
+    rewritten here needs); None when LibCST cannot read the text (or is not installed).
+    LibCST reads only the module-level statements the running parser rejects, each on its
+    own (the statements as the tokenizer finds them, decorators with what they decorate);
+    the whole text where the tokenizer finds none, or a statement does not read alone."""
+    pieces = _pieces(text)
+    if pieces is None:
+        return _downgrade(text)
+    out: List[str] = []
+    needs: Optional[Needs] = None
+    for first, piece in pieces:
+        try:
+            ast.parse(piece, type_comments=False)
+        except SyntaxError:
+            pass
+        except (ValueError, RecursionError, MemoryError):
+            return _downgrade(text)
+        else:
+            out.append(piece)
+            continue
+        found = _downgrade(piece)
+        if found is None:  # not a statement alone (a tokenizer older than the file cut it wrong)
+            return _downgrade(text)
+        new, need = found
+        if need is not None:
+            need = (need[0], need[1], need[2] + first - 1, need[3])
+            if needs is None or need[0] > needs[0]:
+                needs = need
+        out.append(new if new is not None else piece)
+    if needs is not None:
+        return None, needs
+    return "".join(out), None
+
+
+def _pieces(text: str) -> Optional[List[Tuple[int, str]]]:
+    """(first line, text) of each module-level statement (clauses and comments with it,
+    decorators with what follows), from the tokenizer; None where it finds none."""
+    from .statements import _CLAUSES, _Tokens
+
+    try:
+        tokens = _Tokens(text)
+    except (SyntaxError, tokenize.TokenError, ValueError, RecursionError, MemoryError):
+        return None
+    strings = tokens.strings
+    lines = {1}
+    decorated = False
+    for at in tokens.starts(0, len(tokens.kinds), 0):
+        word = strings[at]
+        if word not in _CLAUSES and not decorated:
+            lines.add(tokens.lines[at])
+        decorated = word == "@"
+    starts = line_starts(text)
+    count = len(starts) - 1  # lines
+    bounds = sorted({min(line, count + 1) - 1 for line in lines} | {count})
+    return [(bounds[k] + 1, text[starts[bounds[k]]:starts[bounds[k + 1]]]) for k in range(len(bounds) - 1)]
+
+
+def _downgrade(text: str) -> Optional[Tuple[Optional[str], Optional[Needs]]]:
+    try:
+        import libcst as cst
+        from libcst.metadata import MetadataWrapper, PositionProvider
+    except ImportError:  # pragma: no cover - a broken install
+        return None
+    try:
+        module = cst.parse_module(text)
+        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    except (cst.ParserSyntaxError, ValueError, RecursionError, MemoryError, TypeError):
+        return None
+    return _Rewriter(cst, text, positions).run(module)
+
+
+def _ascii_blank(char: str) -> str:
+    """Blanks of `char`'s UTF-8 length (a line break stays)."""
+    if char in "\r\n":
+        return char
+    return " " * len(char.encode("utf-8")) if not char.isascii() else " "
+
+
+def blank(segment: str, head: str = "", continued: bool = True) -> Optional[str]:
+    """`segment` blanked byte for byte, `head` written over its first characters (on its
+    first line; None if it does not fit) and, with `continued`, a backslash ending each
+    of its lines (the blanked lines join: the brackets that held them are gone; on a
+    line left empty the backslash is a byte more, where no code is)."""
+    text = "".join(_ascii_blank(c) for c in segment)
+    lines = [m.group() for m in _LINE.finditer(text)]
+    room = len(lines[0].rstrip("\r\n")) - (1 if continued and len(lines) > 1 else 0)
+    if len(head) > room:
+        return None
+    text = head + text[len(head):]
+    if not continued or len(lines) == 1:
+        return text
+    out = []
+    for line in (m.group() for m in _LINE.finditer(text)):
+        body = line.rstrip("\r\n")
+        end = line[len(body):]
+        if end:
+            body = body[:-1] + "\\" if body.endswith(" ") else body + "\\"
+        out.append(body + end)
+    return "".join(out)
+
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+def placeholder(segment: str) -> str:
+    """A parenthesised name no module binds, in place of `segment` (its lines and byte
+    lengths kept): `(_   )`, line breaks inside the parentheses."""
+    chars = list("".join(_ascii_blank(c) for c in segment))
+    spots = [i for i, c in enumerate(chars) if c not in "\r\n"]
+    if len(spots) >= 3:
+        chars[spots[0]], chars[spots[1]], chars[spots[-1]] = "(", "_", ")"
+    elif len(spots) == 2:  # pragma: no cover - no f-string is this short
+        chars[spots[0]], chars[spots[1]] = "(", ")"
+    return "".join(chars)
+
+
+class _Rewriter:
+    def __init__(self, cst, text: str, positions):
+        self.cst = cst
+        self.text = text
+        self.positions = positions
+        self.starts = line_starts(text)
+        self.edits: List[Edit] = []
+        self.needs: Optional[Needs] = None  # the newest construct not rewritten
+
+    # -- positions ---------------------------------------------------------------------------
+    def span(self, node) -> Tuple[int, int]:
+        found = self.positions[node]
+        starts = self.starts
+        return starts[found.start.line - 1] + found.start.column, starts[found.end.line - 1] + found.end.column
+
+    def outer_span(self, node) -> Tuple[int, int]:
+        """The span of an expression with its parentheses (`span` leaves them out)."""
+        start, end = self.span(node)
+        lpar, rpar = getattr(node, "lpar", None), getattr(node, "rpar", None)
+        if lpar:
+            start = self.span(lpar[0])[0]
+        if rpar:
+            end = self.span(rpar[-1])[1]
+        return start, end
+
+    def _unsupported(self, what, node) -> None:
+        found = self.positions[node].start
+        if self.needs is None or what[0] > self.needs[0]:
+            self.needs = (what[0], what[1], found.line, found.column + 1)
+
+    def _wanted(self, what, node) -> bool:
+        """Is `what` newer than the running Python; if so and not rewritten, noted."""
+        if what[0] <= RUNNING:
+            return False
+        if what not in REWRITTEN:
+            self._unsupported(what, node)
+            return False
+        return True
+
+    # -- the walk --------------------------------------------------------------------------------
+    def run(self, module) -> Tuple[Optional[str], Optional[Needs]]:
+        cst = self.cst
+        strings = (cst.FormattedString, cst.TemplatedString)
+        stack = [(module, None)]  # (node, the outermost implicit concatenation around it)
+        while stack:
+            node, concatenation = stack.pop()
+            cls = node.__class__
+            if cls is cst.ConcatenatedString and concatenation is None:
+                concatenation = node
+            if isinstance(node, strings):
+                self.string(node, concatenation)
+                continue  # its fields are the string's business
+            if cls is cst.TypeAlias:
+                if not self.type_alias(node):
+                    continue
+            elif cls in (cst.FunctionDef, cst.ClassDef) and node.type_parameters is not None:
+                self.type_parameters(node.type_parameters)
+            elif cls in (cst.ExceptHandler, cst.ExceptStarHandler):
+                self.except_tuple(node)
+            elif cls is cst.Match:
+                self._wanted(MATCH, node)
+            elif cls is cst.TryStar:
+                self._wanted(EXCEPT_STAR, node)
+            for child in reversed(node.children):
+                stack.append((child, concatenation if isinstance(child, (cst.ConcatenatedString,) + strings)
+                              else None))
+        if self.needs is not None:
+            return None, self.needs
+        return self.apply(), None
+
+    def apply(self) -> str:
+        text = self.text
+        out, at = [], 0
+        for start, end, new in sorted(self.edits, key=lambda e: (e[0], -e[1])):
+            if start < at:  # inside an edit made already (a string in blanked type parameters)
+                continue
+            out.append(text[at:start])
+            out.append(new)
+            at = end
+        out.append(text[at:])
+        return "".join(out)
+
+    # -- PEP 695, 696 ---------------------------------------------------------------------------
+    def _defaults(self, parameters) -> bool:
+        return any(param.default is not None for param in parameters.params)
+
+    def type_parameters(self, parameters) -> None:
+        what = TYPE_DEFAULTS if self._defaults(parameters) else TYPE_PARAMETERS
+        if not self._wanted(what, parameters):
+            return
+        start, end = self.span(parameters)
+        segment = self.text[start:end]
+        new = blank(segment) if segment[:1] == "[" and segment[-1:] == "]" else None
+        if new is None:
+            self._unsupported(what, parameters)
+            return
+        self.edits.append((start, end, new))
+
+    def type_alias(self, node) -> bool:
+        """`type X[T] = v` as `X, = v`; False when it cannot be."""
+        what = TYPE_DEFAULTS if node.type_parameters is not None and self._defaults(node.type_parameters) \
+            else TYPE_STATEMENT
+        if not self._wanted(what, node):
+            return True
+        start, _ = self.span(node)
+        value, _ = self.outer_span(node.value)
+        name = node.name.value
+        new = blank(self.text[start:value], name + ",=")
+        if new is None or self.text[start:start + 4] != "type":
+            self._unsupported(what, node)
+            return False
+        self.edits.append((start, value, new))
+        return True
+
+    # -- PEP 758 ---------------------------------------------------------------------------------
+    def except_tuple(self, handler) -> None:
+        cst = self.cst
+        kind = handler.type
+        if not isinstance(kind, cst.Tuple) or kind.lpar or not self._wanted(EXCEPT_TUPLE, handler):
+            return
+        text = self.text
+        start, end = self.outer_span(kind)
+        if start > 0 and text[start - 1] in " \t":
+            self.edits.append((start - 1, start, "("))
+        else:
+            self.edits.append((start, start, "("))
+        # `)` before the colon: a blank before the colon, or one after it on the line, or
+        # one between the types on the tuple's last line gives it room (else what follows
+        # the colon on that line moves by one column).
+        after = end
+        while after < len(text) and text[after] in " \t":
+            after += 1
+        if after > end:
+            self.edits.append((end, end + 1, ")"))
+            return
+        colon = after  # text[after] == ":"
+        if colon + 1 < len(text) and text[colon + 1] in " \t" and \
+                isinstance(handler.body, cst.SimpleStatementSuite):
+            self.edits.append((end, colon + 2, "):"))
+            return
+        if isinstance(handler.body, cst.SimpleStatementSuite):
+            line = max(text.rfind("\n", start, end), text.rfind("\r", start, end), start) + 1
+            blank_at = max(text.rfind(" ", line, end), text.rfind("\t", line, end))
+            if blank_at > start:
+                self.edits.append((blank_at, blank_at + 1, ""))
+        self.edits.append((end, end, ")"))
+
+    # -- PEP 701, 750 ----------------------------------------------------------------------------
+    def string(self, node, concatenation) -> None:
+        cst = self.cst
+        start, end = self.span(node)
+        segment = self.text[start:end]
+        template = isinstance(node, cst.TemplatedString)
+        if template:
+            if not self._wanted(TSTRING, node):
+                return
+            prefix = node.start.rstrip("'\"").translate(str.maketrans("tT", "fF"))
+            segment = prefix + segment[len(prefix):]
+        if _reads(segment):
+            if template:
+                self.edits.append((start, end, segment))
+            return
+        if not template and not self._wanted(FSTRING, node):
+            return
+        quote = node.end
+        new = list(segment)
+        whole = False
+        for field in self._fields(node):
+            f_start, f_end = self.field_span(field)
+            inner = self._requoted(field, quote[0], f_start, f_end)
+            if not _field_reads(inner, quote):
+                if "\n" in inner or "\r" in inner:
+                    if len(quote) == 1:  # a line break in a one-line f-string: the whole string goes
+                        whole = True
+                        break
+                    inner = placeholder(inner)
+                else:
+                    inner = "_" * len(inner.encode("utf-8"))
+            # byte for byte: `inner` stands for the field's characters
+            new[f_start - start:f_end - start] = [inner] + [""] * (f_end - f_start - 1)
+        if not whole:
+            candidate = "".join(new)
+            if _reads(candidate):
+                self.edits.append((start, end, candidate))
+                return
+        # The whole string (with the strings implicitly joined to it) becomes a name.
+        if concatenation is not None:
+            start, end = self.span(concatenation)
+        self.edits.append((start, end, placeholder(self.text[start:end])))
+
+    def _fields(self, node):
+        """The replacement fields of an f-string or t-string, those in format specs too."""
+        cst = self.cst
+        todo = list(node.parts)
+        while todo:
+            part = todo.pop()
+            if isinstance(part, (cst.FormattedStringExpression, cst.TemplatedStringExpression)):
+                yield part
+                todo.extend(part.format_spec or ())
+
+    def field_span(self, field) -> Tuple[int, int]:
+        """The text of a field's expression with the blanks and comments around it: from
+        its `{` to its `=`, `!`, `:` or `}`."""
+        start, _ = self.span(field)
+        _, end = self.outer_span(field.expression)
+        after = self.cst.Module([]).code_for_node(field.whitespace_after_expression)
+        return start + 1, end + len(after)
+
+    def _requoted(self, field, quote: str, start: int, end: int) -> str:
+        """The text of a field's expression (`field_span`), each plain string in it that
+        uses `quote` given the other quote where its text holds neither quote nor a
+        backslash, and its comments blanked."""
+        cst = self.cst
+        other = "'" if quote == '"' else '"'
+        chars = list(self.text[start:end])
+        stack = [field.whitespace_before_expression, field.expression, field.whitespace_after_expression]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, cst.SimpleString):
+                value = node.value
+                body = value[len(node.prefix) + 1:-1]
+                if node.quote == quote and quote not in body and other not in body and "\\" not in body:
+                    s, e = self.span(node)
+                    chars[s - start + len(node.prefix)] = other
+                    chars[e - start - 1] = other
+                continue
+            if isinstance(node, cst.Comment):
+                s, e = self.span(node)
+                chars[s - start:e - start] = [_ascii_blank(c) for c in chars[s - start:e - start]]
+                continue
+            if not isinstance(node, (cst.FormattedString, cst.TemplatedString)):  # its own quotes
+                stack.extend(node.children)
+        return "".join(chars)
+
+
+def _reads(segment: str) -> bool:
+    """Does the running parser read this string literal on its own?"""
+    try:
+        ast.parse("(\n" + segment + "\n)", mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
+
+
+def _field_reads(expression: str, quote: str) -> bool:
+    """Can `expression` be a replacement field of a `quote` f-string under Python 3.11?"""
+    if "\\" in expression or "#" in expression or quote[0] in expression:
+        return False
+    return len(quote) == 3 or ("\n" not in expression and "\r" not in expression)
