@@ -21,6 +21,7 @@ _FAMILY_SILENCES = {
     "unknown": range(105, 111),  # conditional or unresolvable poolclass
 }
 _ONE_SHOT_SILENCES = range(101, 108)
+_CAPACITY = range(105, 108)  # planned only where the runtime is a long-running server
 
 
 def applies(file, call: EngineCall, code: str) -> bool:
@@ -37,6 +38,8 @@ def applies(file, call: EngineCall, code: str) -> bool:
         return False
     if number in _ONE_SHOT_SILENCES and call.function is not None and is_one_shot(file, call):
         return False  # SPEC 3b: serves one job and is gone: nothing to ping, recycle or size
+    if number in _CAPACITY and not file.plans_capacity:
+        return False  # SPEC 3b: a library's (or an unknown runtime's) caller plans capacity
     return True
 
 
