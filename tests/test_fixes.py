@@ -384,7 +384,7 @@ def test_a_check_that_leaves_its_fixes_to_make_never_loads_libcst(tmp_path):
     import sys
 
     script = ("import sys\nfrom pathlib import Path\nfrom pool_lint.checker import Checker\n"
-              "from pool_lint.config import Settings\nchecker = Checker(Settings())\n"
+              "from pool_lint.config import Settings\nchecker = Checker(Settings(runtime='server'))\n"
               f"result = checker.check_bytes({(HEAD + 'e = create_async_engine(URL)').encode()!r}, 'app/db.py', None,"
               f" checker.project(Path({str(tmp_path)!r})), defer_fixes=True)\n"
               "print(len(result.offers[1]), 'libcst' in sys.modules)\n")
@@ -398,7 +398,7 @@ def test_no_worker_of_a_run_loads_libcst(project):
     import subprocess
     import sys
 
-    project.write("pyproject.toml", "[project]\nname = 'demo'\n")
+    project.write("pyproject.toml", "[project]\nname = 'demo'\n\n[tool.pool-lint]\nruntime = 'server'\n")
     project.write("app/db.py", HEAD + "e = create_async_engine(URL)\n")
     for i in range(60):  # enough files for the run to start its workers
         project.write(f"app/part_{i}.py", f"VALUE = {i}\n")
