@@ -50,6 +50,9 @@ FIX_ORDER = ("pool_pre_ping", "pool_recycle", "pool_size", "max_overflow", "pool
 CONFIG_INT_KEYS = ("pool_recycle", "pool_size", "max_overflow", "pool_timeout")
 
 SQLITE_SCHEMES = ("sqlite",)
+# Databases that run inside the process (no server, no network): SQLite, and DuckDB through
+# duckdb_engine. A pool of connections to them has nothing to ping, recycle or size.
+IN_PROCESS_SCHEMES = SQLITE_SCHEMES + ("duckdb",)
 # `make_url(text)`: the URL object whose `drivername` / `get_backend_name()` a guard reads.
 MAKE_URL = frozenset(("sqlalchemy.make_url", "sqlalchemy.engine.make_url", "sqlalchemy.engine.url.make_url"))
 

@@ -47,6 +47,15 @@ class Url:
         return scheme.split("+")[0] in catalog.SQLITE_SCHEMES
 
     @property
+    def in_process(self) -> bool:
+        """SQLite, or another database that runs inside the process (DuckDB): no server
+        connections to keep alive or to count."""
+        scheme = self.scheme
+        if scheme is None:
+            return self.is_sqlite
+        return scheme.split("+")[0] in catalog.IN_PROCESS_SCHEMES
+
+    @property
     def is_pooler(self) -> bool:
         """A PgBouncer or proxy URL: host mentions pgbouncer/proxy, or port 6432."""
         text = self.full

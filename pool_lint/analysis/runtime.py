@@ -273,7 +273,7 @@ def _file_evidence(root: str) -> List[Evidence]:
     for entry in entries:
         try:
             if entry.is_dir() and not entry.is_symlink() and not entry.name.startswith(".") \
-                    and entry.name not in DEFAULT_EXCLUDES:
+                    and entry.name not in DEFAULT_EXCLUDES and entry.name not in DEMO_FOLDERS:
                 inner = entries_of(entry.path) or []
                 if not entries_mark_root(inner, holds_package_init(entries)):  # not another project's root
                     folders.append((inner, entry.name + "/"))
@@ -404,6 +404,16 @@ def _defines_handler(data: bytes) -> bool:
 
 _SPACES = (b" ", b"\t", b"\\", b"\r", b"\n")
 
+# Demonstrations that ship with a project (a library's `examples/`, its documentation's
+# snippets) are not how the project itself is deployed: an example FastAPI app does not
+# make a library a server, so nothing in them is runtime evidence.
+DEMO_FOLDERS = frozenset(["examples", "example", "docs", "docs_src"])
+
+
+def is_demo(rel: str) -> bool:
+    """Is `rel` (relative to the root, with "/") inside a demonstration folder?"""
+    return not DEMO_FOLDERS.isdisjoint(rel.split("/")[:-1])
+
 
 def evidence_bits(rel: str, data: bytes, imported: FrozenSet[str]) -> int:
     """Which kinds of evidence `code_evidence(rel, data)` can find, from the bytes and the
@@ -411,6 +421,8 @@ def evidence_bits(rel: str, data: bytes, imported: FrozenSet[str]) -> int:
     import statement): a superset, since every piece of evidence but a handler function
     or a file's name needs an import of its module."""
     name = rel.rsplit("/", 1)[-1]
+    if is_demo(rel):
+        return 0
     bits = MAY_SERVER if name in GUNICORN_CONFIGS else 0
     if len(data) > MAX_FILE:
         return bits
@@ -471,6 +483,8 @@ def code_evidence(rel: str, data: bytes) -> Tuple[Evidence, ...]:
     "/"). Only files that mention a trigger word are parsed."""
     name = rel.rsplit("/", 1)[-1]
     found: List[Evidence] = []
+    if is_demo(rel):
+        return ()
     if name in GUNICORN_CONFIGS:
         found.append(Evidence("server", rel))
     if len(data) > MAX_FILE:

@@ -194,7 +194,7 @@ spec:
         budget = None
         for call in calls:
             pool = pool_of(file, call)
-            if not pool.counted or call.url.is_sqlite:
+            if not pool.counted or call.url.in_process:
                 continue
             if budget is None:
                 budget = project_budget(file.project, deployment, file.settings)

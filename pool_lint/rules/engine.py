@@ -13,7 +13,7 @@ from .base import Report, Rule
 _FAMILY_SILENCES = {
     # code range -> silenced when ...
     "pool_instance": range(101, 111),  # an explicit pool= object: configured elsewhere
-    "sqlite": range(101, 110),  # SQLite keeps no server connections
+    "sqlite": range(101, 110),  # SQLite (DuckDB too) runs in the process: no server connections
     "null": range(101, 108),  # a brand-new connection per checkout
     "static": range(105, 108),
     "singleton": range(105, 108),
@@ -31,7 +31,7 @@ def applies(file, call: EngineCall, code: str) -> bool:
     number = int(code[3:])
     if call.pool_instance and number in _FAMILY_SILENCES["pool_instance"]:
         return False
-    if call.url.is_sqlite and number in _FAMILY_SILENCES["sqlite"]:
+    if call.url.in_process and number in _FAMILY_SILENCES["sqlite"]:
         return False
     kind = call.pool_kind
     if kind in _FAMILY_SILENCES and number in _FAMILY_SILENCES[kind]:

@@ -16,7 +16,8 @@ class MissingPrePing(EngineRule):
     Checks for engines built without `pool_pre_ping=True` (the keyword absent, or set to a
     value known to be falsy).
 
-    Silent where the URL is known to be SQLite, which keeps no server connections: a
+    Silent where the URL is known to be SQLite (or DuckDB, `duckdb:///...`: both run inside
+    the process and keep no server connections): a
     literal or a constant, an f-string whose literal head is `sqlite...`, the assignment
     that reaches the call (the one in the call's own `if` / `case` branch, or the only one
     on every path), or a guard on the name (or dotted name) passed as the URL
@@ -69,6 +70,10 @@ class MissingPrePing(EngineRule):
         example("""
             from sqlalchemy.ext.asyncio import create_async_engine
             engine = create_async_engine("sqlite+aiosqlite:///local.db")
+        """),
+        example("""
+            from sqlalchemy import create_engine
+            engine = create_engine("duckdb:///:memory:")
         """),
         example("""
             from sqlalchemy.ext.asyncio import create_async_engine

@@ -18,7 +18,8 @@ class MissingRecycle(EngineRule):
     """## What it does
     Checks for engines without `pool_recycle`, or with a negative one (`-1`, "never").
 
-    Silent where the URL is known to be SQLite, which keeps no server connections: a
+    Silent where the URL is known to be SQLite (or DuckDB, `duckdb:///...`: both run inside
+    the process and keep no server connections): a
     literal or a constant, an f-string whose literal head is `sqlite...`, the assignment
     that reaches the call (the one in the call's own `if` / `case` branch, or the only one
     on every path), or a guard on the name (or dotted name) passed as the URL
