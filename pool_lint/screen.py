@@ -407,16 +407,7 @@ def _hands_over(unit: Unit, makers: Tuple[bytes, ...], known: Tuple[bytes, ...],
 def _returned(text: bytes, words: Iterable[bytes]) -> bool:
     """Does a `return` statement start with one of the words (`return get_session()`,
     `return await db.session()`)? In the raw text: it can only say yes more often."""
-    for word in words:
-        at = text.find(word)
-        while at >= 0:
-            before = text[at - 1:at] if at else b""
-            after = text[at + len(word):at + len(word) + 1]
-            if not (before.isalnum() or before == b"_") and not (after.isalnum() or after == b"_") \
-                    and _RETURN_BEFORE.search(text, max(0, at - 40), at):
-                return True
-            at = text.find(word, at + 1)
-    return False
+    return _mentions(text, words, lambda at: not _RETURN_BEFORE.search(text, max(0, at - 40), at))
 
 
 def _mentions_in_code(unit: Unit, words: Iterable[bytes]) -> bool:

@@ -54,8 +54,9 @@ class Module:
             return self.project.canonical(qualified, self.path)
         return qualified
 
-    def import_value(self, local: str):
-        """(Evaluator, value expression) of a module-level constant imported as `local`."""
+    def imported_assignment(self, local: str):
+        """(module, value expression) of the module-level name imported here as `local`,
+        where the project module it comes from assigns it once; else None."""
         qualified = self.names.imports.get(local)
         if qualified is None or self.project is None:
             return None
@@ -65,7 +66,12 @@ class Module:
         value = module.names.single_assignment(node.id)
         if value is None:
             return None
-        return module.evaluator, value
+        return module, value
+
+    def import_value(self, local: str):
+        """(Evaluator, value expression) of a module-level constant imported as `local`."""
+        found = self.imported_assignment(local)
+        return (found[0].evaluator, found[1]) if found is not None else None
 
 
 @lru_cache(maxsize=None)
