@@ -17,6 +17,17 @@ import sys
 import tempfile
 from pathlib import Path
 
+def _parse(data: bytes) -> ast.Module:
+    """The file's tree as pool-lint reads it: `ast.parse`, and for syntax newer than the
+    running Python the same rewrite through LibCST that the analysis uses."""
+    try:
+        return ast.parse(data)
+    except SyntaxError:
+        from pool_lint.analysis.downgrade import parse
+
+        return parse(data.decode("utf-8-sig"))
+
+
 FIXED_KEYWORDS = {"pool_pre_ping", "pool_recycle", "pool_size", "max_overflow", "pool_timeout",
                   "pool_use_lifo", "expire_on_commit"}
 FACTORY_WORDS = ("create_engine", "create_async_engine", "engine_from_config", "async_sessionmaker", "AsyncSession")
@@ -31,9 +42,13 @@ def callee(node: ast.Call) -> str:
 def strip(tree: ast.AST):
     """Remove the fixable keywords from factory calls; count the calls that had any."""
     touched = 0
+    # a factory imported under another name (`from sqlalchemy import create_engine as _make`)
+    aliases = {alias.asname for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+               for alias in node.names if alias.asname and alias.name in FACTORY_WORDS}
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
-            kept = [k for k in node.keywords if not (k.arg in FIXED_KEYWORDS and callee(node) in FACTORY_WORDS)]
+            kept = [k for k in node.keywords
+                    if not (k.arg in FIXED_KEYWORDS and (callee(node) in FACTORY_WORDS or callee(node) in aliases))]
             touched += len(kept) != len(node.keywords)
             node.keywords = kept
     return touched
@@ -62,11 +77,11 @@ def main() -> int:
         for path in changed:
             rel = path.relative_to(copy)
             try:
-                new_tree = ast.parse(after[path])
+                new_tree = _parse(after[path])
             except SyntaxError as exc:
                 problems.append(f"{rel}: does not parse after --fix ({exc.msg})")
                 continue
-            old_tree = ast.parse(before[path])
+            old_tree = _parse(before[path])
             calls += strip(new_tree)
             strip(old_tree)
             if ast.dump(old_tree) != ast.dump(new_tree):
