@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import PurePath
 from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
 
 # What can call out (the catalogue): an import of anything else calls nothing out.
@@ -699,8 +698,14 @@ class Index:
         carrying = self.carrying
         queue = sorted(sources)
         done: Dict[str, FrozenSet[str]] = {}
+        # What a file mentions (`_mentioned`) changes only when `objects` or `providers`
+        # grow: a file visited again before they have is skipped without asking.
+        grown, visited_at = 0, {}
         while queue:
             path = queue.pop()
+            if visited_at.get(path) == grown:
+                continue
+            visited_at[path] = grown
             mentioned = frozenset(self._mentioned(path, objects, providers))
             if done.get(path) == mentioned:
                 continue
@@ -755,6 +760,7 @@ class Index:
             if new_objects:
                 objects |= new_objects
                 providers.setdefault(path, set()).update(new_objects)
+                grown += 1
                 for user in self._users(new_objects, path):
                     sources.add(user)
                     queue.append(user)
@@ -910,9 +916,10 @@ class Index:
                       ) -> Tuple[bool, bool]:
         """(the engine rules?, POL204?) by a file's bits, outside test code (unless
         `check_tests`): an engine factory named, an async session maker or class named."""
-        if not check_tests and is_test_code(path, root):
+        engine, async_ = "engine" in families and bool(bits & ENGINE), "async" in families and bool(bits & ASYNC)
+        if (engine or async_) and not check_tests and is_test_code(path, root):
             return False, False
-        return "engine" in families and bool(bits & ENGINE), "async" in families and bool(bits & ASYNC)
+        return engine, async_
 
     @staticmethod
     def plan_before(path: str, bits: int, families: FrozenSet[str], root: str, check_tests: bool
@@ -1023,10 +1030,10 @@ ALL_RANGES = (ALL_LINES,)  # a hint's ranges for "anywhere"
 def is_test_code(path: str, root: str) -> bool:
     """Test code by its path below its project root (analysis/roles.py), where no engine
     or session rule fires unless `check-tests` says so."""
-    from .analysis.roles import is_test_path
+    from .analysis.roles import is_test_relative
 
     prefix = root.rstrip(os.sep) + os.sep if root else ""
-    return path.startswith(prefix) and is_test_path(PurePath(path[len(prefix):]))
+    return path.startswith(prefix) and is_test_relative(path[len(prefix):])
 
 
 FAMILIES = {
