@@ -698,14 +698,17 @@ class Index:
         carrying = self.carrying
         queue = sorted(sources)
         done: Dict[str, FrozenSet[str]] = {}
-        # What a file mentions (`_mentioned`) changes only when `objects` or `providers`
-        # grow: a file visited again before they have is skipped without asking.
-        grown, visited_at = 0, {}
+        # What a file mentions (`_mentioned`) changes only when a name it imports becomes
+        # an object or a file it imports whole (or by star) provides one more: a file
+        # visited again with neither is skipped without asking.
+        visited: Set[str] = set()
+        changed: Set[str] = set()
         while queue:
             path = queue.pop()
-            if visited_at.get(path) == grown:
+            if path in visited and path not in changed:
                 continue
-            visited_at[path] = grown
+            visited.add(path)
+            changed.discard(path)
             mentioned = frozenset(self._mentioned(path, objects, providers))
             if done.get(path) == mentioned:
                 continue
@@ -758,9 +761,13 @@ class Index:
                 self.flask_objects |= flask
                 self.flask_providers.setdefault(path, set()).update(flask)
             if new_objects:
+                # Whose `_mentioned` this can change: the importers of a name no file had
+                # made an object yet, and the files importing this one whole or by star.
+                changed.update(self.file_users.get(path, ()))
+                for name in new_objects - objects:
+                    changed.update(self.name_users.get(name, ()))
                 objects |= new_objects
                 providers.setdefault(path, set()).update(new_objects)
-                grown += 1
                 for user in self._users(new_objects, path):
                     sources.add(user)
                     queue.append(user)
