@@ -3,7 +3,8 @@
 The Python API (SPEC 8), used by the CLI, the flake8 plugin and the tests alike:
 
     >>> from pool_lint import lint_source, fix_source
-    >>> [f.code for f in lint_source("from sqlalchemy import create_engine\\nengine = create_engine(URL)\\n")]
+    >>> [f.code for f in lint_source("from sqlalchemy import create_engine\\nengine = create_engine(URL)\\n",
+    ...                              settings={"runtime": "server"})]
     ['POL101', 'POL102', 'POL105', 'POL106', 'POL107']
 """
 from __future__ import annotations

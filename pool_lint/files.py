@@ -16,6 +16,29 @@ if TYPE_CHECKING:  # the configuration reads its file through read_regular: file
 
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
 
+
+def marks_root(names, in_package: bool) -> bool:
+    """Is a folder whose entries are `names` a project root (SPEC 3b, "Project roots")?
+    It holds `.git`, or pyproject.toml, setup.cfg or setup.py and is not inside a package
+    (`in_package`: its parent folder holds `__init__.py`). A `setup.py` next to an
+    `__init__.py` is a module of that package, not a marker."""
+    if ".git" in names:
+        return True
+    if in_package:
+        return False
+    return "pyproject.toml" in names or "setup.cfg" in names or ("setup.py" in names and "__init__.py" not in names)
+
+
+def entries_mark_root(entries, in_package: bool) -> bool:
+    """`marks_root` for a folder listed by `entries_of`."""
+    names = {e.name for e in entries}
+    return bool(names.intersection(ROOT_MARKERS)) and marks_root(names, in_package)
+
+
+def holds_package_init(entries) -> bool:
+    """Do a folder's entries (`entries_of`) hold an `__init__.py`?"""
+    return any(e.name == "__init__.py" for e in entries)
+
 # The largest file pool-lint reads (SPEC 5 "Safety"): a larger one is POL001 "too large".
 # A constant, not a setting (ruff has none either): a Python module of 10 MB is generated
 # code or data, and what parsing and analysing one costs stays bounded (README: Safety).
@@ -167,8 +190,9 @@ def write_atomically(path: Path, write: Callable[[object], None], mode: Optional
 
 
 def project_root(path: Path) -> Path:
-    """The nearest folder at or above `path` holding pyproject.toml, setup.cfg, setup.py
-    or .git; the path's own folder when there is none."""
+    """The nearest folder at or above `path` that is a project root (`marks_root`: .git,
+    or pyproject.toml, setup.cfg or setup.py outside a package); the path's own folder
+    when there is none."""
     path = Path(os.path.abspath(path))
     folder = path if path.is_dir() else path.parent
     return _root_of_folder(str(folder))
@@ -199,10 +223,16 @@ def _real_folder(folder: str) -> str:
 
 @lru_cache(maxsize=None)
 def _marked_folder(folder: str) -> Optional[str]:
-    """The nearest folder at or above `folder` (a real path) holding a root marker."""
-    if any(os.path.exists(os.path.join(folder, marker)) for marker in ROOT_MARKERS):
-        return folder
+    """The nearest folder at or above `folder` (a real path) that is a project root
+    (`marks_root`)."""
     parent = os.path.dirname(folder)
+    names = {marker for marker in ROOT_MARKERS if os.path.exists(os.path.join(folder, marker))}
+    if names:
+        if os.path.exists(os.path.join(folder, "__init__.py")):
+            names.add("__init__.py")
+        in_package = parent != folder and ".git" not in names and os.path.isfile(os.path.join(parent, "__init__.py"))
+        if marks_root(names, in_package):
+            return folder
     return None if parent == folder else _marked_folder(parent)
 
 

@@ -406,16 +406,7 @@ def _hands_over(unit: Unit, makers: Tuple[bytes, ...], known: Tuple[bytes, ...],
 def _returned(text: bytes, words: Iterable[bytes]) -> bool:
     """Does a `return` statement start with one of the words (`return get_session()`,
     `return await db.session()`)? In the raw text: it can only say yes more often."""
-    for word in words:
-        at = text.find(word)
-        while at >= 0:
-            before = text[at - 1:at] if at else b""
-            after = text[at + len(word):at + len(word) + 1]
-            if not (before.isalnum() or before == b"_") and not (after.isalnum() or after == b"_") \
-                    and _RETURN_BEFORE.search(text, max(0, at - 40), at):
-                return True
-            at = text.find(word, at + 1)
-    return False
+    return _mentions(text, words, lambda at: not _RETURN_BEFORE.search(text, max(0, at - 40), at))
 
 
 def _mentions_in_code(unit: Unit, words: Iterable[bytes]) -> bool:
@@ -452,7 +443,8 @@ def project_imports(facts: FileFacts, tops: Set[str]) -> Tuple[list, list]:
 class ModuleFinder:
     """Which project files an import loads, the way the analysis finds modules
     (project.Project.find_module): from the project root, from `src/`, and from the
-    importing file's import root; a relative import from the importing file's package.
+    importing file's import root, else from the top of every other package chain; a
+    relative import from the importing file's package.
     `files`: the Python files of one project root (what `python_files` lists)."""
 
     def __init__(self, root: str, files, tops: Optional[Set[str]] = None):
@@ -462,6 +454,7 @@ class ModuleFinder:
         self._based: Dict[Tuple[str, str], FrozenSet[str]] = {}
         self._imported: Dict[Tuple[str, str, str], tuple] = {}  # (folder or import root, module, name)
         self._src = os.path.join(root, "src")
+        self._tops_of_chains: Optional[Dict[str, Set[str]]] = None  # _chain_tops()
         self.tops = tops if tops is not None else names_in_paths(root, files)  # what an absolute import can reach
 
     def resolve(self, path: str, imports) -> tuple:
@@ -531,7 +524,23 @@ class ModuleFinder:
         found = set()
         for base in {self.root, self._src, folder}:
             found |= self._at(base, module)
+        if not found:  # as project.Project.find_module: the top of every other package chain
+            for top in self._chain_tops().get(module.split(".", 1)[0], ()):
+                found |= self._at(top, module)
         return found
+
+    def _chain_tops(self) -> Dict[str, Set[str]]:
+        """A top-level package's name -> the folders holding a package of that name at the
+        top of its chain (project.Project.chain_tops), the root and `src/` left out."""
+        if self._tops_of_chains is None:
+            folders = {os.path.dirname(path) for path in self.files if os.path.basename(path) == "__init__.py"}
+            tops: Dict[str, Set[str]] = {}
+            for folder in folders:
+                parent = os.path.dirname(folder)
+                if parent not in folders and parent not in (self.root, self._src):
+                    tops.setdefault(os.path.basename(folder), set()).add(parent)
+            self._tops_of_chains = tops
+        return self._tops_of_chains
 
     def _at(self, base: str, module: str) -> FrozenSet[str]:
         """The files `module` names from the import root `base` (memoised)."""
@@ -554,7 +563,8 @@ class Index:
 
     Imports are resolved to the project's own files the way the analysis finds modules
     (project.Project.find_module): from the project root, from `src/`, and from the
-    importing file's import root; a relative import from the importing file's package.
+    importing file's import root, else from the top of every other package chain; a
+    relative import from the importing file's package.
     A name imported from a project module is matched by its bare name wherever it is
     defined (re-exports); a module imported is matched by its file."""
 

@@ -9,6 +9,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
+# The configuration of a project whose runtime is a long-running server.
+SERVER_PROJECT = "[project]\nname = 'demo'\n\n[tool.pool-lint]\nruntime = \"server\"\n"
 
 
 def pytest_configure(config):
@@ -34,7 +36,9 @@ def cli():
 
 @pytest.fixture
 def project(tmp_path):
-    """A temporary project root: write files with project.write("app/db.py", text)."""
+    """A temporary project root: write files with project.write("app/db.py", text). Its
+    runtime is a long-running server (`runtime = "server"`), where every engine rule
+    applies (SPEC 3b: capacity is planned by servers and workers only)."""
 
     class Project:
         root = tmp_path
@@ -48,5 +52,5 @@ def project(tmp_path):
                 path.write_text(text, encoding="utf-8", newline="")
             return path
 
-    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
+    (tmp_path / "pyproject.toml").write_text(SERVER_PROJECT)
     return Project()

@@ -33,6 +33,7 @@ MAIN = ("import uvicorn\nfrom fastapi import FastAPI\n\napp = FastAPI()\n\n"
 def write_service(project):
     """A project whose cache holds every kind of stored structure: screen facts, runtime
     evidence, findings with fixes, dependencies, a runtime verdict, plans, a root index."""
+    project.write("pyproject.toml", "[project]\nname = 'demo'\n")  # runtime detected: evidence cached
     project.write("app/__init__.py", "")
     project.write("app/settings.py", SETTINGS)
     project.write("app/db.py", DB)

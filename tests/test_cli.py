@@ -57,7 +57,8 @@ def test_per_file_ignores_from_cli_and_config(cli, project):
     project.write("scripts/seed.py", NAIVE)
     assert codes(cli("check", "--output-format", "json", "--per-file-ignores", "scripts/*:POL1", ".",
                      cwd=project.root)) == []
-    project.write("pyproject.toml", '[tool.pool-lint]\nper-file-ignores = { "scripts/*" = ["POL105", "POL106"] }\n')
+    project.write("pyproject.toml", '[tool.pool-lint]\nruntime = "server"\n'
+                  'per-file-ignores = { "scripts/*" = ["POL105", "POL106"] }\n')
     assert codes(cli("check", "--output-format", "json", ".", cwd=project.root)) == ["POL101", "POL102", "POL107"]
 
 
@@ -304,6 +305,7 @@ def test_a_run_imports_only_what_it_uses(project):
     import subprocess
     import sys
 
+    project.write("pyproject.toml", "[project]\nname = 'demo'\n")  # runtime auto: no deployment files read
     project.write("app/util.py", "import os\n\nprint(os.sep)\n")
     script = ("import sys\nfrom pool_lint.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
               "heavy = ('dataclasses', 'shutil', 'hashlib', 'json', 'pickle', 'pool_lint.rules',\n"  # click: the parser

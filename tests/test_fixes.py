@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from conftest import SHARED, run_cli
+from conftest import SERVER_PROJECT, SHARED, run_cli
 from pool_lint import fix_source, lint_source
 
 ENGINE_RULES = ["POL101", "POL102", "POL103", "POL104", "POL105", "POL106", "POL107", "POL110"]
@@ -14,6 +14,7 @@ HEAD = "from sqlalchemy.ext.asyncio import create_async_engine\nfrom sqlalchemy.
 
 def fix(source, unsafe=False, **settings):
     settings = {k.replace("_", "-"): v for k, v in settings.items()}
+    settings.setdefault("runtime", "server")  # where POL105-POL107 plan capacity (SPEC 3b)
     return fix_source(source, path="app/db.py", select=ENGINE_RULES, unsafe=unsafe, settings=settings)
 
 
@@ -86,10 +87,11 @@ def test_shared_fix_cases_through_the_cli(case, tmp_path):
     target = tmp_path / source.name
     target.write_bytes(source.read_bytes())
     target.chmod(0o640)
-    run_cli("check", "--fix", "--isolated", "--no-cache", target, cwd=tmp_path)
+    (tmp_path / "pyproject.toml").write_text(SERVER_PROJECT)  # a server project, as the acceptance runs them
+    run_cli("check", "--fix", "--no-cache", target, cwd=tmp_path)
     assert target.read_bytes() == (SHARED / "fix_cases" / f"{case}.expected.py").read_bytes()
     assert oct(target.stat().st_mode & 0o777) == oct(0o640)  # file mode kept
-    run_cli("check", "--fix", "--isolated", "--no-cache", target, cwd=tmp_path)
+    run_cli("check", "--fix", "--no-cache", target, cwd=tmp_path)
     assert target.read_bytes() == (SHARED / "fix_cases" / f"{case}.expected.py").read_bytes()
 
 
@@ -255,7 +257,7 @@ def test_findings_without_fixes_never_load_libcst():
     import sys
 
     script = ("import sys\nfrom pool_lint import lint_source\n"
-              f"found = lint_source({HEAD + 'e = create_async_engine(URL)'!r}, path='app/db.py', fixes=False)\n"
+              f"found = lint_source({HEAD + 'e = create_async_engine(URL)'!r}, path='app/db.py', fixes=False, settings={{'runtime': 'server'}})\n"
               "print(len(found), sum(f.fix is not None for f in found), 'libcst' in sys.modules)\n")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     count, fixes, loaded = done.stdout.split()
@@ -382,7 +384,7 @@ def test_a_check_that_leaves_its_fixes_to_make_never_loads_libcst(tmp_path):
     import sys
 
     script = ("import sys\nfrom pathlib import Path\nfrom pool_lint.checker import Checker\n"
-              "from pool_lint.config import Settings\nchecker = Checker(Settings())\n"
+              "from pool_lint.config import Settings\nchecker = Checker(Settings(runtime='server'))\n"
               f"result = checker.check_bytes({(HEAD + 'e = create_async_engine(URL)').encode()!r}, 'app/db.py', None,"
               f" checker.project(Path({str(tmp_path)!r})), defer_fixes=True)\n"
               "print(len(result.offers[1]), 'libcst' in sys.modules)\n")
@@ -396,7 +398,7 @@ def test_no_worker_of_a_run_loads_libcst(project):
     import subprocess
     import sys
 
-    project.write("pyproject.toml", "[project]\nname = 'demo'\n")
+    project.write("pyproject.toml", "[project]\nname = 'demo'\n\n[tool.pool-lint]\nruntime = 'server'\n")
     project.write("app/db.py", HEAD + "e = create_async_engine(URL)\n")
     for i in range(60):  # enough files for the run to start its workers
         project.write(f"app/part_{i}.py", f"VALUE = {i}\n")

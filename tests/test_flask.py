@@ -20,8 +20,11 @@ TUNED = '{"pool_pre_ping": True, "pool_recycle": 1800, "pool_size": 10, "max_ove
 def _found(project, rel, select=("POL1",), extend=()):
     path = project.root / rel
     text = path.read_text(encoding="utf-8")
+    # A server's project (SPEC 3c: POL105-POL107 need a server runtime; an app made in a
+    # factory is no module-level app object the runtime detection reads).
     return sorted((f.row, f.code, f.message) for f in lint_source(text, path=path, select=list(select),
-                                                                   extend_select=list(extend)))
+                                                                   extend_select=list(extend),
+                                                                   settings={"runtime": "server"}))
 
 
 def _codes(found):

@@ -49,7 +49,7 @@ def hook_repo(tmp_path_factory, pre_commit_home):
 def _user_repo(tmp_path):
     repo = tmp_path / "service"
     (repo / "app").mkdir(parents=True)
-    (repo / "pyproject.toml").write_text("[project]\nname = 'service'\n")
+    (repo / "pyproject.toml").write_text("[project]\nname = 'service'\n\n[tool.pool-lint]\nruntime = 'server'\n")
     (repo / "app" / "db.py").write_text(NAIVE)
     _git("init", "-q", cwd=repo)
     _git("add", "-A", cwd=repo)
@@ -117,7 +117,7 @@ def test_flake8_reports_a_broken_configuration(project, pyproject, message, jobs
     assert "POL101" not in flake.stdout
     assert '"pool-lint[POL]" failed during execution due to an invalid pool-lint configuration: ' in flake.stdout
     assert f"{project.root / 'pyproject.toml'}: " in flake.stdout and message in flake.stdout
-    project.write("pyproject.toml", "[tool.pool-lint]\nignore = ['POL106']\n")  # mended: findings again
+    project.write("pyproject.toml", "[tool.pool-lint]\nruntime = 'server'\nignore = ['POL106']\n")  # mended
     mended = _flake8("--select", "POL", "--jobs", jobs, "app", cwd=project.root)
     assert re.findall(r"app/db.py:2:10: (POL\d+) ", mended.stdout) == ["POL101", "POL102", "POL105", "POL107"]
 

@@ -219,7 +219,7 @@ from pool_lint import lint_source
 root = Path(sys.argv[1])
 out = []
 for path in sorted(root.rglob("*.py")):
-    for f in lint_source(path.read_bytes(), path=path, fixes=False):
+    for f in lint_source(path.read_bytes(), path=path, fixes=False, settings={"runtime": "server"}):
         out.append([path.relative_to(root).as_posix(), f.code, f.row, f.column, f.message])
 print(json.dumps(out))
 '''
@@ -248,7 +248,7 @@ def findings_under(python: str, root: Path):
 def findings_here(root: Path):
     out = []
     for path in sorted(root.rglob("*.py")):
-        for f in lint_source(path.read_bytes(), path=path, fixes=False):
+        for f in lint_source(path.read_bytes(), path=path, fixes=False, settings={"runtime": "server"}):
             out.append((path.relative_to(root).as_posix(), f.code, f.row, f.column, f.message))
     return out
 

@@ -310,6 +310,26 @@ def test_excluded_and_hidden_folders_are_ignored(tmp_path, folder):
     assert found.kind == "unknown", found.describe()
 
 
+@pytest.mark.parametrize("folder", ["examples", "example", "docs", "docs_src", "src/pkg/examples"])
+def test_demonstrations_are_not_the_projects_evidence(tmp_path, folder):
+    """A library's examples (an example FastAPI app, a uvicorn.run in a demo, a demo's
+    Dockerfile) do not make the library a server."""
+    found = detect(tmp_path, {f"{folder}/api.py": "import uvicorn\nfrom fastapi import FastAPI\napp = FastAPI()\n"
+                                                  "uvicorn.run(app)\n",
+                              f"{folder}/lambda_fn.py": "def handler(event, context):\n    return 1\n",
+                              f"{folder}/Dockerfile": "CMD gunicorn app:app\n",
+                              "src/pkg/__init__.py": "x = 1\n"})
+    assert found.kind == "unknown", found.describe()
+    bits = runtime.evidence_bits(f"{folder}/api.py", b"import uvicorn\n", frozenset(["uvicorn", "fastapi"]))
+    assert bits == 0
+
+
+def test_an_app_beside_the_demonstrations_still_counts(tmp_path):
+    found = detect(tmp_path, {"examples/api.py": "import mangum\n",
+                              "service/main.py": "from fastapi import FastAPI\napp = FastAPI()\n"})
+    assert found.describe() == "server (FastAPI app in service/main.py)"
+
+
 def test_a_nested_project_is_not_this_projects_evidence(tmp_path):
     make(tmp_path, {"app.py": "from fastapi import FastAPI\napp = FastAPI()\n",
                     "lambdas/export/pyproject.toml": "", "lambdas/export/fn.py": "import mangum\n",

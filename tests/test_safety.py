@@ -213,7 +213,7 @@ def test_exclude_and_extend_exclude_on_the_command_line(project):
 def test_force_exclude_holds_for_files_named_on_the_command_line(project):
     project.write("app/db.py", NAIVE)
     project.write("app/gen/models.py", NAIVE)
-    project.write("pyproject.toml", "[tool.pool-lint]\nextend-exclude = ['app/gen']\n")
+    project.write("pyproject.toml", "[tool.pool-lint]\nruntime = 'server'\nextend-exclude = ['app/gen']\n")
     named = ("app/db.py", "app/gen/models.py")
     assert files_of(check("--output-format", "json", *named, cwd=project.root)) == list(named)  # as ruff
     assert files_of(check("--output-format", "json", "--force-exclude", *named, cwd=project.root)) == ["app/db.py"]

@@ -371,3 +371,24 @@ def test_an_inherited_method_of_a_project_class(project):
                     yield session
     '''})
     assert codes(found) == [(14, "POL201"), (18, "POL205")]
+
+
+def test_a_factory_imported_in_the_function_body(project):
+    """An import inside the function binds the name there too; it is still the project's
+    session factory (a CLI command that imports it lazily), not a local assignment."""
+    found = check(project, "app/commands.py", '''
+        from sqlalchemy import text
+
+        def list_holds():
+            from app.db import SyncSession
+            db_session = SyncSession()
+            for row in db_session.execute(text("select * from holds")):
+                print(row)
+
+        def shadowed():
+            from app.db import SyncSession
+            SyncSession = dict
+            db_session = SyncSession()
+            print(db_session)
+    ''')
+    assert codes(found) == [(6, "POL203")]

@@ -115,7 +115,7 @@ def pool_of(ctx, call) -> Pool:
     name = _bound_name(ctx, node)
     host, port, env, url = _server_of(ctx, call)
     kind = call.pool_kind
-    counted = not call.pool_instance and kind in (None, "queue", "unknown") and not call.url.is_sqlite
+    counted = not call.pool_instance and kind in (None, "queue", "unknown") and not call.url.in_process
     pool_class = {None: "default (QueuePool)", "queue": "QueuePool", "null": "NullPool", "static": "StaticPool",
                   "singleton": "SingletonThreadPool", "assertion": "AssertionPool", "unknown": "?"}.get(kind, "?")
     if call.pool_instance:

@@ -50,6 +50,11 @@ FIX_ORDER = ("pool_pre_ping", "pool_recycle", "pool_size", "max_overflow", "pool
 CONFIG_INT_KEYS = ("pool_recycle", "pool_size", "max_overflow", "pool_timeout")
 
 SQLITE_SCHEMES = ("sqlite",)
+# Databases that run inside the process (no server, no network): SQLite, and DuckDB through
+# duckdb_engine. A pool of connections to them has nothing to ping, recycle or size.
+IN_PROCESS_SCHEMES = SQLITE_SCHEMES + ("duckdb",)
+# `make_url(text)`: the URL object whose `drivername` / `get_backend_name()` a guard reads.
+MAKE_URL = frozenset(("sqlalchemy.make_url", "sqlalchemy.engine.make_url", "sqlalchemy.engine.url.make_url"))
 
 
 def pool_kind(qualified: str):
@@ -100,6 +105,16 @@ CLIENTS = {
     "boto3.client": None,
     "boto3.resource": None,
 }
+# Every other public path a package exports a catalogued name from (SPEC 3b, "Catalogue
+# paths"): each is matched as the name itself. `emails/__init__.py` re-exports `Message`
+# and `html` from `emails.message` (python-emails 0.6).
+PUBLIC_PATHS = {
+    "emails.Message": ("emails.message.Message",),
+    "emails.html": ("emails.message.html",),
+}
+for _name, _paths in PUBLIC_PATHS.items():
+    for _path in _paths:
+        CLIENTS.setdefault(_path, CLIENTS[_name])
 CLIENT_PREFIXES = {"httpx_oauth.": None}
 # Transports that call an app in-process (a test client of the app under test): a client
 # built on one makes no external call (SPEC 3, file roles).

@@ -62,3 +62,11 @@ class FileContext(FileView):
         verdict = self.project.verdict or detect_runtime(self.project.root, self.settings.runtime)
         self.project.runtime_seen = verdict.key()
         return verdict
+
+    @property
+    def plans_capacity(self) -> bool:
+        """Does this project plan the capacity of its own pools (SPEC 3b, "Who plans
+        capacity")? Only a project root whose runtime is known to be a long-running server
+        or worker (detected, or `runtime = "server"`) does; a library, an SDK or a
+        framework that builds an engine from its caller's URL leaves it to the caller."""
+        return self.runtime.kind == "server"

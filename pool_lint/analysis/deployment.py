@@ -28,7 +28,7 @@ import shlex
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from ..config import DEFAULT_EXCLUDES
-from ..files import ROOT_MARKERS, entries_of, read_text_or_none
+from ..files import entries_mark_root, entries_of, holds_package_init, read_text_or_none
 from .downgrade import parse as parse_text
 
 MAX_FILE = 1_000_000  # a deployment file larger than this is data, not configuration
@@ -94,12 +94,13 @@ def deployment_files(root: str, listing=None) -> List[Tuple[str, str, str]]:
     config is read on demand, not listed). Hidden and excluded folders, symbolic links and
     other projects' roots are skipped."""
     found = []
-    stack = [(os.path.abspath(root), "", 0)]
+    stack = [(os.path.abspath(root), "", 0, False)]
     while stack:
-        folder, rel, depth = stack.pop()
+        folder, rel, depth, in_package = stack.pop()
         entries = entries_of(folder, listing)
-        if entries is None or (rel and any(e.name in ROOT_MARKERS for e in entries)):
+        if entries is None or (rel and entries_mark_root(entries, in_package)):
             continue
+        package = holds_package_init(entries)
         for entry in entries:
             name = entry.name
             if name.endswith(".py"):
@@ -109,7 +110,7 @@ def deployment_files(root: str, listing=None) -> List[Tuple[str, str, str]]:
                     continue
                 if entry.is_dir():
                     if depth < MAX_DEPTH and not name.startswith(".") and name not in DEFAULT_EXCLUDES:
-                        stack.append((entry.path, f"{rel}{name}/", depth + 1))
+                        stack.append((entry.path, f"{rel}{name}/", depth + 1, package))
                     continue
                 if not entry.is_file():
                     continue

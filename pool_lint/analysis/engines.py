@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional
 from urllib.parse import urlsplit
 
 from . import catalog
-from .values import UNKNOWN, Partial
+from .values import UNKNOWN, Partial, same_shape
 
 MISSING: Any = object()
 
@@ -25,6 +25,8 @@ class Url:
 
     full: Optional[str] = None  # the whole URL, when known
     head: Optional[str] = None  # its known beginning (f-string, concatenation)
+    # What a guard around the call proves (SPEC 3b): True SQLite, False not, None nothing.
+    sqlite_guard: Optional[bool] = None
 
     @property
     def known_text(self) -> Optional[str]:
@@ -40,7 +42,18 @@ class Url:
     @property
     def is_sqlite(self) -> bool:
         scheme = self.scheme
-        return scheme is not None and scheme.split("+")[0] in catalog.SQLITE_SCHEMES
+        if scheme is None:
+            return self.sqlite_guard is True
+        return scheme.split("+")[0] in catalog.SQLITE_SCHEMES
+
+    @property
+    def in_process(self) -> bool:
+        """SQLite, or another database that runs inside the process (DuckDB): no server
+        connections to keep alive or to count."""
+        scheme = self.scheme
+        if scheme is None:
+            return self.is_sqlite
+        return scheme.split("+")[0] in catalog.IN_PROCESS_SCHEMES
 
     @property
     def is_pooler(self) -> bool:
@@ -129,15 +142,156 @@ class EngineCall:
         return self.pool_kind or "queue"
 
 
-def _url(evaluator, expr: Optional[ast.AST], at: ast.AST) -> Url:
+def _url(file, expr: Optional[ast.AST], at: ast.AST) -> Url:
     if expr is None:
         return Url()
+    evaluator = file.evaluator
     value = evaluator.value(expr, at)
+    if value is UNKNOWN and isinstance(expr, ast.Name):
+        # A local assigned in several branches: the assignment that reaches the call.
+        bound = evaluator.reaching_value(expr.id, at)
+        if bound is not None:
+            value = evaluator.value(bound, evaluator.statement_of(bound) or at)
     if isinstance(value, str):
         return Url(full=value)
     if isinstance(value, Partial):
         return Url(head=value.head)
+    if _dotted(expr):
+        return Url(sqlite_guard=_guarded_sqlite(file, expr, at))
     return Url()
+
+
+def _dotted(expr: ast.AST) -> bool:
+    """A name or a dotted name (`url`, `settings.DATABASE_URL`)."""
+    while isinstance(expr, ast.Attribute):
+        expr = expr.value
+    return isinstance(expr, ast.Name)
+
+
+# -- guards on the URL's scheme (SPEC 3b) -------------------------------------------------------
+def _guarded_sqlite(file, subject: ast.AST, at: ast.AST) -> Optional[bool]:
+    """What the tests around `at` prove about the URL `subject` (a name or a dotted name)
+    holds there: True (SQLite), False (not SQLite) or None. The innermost test that proves
+    either wins."""
+    name = same_shape(subject)
+    for test, holds in file.evaluator.guards(subject, at):
+        verdict = _proves(file, test, name, holds)
+        if verdict is not None:
+            return verdict
+    return None
+
+
+def _proves(file, test: ast.AST, name: str, holds: bool) -> Optional[bool]:
+    """When `test` evaluated to `holds`, is the URL in `name` SQLite (True), not (False),
+    or is nothing known (None)?"""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return _proves(file, test.operand, name, not holds)
+    if isinstance(test, ast.BoolOp):
+        # `a and b` true, or `a or b` false: every operand evaluated to `holds`.
+        every = isinstance(test.op, ast.And) == holds
+        verdicts = [_proves(file, operand, name, holds) for operand in test.values]
+        if every:
+            return next((v for v in verdicts if v is not None), None)
+        return verdicts[0] if verdicts and all(v == verdicts[0] for v in verdicts) else None
+    if isinstance(test, ast.Call) and isinstance(test.func, ast.Attribute) and test.func.attr == "startswith" \
+            and len(test.args) == 1 and not test.keywords:
+        subject = _url_text(file, test.func.value, name)
+        if subject is None:
+            return None
+        prefixes = _literal_strings(file, test.args[0], test)
+        return _prefix_verdict(prefixes, holds) if prefixes else None
+    if isinstance(test, ast.Compare) and len(test.ops) == 1:
+        left, op, right = test.left, test.ops[0], test.comparators[0]
+        if isinstance(op, (ast.In, ast.NotIn)):
+            word = file.evaluator.value(left, test)
+            if not isinstance(word, str) or not word.lower().startswith("sqlite") or _url_text(file, right, name) is None:
+                return None
+            contains = holds == isinstance(op, ast.In)
+            if contains:
+                return True
+            return False if word.lower() == "sqlite" else None
+        if isinstance(op, (ast.Eq, ast.NotEq)):
+            equal = holds == isinstance(op, ast.Eq)
+            for subject, literal in ((left, right), (right, left)):
+                kind = _url_part(file, subject, name)
+                text = file.evaluator.value(literal, test)
+                if kind is None or not isinstance(text, str):
+                    continue
+                backend = text.lower() if kind == "backend" else text.lower().split("+")[0]
+                if equal:
+                    return backend in catalog.SQLITE_SCHEMES
+                return False if kind == "backend" and backend in catalog.SQLITE_SCHEMES else None
+    return None
+
+
+def _prefix_verdict(prefixes, holds: bool) -> Optional[bool]:
+    """`url.startswith(prefixes)` evaluated to `holds`: SQLite, not, or unknown?"""
+    lowered = [p.lower() for p in prefixes]
+    if holds:
+        if all(p.startswith("sqlite") for p in lowered):
+            return True
+        if all(not p.startswith("sqlite") and not "sqlite".startswith(p) for p in lowered):
+            return False  # another scheme ("postgresql+asyncpg")
+        return None
+    if any("sqlite".startswith(p) for p in lowered):
+        return False  # it does not start with "sqlite": not SQLite
+    return None
+
+
+def _literal_strings(file, expr: ast.AST, at: ast.AST):
+    if isinstance(expr, ast.Tuple):
+        values = [file.evaluator.value(e, at) for e in expr.elts]
+    else:
+        values = [file.evaluator.value(expr, at)]
+    return values if values and all(isinstance(v, str) and v for v in values) else None
+
+
+def _is_name(expr: ast.AST, name: str) -> bool:
+    """Does `expr` read the (dotted) name `name` (`values.same_shape`)?"""
+    return isinstance(expr, (ast.Name, ast.Attribute)) and same_shape(expr) == name
+
+
+def _url_method(expr: ast.AST) -> ast.AST:
+    """`url.lower()` / `url.casefold()` / `url.strip()` read as `url` (the scheme's text)."""
+    while isinstance(expr, ast.Call) and not expr.args and not expr.keywords and isinstance(expr.func, ast.Attribute) \
+            and expr.func.attr in ("lower", "casefold", "strip"):
+        expr = expr.func.value
+    return expr
+
+
+def _url_object(file, expr: ast.AST, name: str) -> bool:
+    """`name` itself (a URL object, or text) or `make_url(name)`."""
+    if _is_name(expr, name):
+        return True
+    return isinstance(expr, ast.Call) and len(expr.args) == 1 and not expr.keywords \
+        and _is_name(expr.args[0], name) and file.resolve(expr.func) in catalog.MAKE_URL
+
+
+def _url_text(file, expr: ast.AST, name: str) -> Optional[str]:
+    """The text whose beginning is the URL's driver name: `name` (the URL as text), or
+    `name.drivername` / `make_url(name).drivername`, or `str(name)`, each possibly
+    lowered (`.lower()`). None otherwise."""
+    expr = _url_method(expr)
+    if _is_name(expr, name):
+        return "url"
+    if isinstance(expr, ast.Attribute) and expr.attr == "drivername" and _url_object(file, expr.value, name):
+        return "drivername"
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "str" \
+            and len(expr.args) == 1 and _is_name(expr.args[0], name) \
+            and file.names.qualify_name("str", file.enclosing_functions(expr)) is None:
+        return "url"
+    return None
+
+
+def _url_part(file, expr: ast.AST, name: str) -> Optional[str]:
+    """"backend" for `make_url(name).get_backend_name()` (or on `name` itself, a URL
+    object), "drivername" for `....drivername`; None otherwise."""
+    if isinstance(expr, ast.Call) and not expr.args and not expr.keywords and isinstance(expr.func, ast.Attribute) \
+            and expr.func.attr == "get_backend_name" and _url_object(file, expr.func.value, name):
+        return "backend"
+    if isinstance(expr, ast.Attribute) and expr.attr == "drivername" and _url_object(file, expr.value, name):
+        return "drivername"
+    return None
 
 
 def _pool_kind(file, expr: ast.AST, at: ast.AST, depth: int = 0) -> str:
@@ -233,7 +387,7 @@ def analyse_call(file, node: ast.Call, qualified: str) -> EngineCall:
         call.pool_kind = _pool_kind(file, pool_expr, node)
     elif pool_expr is None and call.pool_kind is None and call.open_keywords:
         call.pool_kind = "unknown"  # an unresolvable ** may set poolclass
-    call.url = _url(evaluator, url_expr, node)
+    call.url = _url(file, url_expr, node)
     return call
 
 

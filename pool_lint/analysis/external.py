@@ -67,15 +67,9 @@ class ExternalCalls:
         if isinstance(node, ast.arg):
             return self._client_of_annotation(node.annotation)
         if isinstance(node, (ast.Import, ast.ImportFrom)):
-            qualified = file.names.imports.get(name) if scope is file.names.tree else None
-            if qualified is None:
-                return None
-            _, module, target = file.project.resolve(qualified, file.path, want=(ast.Name,))
-            if module is None or not isinstance(target, ast.Name):
-                return None
-            value = module.names.single_assignment(target.id)
-            if isinstance(value, ast.Call):
-                return client_kind(module.resolve(value.func))
+            found = file.module.imported_assignment(name) if scope is file.names.tree else None
+            if found is not None and isinstance(found[1], ast.Call):
+                return client_kind(found[0].resolve(found[1].func))
             return None
         if isinstance(node, ast.Name):
             parent = file.source.parent(node)

@@ -41,7 +41,7 @@ from . import catalog
 from .engines import EngineCall, Keyword, Url
 from .names import FunctionNode, iter_scope_statements
 from .roles import is_test_path
-from .tree import walk
+from .tree import dotted as _dotted, walk
 from .values import Partial
 
 FLASK_SQLALCHEMY = frozenset(["flask_sqlalchemy.SQLAlchemy", "flask_sqlalchemy.extension.SQLAlchemy"])
@@ -284,15 +284,10 @@ def _only_binding(module, scope, binding: ast.Name) -> bool:
 
 def _imported_value(module, expr: ast.Name):
     """(module, value, statement) of a module-level constant imported into `module`."""
-    qualified = module.names.imports.get(expr.id)
-    if qualified is None or module.project is None:
+    found = module.imported_assignment(expr.id)
+    if found is None:
         return None
-    _, other, node = module.project.resolve(qualified, module.path, want=(ast.Name,))
-    if other is None or not isinstance(node, ast.Name):
-        return None
-    value = other.names.single_assignment(node.id)
-    if value is None:
-        return None
+    other, value = found
     return other, value, other.evaluator.statement_of(value)
 
 
@@ -1026,14 +1021,3 @@ class FlaskSessions:
     def iterates(self, expr: ast.AST) -> bool:
         """`for row in Model.query...`: iterating a query runs it."""
         return self.query_chain(expr)
-
-
-def _dotted(expr) -> Optional[tuple]:
-    parts = []
-    while isinstance(expr, ast.Attribute):
-        parts.append(expr.attr)
-        expr = expr.value
-    if not isinstance(expr, ast.Name):
-        return None
-    parts.append(expr.id)
-    return tuple(reversed(parts))

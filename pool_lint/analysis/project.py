@@ -4,7 +4,9 @@ across files.
 A name imported from another module of the project (`from app.db import SessionLocal`)
 resolves to its definition there. Modules are found the way Python finds them: from the
 file's own import root (the folder above its top-level package), the project root, or
-`src/`. Each module is parsed at most once per process, and only when a question needs it,
+`src/`, through namespace packages (folders without `__init__.py`, PEP 420). A module is
+named from the root (`Project.module_name`), so the names an analysis hands on resolve
+from any file. A module that exists but cannot be read or parsed makes its names unknown. Each module is parsed at most once per process, and only when a question needs it,
 so a run over changed files only (pre-commit) sees the same project as a full run.
 
 Lookups are memoised with plain string paths: the search folders of each importing file
@@ -52,8 +54,9 @@ class Module:
             return self.project.canonical(qualified, self.path)
         return qualified
 
-    def import_value(self, local: str):
-        """(Evaluator, value expression) of a module-level constant imported as `local`."""
+    def imported_assignment(self, local: str):
+        """(module, value expression) of the module-level name imported here as `local`,
+        where the project module it comes from assigns it once; else None."""
         qualified = self.names.imports.get(local)
         if qualified is None or self.project is None:
             return None
@@ -63,7 +66,12 @@ class Module:
         value = module.names.single_assignment(node.id)
         if value is None:
             return None
-        return module.evaluator, value
+        return module, value
+
+    def import_value(self, local: str):
+        """(Evaluator, value expression) of a module-level constant imported as `local`."""
+        found = self.imported_assignment(local)
+        return (found[0].evaluator, found[1]) if found is not None else None
 
 
 @lru_cache(maxsize=None)
@@ -98,6 +106,9 @@ class Project:
         self._located: Dict[tuple, Optional[Path]] = {}  # (folder, dotted) -> resolved file, or None
         self._folders: Dict[str, bool] = {}  # a path -> is it a folder
         self._real_paths: Dict[object, Path] = {}
+        self._prefixes: Dict[tuple, str] = {}  # an import root -> its namespace-package prefix
+        self._broken: set = set()  # (dotted, bases) of modules found but unreadable or unparsable
+        self._chain_tops: Optional[Dict[str, tuple]] = None  # chain_tops()
         self.facts: Dict[tuple, object] = {}  # memo for analyses built on the index
         # What the analysis of the current file consulted (for the cache's dependencies).
         self.touched: set = set()
@@ -118,10 +129,35 @@ class Project:
         self.runtime_seen = ""
 
     # -- modules -------------------------------------------------------------------------
+    def module_name(self, path: Path) -> Tuple[str, bool]:
+        """(dotted name, is_package) of a file of this project: its package chain, under
+        the namespace packages (PEP 420: folders without `__init__.py`) between the project
+        root (or its `src/`) and the top of the chain, so that a name the analysis hands
+        on resolves from the root whatever folder the file's own imports start from
+        (`notifiers/sms.py` is `notifiers.sms`, `backend/app/main.py` is
+        `backend.app.main`). Folders whose names are no identifiers add nothing."""
+        name, is_package, top = module_name(path)
+        key = ("name", top)
+        prefix = self._prefixes.get(key)
+        if prefix is None:
+            prefix = ""
+            try:
+                parts = Path(top).resolve().relative_to(self.root).parts
+            except ValueError:
+                parts = ()
+            if parts[:1] == ("src",):
+                parts = parts[1:]
+            if parts and all(part.isidentifier() for part in parts):
+                prefix = ".".join(parts)
+            self._prefixes[key] = prefix
+        if not prefix:
+            return name, is_package
+        return (f"{prefix}.{name}" if name else prefix), is_package
+
     def add_source(self, path: Optional[Path], source: Source) -> Module:
         """Register an already-parsed file (the one being checked)."""
         if path is not None:
-            name, is_package, _ = module_name(path)
+            name, is_package = self.module_name(path)
         else:
             name, is_package = "", False
         module = Module(name, path, source, ModuleNames(source.tree, name, is_package, source), self)
@@ -134,6 +170,7 @@ class Project:
         if path is not None:
             self._modules.pop(self.real_path(path), None)
             self._found.clear()
+            self._broken.clear()
             self._resolved.clear()
             self._located.clear()
             self._folders.clear()
@@ -150,7 +187,7 @@ class Project:
         try:
             if self.root in path.parents or path.parent == self.root:
                 source = read_source(read_regular(path), str(path), lazily=True)
-                name, is_package, _ = module_name(path)
+                name, is_package = self.module_name(path)
                 module = Module(name, path, source, ModuleNames(source.tree, name, is_package, source), self)
         except (OSError, SourceError):
             module = None
@@ -159,7 +196,8 @@ class Project:
 
     def find_module(self, dotted: str, near: Optional[Path] = None) -> Optional[Module]:
         """The project module named `dotted`, searched from `near`'s import root, the
-        project root and `src/`. None for anything outside the project (a library)."""
+        project root and `src/`, then from the top of every other package chain
+        (`chain_tops`). None for anything outside the project (a library)."""
         bases = self._bases.get(near)
         if bases is None:
             bases = self._bases[near] = self._search_bases(near)
@@ -200,8 +238,43 @@ class Project:
         for base in bases:
             found = self._locate(base, dotted, parts)
             if found is not None:
-                return self._load(found)
+                module = self._load(found)
+                if module is None:
+                    self._broken.add((dotted, bases))
+                return module
+        # The top of every other package chain of the project (`services/api/` for
+        # `services/api/app/`): one file found there is the module; several are unknown.
+        tops = [top for top in self.chain_tops().get(parts[0], ()) if top not in bases]
+        found_in = {found for found in (self._locate(top, dotted, parts) for top in tops) if found is not None}
+        if len(found_in) == 1:
+            module = self._load(found_in.pop())
+            if module is None:
+                self._broken.add((dotted, bases))
+            return module
+        if found_in:
+            self._broken.add((dotted, bases))  # two packages of one name: unknown
         return None
+
+    def chain_tops(self) -> Dict[str, tuple]:
+        """A top-level package's name -> the folders of the project that hold a package of
+        that name at the top of its chain (its parent holds no `__init__.py`), resolved,
+        sorted, the root and `src/` left out (they are searched first). From the root's
+        Python files as the runtime walk lists them; computed once."""
+        found = self._chain_tops
+        if found is None:
+            from .runtime import python_files
+
+            inits = {path for path in python_files(self._root_text) if path.endswith(os.sep + "__init__.py")}
+            folders = {os.path.dirname(path) for path in inits}
+            tops: Dict[str, set] = {}
+            skip = {self._root_text, os.path.join(self._root_text, "src")}
+            for folder in folders:
+                parent = os.path.dirname(folder)
+                if parent in folders or parent in skip:
+                    continue
+                tops.setdefault(os.path.basename(folder), set()).add(str(Path(parent).resolve()))
+            found = self._chain_tops = {name: tuple(sorted(paths)) for name, paths in tops.items()}
+        return found
 
     def _locate(self, base: str, dotted: str, parts: List[str]) -> Optional[Path]:
         """The resolved path of `base/<parts>.py` or `base/<parts>/__init__.py`, the first
@@ -228,13 +301,19 @@ class Project:
         self._located[key] = found
         return found
 
-    def split(self, qualified: str, near: Optional[Path] = None) -> Tuple[Optional[Module], str]:
-        """Split `pkg.mod.attr` into (project module `pkg.mod`, "attr"), longest module first."""
+    def split(self, qualified: str, near: Optional[Path] = None) -> Tuple[Optional[Module], Optional[str]]:
+        """Split `pkg.mod.attr` into (project module `pkg.mod`, "attr"), longest module first.
+        (None, qualified) for a name of no project module; (None, None) for a name of a
+        project module that cannot be read or parsed: its names are unknown, and never
+        taken for a library's or for another module's."""
         parts = qualified.split(".")
         for cut in range(len(parts) - 1, 0, -1):
-            module = self.find_module(".".join(parts[:cut]), near)
+            dotted = ".".join(parts[:cut])
+            module = self.find_module(dotted, near)
             if module is not None:
                 return module, ".".join(parts[cut:])
+            if self._broken and (dotted, self._bases.get(near)) in self._broken:
+                return None, None
         return None, qualified
 
     # -- resolution ----------------------------------------------------------------------
@@ -283,7 +362,7 @@ class Project:
             hops += 1
             module, attr = self.split(qualified, near)
             if module is None:
-                return qualified, None, None
+                return (qualified, None, None) if attr is not None else (None, None, None)
             head, _, rest = attr.partition(".")
             nodes = module.names.bound(head)
             if nodes and all(isinstance(n, (ast.Import, ast.ImportFrom)) for n in nodes):

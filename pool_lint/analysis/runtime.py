@@ -15,8 +15,9 @@ Verdict: serverless evidence without strong server evidence is serverless; serve
 
 The verdict depends on the project root only (never on which files were passed, so a
 pre-commit run on changed files agrees with a full run) and never reads outside it:
-symbolic links are not followed, and a folder that is a project root of its own (it holds
-pyproject.toml, setup.cfg, setup.py or .git) belongs to that project, not to this one.
+symbolic links are not followed, and a folder that is a project root of its own
+(`files.marks_root`: it holds .git, or pyproject.toml, setup.cfg or setup.py and is not
+inside a package) belongs to that project, not to this one.
 It is computed once per root per process. Python files are screened by their bytes and
 only the few that mention a trigger word are parsed; a file that cannot be read, decoded
 or parsed is skipped silently.
@@ -37,7 +38,7 @@ from typing import Callable, Dict, FrozenSet, Iterable, List, NamedTuple, Option
 
 from ..config import DEFAULT_EXCLUDES
 
-from ..files import ROOT_MARKERS, Listing, entries_of, read_regular, read_text_or_none
+from ..files import Listing, entries_mark_root, entries_of, holds_package_init, read_regular, read_text_or_none
 from .downgrade import reparse
 from .text import SourceError, decode
 from .tree import walk
@@ -225,12 +226,13 @@ def python_files(root, listing: Optional[Listing] = None) -> List[str]:
     `listing`: the folders the run's discovery listed already (files.discover)."""
     top = os.path.abspath(root)
     found: List[Tuple[str, str]] = []
-    stack = [(top, "")]
+    stack = [(top, "", False)]
     while stack:
-        folder, rel = stack.pop()
+        folder, rel, in_package = stack.pop()
         entries = entries_of(folder, listing)
-        if entries is None or (rel and any(e.name in ROOT_MARKERS for e in entries)):
+        if entries is None or (rel and entries_mark_root(entries, in_package)):
             continue  # unreadable, or another project's root
+        package = holds_package_init(entries)
         for entry in entries:
             name = entry.name
             try:
@@ -238,7 +240,7 @@ def python_files(root, listing: Optional[Listing] = None) -> List[str]:
                     continue
                 if entry.is_dir():
                     if not name.startswith(".") and name not in DEFAULT_EXCLUDES:
-                        stack.append((entry.path, f"{rel}{name}/"))
+                        stack.append((entry.path, f"{rel}{name}/", package))
                 elif name.endswith(".py") and entry.is_file():
                     found.append((f"{rel}{name}", entry.path))
             except OSError:
@@ -271,9 +273,9 @@ def _file_evidence(root: str) -> List[Evidence]:
     for entry in entries:
         try:
             if entry.is_dir() and not entry.is_symlink() and not entry.name.startswith(".") \
-                    and entry.name not in DEFAULT_EXCLUDES:
+                    and entry.name not in DEFAULT_EXCLUDES and entry.name not in DEMO_FOLDERS:
                 inner = entries_of(entry.path) or []
-                if not any(e.name in ROOT_MARKERS for e in inner):  # not another project's root
+                if not entries_mark_root(inner, holds_package_init(entries)):  # not another project's root
                     folders.append((inner, entry.name + "/"))
         except OSError:
             continue
@@ -402,6 +404,16 @@ def _defines_handler(data: bytes) -> bool:
 
 _SPACES = (b" ", b"\t", b"\\", b"\r", b"\n")
 
+# Demonstrations that ship with a project (a library's `examples/`, its documentation's
+# snippets) are not how the project itself is deployed: an example FastAPI app does not
+# make a library a server, so nothing in them is runtime evidence.
+DEMO_FOLDERS = frozenset(["examples", "example", "docs", "docs_src"])
+
+
+def is_demo(rel: str) -> bool:
+    """Is `rel` (relative to the root, with "/") inside a demonstration folder?"""
+    return not DEMO_FOLDERS.isdisjoint(rel.split("/")[:-1])
+
 
 def evidence_bits(rel: str, data: bytes, imported: FrozenSet[str]) -> int:
     """Which kinds of evidence `code_evidence(rel, data)` can find, from the bytes and the
@@ -409,6 +421,8 @@ def evidence_bits(rel: str, data: bytes, imported: FrozenSet[str]) -> int:
     import statement): a superset, since every piece of evidence but a handler function
     or a file's name needs an import of its module."""
     name = rel.rsplit("/", 1)[-1]
+    if is_demo(rel):
+        return 0
     bits = MAY_SERVER if name in GUNICORN_CONFIGS else 0
     if len(data) > MAX_FILE:
         return bits
@@ -469,6 +483,8 @@ def code_evidence(rel: str, data: bytes) -> Tuple[Evidence, ...]:
     "/"). Only files that mention a trigger word are parsed."""
     name = rel.rsplit("/", 1)[-1]
     found: List[Evidence] = []
+    if is_demo(rel):
+        return ()
     if name in GUNICORN_CONFIGS:
         found.append(Evidence("server", rel))
     if len(data) > MAX_FILE:

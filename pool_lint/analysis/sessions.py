@@ -29,7 +29,7 @@ from .external import ExternalCalls
 from .file import FileView
 from .flask import FLASK_SESSION, FlaskSessions
 from .names import FunctionNode
-from .tree import children, walk
+from .tree import children, dotted as _dotted, walk
 
 SESSION_CLASSES = {
     "sqlalchemy.orm.Session": False, "sqlalchemy.orm.session.Session": False, "sqlmodel.Session": False,
@@ -120,7 +120,10 @@ class SessionAnalysis:
         """(module, maker call) when `expr` names a module-level `X = sessionmaker(...)`."""
         file = self.file
         if isinstance(expr, ast.Name):
-            if _is_local(file, expr, expr.id):  # `maker = sessionmaker(bind=engine)` in the function
+            func = file.function_of(expr)
+            if func is not None and file.names.binds(func, expr.id) and file.names.local_import(func, expr.id) is None:
+                # `maker = sessionmaker(bind=engine)` in the function (an import in the function
+                # body binds the name too: it resolves as any import)
                 value = file.evaluator.binding_value(expr.id, expr)
                 return (file.module, value) if isinstance(value, ast.Call) else None
             value = file.names.single_assignment(expr.id)
@@ -341,14 +344,10 @@ class SessionAnalysis:
             value = file.evaluator.binding_value(name, at)
             return _class_from(value.func, file.module) if isinstance(value, ast.Call) else None
         if isinstance(node, (ast.Import, ast.ImportFrom)) and scope is file.names.tree:
-            qualified = file.names.imports.get(name)
-            if qualified is None:
+            found = file.module.imported_assignment(name)
+            if found is None or not isinstance(found[1], ast.Call):
                 return None
-            _, module, target = file.project.resolve(qualified, file.path, want=(ast.Name,))
-            if module is None or not isinstance(target, ast.Name):
-                return None
-            value = module.names.single_assignment(target.id)
-            return _class_from(value.func, module) if isinstance(value, ast.Call) else None
+            return _class_from(found[1].func, found[0])
         return None
 
     # -- how a session made here is given back (POL203) --------------------------------------
@@ -388,17 +387,6 @@ class SessionAnalysis:
         if key not in self._flows:
             self._flows[key] = Flow(self, func).run()
         return self._flows[key]
-
-
-def _dotted(expr) -> Optional[tuple]:
-    parts = []
-    while isinstance(expr, ast.Attribute):
-        parts.append(expr.attr)
-        expr = expr.value
-    if not isinstance(expr, ast.Name):
-        return None
-    parts.append(expr.id)
-    return tuple(reversed(parts))
 
 
 def _is_local(file, node, name: str) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 from collections import deque
-from typing import Dict, Iterator, List, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 AST = ast.AST
 _SKIP = frozenset(["ctx", "op", "id", "attr", "name", "arg", "asname", "module", "level", "kind", "type_comment",
@@ -54,3 +54,15 @@ def walk(node: ast.AST) -> Iterator[ast.AST]:
         node = todo.popleft()
         todo.extend(children(node))
         yield node
+
+
+def dotted(expr: ast.AST) -> Optional[Tuple[str, ...]]:
+    """The names of `a.b.c` as ("a", "b", "c"); None for anything else."""
+    parts = []
+    while isinstance(expr, ast.Attribute):
+        parts.append(expr.attr)
+        expr = expr.value
+    if not isinstance(expr, ast.Name):
+        return None
+    parts.append(expr.id)
+    return tuple(reversed(parts))

@@ -182,9 +182,9 @@ spec:
         from ..analysis.budget import limit_known, project_budget, pool_of
         from ..analysis.deployment import read_deployment
 
-        runtime = file.runtime
-        if runtime.kind != "server":
+        if not file.plans_capacity:  # as POL105-POL107: a server's or worker's own pools
             return
+        runtime = file.runtime
         deployment = getattr(runtime, "deployment", None)
         if deployment is None:
             deployment = read_deployment(file.project.root)
@@ -194,7 +194,7 @@ spec:
         budget = None
         for call in calls:
             pool = pool_of(file, call)
-            if not pool.counted or call.url.is_sqlite:
+            if not pool.counted or call.url.in_process:
                 continue
             if budget is None:
                 budget = project_budget(file.project, deployment, file.settings)

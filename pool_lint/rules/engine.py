@@ -13,7 +13,7 @@ from .base import Report, Rule
 _FAMILY_SILENCES = {
     # code range -> silenced when ...
     "pool_instance": range(101, 111),  # an explicit pool= object: configured elsewhere
-    "sqlite": range(101, 110),  # SQLite keeps no server connections
+    "sqlite": range(101, 110),  # SQLite (DuckDB too) runs in the process: no server connections
     "null": range(101, 108),  # a brand-new connection per checkout
     "static": range(105, 108),
     "singleton": range(105, 108),
@@ -21,6 +21,7 @@ _FAMILY_SILENCES = {
     "unknown": range(105, 111),  # conditional or unresolvable poolclass
 }
 _ONE_SHOT_SILENCES = range(101, 108)
+_CAPACITY = range(105, 108)  # planned only where the runtime is a long-running server
 
 
 def applies(file, call: EngineCall, code: str) -> bool:
@@ -30,13 +31,15 @@ def applies(file, call: EngineCall, code: str) -> bool:
     number = int(code[3:])
     if call.pool_instance and number in _FAMILY_SILENCES["pool_instance"]:
         return False
-    if call.url.is_sqlite and number in _FAMILY_SILENCES["sqlite"]:
+    if call.url.in_process and number in _FAMILY_SILENCES["sqlite"]:
         return False
     kind = call.pool_kind
     if kind in _FAMILY_SILENCES and number in _FAMILY_SILENCES[kind]:
         return False
     if number in _ONE_SHOT_SILENCES and call.function is not None and is_one_shot(file, call):
         return False  # SPEC 3b: serves one job and is gone: nothing to ping, recycle or size
+    if number in _CAPACITY and not file.plans_capacity:
+        return False  # SPEC 3b: a library's (or an unknown runtime's) caller plans capacity
     return True
 
 

@@ -16,6 +16,16 @@ class MissingPrePing(EngineRule):
     Checks for engines built without `pool_pre_ping=True` (the keyword absent, or set to a
     value known to be falsy).
 
+    Silent where the URL is known to be SQLite (or DuckDB, `duckdb:///...`: both run inside
+    the process and keep no server connections): a
+    literal or a constant, an f-string whose literal head is `sqlite...`, the assignment
+    that reaches the call (the one in the call's own `if` / `case` branch, or the only one
+    on every path), or a guard on the name (or dotted name) passed as the URL
+    (`url.startswith("sqlite")`,
+    `"sqlite" in url`, `url.drivername.startswith("sqlite")`,
+    `make_url(url).get_backend_name() == "sqlite"`, inside its branch or after an early
+    exit). A URL read from the environment with a SQLite default is not SQLite.
+
     ## Why is this bad?
     A pooled connection can die while it sits idle: the database, a proxy or a NAT gateway
     closes it after its own idle timeout, or the server restarts. SQLAlchemy does not test a
@@ -62,6 +72,27 @@ class MissingPrePing(EngineRule):
             engine = create_async_engine("sqlite+aiosqlite:///local.db")
         """),
         example("""
+            from sqlalchemy import create_engine
+            engine = create_engine("duckdb:///:memory:")
+        """),
+        example("""
+            from sqlalchemy.ext.asyncio import create_async_engine
+            def build(url):
+                if url.startswith("sqlite"):
+                    return create_async_engine(url, connect_args={"check_same_thread": False})
+                return create_async_engine(url, pool_pre_ping=True)
+        """),
+        example("""
+            from sqlalchemy.ext.asyncio import create_async_engine
+            def build(kind, folder, host):
+                match kind:
+                    case "file":
+                        url = f"sqlite+aiosqlite:///{folder}/cache.db"
+                    case _:
+                        raise ValueError(kind)
+                return create_async_engine(url)
+        """),
+        example("""
             import sqlalchemy as sa
             from sqlalchemy.pool import NullPool
             engine = sa.create_engine(URL, poolclass=NullPool)
@@ -84,6 +115,23 @@ class MissingPrePing(EngineRule):
             from sqlalchemy.ext.asyncio import create_async_engine
             engine = create_async_engine(URL, pool_pre_ping=True)
         """, expect=[(2, 10, "engine without `pool_pre_ping=True`:")]),
+        example("""
+            from sqlalchemy import make_url
+            from sqlalchemy.ext.asyncio import create_async_engine
+            def build(url):
+                if make_url(url).get_backend_name() != "sqlite":
+                    return create_async_engine(url)
+                return create_async_engine(url, connect_args={"check_same_thread": False})
+        """, expect=[(5, 16, "engine without `pool_pre_ping=True`:")]),
+        example("""
+            from sqlalchemy.ext.asyncio import create_async_engine
+            def build(local, folder):
+                if local:
+                    url = f"sqlite+aiosqlite:///{folder}/cache.db"
+                else:
+                    url = "postgresql+asyncpg://app@db/cache"
+                return create_async_engine(url)
+        """, expect=[(7, 12, "engine without `pool_pre_ping=True`:")]),
         example("""
             import sqlalchemy as sa
             PING = False

@@ -18,6 +18,16 @@ class MissingRecycle(EngineRule):
     """## What it does
     Checks for engines without `pool_recycle`, or with a negative one (`-1`, "never").
 
+    Silent where the URL is known to be SQLite (or DuckDB, `duckdb:///...`: both run inside
+    the process and keep no server connections): a
+    literal or a constant, an f-string whose literal head is `sqlite...`, the assignment
+    that reaches the call (the one in the call's own `if` / `case` branch, or the only one
+    on every path), or a guard on the name (or dotted name) passed as the URL
+    (`url.startswith("sqlite")`,
+    `"sqlite" in url`, `url.drivername.startswith("sqlite")`,
+    `make_url(url).get_backend_name() == "sqlite"`, inside its branch or after an early
+    exit). A URL read from the environment with a SQLite default is not SQLite.
+
     ## Why is this bad?
     SQLAlchemy's default is `pool_recycle=-1`: a pooled connection is kept for the life of
     the process. Every hop between the service and the database has an idle timeout
@@ -52,11 +62,15 @@ class MissingRecycle(EngineRule):
     name = "missing-recycle"
     severity = "warning"
     fix = "safe"
-    valid = (example(_IMPORT + "engine = create_async_engine(URL, pool_recycle=1800)"),)
+    valid = (example(_IMPORT + "engine = create_async_engine(URL, pool_recycle=1800)"),
+             example(_IMPORT + "def build(url):\n    if 'sqlite' in url:\n        return create_async_engine(url)\n"
+                     "    return create_async_engine(url, pool_recycle=1800)"))
     invalid = (
         example(_IMPORT + "engine = create_async_engine(URL)",
                 fixed=_IMPORT + "engine = create_async_engine(URL, pool_recycle=3600)",
                 expect=[(2, 10, "engine without `pool_recycle`:")]),
+        example(_IMPORT + "def build(url):\n    if 'sqlite' not in url:\n        return create_async_engine(url)",
+                expect=[(4, 16, "engine without `pool_recycle`:")]),
         example(_IMPORT + "engine = create_async_engine(URL, pool_recycle=-1)",
                 expect=[(2, 10, "`pool_recycle=-1` never recycles:")]),
         example(_IMPORT + "engine = create_async_engine(URL)",

@@ -21,6 +21,11 @@ class UnboundedOverflow(EngineRule):
     Checks for engines whose `max_overflow` is absent (SQLAlchemy's implicit 10), `-1`
     (no limit at all), or above `max-overflow` (default 0).
 
+    Capacity is planned by the service that runs the pool: the rule applies only where
+    the project root's runtime is a long-running server or worker (detected, see `pool-lint
+    check --show-runtime`, or `runtime = "server"`). In a library, an SDK, or any project
+    whose runtime is unknown or serverless, it is silent: the caller sizes the pool.
+
     ## Why is this bad?
     Overflow connections are opened beyond `pool_size` when a burst arrives and are closed
     again as soon as they are returned, so every burst pays the connection handshake again.
@@ -46,6 +51,7 @@ class UnboundedOverflow(EngineRule):
 
     ## Options
     - `max-overflow`: the largest accepted value, and the value the fix inserts (default 0).
+    - `runtime`: the rule applies only where it is (or is detected as) `"server"`.
 
     ## References
     - SQLAlchemy documentation, `QueuePool` (`max_overflow`).
@@ -56,15 +62,22 @@ class UnboundedOverflow(EngineRule):
     name = "unbounded-overflow"
     severity = "warning"
     fix = "safe"
-    valid = (example(_IMPORT + "engine = create_engine(URL, max_overflow=0)"),
-             example(_IMPORT + "engine = create_engine(URL, max_overflow=5)", max_overflow=5))
+    valid = (example(_IMPORT + "engine = create_engine(URL, max_overflow=0)", runtime="server"),
+             example(_IMPORT + "engine = create_engine(URL, max_overflow=5)", max_overflow=5, runtime="server"),
+             # A library (no server evidence): its caller plans the capacity.
+             example(_IMPORT + "engine = create_engine(URL)"),
+             example(_IMPORT + "engine = create_engine(URL, max_overflow=-1)", runtime="serverless"))
     invalid = (
         example(_IMPORT + "engine = create_engine(URL)", fixed=_IMPORT + "engine = create_engine(URL, max_overflow=0)",
-                expect=[(2, 10, "engine without `max_overflow`:")]),
-        example(_IMPORT + "engine = create_engine(URL, max_overflow=-1)",
+                runtime="server", expect=[(2, 10, "engine without `max_overflow`:")]),
+        example(_IMPORT + "engine = create_engine(URL, max_overflow=-1)", runtime="server",
                 expect=[(2, 10, "`max_overflow=-1` leaves overflow unbounded:")]),
-        example(_IMPORT + "engine = create_engine(URL, max_overflow=10)",
+        example(_IMPORT + "engine = create_engine(URL, max_overflow=10)", runtime="server",
                 expect=[(2, 10, "`max_overflow=10` is above 0:")]),
+        # A server detected from the project's files (a Procfile runs gunicorn).
+        example(_IMPORT + "engine = create_engine(URL)", path="app/db.py",
+                files=(("pyproject.toml", "[project]\nname = 'shop'\n"), ("Procfile", "web: gunicorn app.main:app\n")),
+                expect=[(2, 10, "engine without `max_overflow`:")]),
     )
 
     def check_call(self, file, call):
@@ -97,6 +110,11 @@ class ImplicitPoolSize(EngineRule):
     """## What it does
     Checks for engines without an explicit `pool_size`.
 
+    Capacity is planned by the service that runs the pool: the rule applies only where
+    the project root's runtime is a long-running server or worker (detected, see `pool-lint
+    check --show-runtime`, or `runtime = "server"`). In a library, an SDK, or any project
+    whose runtime is unknown or serverless, it is silent: the caller sizes the pool.
+
     ## Why is this bad?
     Without it the pool holds SQLAlchemy's implicit 5 connections per process, a number
     nobody chose. The pool size is a capacity decision: it bounds how many requests of one
@@ -119,6 +137,7 @@ class ImplicitPoolSize(EngineRule):
 
     ## Options
     - `pool-size`: the value the fix inserts.
+    - `runtime`: the rule applies only where it is (or is detected as) `"server"`.
 
     ## References
     - SQLAlchemy documentation, `QueuePool` (`pool_size`).
@@ -129,12 +148,14 @@ class ImplicitPoolSize(EngineRule):
     name = "implicit-pool-size"
     severity = "info"
     fix = "safe"
-    valid = (example(_IMPORT + "engine = create_engine(URL, pool_size=int(SIZE))"),)
+    valid = (example(_IMPORT + "engine = create_engine(URL, pool_size=int(SIZE))", runtime="server"),
+             # A library (no server evidence): its caller plans the capacity.
+             example(_IMPORT + "engine = create_engine(URL)"))
     invalid = (
         example(_IMPORT + "engine = create_engine(URL)", fixed=_IMPORT + "engine = create_engine(URL, pool_size=20)",
-                expect=[(2, 10, "engine without `pool_size`:")]),
+                runtime="server", expect=[(2, 10, "engine without `pool_size`:")]),
         example(_IMPORT + "engine = create_engine(URL)", fixed=_IMPORT + "engine = create_engine(URL, pool_size=8)",
-                pool_size=8, expect=[(2, 10, "engine without `pool_size`:")]),
+                pool_size=8, runtime="server", expect=[(2, 10, "engine without `pool_size`:")]),
     )
 
     def check_call(self, file, call):
@@ -151,6 +172,11 @@ class PoolTimeout(EngineRule):
     """## What it does
     Checks for engines without `pool_timeout`, and, when `request-timeout` is configured,
     for a `pool_timeout` that is not below it.
+
+    Capacity is planned by the service that runs the pool: the rule applies only where
+    the project root's runtime is a long-running server or worker (detected, see `pool-lint
+    check --show-runtime`, or `runtime = "server"`). In a library, an SDK, or any project
+    whose runtime is unknown or serverless, it is silent: the caller sizes the pool.
 
     ## Why is this bad?
     `pool_timeout` is how long a request waits for a free connection before SQLAlchemy
@@ -177,6 +203,7 @@ class PoolTimeout(EngineRule):
     ## Options
     - `request-timeout`: the request timeout in front of the service, in seconds.
     - `pool-timeout`: the value the fix inserts (must be below `request-timeout`).
+    - `runtime`: the rule applies only where it is (or is detected as) `"server"`.
 
     ## References
     - SQLAlchemy documentation, `QueuePool` (`timeout`).
@@ -188,15 +215,17 @@ class PoolTimeout(EngineRule):
     severity = "warning"
     fix = "safe"
     valid = (
-        example(_IMPORT + "engine = create_engine(URL, pool_timeout=30)"),
-        example(_IMPORT + "engine = create_engine(URL, pool_timeout=10)", request_timeout=30),
+        example(_IMPORT + "engine = create_engine(URL, pool_timeout=30)", runtime="server"),
+        example(_IMPORT + "engine = create_engine(URL, pool_timeout=10)", request_timeout=30, runtime="server"),
+        # A library (no server evidence): its caller plans the capacity.
+        example(_IMPORT + "engine = create_engine(URL, pool_timeout=30)", request_timeout=30),
     )
     invalid = (
         example(_IMPORT + "engine = create_engine(URL)", fixed=_IMPORT + "engine = create_engine(URL, pool_timeout=30)",
-                expect=[(2, 10, "engine without `pool_timeout`:")]),
+                runtime="server", expect=[(2, 10, "engine without `pool_timeout`:")]),
         example(_IMPORT + "engine = create_engine(URL)", fixed=_IMPORT + "engine = create_engine(URL, pool_timeout=10)",
-                request_timeout=30, expect=[(2, 10, "engine without `pool_timeout`:")]),
-        example(_IMPORT + "engine = create_engine(URL, pool_timeout=30)", request_timeout=30,
+                request_timeout=30, runtime="server", expect=[(2, 10, "engine without `pool_timeout`:")]),
+        example(_IMPORT + "engine = create_engine(URL, pool_timeout=30)", request_timeout=30, runtime="server",
                 expect=[(2, 10, "`pool_timeout=30` is not below the request timeout (30 s):")]),
     )
 
