@@ -455,6 +455,7 @@ class ModuleFinder:
         self._imported: Dict[Tuple[str, str, str], tuple] = {}  # (folder or import root, module, name)
         self._src = os.path.join(root, "src")
         self._tops_of_chains: Optional[Dict[str, Set[str]]] = None  # _chain_tops()
+        self._chained: Optional[Dict[str, FrozenSet[str]]] = None  # _in_chains()
         self.tops = tops if tops is not None else names_in_paths(root, files)  # what an absolute import can reach
 
     def resolve(self, path: str, imports) -> tuple:
@@ -525,9 +526,29 @@ class ModuleFinder:
         for base in {self.root, self._src, folder}:
             found |= self._at(base, module)
         if not found:  # as project.Project.find_module: the top of every other package chain
-            for top in self._chain_tops().get(module.split(".", 1)[0], ()):
-                found |= self._at(top, module)
+            found |= self._in_chains(module)
         return found
+
+    def _in_chains(self, module: str) -> FrozenSet[str]:
+        """What `_at(top, module)` finds, over every chain top of the module's first name
+        (`_chain_tops`), from one index of the files below those tops: by their path
+        below the top (`name/a/b.py`, `name/a/b/__init__.py`)."""
+        if self._chained is None:
+            index: Dict[str, Set[str]] = {}
+            packages = {os.path.join(top, name): top for name, tops in self._chain_tops().items() for top in tops}
+            for path in self.files:
+                folder = os.path.dirname(path)
+                stem = path[:-3]
+                if stem in packages:  # top/name.py
+                    index.setdefault(path[len(packages[stem]) + 1:], set()).add(path)
+                while folder and folder not in (self.root, os.path.dirname(folder)):
+                    top = packages.get(folder)
+                    if top is not None:
+                        index.setdefault(path[len(top) + 1:], set()).add(path)
+                    folder = os.path.dirname(folder)
+            self._chained = {rel: frozenset(files) for rel, files in index.items()}
+        rel = module.replace(".", os.sep)
+        return self._chained.get(rel + ".py", _NOTHING) | self._chained.get(rel + os.sep + "__init__.py", _NOTHING)
 
     def _chain_tops(self) -> Dict[str, Set[str]]:
         """A top-level package's name -> the folders holding a package of that name at the
