@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import PurePath
 from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
 
 # What can call out (the catalogue): an import of anything else calls nothing out.
@@ -456,6 +455,7 @@ class ModuleFinder:
         self._imported: Dict[Tuple[str, str, str], tuple] = {}  # (folder or import root, module, name)
         self._src = os.path.join(root, "src")
         self._tops_of_chains: Optional[Dict[str, Set[str]]] = None  # _chain_tops()
+        self._chained: Optional[Dict[str, FrozenSet[str]]] = None  # _in_chains()
         self.tops = tops if tops is not None else names_in_paths(root, files)  # what an absolute import can reach
 
     def resolve(self, path: str, imports) -> tuple:
@@ -526,9 +526,29 @@ class ModuleFinder:
         for base in {self.root, self._src, folder}:
             found |= self._at(base, module)
         if not found:  # as project.Project.find_module: the top of every other package chain
-            for top in self._chain_tops().get(module.split(".", 1)[0], ()):
-                found |= self._at(top, module)
+            found |= self._in_chains(module)
         return found
+
+    def _in_chains(self, module: str) -> FrozenSet[str]:
+        """What `_at(top, module)` finds, over every chain top of the module's first name
+        (`_chain_tops`), from one index of the files below those tops: by their path
+        below the top (`name/a/b.py`, `name/a/b/__init__.py`)."""
+        if self._chained is None:
+            index: Dict[str, Set[str]] = {}
+            packages = {os.path.join(top, name): top for name, tops in self._chain_tops().items() for top in tops}
+            for path in self.files:
+                folder = os.path.dirname(path)
+                stem = path[:-3]
+                if stem in packages:  # top/name.py
+                    index.setdefault(path[len(packages[stem]) + 1:], set()).add(path)
+                while folder and folder not in (self.root, os.path.dirname(folder)):
+                    top = packages.get(folder)
+                    if top is not None:
+                        index.setdefault(path[len(top) + 1:], set()).add(path)
+                    folder = os.path.dirname(folder)
+            self._chained = {rel: frozenset(files) for rel, files in index.items()}
+        rel = module.replace(".", os.sep)
+        return self._chained.get(rel + ".py", _NOTHING) | self._chained.get(rel + os.sep + "__init__.py", _NOTHING)
 
     def _chain_tops(self) -> Dict[str, Set[str]]:
         """A top-level package's name -> the folders holding a package of that name at the
@@ -709,8 +729,17 @@ class Index:
         carrying = self.carrying
         queue = sorted(sources)
         done: Dict[str, FrozenSet[str]] = {}
+        # What a file mentions (`_mentioned`) changes only when a name it imports becomes
+        # an object or a file it imports whole (or by star) provides one more: a file
+        # visited again with neither is skipped without asking.
+        visited: Set[str] = set()
+        changed: Set[str] = set()
         while queue:
             path = queue.pop()
+            if path in visited and path not in changed:
+                continue
+            visited.add(path)
+            changed.discard(path)
             mentioned = frozenset(self._mentioned(path, objects, providers))
             if done.get(path) == mentioned:
                 continue
@@ -763,6 +792,11 @@ class Index:
                 self.flask_objects |= flask
                 self.flask_providers.setdefault(path, set()).update(flask)
             if new_objects:
+                # Whose `_mentioned` this can change: the importers of a name no file had
+                # made an object yet, and the files importing this one whole or by star.
+                changed.update(self.file_users.get(path, ()))
+                for name in new_objects - objects:
+                    changed.update(self.name_users.get(name, ()))
                 objects |= new_objects
                 providers.setdefault(path, set()).update(new_objects)
                 for user in self._users(new_objects, path):
@@ -920,9 +954,10 @@ class Index:
                       ) -> Tuple[bool, bool]:
         """(the engine rules?, POL204?) by a file's bits, outside test code (unless
         `check_tests`): an engine factory named, an async session maker or class named."""
-        if not check_tests and is_test_code(path, root):
+        engine, async_ = "engine" in families and bool(bits & ENGINE), "async" in families and bool(bits & ASYNC)
+        if (engine or async_) and not check_tests and is_test_code(path, root):
             return False, False
-        return "engine" in families and bool(bits & ENGINE), "async" in families and bool(bits & ASYNC)
+        return engine, async_
 
     @staticmethod
     def plan_before(path: str, bits: int, families: FrozenSet[str], root: str, check_tests: bool
@@ -1033,10 +1068,10 @@ ALL_RANGES = (ALL_LINES,)  # a hint's ranges for "anywhere"
 def is_test_code(path: str, root: str) -> bool:
     """Test code by its path below its project root (analysis/roles.py), where no engine
     or session rule fires unless `check-tests` says so."""
-    from .analysis.roles import is_test_path
+    from .analysis.roles import is_test_relative
 
     prefix = root.rstrip(os.sep) + os.sep if root else ""
-    return path.startswith(prefix) and is_test_path(PurePath(path[len(prefix):]))
+    return path.startswith(prefix) and is_test_relative(path[len(prefix):])
 
 
 FAMILIES = {

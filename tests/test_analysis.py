@@ -185,6 +185,42 @@ def test_test_paths(path, expected):
     assert is_test_path(PurePath(path)) is expected
 
 
+def _old_is_test_path(path) -> bool:
+    """roles.is_test_path as it was (PurePath and fnmatch), the reference."""
+    import fnmatch
+
+    path = PurePath(path)
+    if any(fnmatch.fnmatch(path.name, pattern) for pattern in ("test_*.py", "*_test.py", "conftest.py")):
+        return True
+    return any(part in ("tests", "test") for part in path.parts[:-1])
+
+
+def test_test_paths_from_strings_answer_as_pathlib():
+    """is_test_relative (the screen's, from the string) says what PurePath and fnmatch say,
+    for odd names, Windows-style separators, empty and `.` parts, anchors."""
+    import itertools
+
+    from pool_lint.analysis.roles import is_test_relative
+
+    folders = ["", "tests", "test", "Tests", "tests.py", "contests", "app", ".", "..", "a.b", "tests\\x",
+               "app\\tests", "C:", "C:\\tests", " tests", "tests ", "[tests]", "*", "te*st"]
+    names = ["test_db.py", "test_.py", "test_db.pyc", "db_test.py", "_test.py", "conftest.py", "Conftest.py",
+             "conftest.pyw", "test.py", "testing.py", "test_db.PY", "TEST_db.py", "db.py", "", ".", "..",
+             "tests", "test", "test_[a].py", "test_*.py", "test_?.py", "x\\test_a.py", "tests\\db.py",
+             "test_\n.py", "\u00e9_test.py", "test_db.py ", " conftest.py", "a_test.py.py", ".test_db.py"]
+    paths = set()
+    for a, b, name in itertools.product(folders, folders, names):
+        for sep in ("/", "//"):
+            paths.add(sep.join(part for part in (a, b, name) if part))
+            paths.add(sep.join((a, b, name)))
+    paths |= {"", "/", "//", "///", "/tests/x.py", "//tests/x.py", "tests/", "tests/x.py/", "tests/./x.py",
+              "./tests/x.py", "tests/x.py/.", "x/test_a.py/", "conftest.py/.", "a/./", "./", "."}
+    for path in sorted(paths):
+        assert is_test_relative(path) is _old_is_test_path(path), path
+        assert is_test_path(path) is _old_is_test_path(path), path
+        assert is_test_path(PurePath(path)) is _old_is_test_path(path), path
+
+
 def test_alembic_env_is_a_migration():
     file = context("from alembic import context\nfrom sqlalchemy import engine_from_config\n")
     assert role(PurePath("migrations/env.py"), file.names) == "migration"

@@ -262,3 +262,33 @@ def test_an_attribute_assigned_is_no_name_of_the_module():
     assert provided["app/templates.py"] == {"env"}
     assert "filters" not in names
     assert index.select() == set()
+
+
+def test_chain_tops_index_finds_what_each_top_finds():
+    """ModuleFinder._in_chains (one index of the files below the chain tops) finds what
+    `_at(top, module)` finds over every chain top of the module's first name."""
+    import itertools
+    import os
+
+    from pool_lint.screen import ModuleFinder
+
+    root = os.sep + "r"
+    rel = ["services/api/app/__init__.py", "services/api/app/db.py", "services/api/app/models/__init__.py",
+           "services/api/app/models/user.py", "services/worker/app/__init__.py", "services/worker/app/db.py",
+           "services/worker/app.py", "libs/money/money/__init__.py", "libs/money/money/core.py",
+           "libs/money/money/sub/pkg/__init__.py", "libs/money/money/sub/pkg/x.py", "libs/money/tests/test_a.py",
+           "libs/v1.2/odd/__init__.py", "libs/v1.2/odd/y.py", "src/inside/__init__.py", "src/inside/z.py",
+           "top/__init__.py", "top/t.py", "scripts/run.py", "pkg/__init__.py", "pkg/inner/__init__.py"]
+    files = [os.path.join(root, *path.split("/")) for path in rel]
+    finder = ModuleFinder(root, files)
+    names = ["app", "money", "odd", "inside", "top", "pkg", "inner", "pkg2", "sub", "x", "v1", ""]
+    rests = ["", "db", "models", "models.user", "core", "sub", "sub.pkg", "sub.pkg.x", "pkg.x", "y", "2.odd",
+             "z", "t", "nope", ".db", "db.", "inner"]
+    for name, rest in itertools.product(names, rests):
+        module = f"{name}.{rest}" if rest else name
+        expected = set()
+        for top in finder._chain_tops().get(module.split(".", 1)[0], ()):
+            expected |= finder._at(top, module)
+        assert set(finder._in_chains(module)) == expected, module
+    assert finder._in_chains("app.db") == {files[1], files[5]}
+    assert finder._in_chains("pkg.x") == {files[10]}  # a chain top inside another chain (money/sub/pkg)
