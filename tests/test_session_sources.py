@@ -392,3 +392,36 @@ def test_a_factory_imported_in_the_function_body(project):
             print(db_session)
     ''')
     assert codes(found) == [(6, "POL203")]
+
+
+def test_a_parameter_annotated_with_a_newtype_of_a_session_class(project):
+    """`AsyncSession = NewType("AsyncSession", sqlalchemy's AsyncSession)` (also through
+    another NewType) names the same objects for the type checker: a parameter annotated
+    with it is a session. A NewType of anything else is not."""
+    found = check(project, "app/refunds.py", '''
+        import httpx
+        from sqlalchemy import select
+
+        from app.kinds import AsyncSession, NotASession
+
+        client = httpx.AsyncClient()
+
+
+        async def refund(session: AsyncSession, order_id: int) -> None:
+            await session.scalar(select(1))
+            await client.post("https://payments.example.com/refunds", json={"order": order_id})
+
+
+        async def other(session: NotASession, order_id: int) -> None:
+            await session.scalar(select(1))
+            await client.post("https://payments.example.com/refunds", json={"order": order_id})
+    ''', files={"app/kinds.py": '''
+        from typing import NewType
+
+        from sqlalchemy.ext.asyncio import AsyncSession as _AsyncSession
+
+        AsyncReadSession = NewType("AsyncReadSession", _AsyncSession)
+        AsyncSession = NewType("AsyncSession", AsyncReadSession)
+        NotASession = NewType("NotASession", dict)
+    '''})
+    assert codes(found) == [(12, "POL201")]

@@ -198,7 +198,7 @@ class SessionAnalysis:
         key = _dotted(annotation)
         if key is not None:
             if key not in self._annotations:
-                self._annotations[key] = self.file.resolve(annotation) in SESSION_CLASSES
+                self._annotations[key] = session_type(self.file.module, annotation)
             return self._annotations[key]
         if isinstance(annotation, ast.Subscript):
             inner = annotation.slice
@@ -387,6 +387,29 @@ class SessionAnalysis:
         if key not in self._flows:
             self._flows[key] = Flow(self, func).run()
         return self._flows[key]
+
+
+NEW_TYPES = frozenset(["typing.NewType", "typing_extensions.NewType"])
+
+
+def session_type(module, expr: ast.AST, depth: int = 0) -> bool:
+    """Is the annotation `expr` (a name in `module`) a session class: one of SQLAlchemy's,
+    or a project's `typing.NewType` of one (`AsyncSession = NewType("AsyncSession",
+    _AsyncSession)`: a type checker's distinct name for the same objects)? Calling a
+    NewType makes no session, so this is for annotations only."""
+    qualified = module.resolve(expr)
+    if qualified in SESSION_CLASSES:
+        return True
+    if depth > 3 or qualified is None or module.project is None:
+        return False
+    _, owner, node = module.project.resolve(qualified, module.path, want=(ast.Name,))
+    if owner is None or not isinstance(node, ast.Name):
+        return False
+    value = owner.names.single_assignment(node.id)
+    return (isinstance(value, ast.Call) and len(value.args) == 2 and not value.keywords
+            and owner.resolve(value.func) in NEW_TYPES
+            and isinstance(value.args[1], (ast.Name, ast.Attribute))
+            and session_type(owner, value.args[1], depth + 1))
 
 
 def _is_local(file, node, name: str) -> bool:
