@@ -67,9 +67,6 @@ IN_MEMORY_DRIVERS = ("sqlite", "sqlite+pysqlite")
 # Methods of `app.config` that only read it; every other method may write it.
 _CONFIG_READS = frozenset(["get", "keys", "items", "values", "copy", "__contains__", "__getitem__", "get_namespace"])
 _CONFIG_WRITES = frozenset(["update", "from_mapping"])
-_SKIP_FOLDERS = frozenset(["node_modules", "site-packages", "__pycache__", "venv", "env", "build", "dist"])
-_MAX_FILES = 20_000
-_MAX_FOLDERS = 5_000
 _IMPORTS_FLASK_SQLALCHEMY = re.compile(rb"^[ \t]*(?:from[ \t]+flask_sqlalchemy\b|import[ \t]+flask_sqlalchemy\b)", re.M)
 
 
@@ -95,33 +92,17 @@ Options = Dict[Any, Opt]
 
 # -- the project's files, for the questions no import answers -------------------------------
 def _project_files(project) -> List[str]:
-    """The project's Python files outside test code (hidden folders, virtual
-    environments and build output left out), walked once per project."""
+    """The project's Python files outside test code: the root's files as the runtime
+    detection and the index list them (`runtime.python_files`: hidden, excluded and
+    linked folders and nested project roots left out), read once per project."""
     key = ("flask", "files")
     found = project.facts.get(key)
     if found is None:
-        from ..files import ROOT_MARKERS
+        from .runtime import python_files
 
-        found = []
         root = str(project.root)
-        # A folder that is no project root (a lone script's folder, a home folder): only
-        # its packages are the project.
-        marked = any(os.path.exists(os.path.join(root, marker)) for marker in ROOT_MARKERS)
-        folders = 0
-        for folder, dirs, files in os.walk(root):
-            folders += 1
-            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP_FOLDERS
-                             and not os.path.islink(os.path.join(folder, d))
-                             and (marked or os.path.isfile(os.path.join(folder, d, "__init__.py"))))
-            if folders > _MAX_FOLDERS:
-                dirs[:] = []
-            for name in sorted(files):
-                if name.endswith(".py"):
-                    path = os.path.join(folder, name)
-                    if not is_test_path(PurePath(os.path.relpath(path, root))):
-                        found.append(path)
-            if len(found) > _MAX_FILES:
-                break
+        found = [path for path in python_files(root)
+                 if not is_test_path(PurePath(os.path.relpath(path, root)))]
         project.facts[key] = found
     return found
 
