@@ -874,7 +874,7 @@ def is_db(module, expr: ast.AST) -> bool:
     project = module.project
     if isinstance(expr, ast.Name):
         func = next((f for f in module.source.enclosing(expr) if isinstance(f, FunctionNode)), None)
-        if func is not None and module.names.binds(func, expr.id) and module.names.local_import(func, expr.id) is None:
+        if func is not None and module.names.local_variable(func, expr.id):
             return False  # a local variable
     qualified = _qualified(module, expr)
     if qualified is None:

@@ -191,6 +191,11 @@ class ModuleNames:
             return False
         return name in self.function_bindings(func)
 
+    def local_variable(self, func: ast.AST, name: str) -> bool:
+        """Is `name` a variable of `func`: bound there, and not only by an import made
+        inside it (which resolves as any import does)?"""
+        return self.binds(func, name) and self.local_import(func, name) is None
+
     def local_import(self, func: ast.AST, name: str) -> Optional[str]:
         """The qualified name of an import made inside `func` that binds `name`."""
         nodes = self.function_bindings(func).get(name, [])

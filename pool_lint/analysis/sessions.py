@@ -121,9 +121,8 @@ class SessionAnalysis:
         file = self.file
         if isinstance(expr, ast.Name):
             func = file.function_of(expr)
-            if func is not None and file.names.binds(func, expr.id) and file.names.local_import(func, expr.id) is None:
-                # `maker = sessionmaker(bind=engine)` in the function (an import in the function
-                # body binds the name too: it resolves as any import)
+            if func is not None and file.names.local_variable(func, expr.id):
+                # `maker = sessionmaker(bind=engine)` in the function
                 value = file.evaluator.binding_value(expr.id, expr)
                 return (file.module, value) if isinstance(value, ast.Call) else None
             value = file.names.single_assignment(expr.id)
