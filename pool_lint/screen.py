@@ -190,14 +190,9 @@ def facts_and_tops(data: bytes, configured: FrozenSet[str] = frozenset()) -> Tup
     ext_names: Set[str] = set()
     # The same import lines recur across a project's files: each is read once per process.
     memo = _IMPORT_MEMO.get(configured)
-    if memo is None or len(memo) > 200_000:
-        memo = _IMPORT_MEMO[configured] = {}
-    for line, statements in import_groups(data):
-        found = memo.get(line) if line is not None else None
-        if found is None:
-            found = _import_entries(statements, configured)
-            if line is not None:
-                memo[line] = found
+    if memo is None:
+        memo = _IMPORT_MEMO[configured] = ({}, lambda statements: _import_entries(statements, configured))
+    for _line, found in import_groups(data, memo[1], memo[0]):
         if found[0]:
             entries += found[0]
             tops.update(found[2])
@@ -207,7 +202,8 @@ def facts_and_tops(data: bytes, configured: FrozenSet[str] = frozenset()) -> Tup
     return FileFacts(bits, " ".join(entries), " ".join(sorted(ext_names))), frozenset(tops)
 
 
-_IMPORT_MEMO: Dict[FrozenSet[str], Dict[bytes, Tuple[List[str], Tuple[str, ...], Tuple[str, ...]]]] = {}
+# Per `configured`: (a line's text -> its _import_entries, the conversion).
+_IMPORT_MEMO: Dict[FrozenSet[str], tuple] = {}
 
 
 def _import_entries(statements: tuple, configured: FrozenSet[str]
@@ -456,6 +452,8 @@ class ModuleFinder:
         self._src = os.path.join(root, "src")
         self._tops_of_chains: Optional[Dict[str, Set[str]]] = None  # _chain_tops()
         self._chained: Optional[Dict[str, FrozenSet[str]]] = None  # _in_chains()
+        self._bases = (root, self._src)  # where every absolute import is looked for
+        self._base_set = frozenset(self._bases)
         self.tops = tops if tops is not None else names_in_paths(root, files)  # what an absolute import can reach
 
     def resolve(self, path: str, imports) -> tuple:
@@ -465,15 +463,21 @@ class ModuleFinder:
         star-imported, and the files each name was imported from."""
         names, modules, stars, name_files = {}, {}, set(), {}
         folder = os.path.dirname(path)
+        base = None  # the folder's import root, once an absolute import asks
         known = self._imported
         for module, name, local in imports:  # project_imports: none of a library
             # What `from module import name` loads is the same from every folder of an
             # import root (relative imports aside): asked once per root.
-            key = (folder if module[:1] == "." else self._import_root(folder), module, name)
+            if module[:1] == ".":
+                key = (folder, module, name)
+            else:
+                if base is None:
+                    base = self._import_root(folder)
+                key = (base, module, name)
             answer = known.get(key)
             if answer is None:
-                found = self._find(folder, module)
-                sub = self._find(folder, module + name if module.endswith(".") else f"{module}.{name}") \
+                found = self._find(folder, module, key[0])
+                sub = self._find(folder, module + name if module.endswith(".") else f"{module}.{name}", key[0]) \
                     if name and name != "*" else _NOTHING
                 answer = known[key] = (found, sub)
             found, sub = answer
@@ -503,10 +507,11 @@ class ModuleFinder:
             self._roots[folder] = found
         return found
 
-    def _find(self, folder: str, module: str) -> Set[str]:
+    def _find(self, folder: str, module: str, base: Optional[str] = None) -> Set[str]:
         """The project files an import of `module` from a file in `folder` can load:
-        for an absolute import, the same from every folder of one import root."""
-        key = (folder if module[:1] == "." else self._import_root(folder), module)
+        for an absolute import, the same from every folder of one import root (`base`,
+        the folder's, where the caller knows it; the folder for a relative import)."""
+        key = (base if base is not None else folder if module[:1] == "." else self._import_root(folder), module)
         found = self._found.get(key)
         if found is None:
             found = self._found[key] = self._find_from(key[0], module)
@@ -522,9 +527,20 @@ class ModuleFinder:
             rest = module[level:]
             base = os.path.join(folder, *rest.split(".")) if rest else folder
             return {c for c in (base + ".py", os.path.join(base, "__init__.py")) if c in self.files}
+        # `_at(base, module)` from the root, `src/` and the import root, written out: most
+        # modules asked are asked once (each from one import root), and found nowhere.
+        sep, files = os.sep, self.files
+        target = module.replace(".", sep)
         found = set()
-        for base in {self.root, self._src, folder}:
-            found |= self._at(base, module)
+        for base in self._bases if folder in self._base_set else self._bases + (folder,):
+            if base:
+                stem = (base if base.endswith(sep) else base + sep) + target
+            else:
+                stem = target
+            if stem + ".py" in files:
+                found.add(stem + ".py")
+            if stem + sep + "__init__.py" in files:
+                found.add(stem + sep + "__init__.py")
         if not found:  # as project.Project.find_module: the top of every other package chain
             found |= self._in_chains(module)
         return found
@@ -536,16 +552,36 @@ class ModuleFinder:
         if self._chained is None:
             index: Dict[str, Set[str]] = {}
             packages = {os.path.join(top, name): top for name, tops in self._chain_tops().items() for top in tops}
+            dirname, root = os.path.dirname, self.root
+            # Per folder, the chain tops of the packages it is in (itself or a folder
+            # above it, up to the root): worked out once per folder, not per file.
+            above: Dict[str, tuple] = {}
             for path in self.files:
-                folder = os.path.dirname(path)
                 stem = path[:-3]
                 if stem in packages:  # top/name.py
                     index.setdefault(path[len(packages[stem]) + 1:], set()).add(path)
-                while folder and folder not in (self.root, os.path.dirname(folder)):
-                    top = packages.get(folder)
-                    if top is not None:
-                        index.setdefault(path[len(top) + 1:], set()).add(path)
-                    folder = os.path.dirname(folder)
+                folder = dirname(path)
+                tops = above.get(folder)
+                if tops is None:
+                    climbed = []  # the folders up to the first one known (or where the walk stops)
+                    tops = ()
+                    while folder and folder != root:
+                        parent = dirname(folder)
+                        if parent == folder:
+                            break
+                        known = above.get(folder)
+                        if known is not None:
+                            tops = known
+                            break
+                        climbed.append(folder)
+                        folder = parent
+                    for folder in reversed(climbed):
+                        top = packages.get(folder)
+                        tops = above[folder] = (top,) + tops if top is not None else tops
+                    if not climbed:
+                        above[dirname(path)] = tops
+                for top in tops:
+                    index.setdefault(path[len(top) + 1:], set()).add(path)
             self._chained = {rel: frozenset(files) for rel, files in index.items()}
         rel = module.replace(".", os.sep)
         return self._chained.get(rel + ".py", _NOTHING) | self._chained.get(rel + os.sep + "__init__.py", _NOTHING)
@@ -610,6 +646,7 @@ class Index:
         self.root = root if root is not None else os.path.commonpath(list(facts)) if facts else ""
         self._read: Dict[str, tuple] = dict(parts or {})  # module_level, per file
         self._split: Dict[str, Optional[List[Statement]]] = dict(statements or {})  # statements.layout, per file
+        self._class_units: Dict[str, List[Tuple[str, List[Unit]]]] = {}  # _classes, per file
         self._external_imports: Optional[Dict[str, Set[str]]] = None
         # `finder`, `resolved`: a ModuleFinder of these files, and what it resolved of
         # some of their imports already (the runner does it while the scan goes on).
@@ -684,9 +721,13 @@ class Index:
 
     def _classes(self, path: str) -> List[Tuple[str, List[Unit]]]:
         """(name, the units of its members) of the module-level classes of a file: its
-        head (`class C(Base):`, decorators and docstring) first."""
-        return [(statement[5], members_of(statement) or [statement[0]]) for statement in self._statements_of(path) or ()
+        head (`class C(Base):`, decorators and docstring) first (made once per file)."""
+        found = self._class_units.get(path)
+        if found is None:
+            found = self._class_units[path] = [
+                (statement[5], members_of(statement) or [statement[0]]) for statement in self._statements_of(path) or ()
                 if statement[1] == "class" and statement[5]]
+        return found
 
     def _statements_of(self, path: str) -> Optional[List[Statement]]:
         """The module-level statements of a file (read once: statements.layout), or None
@@ -734,6 +775,7 @@ class Index:
         # visited again with neither is skipped without asking.
         visited: Set[str] = set()
         changed: Set[str] = set()
+        made_anywhere: Set[str] = set().union(*self.made.values())  # every file's `made`
         while queue:
             path = queue.pop()
             if path in visited and path not in changed:
@@ -759,7 +801,7 @@ class Index:
             functions = [(name, [unit]) for name, unit in defs] + classes
             fresh = words + tuple(name.encode() for name in sorted(own | new_objects))
             known: Tuple[bytes, ...] = ()
-            made = set(self._mentioned(path, set().union(*self.made.values()), self.made)) if self.made else set()
+            made = set(self._mentioned(path, made_anywhere, self.made)) if made_anywhere else set()
             makers = carrying + tuple(name.encode() for name in sorted(
                 made | self.made.get(path, set()) | {name for name, _ in values} & new_objects))
             handing_names = set(self._mentioned(path, self.handing_names, self.handing)) \
@@ -785,6 +827,7 @@ class Index:
             made = {name for name, _ in values} & new_objects
             if made:  # what can make a session (POL203): module-level values, not functions
                 self.made.setdefault(path, set()).update(made)
+                made_anywhere |= made
             flask_words = FLASK_DB + tuple(name.encode() for name in self._mentioned(path, self.flask_objects,
                                                                                    self.flask_providers))
             flask = {name for name, value in values if name in new_objects and _mentions_in_code(value, flask_words)}

@@ -5,6 +5,7 @@ parser does."""
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,30 @@ def test_every_form_of_import_is_found(form):
 def own_files():
     roots = [HERE / "pool_lint", HERE / "tests", HERE / "benchmarks", SHARED / "cases", SHARED / "fix_cases"]
     return sorted(p for root in roots if root.is_dir() for p in root.rglob("*.py"))
+
+
+def test_a_line_read_once_reads_the_same():
+    """import_groups with a conversion remembered per line (what facts_and_tops asks)
+    gives what the plain reading gives, converted, line by line, whether the line was
+    read before or not; a line where `import` stands only inside a longer name reads as
+    no statement (across a backslash, both readings count)."""
+    from pool_lint.analysis.statements import import_groups
+
+    data = (b"import importlib\nx = importlib.import_module('a')  # imported\nfrom a import (b,\n    c)\n"
+            b"import d as e, f\ny = 'import g'\nfrom h \\\n    import i\nimported = 1\nimport d as e, f\n")
+    plain = [(line, statements) for line, statements in import_groups(data) if statements]
+    assert [s for _, s in plain] == [((False, "importlib", (("importlib", None),)),),
+                                     ((True, "a", (("b", None), ("c", None))),),
+                                     ((False, "d", (("d", "e"),)), (False, "f", (("f", None),))),
+                                     ((True, "h", (("i", None),)), (False, "i", (("i", None),))),
+                                     ((False, "d", (("d", "e"),)), (False, "f", (("f", None),)))]
+    memo: dict = {}
+    for _ in range(2):
+        converted = [(line, found) for line, found in import_groups(data, lambda s: ("seen", s), memo)
+                     if found[1]]
+        assert converted == [(line, ("seen", statements)) for line, statements in plain]
+    assert not any(found[1] for line, found in import_groups(data, lambda s: ("seen", s), memo)
+                   if line is not None and b"import " not in line)
 
 
 def test_every_import_of_real_files_is_found():
@@ -177,6 +202,30 @@ def test_a_class_is_split_into_its_members():
                       (15, b"async def fetch(self, session: AsyncSession, url):")]
 
 
+def test_each_unit_holds_its_own_f_strings():
+    """The f-strings of a file are found once, and each unit (a statement, a class's
+    member) holds those between its first and last token: a member's are the member's;
+    after an f-string whose braces do not close (a PEP 701 one cut short by an older
+    tokenizer), the rest of the unit is taken as code."""
+    text = (b'x = "{plain}"\n'
+            b'class C:\n'
+            b'    def a(self):\n'
+            b'        return f"{client.get(u)}" + rf\'{b}\' + "{c}"\n'
+            b'    def b(self):\n'
+            b'        return "no"\n'
+            b'y = F"{{}} {d}"\n'
+            b'z = f"{{"\n')
+    first, cls, y, z = layout(text)
+    assert first[0][3] == ()
+    assert cls[0][3] == (b'f"{client.get(u)}"', b"rf'{b}'")
+    head, a, b = members_of(cls)
+    assert (head[3], a[3], b[3]) == ((), (b'f"{client.get(u)}"', b"rf'{b}'"), ())
+    assert y[0][3] == (b'F"{{}} {d}"',) and z[0][3] == (b'f"{{"',)
+    if sys.version_info < (3, 12):
+        (unit,) = [s[0] for s in layout(b'def f():\n    g(f"{d["k"]} {h.get(u)}")\n    return 1\n')]
+        assert unit[3] == (b'f"{d["', b'    g(f"{d["k"]} {h.get(u)}")\n    return 1\n')
+
+
 def test_the_hint_of_a_class_names_the_method_that_can_hold_a_finding():
     from pool_lint.screen import SESSION_NAMES, session_units
 
@@ -292,3 +341,19 @@ def test_chain_tops_index_finds_what_each_top_finds():
         assert set(finder._in_chains(module)) == expected, module
     assert finder._in_chains("app.db") == {files[1], files[5]}
     assert finder._in_chains("pkg.x") == {files[10]}  # a chain top inside another chain (money/sub/pkg)
+    # The index made from the files in another order (each folder's chain tops worked out
+    # once, from whichever of its files comes first) is the same.
+    again = ModuleFinder(root, list(reversed(files)))
+    again._in_chains("app")
+    assert again._chained == finder._chained
+    # An absolute import, looked for from the root, `src/` and the import root (written
+    # out in _find_from), else at the chain tops: what `_at` finds from each.
+    folders = {os.path.dirname(path) for path in files} | {root, os.path.join(root, "src"), os.sep, ""}
+    for folder, name, rest in itertools.product(sorted(folders), names, rests):
+        module = f"{name}.{rest}" if rest else name
+        if not module or module.startswith("."):
+            continue
+        expected = set()
+        for base in {root, os.path.join(root, "src"), folder}:
+            expected |= finder._at(base, module)
+        assert finder._find_from(folder, module) == (expected or set(finder._in_chains(module))), (folder, module)

@@ -26,7 +26,7 @@ def is_test_path(path: Optional[PurePath]) -> bool:
 
 # Where paths are POSIX ones, `is_test_relative` answers from the string alone; elsewhere
 # (Windows: two separators, drives, names matched without case) it asks `is_test_path`.
-_POSIX = os.sep == "/" and PurePath is PurePosixPath
+_POSIX = os.sep == "/" and type(PurePath()) is PurePosixPath  # (PurePath() makes a PurePosixPath there)
 _TEST_FOLDER_MEMO: Dict[str, bool] = {}
 
 

@@ -36,9 +36,10 @@ import io
 import re
 import sys
 import tokenize
+from bisect import bisect_left
 from itertools import accumulate, compress
 from operator import itemgetter
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from .text import SourceError, decode, line_starts
 
@@ -156,18 +157,24 @@ def _uses(strings: List[str], names: bytes) -> bytes:
 class _Tokens:
     """A text's tokens, column by column: strings, types (bytes), lines."""
 
-    __slots__ = ("strings", "kinds", "lines", "names", "uses", "text")
+    __slots__ = ("strings", "kinds", "names", "uses", "text", "found", "_lines")
 
     def __init__(self, text: str):
         self.text = text
-        found = _token_list(text)
+        self.found = found = _token_list(text)
         self.strings = list(map(itemgetter(0), found))
         self.kinds = bytes(min(kind, 255) for kind in map(itemgetter(1), found)) if not FAST \
             else bytes(map(itemgetter(1), found))
-        self.lines = list(map(itemgetter(2), found))
         self.names = self.kinds.translate(_IS_NAME)
         self.uses = _uses(self.strings, self.names)
+        self._lines: Optional[List[int]] = None
 
+    @property
+    def lines(self) -> List[int]:
+        """The line of each token (made when first asked: `line` reads a few)."""
+        if self._lines is None:
+            self._lines = list(map(itemgetter(2), self.found))
+        return self._lines
 
     def starts(self, a: int, b: int, level: int) -> List[int]:
         """The first tokens of the logical lines at indentation `level` (counted from that
@@ -201,35 +208,45 @@ class _Tokens:
                 at = found.start()
         return out
 
-    def name_text(self, a: int, b: int) -> bytes:
-        """The names of tokens a..b that the code uses, each between spaces (a unit's
-        NAMES): a function's or a class's own name where it is defined is no use of it."""
-        return (" %s " % " ".join(compress(self.strings[a:b], self.uses[a:b]))).encode("utf-8")
-
-    def fstrings(self, a: int, b: int) -> tuple:
-        """The f-strings among tokens a..b (their fields are code). A tokenizer older than
-        Python 3.12 cuts a PEP 701 f-string short at a nested string in its own quote
-        (`f"{d["k"]} {httpx.get(u)}"` is `f"{d["`, `k`, `"]} {httpx.get(u)}"`): after
-        an f-string whose braces do not close, every string of the unit counts as one."""
+    def fstring_finder(self) -> Callable[[int, int], tuple]:
+        """fstrings(a, b): the f-strings among tokens a..b (their fields are code), the
+        text's f-strings found once. A tokenizer older than Python 3.12 cuts a PEP 701
+        f-string short at a nested string in its own quote (`f"{d["k"]} {httpx.get(u)}"`
+        is `f"{d["`, `k`, `"]} {httpx.get(u)}"`; a nested "#" even starts a comment):
+        after an f-string whose braces do not close, the lines from it to the unit's end
+        are all taken as code (their text is one more f-string)."""
         kinds, strings = self.kinds, self.strings
-        out = []
-        at = kinds.find(_T_STRING, a, b)
+        found: List[int] = []  # the f-strings' tokens
+        encoded: List[bytes] = []
+        cut: List[bool] = []  # braces that do not close
+        at = kinds.find(_T_STRING)
         while at >= 0:
             string = strings[at]
             if string[0] in "fFrRbBuU":
                 prefix = string[:min(i for i in (string.find("'"), string.find('"')) if i >= 0)]
                 if "f" in prefix or "F" in prefix:
-                    out.append(string.encode("utf-8"))
+                    found.append(at)
+                    encoded.append(string.encode("utf-8"))
                     plain = string.replace("{{", "").replace("}}", "")
-                    if plain.count("{") > plain.count("}"):
-                        # A PEP 701 f-string cut short by a tokenizer older than 3.12 (at
-                        # a nested string in its own quote: `f"{d["k"]} {g()}"` is `f"{d["`,
-                        # `k`, `"]} {g()}"`; a nested "#" even starts a comment): the
-                        # lines from it to the unit's end are all taken as code.
-                        out.append(self.line_text(self.lines[at], self.lines[b - 1]).encode("utf-8"))
-                        break
-            at = kinds.find(_T_STRING, at + 1, b)
-        return tuple(out)
+                    cut.append(plain.count("{") > plain.count("}"))
+            at = kinds.find(_T_STRING, at + 1)
+        if not found:
+            return lambda a, b: ()
+
+        def fstrings(a: int, b: int) -> tuple:
+            k, end = bisect_left(found, a), bisect_left(found, b)
+            if k == end:
+                return ()
+            out = []
+            tokens = self.found
+            for k in range(k, end):
+                out.append(encoded[k])
+                if cut[k]:
+                    out.append(self.line_text(tokens[found[k]][2], tokens[b - 1][2]).encode("utf-8"))
+                    break
+            return tuple(out)
+
+        return fstrings
 
     def line_text(self, first: int, last: int) -> str:
         """The text of lines first..last (1-based, as the tokenizer counts them)."""
@@ -283,7 +300,8 @@ _F_PREFIX = re.compile(r"[fF][rR]?['\"]")  # in the text before any f-string's q
 
 def layout(data: bytes) -> Optional[List[Statement]]:
     """The module-level statements of a file's bytes (their texts join to the bytes), or
-    None when it does not decode or tokenize."""
+    None when it does not decode or tokenize. (Every file the scan tokenizes goes
+    through here: the loops below are written for few Python operations per statement.)"""
     try:
         text = decode(data)
     except SourceError:
@@ -292,43 +310,48 @@ def layout(data: bytes) -> Optional[List[Statement]]:
         tokens = _Tokens(text)
     except (SyntaxError, tokenize.TokenError, ValueError, RecursionError, MemoryError):
         return None
-    strings, kinds, token_lines, is_name = tokens.strings, tokens.kinds, tokens.lines, tokens.names
+    strings, kinds, found, is_name, uses = tokens.strings, tokens.kinds, tokens.found, tokens.names, tokens.uses
     starts = _line_starts(data)
     count = len(starts) - 1
-
-    def offset(line: int) -> int:
-        return starts[min(max(line, 1), count) - 1]
-
-    has_f = _F_PREFIX.search(text) is not None  # else no unit has an f-string to look for
-
-    def unit(a: int, b: int, first: int, text: bytes) -> Unit:
-        return (first, text, tokens.name_text(a, b), tokens.fstrings(a, b) if has_f else ())
+    # The byte offset of line n's start is offs[n] for n <= count (the data's end past it).
+    offs = [0]
+    offs += starts[:count]
+    size = len(kinds)
+    # The f-strings of the file (a unit's fields that are code), found once: per unit, those
+    # between its first and last token (_Tokens.fstrings, the same answer).
+    fstrings = tokens.fstring_finder() if _F_PREFIX.search(text) is not None else None
 
     # The statements at indentation 0, a compound statement's clauses (`else:`,
     # `except:`...) with it: their first tokens.
-    tops = [at for at in tokens.starts(0, len(kinds), 0) if strings[at] not in _CLAUSES]
+    tops = [at for at in tokens.starts(0, size, 0) if strings[at] not in _CLAUSES]
     out: List[Statement] = []
+    last = len(tops) - 1
     for n, a in enumerate(tops):
-        b = tops[n + 1] if n + 1 < len(tops) else len(kinds)
-        line = token_lines[a]
+        line = found[a][2]
         first = 1 if n == 0 else line
-        text_bytes = data[offset(first):offset(token_lines[b])] if b < len(kinds) else data[offset(first):]
+        if n < last:
+            b = tops[n + 1]
+            end_line = found[b][2]
+            text_bytes = data[offs[first if first <= count else count]:offs[end_line if end_line <= count else count]]
+        else:
+            b = size
+            text_bytes = data[offs[first if first <= count else count]:]
         word = strings[a]
-        if word in ("import", "from", "@"):
+        if word == "import" or word == "from" or word == "@":
             # No rule looks into an import or a decorator line for its names (the
             # decorated definition is a statement of its own): their units hold none.
-            out.append(statement_of(unit_of(first, text_bytes), "@" if word == "@" else "import", line=line))
+            out.append(((first, text_bytes, b" ", ()), "@" if word == "@" else "import", (), (), None, "", line))
             continue
-        whole = unit(a, b, first, text_bytes)
+        whole = (first, text_bytes, (" %s " % " ".join(compress(strings[a:b], uses[a:b]))).encode("utf-8"),
+                 fstrings(a, b) if fstrings is not None else ())
         if word == "def" or (word == "async" and a + 1 < b and strings[a + 1] == "def"):
             at = a + (1 if word == "def" else 2)
             name = strings[at] if at < b and is_name[at] else ""
-            out.append(statement_of(whole, "def" if word == "def" else "async def", (), (name,) if name else (), None,
-                                    name, line))
+            out.append((whole, "def" if word == "def" else "async def", (), (name,) if name else (), None, name, line))
         elif word == "class":
             name = strings[a + 1] if a + 1 < b and is_name[a + 1] else ""
-            members = _members(tokens, a, b, whole, offset, unit)
-            out.append(statement_of(whole, "class", (), (), members, name, line))
+            members = _members(tokens, a, b, whole, offs, count, fstrings)
+            out.append((whole, "class", (), (), members, name, line))
         elif word in _COMPOUND or kinds.find(_T_INDENT, a, b) >= 0:
             # A compound statement (`if`, `try`, `with`, `match`...): whatever its lines
             # bind or define, at any depth, with the whole statement as its text.
@@ -342,20 +365,22 @@ def layout(data: bytes) -> Optional[List[Statement]]:
                 if at + 1 < b and is_name[at + 1]:
                     defs.append(strings[at + 1])
                 at += 1
-            out.append(statement_of(whole, "block", tuple(tokens.targets(a, b)), tuple(defs), line=line))
+            out.append((whole, "block", tuple(tokens.targets(a, b)), tuple(defs), None, "", line))
         else:
-            out.append(statement_of(whole, "simple", tuple(tokens.targets(a, b)), line=line))
+            out.append((whole, "simple", tuple(tokens.targets(a, b)), (), None, "", line))
     if not out and data:  # comments and blank lines only
         out.append(statement_of(unit_of(1, data), "simple"))
     return out
 
 
-def _members(tokens: "_Tokens", a: int, b: int, whole: Unit, offset, unit) -> Optional[tuple]:
+def _members(tokens: "_Tokens", a: int, b: int, whole: Unit, offs: List[int], count: int, fstrings
+             ) -> Optional[tuple]:
     """A class's head (with anything before its first member), then each member of its
     body: a statement at the body's indentation, decorators joined with what follows; or
     None for a class on one line. Each without its text: (first line, start, end in the
-    class's text, names, f-strings)."""
-    strings, token_lines = tokens.strings, tokens.lines
+    class's text, names, f-strings). `offs`: the byte offset of each line's start (up to
+    line `count`), `fstrings`: the file's f-string finder, or None."""
+    strings, found, uses = tokens.strings, tokens.found, tokens.uses
     starts: List[int] = []
     decorated = False
     for at in tokens.starts(a, b, 1):
@@ -364,16 +389,22 @@ def _members(tokens: "_Tokens", a: int, b: int, whole: Unit, offset, unit) -> Op
         decorated = strings[at] == "@"
     if not starts:
         return None
-    bounds = [a] + starts + [b]
-    base = offset(whole[FIRST])
+    first = whole[FIRST]
+    base = offs[first if first <= count else count]
     size = len(whole[TEXT])
     out = []
-    for k, (lo, hi) in enumerate(zip(bounds, bounds[1:])):
-        line_a = whole[FIRST] if k == 0 else token_lines[lo]
-        cut_a = offset(line_a) - base
-        cut_b = offset(token_lines[hi]) - base if hi < b else size
-        found = unit(lo, hi, line_a, b"")
-        out.append((line_a, cut_a, cut_b, found[2], found[3]))
+    lo, line_a = a, first
+    cut_a = offs[line_a if line_a <= count else count] - base
+    for hi in starts + [b]:
+        if hi < b:
+            line_b = found[hi][2]
+            cut_b = offs[line_b if line_b <= count else count] - base
+        else:
+            cut_b = size
+        out.append((line_a, cut_a, cut_b, (" %s " % " ".join(compress(strings[lo:hi], uses[lo:hi]))).encode("utf-8"),
+                    fstrings(lo, hi) if fstrings is not None else ()))
+        if hi < b:
+            lo, line_a, cut_a = hi, line_b, cut_b
     return tuple(out)
 
 
@@ -404,23 +435,26 @@ def import_statements(data: bytes) -> Iterator[ImportStatement]:
         yield from statements
 
 
-def import_groups(data: bytes) -> Iterator[Tuple[Optional[bytes], Tuple[ImportStatement, ...]]]:
+def import_groups(data: bytes, convert: Optional[Callable[[tuple], object]] = None,
+                  memo: Optional[Dict[bytes, object]] = None) -> Iterator[Tuple[Optional[bytes], object]]:
     """import_statements by line: (the line's text, the statements read from it) where
     the line holds them whole (the same line reads the same anywhere: a key to remember
-    what it imports by), (None, statements) elsewhere."""
+    what it imports by), (None, statements) elsewhere. A line where the word `import`
+    stands only inside a longer name reads as no statement. With `convert`: (line,
+    convert(statements)) instead, remembered in `memo` by the line, so that a line seen
+    before is neither read nor converted again."""
     if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):  # a lone \r ends a line too
         for match in _IMPORT_WORD.finditer(data):
             at = match.start()
-            yield None, tuple(_read_at(data, at, max(data.rfind(b"\n", 0, at), data.rfind(b"\r", 0, at)) + 1))
+            found = tuple(_read_at(data, at, max(data.rfind(b"\n", 0, at), data.rfind(b"\r", 0, at)) + 1))
+            yield None, (found if convert is None else convert(found))
         return
     lines = _LINES
+    if convert is None:
+        memo = lines
     find, rfind, size = data.find, data.rfind, len(data)
     at = find(b"import")
     while at >= 0:
-        after = data[at + 6:at + 7]
-        if (at and (data[at - 1:at].isalnum() or data[at - 1:at] == b"_")) or after.isalnum() or after == b"_":
-            at = find(b"import", at + 6)  # inside a longer name
-            continue
         line_start = rfind(b"\n", 0, at) + 1
         line_end = find(b"\n", at)
         if line_end < 0:
@@ -430,17 +464,23 @@ def import_groups(data: bytes) -> Iterator[Tuple[Optional[bytes], Tuple[ImportSt
         above = line_start - 1 - (data[line_start - 2:line_start] == b"\r\n")
         if line_start == 0 or data[above - 1:above] != b"\\":
             line = data[line_start:line_end]
-            found = lines.get(line)
+            found = memo.get(line)
             if found is None:
-                if len(lines) > 100_000:
-                    lines.clear()
-                found = lines[line] = _read_line(line)
+                if len(memo) > 100_000:
+                    memo.clear()
+                read = lines.get(line)
+                if read is None:
+                    if len(lines) > 100_000:
+                        lines.clear()
+                    read = lines[line] = _read_line(line)
+                found = memo[line] = read if read is _MORE or convert is None else convert(read)
             if found is not _MORE:
                 yield line, found
                 at = find(b"import", line_end)
                 continue
         for word in _IMPORT_WORD.finditer(data, line_start, line_end):
-            yield None, tuple(_read_at(data, word.start(), line_start))
+            found = tuple(_read_at(data, word.start(), line_start))
+            yield None, (found if convert is None else convert(found))
         at = find(b"import", line_end)
 
 
@@ -626,7 +666,7 @@ def _heads_of(text: str) -> Optional[list]:
         tokens = _Tokens(text)
     except (SyntaxError, tokenize.TokenError, ValueError, RecursionError, MemoryError):
         return None
-    strings, is_name, kinds, lines = tokens.strings, tokens.names, tokens.kinds, tokens.lines
+    strings, is_name, kinds, found = tokens.strings, tokens.names, tokens.kinds, tokens.found
     out = []
     for at in tokens.starts(0, len(kinds), 0):
         word = strings[at]
@@ -640,7 +680,7 @@ def _heads_of(text: str) -> Optional[list]:
         if kind and kind != "@":
             name_at = at + (2 if kind == "async def" else 1)
             name = strings[name_at] if is_name[name_at] else ""
-        out.append((lines[at], kind, name))
+        out.append((found[at][2], kind, name))
     return out
 
 
