@@ -357,3 +357,46 @@ def test_chain_tops_index_finds_what_each_top_finds():
         for base in {root, os.path.join(root, "src"), folder}:
             expected |= finder._at(base, module)
         assert finder._find_from(folder, module) == (expected or set(finder._in_chains(module))), (folder, module)
+
+
+@pytest.mark.filterwarnings("ignore::SyntaxWarning")  # the tokenizer's, on `b.1`
+def test_a_plain_import_line_reads_as_the_tokenizer_reads_it(monkeypatch):
+    """_parse_import reads a window of the plainest form (_PLAIN_IMPORT) without the
+    tokenizer: the same answer as the tokenizer's reading, over windows made of import
+    words, odd names, keywords, dots, blanks, commas, brackets, comments and line ends,
+    and random edits of them."""
+    import itertools
+    import random
+    import re
+
+    from pool_lint.analysis import statements
+
+    def both(window: bytes):
+        fast = statements._parse_import(window)
+        with monkeypatch.context() as patch:
+            patch.setattr(statements, "_PLAIN_IMPORT", re.compile(rb"(?!)"))
+            slow = statements._parse_import(window)
+        return fast, slow
+
+    heads = [b"from a import ", b"from .a.b import ", b"from . import ", b"from ...x import ", b"from  import ",
+             b"import ", b"from a .b import ", b"from\ta\timport\t", b"from a1._b import ", b"from import import ",
+             b"from a..b import ", b"from a. import ", b"from as import ", b"import\t"]
+    tails = [b"b", b"b, c", b"b as c", b"b as c, d as e", b"*", b"b.c", b"b.c as d, e.f", b"b,", b"(b, c)",
+             b"b as", b"as", b"if", b"b c", b"b as c as d", b"*, b", b"b  ,  c", b"\xc3\xa9", b"b.1",
+             b"None as True", b"b;", b"b; import c", b"b # c", b"b#c, d", b"b  # \xff", b"b # \x00"]
+    ends = [b"", b"\r", b"  ", b"\t# x", b" \\", b"\r\r"]
+    windows = [h + t + e for h, t, e in itertools.product(heads, tails, ends)]
+    rng = random.Random(13)
+    pieces = [b" ", b"\t", b".", b",", b"*", b"#", b"(", b")", b"\\", b"\r", b"'", b"a", b"1", b"as", b"\x0c", b"\x00"]
+    for _ in range(3000):
+        window = bytearray(rng.choice(windows))
+        for _ in range(rng.randint(1, 3)):
+            at = rng.randint(0, len(window))
+            window[at:at + rng.randint(0, 1)] = rng.choice(pieces)
+        windows.append(bytes(window))
+    fast_ones = 0
+    for window in windows:
+        fast, slow = both(window)
+        assert fast == slow, window
+        fast_ones += statements._PLAIN_IMPORT.fullmatch(window) is not None
+    assert fast_ones > 500
