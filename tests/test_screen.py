@@ -63,8 +63,7 @@ def own_files():
 def test_a_line_read_once_reads_the_same():
     """import_groups with a conversion remembered per line (what facts_and_tops asks)
     gives what the plain reading gives, converted, line by line, whether the line was
-    read before or not; a line where `import` stands only inside a longer name reads as
-    no statement (across a backslash, both readings count)."""
+    read before or not (across a backslash, both readings count)."""
     from pool_lint.analysis.statements import import_groups
 
     data = (b"import importlib\nx = importlib.import_module('a')  # imported\nfrom a import (b,\n    c)\n"

@@ -439,8 +439,7 @@ def import_groups(data: bytes, convert: Optional[Callable[[tuple], object]] = No
                   memo: Optional[Dict[bytes, object]] = None) -> Iterator[Tuple[Optional[bytes], object]]:
     """import_statements by line: (the line's text, the statements read from it) where
     the line holds them whole (the same line reads the same anywhere: a key to remember
-    what it imports by), (None, statements) elsewhere. A line where the word `import`
-    stands only inside a longer name reads as no statement. With `convert`: (line,
+    what it imports by), (None, statements) elsewhere. With `convert`: (line,
     convert(statements)) instead, remembered in `memo` by the line, so that a line seen
     before is neither read nor converted again."""
     if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):  # a lone \r ends a line too
@@ -455,6 +454,10 @@ def import_groups(data: bytes, convert: Optional[Callable[[tuple], object]] = No
     find, rfind, size = data.find, data.rfind, len(data)
     at = find(b"import")
     while at >= 0:
+        after = data[at + 6:at + 7]
+        if (at and (data[at - 1:at].isalnum() or data[at - 1:at] == b"_")) or after.isalnum() or after == b"_":
+            at = find(b"import", at + 6)  # inside a longer name
+            continue
         line_start = rfind(b"\n", 0, at) + 1
         line_end = find(b"\n", at)
         if line_end < 0:
