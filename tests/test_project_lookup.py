@@ -132,3 +132,32 @@ def test_find_module_finds_what_a_search_per_question_finds(tmp_path):
         if expected not in ("none", "unknown") and got == "unknown":
             got = expected if project._modules.get(expected, 0) is None else got  # found, but does not parse
         assert got == expected, (dotted, near)
+
+
+def test_a_name_resolved_once_per_import_root_is_resolved_as_from_each_file(tmp_path):
+    """Project._resolved_once memoises by the folders searched from a file: each answer,
+    and the files it consulted (the cache's dependencies), are those of a project that
+    resolves the name from that file alone."""
+    write(tmp_path, {
+        "pyproject.toml": "", "services/a/app/__init__.py": "",
+        "services/a/app/db.py": "from sqlalchemy.orm import Session\nfrom app.helpers import make\n",
+        "services/a/app/helpers.py": "def make():\n    pass\n", "services/a/app/sub/__init__.py": "",
+        "services/a/app/sub/y.py": "x = 1\n", "services/a/app/x.py": "x = 1\n",
+        "services/b/app/__init__.py": "", "services/b/app/db.py": "class Session:\n    pass\n",
+        "services/b/app/x.py": "x = 1\n", "libs/kit/kit/__init__.py": "from kit.core import Session\n",
+        "libs/kit/kit/core.py": "from app.db import Session\n", "run.py": "x = 1\n",
+        "services/a/app/broken.py": "def f(:\n",
+    })
+    nears = [None, tmp_path / "run.py", tmp_path / "services/a/app/x.py", tmp_path / "services/a/app/sub/y.py",
+             tmp_path / "services/b/app/x.py", tmp_path / "libs/kit/kit/core.py"]
+    names = ["app.db.Session", "app.db.make", "app.helpers.make", "kit.Session", "kit.core.Session", "app.x.x",
+             "app.broken.f", "app.nope", "sqlalchemy.orm.Session", "app", "app.sub.y.x", None, ""]
+    shared = Project(tmp_path)
+    for near, name in itertools.product(nears * 2, names):
+        alone = Project(tmp_path)
+        alone.begin_file()
+        expected = (alone.canonical(name, near), alone.touched)
+        shared.begin_file()
+        assert (shared.canonical(name, near), shared.touched) == expected, (name, near)
+    assert shared.canonical("app.db.Session", tmp_path / "services/a/app/x.py") == "sqlalchemy.orm.Session"
+    assert shared.canonical("app.db.Session", tmp_path / "services/b/app/x.py") == "services.b.app.db.Session"

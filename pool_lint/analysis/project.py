@@ -10,7 +10,9 @@ from any file. A module that exists but cannot be read or parsed makes its names
 so a run over changed files only (pre-commit) sees the same project as a full run.
 
 Lookups are memoised with plain string paths: the search folders of each importing file
-are resolved once, and each candidate file is checked for existence once.
+are resolved once, a name is resolved once per set of search folders (the files of one
+import root share it), and each candidate file is checked for existence once (one
+`lstat` on POSIX; a package's chain is walked once per folder).
 """
 from __future__ import annotations
 
@@ -388,7 +390,12 @@ class Project:
         return self._resolved_once(qualified, near)[0]
 
     def _resolved_once(self, qualified: Optional[str], near: Optional[Path] = None):
-        key = (qualified, near)
+        # `near` matters only by the folders searched from it (`_search_bases`): the
+        # files of one import root share their answers.
+        bases = self._bases.get(near)
+        if bases is None:
+            bases = self._bases[near] = self._search_bases(near)
+        key = (qualified, bases)
         found = self._resolved.get(key)
         if found is None:
             before = self.touched
