@@ -155,11 +155,11 @@ _MEMO: dict = {}
 def _by_pieces(text: str, reduce: bool) -> Optional[Tuple[Optional[str], Optional[Needs]]]:
     """`downgrade`: each module-level statement the running parser rejects through
     LibCST, whole or (`reduce`) only what the running parser rejects of it."""
-    pieces = _pieces(text)
+    lines = _LINES.findall(text) if reduce else None
+    pieces = _pieces(text, _patched(text, lines) if reduce else None)
     if pieces is None:
         return _downgrade(text)
     tokens, pieces = pieces
-    lines = _LINES.findall(text) if reduce else None
     out: List[str] = []
     needs: Optional[Needs] = None
     for first, piece, a, b in pieces:
@@ -195,15 +195,16 @@ def _by_pieces(text: str, reduce: bool) -> Optional[Tuple[Optional[str], Optiona
 _LINES = re.compile(r"[^\n]*\n|[^\n]+\Z")  # a text's lines (one with no lone carriage return)
 
 
-def _pieces(text: str):
+def _pieces(text: str, patched: Optional[str] = None):
     """The tokens of the text and (first line, text, first token, end token) of each
     module-level statement (clauses and comments with it, decorators with what
     follows: the tokens from its first to the next statement's first; None for the
-    comment lines above the first statement); None where the tokenizer finds none."""
+    comment lines above the first statement); None where the tokenizer finds none.
+    `patched`: the text to tokenize in its place (`_patched`: the same lines)."""
     from .statements import _CLAUSES, _Tokens
 
     try:
-        tokens = _Tokens(text)
+        tokens = _Tokens(patched if patched is not None else text)
     except (SyntaxError, tokenize.TokenError, ValueError, RecursionError, MemoryError):
         return None
     strings = tokens.strings
@@ -221,6 +222,65 @@ def _pieces(text: str):
     ends = [next((t for t in firsts[k + 1:] if t is not None), len(tokens.kinds)) for k in range(len(firsts))]
     return tokens, [(bounds[k] + 1, text[starts[bounds[k]]:starts[bounds[k + 1]]], firsts[k], ends[k])
                     for k in range(len(bounds) - 1)]
+
+
+def _patched(text: str, lines: List[str]) -> Optional[str]:
+    """For a text the running tokenizer rejects where a PEP 701 f-string in one-line
+    quotes has a line break in a field (`f"-{` then the field on lines of its own, as
+    formatters write it for 3.12): the text with each such simple statement a `pass`
+    on its first line, its other lines empty, so that the tokenizer lays out the rest
+    (what LibCST then reads is the original text). The statement is the shortest run of
+    lines from the start of the logical line where the tokenizer stopped that LibCST
+    reads as a statement; None where there is none (a real error, a block's header) or
+    the tokenizer reads the text (or is not the C one)."""
+    from .statements import FAST, _CTokens
+
+    if not FAST:
+        return None
+    patched = None
+    for _ in range(16):
+        current = patched if patched is not None else text
+        start, after = 1, False
+        try:
+            for token in _CTokens(current):
+                kind = token[1]
+                if kind == 4:  # NEWLINE: the next logical line starts at the next token
+                    after = True
+                elif after and kind != 5 and kind != 6:  # not an INDENT or DEDENT
+                    start, after = token[2], False
+            return patched
+        except SyntaxError as exc:
+            error, column, message = exc.lineno or 0, exc.offset or 0, exc.msg or ""
+        except (ValueError, RecursionError, MemoryError):
+            return None
+        if after:  # the logical line starts with what the tokenizer rejects
+            start = error
+        if not 1 <= start <= error <= len(lines) or not message.startswith("unterminated string literal") \
+                or not _FIELD_OPEN.match(lines[error - 1], max(column - 1, 0)):
+            return None
+        import libcst as cst
+
+        head = lines[start - 1]
+        indent = head[:len(head) - len(head.lstrip(" \t\f"))]
+        for end in range(error + 1, min(error + 100, len(lines)) + 1):  # the statement's last line
+            try:
+                cst.parse_module(("if 1:\n" if indent else "") + "".join(lines[start - 1:end]))
+            except cst.ParserSyntaxError:
+                continue
+            except (ValueError, RecursionError, MemoryError):  # pragma: no cover - LibCST's other errors
+                return None
+            break
+        else:
+            return None
+        segments = _LINES.findall(current)
+        segments[start - 1:end] = [indent + "pass\n"] + ["\n"] * (end - start)
+        patched = "".join(segments)
+    return None
+
+
+# An f-string or t-string (any prefix) whose line ends inside a replacement field (from
+# its quote: a tokenizer older than 3.14 takes a t-string's `t` for a name).
+_FIELD_OPEN = re.compile(r"(?:[rRbBuU]?[fFtT][rR]?)?(['\"]).*\{\s*(#.*)?$", re.S)
 
 
 def _reduced(tokens, lines: List[str], a: int, b: int, first: int, last: int) -> Optional[str]:
