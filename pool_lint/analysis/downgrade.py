@@ -156,7 +156,7 @@ def _by_pieces(text: str, reduce: bool) -> Optional[Tuple[Optional[str], Optiona
     """`downgrade`: each module-level statement the running parser rejects through
     LibCST, whole or (`reduce`) only what the running parser rejects of it."""
     lines = _LINES.findall(text) if reduce else None
-    pieces = _pieces(text, _patched(text, lines) if reduce else None)
+    pieces = _pieces(text, lines)
     if pieces is None:
         return _downgrade(text)
     tokens, pieces = pieces
@@ -195,18 +195,25 @@ def _by_pieces(text: str, reduce: bool) -> Optional[Tuple[Optional[str], Optiona
 _LINES = re.compile(r"[^\n]*\n|[^\n]+\Z")  # a text's lines (one with no lone carriage return)
 
 
-def _pieces(text: str, patched: Optional[str] = None):
+def _pieces(text: str, lines: Optional[List[str]] = None):
     """The tokens of the text and (first line, text, first token, end token) of each
     module-level statement (clauses and comments with it, decorators with what
     follows: the tokens from its first to the next statement's first; None for the
     comment lines above the first statement); None where the tokenizer finds none.
-    `patched`: the text to tokenize in its place (`_patched`: the same lines)."""
+    With the text's `lines`, where the tokenizer stops at a line break in a field of a
+    one-line f-string, those of the text `_patched` gives (the same lines)."""
     from .statements import _CLAUSES, _Tokens
 
     try:
-        tokens = _Tokens(patched if patched is not None else text)
+        tokens = _Tokens(text)
     except (SyntaxError, tokenize.TokenError, ValueError, RecursionError, MemoryError):
-        return None
+        patched = _patched(text, lines) if lines is not None else None
+        if patched is None:
+            return None
+        try:
+            tokens = _Tokens(patched)
+        except (SyntaxError, tokenize.TokenError, ValueError, RecursionError, MemoryError):  # pragma: no cover
+            return None
     strings = tokens.strings
     lines = {1: None}
     decorated = False
@@ -231,14 +238,14 @@ def _patched(text: str, lines: List[str]) -> Optional[str]:
     on its first line, its other lines empty, so that the tokenizer lays out the rest
     (what LibCST then reads is the original text). The statement is the shortest run of
     lines from the start of the logical line where the tokenizer stopped that LibCST
-    reads as a statement; None where there is none (a real error, a block's header) or
-    the tokenizer reads the text (or is not the C one)."""
+    reads as a statement; None where there is none (a real error, a block's header), or
+    where the tokenizer is not the C one."""
     from .statements import FAST, _CTokens
 
     if not FAST:
         return None
     patched = None
-    for _ in range(16):
+    for _ in range(16):  # statements to patch, at most
         current = patched if patched is not None else text
         start, after = 1, False
         try:
