@@ -274,7 +274,7 @@ def _patched(text: str, lines: List[str]) -> Optional[str]:
                 cst.parse_module(("if 1:\n" if indent else "") + "".join(lines[start - 1:end]))
             except cst.ParserSyntaxError:
                 continue
-            except (ValueError, RecursionError, MemoryError):  # pragma: no cover - LibCST's other errors
+            except (ValueError, RecursionError, MemoryError, TypeError):  # pragma: no cover - as _downgrade
                 return None
             break
         else:
