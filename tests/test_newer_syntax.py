@@ -446,7 +446,8 @@ SHAPES = {
                                                 "        x}\", 2)\n    return a\n\n\ndef m():\n    return 1\n",
     "a line break in a one-line f-string in a header": "def f(x):\n    if f\"{\n        x}\":\n        pass\n",
     "a line break in a one-line f-string first on its line": "def f(x):\n    y = 1\n    f\"{\n        x}\"\n"
-                                                            "    return y\n",    "line breaks in one-line strings at the top": "x = f'{\n  a}'\ndef g[T](): pass\ny = t\"{\n  b!r}\" \"c\"\n"
+                                                            "    return y\n",    "a string never closed": "class C[T]:\n    def f(self):\n        x = f\"{\n        return 1\n\n\ny = 2\n",
+    "line breaks in one-line strings at the top": "x = f'{\n  a}'\ndef g[T](): pass\ny = t\"{\n  b!r}\" \"c\"\n"
                                                   "class C[T]:\n    def f(self): return 1\n    def h(self):\n"
                                                   "        return f\"{\n            d[\"k\"]}\"\n",
 }
@@ -471,6 +472,7 @@ def test_reading_only_the_rejected_parts_gives_what_reading_whole_statements_giv
 # line break in a one-line f-string in a block's header (a 3.11 tokenizer rejects the
 # text; for a simple statement, the layout is that of the text with a `pass` there).
 READ_WHOLE = {"a body on its line", "a real error inside", "a line break in a one-line f-string in a header",
+              "a string never closed",
               "a line break in a one-line f-string"}
 
 
