@@ -41,6 +41,10 @@ class Plan(NamedTuple):
     external: Ranges = EVERYWHERE  # POL201/POL202: statements naming a session and an external call
     create: Ranges = EVERYWHERE  # POL203: statements making a session
     tasks: Ranges = EVERYWHERE  # POL205: statements naming a session and a task call
+    # May a module the analysis can load from this file name flask_sqlalchemy? False: the
+    # index saw that none can (stages.flask_free), so no name is a Flask-SQLAlchemy
+    # instance and `db.session` is not looked for (analysis.flask.FlaskSessions).
+    flask: bool = True
 
     def runs(self, family: str) -> bool:
         """May a rule of the family fire anywhere in the file? (An unknown family: yes.)"""
@@ -69,33 +73,33 @@ class Plan(NamedTuple):
         parsed only as far as a question reaches it: source.Source.parse_lazily)."""
         if self.engine or self.async_sessions:
             return None
-        return [lines for ranges in self[2:] for lines in ranges]
+        return [lines for ranges in self[2:5] for lines in ranges]
 
     # -- plain data ---------------------------------------------------------------------------
     def to_plain(self) -> list:
         """The plan as ints and lists (what JSON holds): from_plain gives it back."""
         return [int(self.engine), int(self.async_sessions)] + [[[first, last] for first, last in ranges]
-                                                              for ranges in self[2:]]
+                                                              for ranges in self[2:5]] + [int(self.flask)]
 
     @classmethod
     def from_plain(cls, data: Sequence, exact: bool = False) -> "Plan":
         """The plan of `to_plain` (lists or tuples alike, flags as bools or 0 and 1).
-        Raises ValueError when `data` does not have a plan's shape: five fields, two
+        Raises ValueError when `data` does not have a plan's shape: six fields, two
         flags, then per session family a sequence of (first, last) line pairs with
-        0 <= first <= last <= LAST_LINE. With `exact`, only what `to_plain` writes (as
-        JSON gives it back: lists, the flags as the ints 0 and 1) is accepted: data read
-        from a file (the cache) is refused where it differs in any way."""
+        0 <= first <= last <= LAST_LINE, then a flag. With `exact`, only what `to_plain`
+        writes (as JSON gives it back: lists, the flags as the ints 0 and 1) is accepted:
+        data read from a file (the cache) is refused where it differs in any way."""
         sequence = (list,) if exact else (list, tuple)
         flag_types = (int,) if exact else (int, bool)
-        if type(data) not in sequence or len(data) != len(FAMILIES):
-            raise ValueError("not a plan: five fields expected")
+        if type(data) not in sequence or len(data) != len(FAMILIES) + 1:
+            raise ValueError("not a plan: six fields expected")
         flags = []
-        for value in data[:2]:
+        for value in (*data[:2], data[5]):
             if type(value) not in flag_types or value not in (0, 1):
                 raise ValueError("not a plan: a flag must be 0 or 1")
             flags.append(bool(value))
         fields = []
-        for ranges in data[2:]:
+        for ranges in data[2:5]:
             if type(ranges) not in sequence:
                 raise ValueError("not a plan: line ranges expected")
             out = []
@@ -107,7 +111,7 @@ class Plan(NamedTuple):
                     raise ValueError("not a plan: a line range's lines")
                 out.append((first, last))
             fields.append(tuple(out))
-        return cls(*flags, *fields)
+        return cls(*flags[:2], *fields, flags[2])
 
 NOTHING = Plan(False, False, (), (), ())  # another module of the project: no rule reports there
 EVERYTHING = Plan()

@@ -26,8 +26,9 @@ there only over-selects), and its import statements, read by Python's tokenizer 
 each place the word `import` stands (statements.import_statements: every import the
 parser sees; a text in a string that reads as an import counts too, which over-selects):
 the modules and names they import, the `as` aliases, and the names imported from
-external-call libraries. For the files the index reads first, the workers also lay out
-their module-level statements (statements.layout, from the tokenizer). The project index
+external-call libraries; and whether its text may name flask_sqlalchemy (FLASK: for
+plan.Plan.flask, stages.flask_free). For the files the index reads first, the workers
+also lay out their module-level statements (statements.layout, from the tokenizer). The project index
 then grows, to a fixed point, the names through which the project hands out a session or
 an engine, and the names of project functions and clients that make external calls; for
 these it reads again (from the page cache) only the files that could provide one.
@@ -58,6 +59,7 @@ from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Set, Tup
 # What can call out (the catalogue): an import of anything else calls nothing out.
 from .analysis.catalog import EXTERNAL_MODULES, external_import
 from .analysis.statements import Statement, Unit, import_groups, last_line, layout, members_of
+from .analysis.text import SourceError, decode
 from .plan import EVERYWHERE, Plan
 
 # -- what one file's bytes say ---------------------------------------------------------------
@@ -70,6 +72,7 @@ EXT = 32  # imports an external-call library
 TASKS = 64  # concurrency: gather / create_task / ensure_future / TaskGroup
 DEPENDS = 128  # FastAPI's Depends
 STAR = 256  # a star import: any name may have come in
+FLASK = 512  # the text Python reads may name flask_sqlalchemy (names_flask_sqlalchemy)
 
 DB_WORDS = (b"sqlalchemy", b"sqlmodel")
 ENGINE_WORDS = (b"create_engine", b"create_async_engine", b"engine_from_config")
@@ -185,6 +188,8 @@ def facts_and_tops(data: bytes, configured: FrozenSet[str] = frozenset()) -> Tup
         bits |= TASKS
     if b"Depends" in data:
         bits |= DEPENDS
+    if names_flask_sqlalchemy(data, bits & DB):
+        bits |= FLASK
     entries: List[str] = []
     tops: Set[str] = set()
     ext_names: Set[str] = set()
@@ -204,6 +209,38 @@ def facts_and_tops(data: bytes, configured: FrozenSet[str] = frozenset()) -> Tup
 
 # Per `configured`: (a line's text -> its _import_entries, the conversion).
 _IMPORT_MEMO: Dict[FrozenSet[str], tuple] = {}
+
+
+def names_flask_sqlalchemy(data: bytes, sqlalchemy: bool = True) -> bool:
+    """Can the text Python reads from these bytes hold the word `flask_sqlalchemy` as an
+    identifier is read (anywhere: over-selects)? Python decodes the bytes (BOM, an
+    encoding cookie in the first two lines, else UTF-8) and reads an identifier in its
+    NFKC form (`ｆlask_sqlalchemy` is `flask_sqlalchemy`): one whose NFKC form is that
+    ASCII word has it as its NFKD form too, each of its characters having an ASCII NFKD
+    form; so the word stands in the NFKD form of the text. ASCII bytes without a cookie
+    are their own text; UTF-8 without a character whose NFKD form is ASCII (`ｆ`, `ﬂ`;
+    not `é`) holds such a name only as ASCII bytes. `sqlalchemy`: False when the bytes are
+    known not to hold b"sqlalchemy" (the DB bit)."""
+    if sqlalchemy and b"flask_sqlalchemy" in data:
+        return True
+    end = data.find(b"\n", data.find(b"\n") + 1)  # the cookie's two lines end there
+    cookie = data.find(b"coding", 0, end if end >= 0 else len(data)) >= 0
+    if not cookie and data.isascii():
+        return False
+    import unicodedata
+
+    if not cookie:
+        others = set(data.translate(None, _ASCII).decode("utf-8", "replace"))
+        if not any(unicodedata.normalize("NFKD", char).isascii() for char in others):
+            return False
+    try:
+        text = decode(data)
+    except SourceError:
+        return True
+    return "flask_sqlalchemy" in unicodedata.normalize("NFKD", text)
+
+
+_ASCII = bytes(range(128))
 
 
 def _import_entries(statements: tuple, configured: FrozenSet[str]

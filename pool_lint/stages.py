@@ -22,13 +22,13 @@ from typing import Callable, Dict, FrozenSet, Iterable, List, NamedTuple, Option
 
 from .cache import Cache, digest
 from .config import Settings
-from .files import Listing, Target, read_or_none, root_of_file
+from .files import Listing, Target, entries_of, read_or_none, root_of_file
 from .findings import FileResult, unreadable
 from .analysis.statements import heads
 from .plan import EVERYTHING, Plan
 from .selection import enabled_codes
-from .screen import (CREATE, ENGINE, EXT, SESSION, TASKS, Index, ModuleFinder, external_words, may_hold,
-                     names_in_paths)
+from .screen import (CREATE, ENGINE, EXT, FLASK, SESSION, TASKS, Index, ModuleFinder, external_words, may_hold,
+                     names_flask_sqlalchemy, names_in_paths)
 from .tasks import PROGRESSIVE, RunOptions, Scan, Workers, _analyse_chunk, _scan_chunk
 
 
@@ -52,8 +52,9 @@ class Layout:
         self._root = {id(t): root_of_file(self._path[id(t)]) for t in self.files}
         self.roots: Dict[object, list] = dict.fromkeys(self._root.values())
         self.rel: Dict[str, str] = {}  # a root's file -> its path below the root, with "/"
+        self.left_out: Dict[object, list] = {}  # a root -> the entries its walk left out
         for root in self.roots:
-            self.roots[root] = runtime.python_files(root, listing)
+            self.roots[root] = runtime.python_files(root, listing, self.left_out.setdefault(root, []))
             cut = len(os.path.abspath(root)) + 1
             self.rel.update((p, p[cut:].replace(os.sep, "/")) for p in self.roots[root])
         self.walked = set(self.rel)  # every file of every root
@@ -202,22 +203,26 @@ class RootIndex(NamedTuple):
 
 def index_root(root, paths: list, scanned: Scanned, families: FrozenSet[str], settings: Settings,
                options: RunOptions, cache: Optional[Cache],
-               on_final: Optional[Callable[[str, Plan], None]] = None) -> RootIndex:
+               on_final: Optional[Callable[[str, Plan], None]] = None,
+               left_out: Optional[list] = None, listing: Optional[Listing] = None) -> RootIndex:
     """Stage 3, for one root: its project index (remembered in the cache while no file
     of the root changes). `on_final(path, plan)` is told of each file whose plan the
     index has made final while it works on the others. Without the screen, every file
-    is kept with every rule everywhere."""
+    is kept with every rule everywhere. `left_out`: the entries the root's walk left out
+    (runtime.python_files), for `flask_free` (None: it is not known, so not free)."""
     scans = scanned.scans
     facts = {p: scans[p].facts for p in paths if scans[p].facts is not None}
     if not options.screen:
         return RootIndex(dict.fromkeys(facts, EVERYTHING), any(f.bits & ENGINE for f in facts.values()))
+    flask = left_out is None or not flask_free(str(root), paths, scans, left_out, listing)
     key = known = None
     if cache is not None:  # the same files with the same contents: the same answer
-        key = digest("\0".join(f"{p}\0{scans[p].content}" for p in paths).encode() + repr(sorted(families)).encode())
+        key = digest("\0".join(f"{p}\0{scans[p].content}" for p in paths).encode() + repr(sorted(families)).encode()
+                     + (b"" if flask else b"\0flask-free"))  # flask_free reads files beyond the root's too
         known = cache.root_index(str(root), key)
     if known is not None:  # (kept files, engines, their plans)
         return RootIndex(dict(known[2]), known[1])
-    tell = (lambda path, hint: on_final(path, Plan(*hint))) if on_final is not None else None
+    tell = (lambda path, hint: on_final(path, Plan(*hint, flask=flask))) if on_final is not None else None
     index = Index(facts, read_or_none, families, str(root), external_words(settings.external_calls), settings.check_tests,
                   {p: scans[p].statements for p in paths if scans[p].statements is not None},
                   scanned.finders[str(root)].tops if str(root) in scanned.finders else None,
@@ -225,11 +230,91 @@ def index_root(root, paths: list, scanned: Scanned, families: FrozenSet[str], se
                   {p: scans[p].parts for p in paths if scans[p].parts is not None},
                   scanned.finders.get(str(root)), scanned.resolved)
     chosen = index.select(tell)
-    plans = {p: index.plan(p) for p in chosen}
+    plans = {p: index.plan(p)._replace(flask=flask) for p in chosen}
     engines = index.may_build_engines(chosen)
     if key is not None:
         cache.update_root_index(str(root), key, chosen, engines, plans)
     return RootIndex(plans, engines)
+
+
+# How far flask_free looks beyond the files of a root's walk (in folder entries, and in
+# files it reads that no scan of the run read): past that, the answer is "not free".
+_BEYOND_ENTRIES = 5_000
+_BEYOND_READS = 500
+
+
+def flask_free(root: str, paths: list, scans: Dict[str, Scan], left_out: list,
+               listing: Optional[Listing] = None) -> bool:
+    """Can no module that the analysis of a file of the root can load name
+    flask_sqlalchemy (plan.Plan.flask)? Then no name of the project is a Flask-SQLAlchemy
+    instance: the question of `db.session` (analysis.flask.FlaskSessions) resolves no
+    name, and loads no module, to say no.
+
+    Such a name is the canonical form of a callee (analysis.flask.is_db): it comes, first
+    part first, from an import of a module the resolution passes (its text names
+    flask_sqlalchemy: screen.names_flask_sqlalchemy) or from a module's name (its path
+    holds the word). The resolution loads `<base>/<parts>.py` or
+    `<base>/<parts>/__init__.py` (project.Project.find_module) from bases that are
+    folders of the walk (the import root of a loaded module, the root, `src/`, the tops
+    of the package chains), by parts that hold no dot. So beyond the root's files
+    (`paths`, their scans' FLASK bit) it can reach only what the walk left out under a
+    name without a dot (a dot-free name of a link or a file `<name>.py`): each such
+    folder is walked too, dot-free names only (a hidden folder, `python3.11/`, is never
+    entered); a link, a folder that cannot be listed, a file no scan read that cannot be
+    read, or more than the bounds above: not free."""
+    top = os.path.abspath(root)
+    cut = len(top) + 1
+    if os.path.isfile(os.path.join(top, "__init__.py")):  # module names climb above the root
+        if "flask_sqlalchemy" in (top + os.path.realpath(top)).lower():
+            return False
+    if "flask_sqlalchemy" in "\0".join(paths).lower() and any("flask_sqlalchemy" in p[cut:].lower() for p in paths):
+        return False  # (the root's own path counts only where names climb above it: above)
+    for path in paths:
+        facts = scans[path].facts
+        if facts is None or facts.bits & FLASK:
+            return False
+    reachable = lambda name: "." not in name or (name.endswith(".py") and "." not in name[:-3])  # noqa: E731
+    folders = []
+    for path in left_out:
+        if path == top:
+            return False  # the root cannot be listed
+        if reachable(os.path.basename(path)):
+            if os.path.islink(path) or not os.path.isdir(path):
+                return False
+            folders.append(path)
+    entries_seen = reads = 0
+    while folders:
+        entries = entries_of(folders.pop(), listing)
+        if entries is None:
+            return False
+        entries_seen += len(entries)
+        if entries_seen > _BEYOND_ENTRIES:
+            return False
+        for entry in entries:
+            name = entry.name
+            if not reachable(name):
+                continue
+            try:
+                if entry.is_symlink():
+                    return False
+                if entry.is_dir():
+                    folders.append(entry.path)
+                    continue
+                if not (name.endswith(".py") and entry.is_file()):
+                    continue
+            except OSError:
+                return False
+            if "flask_sqlalchemy" in entry.path[cut:].lower():
+                return False
+            found = scans.get(entry.path)
+            if found is None:
+                reads += 1
+                data = read_or_none(entry.path) if reads <= _BEYOND_READS else None
+                if data is None or names_flask_sqlalchemy(data):
+                    return False
+            elif found.facts is None or found.facts.bits & FLASK:
+                return False
+    return True
 
 
 def loose_plans(layout: Layout, scanned: Scanned, options: RunOptions) -> Dict[str, Plan]:

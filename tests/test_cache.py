@@ -304,8 +304,8 @@ def test_every_stored_structure_comes_back_as_it_was(service):
     assert any(e.deps for e in entries.values()) and any(e.plan for e in entries.values())
     plans = [e.plan for e in entries.values() if e.plan is not None] + [p for r in roots.values() for p in r[3].values()]
     assert plans and all(type(p) is Plan for p in plans)
-    assert all(type(flag) is bool for p in plans for flag in p[:2])
-    assert all(type(ranges) is tuple and all(type(r) is tuple for r in ranges) for p in plans for ranges in p[2:])
+    assert all(type(flag) is bool for p in plans for flag in (*p[:2], p.flask))
+    assert all(type(ranges) is tuple and all(type(r) is tuple for r in ranges) for p in plans for ranges in p[2:5])
 
 
 def test_the_screen_facts_of_real_files_survive_the_cache():

@@ -409,3 +409,83 @@ def test_the_screen_finds_what_the_oracle_finds_in_newer_files(which, tmp_path):
                                 "app/deps.py": DEPS_314, "app/routes.py": ROUTES_314})
     found = assert_same_as_oracle(root)
     assert [f for f in found if "POL201" in f], found
+
+
+# -- LibCST reads only what the running parser rejects -----------------------------------------
+SHAPES = {
+    "generic class, plain body": "class Repo[T](Base):\n    '''Doc.'''\n\n    x: int = 1\n\n    def get(self) -> T:\n"
+                                 "        return load(self)\n",
+    "generic class over lines, comments": "@dataclass(frozen=True)\n# between\nclass Repo[\n    T: (int, 'é'),  # bound\n]"
+                                          "(\n    Base,\n):\n    # first\n    a = f(1)\n  # odd comment\n\n"
+                                          "    @property\n    @cached\n    def b(self): return g()\n",
+    "except deep in a method": "class Service:\n    def a(self):\n        return 1\n\n    async def b(self):\n"
+                               "        for x in y:\n            try:\n                f(x)\n            except A, B:\n"
+                               "                g()\n            except C:\n                pass\n            else:\n"
+                               "                h()\n            finally:\n                k()\n        else:\n"
+                               "            m()\n\n    def c(self):\n        return f\"{d[\"k\"]}\"\n",
+    "clauses at the top": "try:\n    f()\n    g()\nexcept A, B:\n    h()\nelse:\n    def k[T](): pass\nfinally:\n"
+                          "    m()\n",
+    "elif header": "if a:\n    f(1, 2)\nelif f\"{d[\"x\"]}\":\n    g(3, 4)\n    h(t\"{y}\")\nelse:\n    k(5, 6)\n",
+    "nested generics and type statements": "def outer():\n    type X = int\n    def inner[T](x: T) -> T:\n"
+                                            "        return x\n    class Box[T]:\n        def get(self): return 1\n"
+                                            "    return inner\n",
+    "match inside": "def f[T](x):\n    match x:\n        case [a, b]:\n            g(f\"{d[\"a\"]}\")\n"
+                    "        case _:\n            pass\n    return 1\n",
+    "a body on its line": "class C[T]: x = f\"{d[\"a\"]}\"\ndef g[T](): return 1\n",
+    "tabs and a form feed": "class C[T]:\n\tdef f(self):\n\t\ttry:\n\t\t\tpass\n\t\texcept A, B:\n\t\t\tpass\n\f\n"
+                            "\tdef g(self):\n\t\treturn 2\n",
+    "crlf": "class C[T]:\r\n    def f(self):\r\n        try:\r\n            pass\r\n        except A, B: g()\r\n"
+            "\r\n    def h(self):\r\n        return 1\r\n",
+    "strings over lines": "class C[T]:\n    doc = '''\ntext\n  at odd\nplaces'''\n    def f(self):\n"
+                          "        return f\"\"\"{\n  d[\"a\"]\n}\"\"\"\n    def g(self): return (\n1)\n",
+    "a line break in a one-line f-string": "class C[T]:\n    def f(self):\n        return f\"{\n            g(x)\n"
+                                           "        }\"\n",
+    "a real error inside": "class C[T]:\n    def f(self):\n        return )\n",
+    "line breaks in one-line f-strings, twice": "def f(x):\n    a = 1\n    if x:\n        g(\n            f\"-{\n"
+                                                "                h(x)\n            }\"\n        )\n    k(f\"{\n"
+                                                "        x}\", 2)\n    return a\n\n\ndef m():\n    return 1\n",
+    "a line break in a one-line f-string in a header": "def f(x):\n    if f\"{\n        x}\":\n        pass\n",
+    "a line break in a one-line f-string first on its line": "def f(x):\n    y = 1\n    f\"{\n        x}\"\n"
+                                                            "    return y\n",    "a string never closed": "class C[T]:\n    def f(self):\n        x = f\"{\n        return 1\n\n\ny = 2\n",
+    "line breaks in one-line strings at the top": "x = f'{\n  a}'\ndef g[T](): pass\ny = t\"{\n  b!r}\" \"c\"\n"
+                                                  "class C[T]:\n    def f(self): return 1\n    def h(self):\n"
+                                                  "        return f\"{\n            d[\"k\"]}\"\n",
+}
+
+
+@needs_older
+@pytest.mark.parametrize("name", sorted(SHAPES))
+def test_reading_only_the_rejected_parts_gives_what_reading_whole_statements_gives(name, monkeypatch):
+    text = SHAPES[name]
+    whole = downgrade._by_pieces(text, reduce=False)
+    read = []
+    real = downgrade._downgrade
+    monkeypatch.setattr(downgrade, "_downgrade", lambda t: read.append(t) or real(t))
+    monkeypatch.setattr(downgrade, "_MEMO", {})
+    assert downgrade.downgrade(text) == whole
+    if name not in READ_WHOLE:
+        assert sum(map(len, read)) < len(text), read  # less than the statements, whole
+
+
+# Nothing to leave out (bodies on their lines, one statement in each block), or no
+# reading in part: a real error, a
+# line break in a one-line f-string in a block's header (a 3.11 tokenizer rejects the
+# text; for a simple statement, the layout is that of the text with a `pass` there).
+READ_WHOLE = {"a body on its line", "a real error inside", "a line break in a one-line f-string in a header",
+              "a string never closed",
+              "a line break in a one-line f-string"}
+
+
+@needs_older
+def test_a_text_is_rewritten_once_per_process(monkeypatch):
+    read = []
+    real = downgrade._downgrade
+    monkeypatch.setattr(downgrade, "_downgrade", lambda t: read.append(t) or real(t))
+    monkeypatch.setattr(downgrade, "_MEMO", {})
+    text = "import x\n\n\nclass C[T]:\n    def f(self):\n        return 1\n"
+    first = Source.parse(text, "a.py").tree
+    second = Source.parse(text, "b.py").tree
+    assert len(read) == 1 and first is not second and ast.dump(first) == ast.dump(second)
+    monkeypatch.setattr(downgrade, "REWRITTEN", downgrade.REWRITTEN - {downgrade.TYPE_PARAMETERS})
+    with pytest.raises(SourceError):  # what decides the answer is part of what it is remembered by
+        Source.parse(text, "c.py")

@@ -32,8 +32,15 @@ fixes) stays right:
 Only files the running parser rejects come here, and LibCST (about 140 ms to import,
 a parse with positions some 30 times `ast`'s) reads only their module-level statements
 that the running parser rejects, each alone (the file's statements as the tokenizer
-finds them; the whole file where it finds none, or a statement does not read alone).
-It is imported by the first such file in a process, never for any other file.
+finds them; the whole file where it finds none, or a statement does not read alone),
+and of such a statement only what the running parser rejects: the headers of its
+blocks (`class C[T](...):`, `except A, B:`) and, the same way down, the statements in
+them that the running parser rejects on their own, each other statement standing for
+a `pass` (`_reduced`: a generic class of a thousand lines is its header and the one
+method with an `except A, B:`, down to the `try` statement's headers). A text is
+rewritten once per process (the scan, the analysis and the loads of a module that
+another consults each read it). LibCST is imported by the first such file in a
+process, never for any other file.
 Constructs this module does not rewrite (a `match` statement under Python 3.9) leave
 the file unread: POL001 then names the Python it needs.
 """
@@ -84,13 +91,14 @@ def reparse(text: str, filename: str, error: SyntaxError) -> ast.Module:
     text either, with `.needs` (Needs) when a construct newer than the running Python
     is why; the running parser's error on the rewritten text (at the same place in the
     original) when LibCST lets through what CPython rejects."""
-    found = downgrade(text)
-    if found is None:
-        raise error
-    new_text, needs = found
+    new_text, needs, tree = _rewrite(text, filename)
     if new_text is None:
+        if needs is None:
+            raise error
         error.needs = needs  # type: ignore[attr-defined]
         raise error
+    if tree is not None:
+        return tree
     return ast.parse(new_text, filename=filename, type_comments=False)
 
 
@@ -98,14 +106,63 @@ def downgrade(text: str) -> Optional[Tuple[Optional[str], Optional[Needs]]]:
     """(the text rewritten for the running parser, None) or (None, what a construct not
     rewritten here needs); None when LibCST cannot read the text (or is not installed).
     LibCST reads only the module-level statements the running parser rejects, each on its
-    own (the statements as the tokenizer finds them, decorators with what they decorate);
-    the whole text where the tokenizer finds none, or a statement does not read alone."""
-    pieces = _pieces(text)
+    own (the statements as the tokenizer finds them, decorators with what they decorate),
+    and of each only what the running parser rejects (`_reduced`); the whole text where
+    the tokenizer finds none, or a statement does not read alone. A text is rewritten
+    once per process (the scan, the analysis and the project's loads each read it)."""
+    found = _rewrite(text)
+    return found[:2] if found[0] is not None or found[1] is not None else None
+
+
+def _rewrite(text: str, filename: str = "<unknown>"):
+    """`downgrade`'s answer, and the tree of the rewritten text where it was parsed here
+    (a fresh one: the analysis fills a lazily parsed tree in place), else None."""
+    key = (text, RUNNING, frozenset(REWRITTEN))
+    found = _MEMO.get(key, _MEMO)
+    if found is not _MEMO:
+        return (found[0], found[1], None) if found is not None else (None, None, None)
+    # Reading only what the running parser rejects stands for reading whole statements
+    # where the running parser is the Python the rewrite is for (a test sets RUNNING to
+    # an older one: what this parser reads may then hold what that one would not) and
+    # where the text it gives is read by that parser; else the whole statements are
+    # read (as where a line break is a lone carriage return). A statement that LibCST
+    # cannot read in part, or that holds a construct not rewritten, is read whole
+    # (`_by_pieces`), so an answer with no text is the one reading whole statements gives.
+    found = tree = None
+    if RUNNING == sys.version_info[:2] and ("\r" not in text or text.count("\r") == text.count("\r\n")):
+        found = _by_pieces(text, reduce=True)
+        if found is not None and found[0] is not None:
+            try:
+                tree = ast.parse(found[0], filename=filename, type_comments=False)
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                found = _by_pieces(text, reduce=False)
+    else:
+        found = _by_pieces(text, reduce=False)
+    _remember(key, found)
+    return (found[0], found[1], tree) if found is not None else (None, None, None)
+
+
+def _remember(key, found) -> None:
+    if len(_MEMO) >= 256:
+        _MEMO.clear()
+    _MEMO[key] = found
+
+
+# downgrade's answers by text (with what decides them: tests change RUNNING, REWRITTEN)
+_MEMO: dict = {}
+
+
+def _by_pieces(text: str, reduce: bool) -> Optional[Tuple[Optional[str], Optional[Needs]]]:
+    """`downgrade`: each module-level statement the running parser rejects through
+    LibCST, whole or (`reduce`) only what the running parser rejects of it."""
+    lines = _LINES.findall(text) if reduce else None
+    pieces = _pieces(text, lines)
     if pieces is None:
         return _downgrade(text)
+    tokens, pieces = pieces
     out: List[str] = []
     needs: Optional[Needs] = None
-    for first, piece in pieces:
+    for first, piece, a, b in pieces:
         try:
             ast.parse(piece, type_comments=False)
         except SyntaxError:
@@ -115,7 +172,13 @@ def downgrade(text: str) -> Optional[Tuple[Optional[str], Optional[Needs]]]:
         else:
             out.append(piece)
             continue
-        found = _downgrade(piece)
+        found = None
+        if reduce and a is not None:
+            new = _reduced(tokens, lines, a, b, first, first + len(_LINES.findall(piece)) - 1)
+            if new is not None:
+                found = new, None
+        if found is None:
+            found = _downgrade(piece)
         if found is None:  # not a statement alone (a tokenizer older than the file cut it wrong)
             return _downgrade(text)
         new, need = found
@@ -129,27 +192,177 @@ def downgrade(text: str) -> Optional[Tuple[Optional[str], Optional[Needs]]]:
     return "".join(out), None
 
 
-def _pieces(text: str) -> Optional[List[Tuple[int, str]]]:
-    """(first line, text) of each module-level statement (clauses and comments with it,
-    decorators with what follows), from the tokenizer; None where it finds none."""
+_LINES = re.compile(r"[^\n]*\n|[^\n]+\Z")  # a text's lines (one with no lone carriage return)
+
+
+def _pieces(text: str, lines: Optional[List[str]] = None):
+    """The tokens of the text and (first line, text, first token, end token) of each
+    module-level statement (clauses and comments with it, decorators with what
+    follows: the tokens from its first to the next statement's first; None for the
+    comment lines above the first statement); None where the tokenizer finds none.
+    With the text's `lines`, where the tokenizer stops at a line break in a field of a
+    one-line f-string, those of the text `_patched` gives (the same lines)."""
     from .statements import _CLAUSES, _Tokens
 
     try:
         tokens = _Tokens(text)
     except (SyntaxError, tokenize.TokenError, ValueError, RecursionError, MemoryError):
-        return None
+        patched = _patched(text, lines) if lines is not None else None
+        if patched is None:
+            return None
+        try:
+            tokens = _Tokens(patched)
+        except (SyntaxError, tokenize.TokenError, ValueError, RecursionError, MemoryError):  # pragma: no cover
+            return None
     strings = tokens.strings
-    lines = {1}
+    lines = {1: None}
     decorated = False
     for at in tokens.starts(0, len(tokens.kinds), 0):
         word = strings[at]
         if word not in _CLAUSES and not decorated:
-            lines.add(tokens.lines[at])
+            lines[tokens.lines[at]] = at
         decorated = word == "@"
     starts = line_starts(text)
     count = len(starts) - 1  # lines
     bounds = sorted({min(line, count + 1) - 1 for line in lines} | {count})
-    return [(bounds[k] + 1, text[starts[bounds[k]]:starts[bounds[k + 1]]]) for k in range(len(bounds) - 1)]
+    firsts = [lines.get(bounds[k] + 1) for k in range(len(bounds) - 1)]
+    ends = [next((t for t in firsts[k + 1:] if t is not None), len(tokens.kinds)) for k in range(len(firsts))]
+    return tokens, [(bounds[k] + 1, text[starts[bounds[k]]:starts[bounds[k + 1]]], firsts[k], ends[k])
+                    for k in range(len(bounds) - 1)]
+
+
+def _patched(text: str, lines: List[str]) -> Optional[str]:
+    """For a text the running tokenizer rejects where a PEP 701 f-string in one-line
+    quotes has a line break in a field (`f"-{` then the field on lines of its own, as
+    formatters write it for 3.12): the text with each such simple statement a `pass`
+    on its first line, its other lines empty, so that the tokenizer lays out the rest
+    (what LibCST then reads is the original text). The statement is the shortest run of
+    lines from the start of the logical line where the tokenizer stopped that LibCST
+    reads as a statement; None where there is none (a real error, a block's header), or
+    where the tokenizer is not the C one."""
+    from .statements import FAST, _CTokens
+
+    if not FAST:
+        return None
+    patched = None
+    for _ in range(16):  # statements to patch, at most
+        current = patched if patched is not None else text
+        start, after = 1, False
+        try:
+            for token in _CTokens(current):
+                kind = token[1]
+                if kind == 4:  # NEWLINE: the next logical line starts at the next token
+                    after = True
+                elif after and kind != 5 and kind != 6:  # not an INDENT or DEDENT
+                    start, after = token[2], False
+            return patched
+        except SyntaxError as exc:
+            error, column, message = exc.lineno or 0, exc.offset or 0, exc.msg or ""
+        except (ValueError, RecursionError, MemoryError):
+            return None
+        if after:  # the logical line starts with what the tokenizer rejects
+            start = error
+        if not 1 <= start <= error <= len(lines) or not message.startswith("unterminated string literal") \
+                or not _FIELD_OPEN.match(lines[error - 1], max(column - 1, 0)):
+            return None
+        import libcst as cst
+
+        head = lines[start - 1]
+        indent = head[:len(head) - len(head.lstrip(" \t\f"))]
+        for end in range(error + 1, min(error + 100, len(lines)) + 1):  # the statement's last line
+            try:
+                cst.parse_module(("if 1:\n" if indent else "") + "".join(lines[start - 1:end]))
+            except cst.ParserSyntaxError:
+                continue
+            except (ValueError, RecursionError, MemoryError, TypeError):  # pragma: no cover - as _downgrade
+                return None
+            break
+        else:
+            return None
+        segments = _LINES.findall(current)
+        segments[start - 1:end] = [indent + "pass\n"] + ["\n"] * (end - start)
+        patched = "".join(segments)
+    return None
+
+
+# An f-string or t-string (any prefix) whose line ends inside a replacement field (from
+# its quote: a tokenizer older than 3.14 takes a t-string's `t` for a name).
+_FIELD_OPEN = re.compile(r"(?:[rRbBuU]?[fFtT][rR]?)?(['\"]).*\{\s*(#.*)?$", re.S)
+
+
+def _reduced(tokens, lines: List[str], a: int, b: int, first: int, last: int) -> Optional[str]:
+    """A rejected module-level statement (tokens a..b, lines first..last) rewritten with
+    LibCST reading only what the running parser rejects of it: of a compound statement,
+    its headers (decorators, `class C[T](...):`, `except A, B:`) and, one level in, the
+    statements that the running parser rejects on their own, the same way down; each
+    statement it reads stands for a `pass` (the blocks stay blocks). The rewrite keeps
+    every line, and what it rewrites in a header or a statement depends on nothing
+    around it, so the lines LibCST reads are rewritten as in the whole statement. None
+    where LibCST cannot read that (or a construct it meets is not rewritten here): the
+    caller then gives LibCST the whole statement."""
+    kept: List[Tuple[int, str]] = []  # (line, text) of the text LibCST reads; line 0 for a `pass`
+    if not _keep(tokens, lines, a, b, first, last, kept):
+        return None
+    found = _downgrade("".join(text for _, text in kept))
+    if found is None or found[1] is not None:
+        return None
+    new = _LINES.findall(found[0])
+    if len(new) != len(kept):  # pragma: no cover - a rewrite keeps every line
+        return None
+    out = lines[first - 1:last]
+    for (line, _), text in zip(kept, new):
+        if line:
+            out[line - first] = text
+    return "".join(out)
+
+
+def _keep(tokens, lines: List[str], a: int, b: int, first: int, last: int, kept) -> bool:
+    """Add to `kept` what LibCST must read of a statement the running parser rejects
+    (tokens a..b, lines first..last): all of it when it has no indented block, else its
+    headers and, of the statements of its blocks, those the running parser rejects
+    (each with its clauses, decorators with what follows: the same way down), a `pass`
+    for those it reads. False where the tokenizer's lines do not fit."""
+    from .statements import _CLAUSES
+
+    inner = tokens.starts(a, b, 1)
+    if not inner:
+        kept.extend((line, lines[line - 1]) for line in range(first, last + 1))
+        return True
+    strings, at_line = tokens.strings, tokens.lines
+    inside = set(inner)
+    marks = sorted(tokens.starts(a, b, 0) + inner)
+    if not marks or marks[0] != a or at_line[a] != first:
+        return False
+    count = len(marks)
+    k = 0
+    while k < count:
+        at = marks[k]
+        j = k + 1
+        if at in inside:  # a statement of a block, with its clauses (decorators with what follows)
+            decorated = strings[at] == "@"
+            while j < count and marks[j] in inside and (decorated or strings[marks[j]] in _CLAUSES):
+                decorated = strings[marks[j]] == "@"
+                j += 1
+        start = at_line[at]
+        end = at_line[marks[j]] - 1 if j < count else last
+        if end < start or end > last:
+            return False
+        if at not in inside:  # a header (with the comment lines after it)
+            kept.extend((line, lines[line - 1]) for line in range(start, end + 1))
+        else:
+            text = "".join(lines[start - 1:end])
+            try:
+                ast.parse("if 1:\n" + text, type_comments=False)
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                if not _keep(tokens, lines, at, marks[j] if j < count else b, start, end, kept):
+                    return False
+            else:
+                head = lines[start - 1]
+                stub = (0, head[:len(head) - len(head.lstrip(" \t\f"))] + "pass\n")
+                if not kept or kept[-1] != stub:
+                    kept.append(stub)
+        k = j
+    return True
 
 
 def _downgrade(text: str) -> Optional[Tuple[Optional[str], Optional[Needs]]]:

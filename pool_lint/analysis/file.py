@@ -21,6 +21,12 @@ from .project import Project
 from .source import Source
 
 
+# The project's note of what the plan of the file being checked says of Flask-SQLAlchemy
+# (plan.Plan.flask False: no module its analysis can load names flask_sqlalchemy): the
+# view of another module that the analysis reaches asks analysis.flask on its behalf.
+FLASK_FREE = ("flask", "free")
+
+
 class FileView:
     # What the checker lets fire in the file (plan.Plan): the analysis looks for external
     # calls only where a rule may report one. Another module of the project: nothing.
@@ -39,6 +45,7 @@ class FileView:
         self.names = self.module.names
         self.evaluator = self.module.evaluator
         self.plan = plan
+        project.facts[FLASK_FREE] = not plan.flask
 
     @classmethod
     def for_module(cls, module, project: Project) -> "FileView":

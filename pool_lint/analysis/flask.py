@@ -39,6 +39,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from . import catalog
 from .engines import EngineCall, Keyword, Url
+from .file import FLASK_FREE
 from .names import FunctionNode, iter_scope_statements
 from .roles import is_test_path
 from .tree import dotted as _dotted, walk
@@ -925,28 +926,38 @@ class FlaskSessions:
         self.module = file.module
         self._memo: Dict[Any, bool] = {}
 
+    def _free(self) -> bool:
+        """Does the plan of the file being checked say that no module its analysis can
+        load names flask_sqlalchemy (plan.Plan.flask, made by stages.flask_free)? Then
+        no name is a Flask-SQLAlchemy instance, in that file or in another module its
+        analysis reaches (whose view asks on its behalf: file.FLASK_FREE), and none is
+        resolved to say so."""
+        return bool(self.file.project.facts.get(FLASK_FREE))
+
     @property
     def active(self) -> bool:
         """Does the module, application code (not tests or migrations: SPEC 3c), bind at
         module level a Flask-SQLAlchemy instance (imported or made here)? Only then are
         its functions run with the app context's session."""
-        found = self._memo.get("active")
+        free = self._free()
+        found = self._memo.get(("active", free))
         if found is None:
             from .roles import role
 
             text = self.module.source.text
             found = False
-            if ("SQLAlchemy" in text or "import" in text) and role(self.file.relative_path, self.module.names) == "app":
+            if not free and ("SQLAlchemy" in text or "import" in text) \
+                    and role(self.file.relative_path, self.module.names) == "app":
                 for name in self.module.names.bindings.keys():
                     if is_db(self.module, ast.Name(id=name, ctx=ast.Load())):
                         found = True
                         break
-            self._memo["active"] = found
+            self._memo[("active", free)] = found
         return found
 
     def _db(self, expr: ast.AST) -> bool:
         key = ("db", _dotted(expr), id(next(iter(self.module.source.enclosing(expr)), None)))
-        if key[1] is None:
+        if key[1] is None or self._free():
             return False
         if key not in self._memo:
             self._memo[key] = is_db(self.module, expr)

@@ -10,12 +10,15 @@ from any file. A module that exists but cannot be read or parsed makes its names
 so a run over changed files only (pre-commit) sees the same project as a full run.
 
 Lookups are memoised with plain string paths: the search folders of each importing file
-are resolved once, and each candidate file is checked for existence once.
+are resolved once, a name is resolved once per set of search folders (the files of one
+import root share it), and each candidate file is checked for existence once (one
+`lstat` on POSIX; a package's chain is walked once per folder).
 """
 from __future__ import annotations
 
 import ast
 import os
+import stat
 import threading
 from functools import lru_cache
 from dataclasses import dataclass
@@ -27,6 +30,10 @@ from .source import Source, SourceError, read_source
 from ..files import read_regular
 
 _MAX_HOPS = 8
+# posixpath.realpath resolves a path by `lstat`ing it component by component: a name that
+# is no link is kept as it is. (Windows' resolve asks the system for the final path,
+# which may spell a name otherwise.)
+_LSTAT_RESOLVES = os.path is __import__("posixpath")
 
 
 @dataclass
@@ -79,14 +86,24 @@ def module_name(path: Path) -> Tuple[str, bool, Path]:
     """(dotted module name, is_package, import root) of a .py file."""
     path = Path(path)
     is_package = path.name == "__init__.py"
-    parts: List[str] = [] if is_package else [path.stem]
-    folder = path.parent
-    while (folder / "__init__.py").is_file():
-        parts.insert(0, folder.name)
-        if folder.parent == folder:
-            break
-        folder = folder.parent
-    return ".".join(parts), is_package, folder
+    packages, top = _package_chain(str(path.parent))
+    return ".".join(packages if is_package else (*packages, path.stem)), is_package, top
+
+
+@lru_cache(maxsize=None)
+def _package_chain(spelled: str) -> Tuple[Tuple[str, ...], Path]:
+    """(the names of the packages from the top of a folder's chain down to the folder,
+    the folder above the top): the folder and each parent that holds an `__init__.py`.
+    Per folder (as spelled: a Windows path compares without case), so that the files of
+    one package look at the disk once."""
+    folder = Path(spelled)
+    if not (folder / "__init__.py").is_file():
+        return (), folder
+    parent = folder.parent
+    if parent == folder:
+        return (folder.name,), folder
+    packages, top = _package_chain(str(parent))
+    return (*packages, folder.name), top
 
 
 class Project:
@@ -104,6 +121,7 @@ class Project:
         self._bases: Dict[Optional[Path], tuple] = {}  # importing file -> folders searched
         self._real: Dict[str, str] = {}  # a folder -> its resolved path
         self._located: Dict[tuple, Optional[Path]] = {}  # (folder, dotted) -> resolved file, or None
+        self._top_hits: Dict[str, tuple] = {}  # dotted -> ((chain top, resolved file), ...) where found
         self._folders: Dict[str, bool] = {}  # a path -> is it a folder
         self._real_paths: Dict[object, Path] = {}
         self._prefixes: Dict[tuple, str] = {}  # an import root -> its namespace-package prefix
@@ -122,6 +140,10 @@ class Project:
         found = self._real_paths.get(path)
         if found is None:
             found = self._real_paths[path] = Path(path).resolve()
+            if found not in self._real_paths and os.path.isfile(found):
+                # A resolved path of an existing file holds no link: it resolves to
+                # itself (the context resolves a checked file's path, then hands it on).
+                self._real_paths[found] = found
         return found
 
     def begin_file(self) -> None:
@@ -173,6 +195,7 @@ class Project:
             self._broken.clear()
             self._resolved.clear()
             self._located.clear()
+            self._top_hits.clear()
             self._folders.clear()
             self.facts.clear()
 
@@ -244,8 +267,13 @@ class Project:
                 return module
         # The top of every other package chain of the project (`services/api/` for
         # `services/api/app/`): one file found there is the module; several are unknown.
-        tops = [top for top in self.chain_tops().get(parts[0], ()) if top not in bases]
-        found_in = {found for found in (self._locate(top, dotted, parts) for top in tops) if found is not None}
+        hits = self._top_hits.get(dotted)
+        if hits is None:
+            tops = self.chain_tops().get(parts[0], ())
+            hits = self._top_hits[dotted] = tuple(
+                (top, found) for top, found in ((top, self._locate(top, dotted, parts)) for top in tops)
+                if found is not None)
+        found_in = {found for top, found in hits if top not in bases}
         if len(found_in) == 1:
             module = self._load(found_in.pop())
             if module is None:
@@ -295,11 +323,31 @@ class Project:
         else:  # only `base/<name>.py` can exist
             candidates = (rel + ".py",) if len(parts) == 1 else ()
         for candidate in candidates:
-            if os.path.isfile(candidate):
-                found = Path(candidate).resolve()
+            found = self._file(candidate)
+            if found is not None:
                 break
         self._located[key] = found
         return found
+
+    def _file(self, candidate: str) -> Optional[Path]:
+        """`Path(candidate).resolve()` if `candidate` is a file (`os.path.isfile`), else
+        None. Where paths resolve by their links alone (POSIX), a regular file that is no
+        link resolves to its folder resolved (memoised) and its own name: one `lstat`."""
+        if not _LSTAT_RESOLVES:
+            return Path(candidate).resolve() if os.path.isfile(candidate) else None
+        try:
+            mode = os.lstat(candidate).st_mode
+        except (OSError, ValueError):
+            return None  # `stat` (which `isfile` asks) fails alike: the same path up to the name
+        if stat.S_ISLNK(mode):
+            return Path(candidate).resolve() if os.path.isfile(candidate) else None
+        if not stat.S_ISREG(mode):
+            return None
+        folder, name = os.path.split(candidate)
+        real = self._real.get(folder)
+        if real is None:
+            real = self._real[folder] = str(Path(folder).resolve())
+        return Path(os.path.join(real, name))
 
     def split(self, qualified: str, near: Optional[Path] = None) -> Tuple[Optional[Module], Optional[str]]:
         """Split `pkg.mod.attr` into (project module `pkg.mod`, "attr"), longest module first.
@@ -342,7 +390,12 @@ class Project:
         return self._resolved_once(qualified, near)[0]
 
     def _resolved_once(self, qualified: Optional[str], near: Optional[Path] = None):
-        key = (qualified, near)
+        # `near` matters only by the folders searched from it (`_search_bases`): the
+        # files of one import root share their answers.
+        bases = self._bases.get(near)
+        if bases is None:
+            bases = self._bases[near] = self._search_bases(near)
+        key = (qualified, bases)
         found = self._resolved.get(key)
         if found is None:
             before = self.touched

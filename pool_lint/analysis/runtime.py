@@ -219,11 +219,13 @@ def decide(kinds: Iterable[str]) -> str:
 
 
 # -- walking the root -----------------------------------------------------------------------
-def python_files(root, listing: Optional[Listing] = None) -> List[str]:
+def python_files(root, listing: Optional[Listing] = None, left_out: Optional[list] = None) -> List[str]:
     """Every Python file of the project at `root` (absolute path strings, sorted by their
     path relative to the root). Skips hidden folders, DEFAULT_EXCLUDES folders, folders
     that are project roots of their own, and symbolic links (never leaves the root).
-    `listing`: the folders the run's discovery listed already (files.discover)."""
+    `listing`: the folders the run's discovery listed already (files.discover).
+    `left_out`: told the path of each entry the walk leaves out below the root (a link, a
+    folder, another project's root, a folder it cannot list, an entry it cannot stat)."""
     top = os.path.abspath(root)
     found: List[Tuple[str, str]] = []
     stack = [(top, "", False)]
@@ -231,19 +233,27 @@ def python_files(root, listing: Optional[Listing] = None) -> List[str]:
         folder, rel, in_package = stack.pop()
         entries = entries_of(folder, listing)
         if entries is None or (rel and entries_mark_root(entries, in_package)):
+            if left_out is not None:
+                left_out.append(folder)
             continue  # unreadable, or another project's root
         package = holds_package_init(entries)
         for entry in entries:
             name = entry.name
             try:
                 if entry.is_symlink():
+                    if left_out is not None:
+                        left_out.append(entry.path)
                     continue
                 if entry.is_dir():
                     if not name.startswith(".") and name not in DEFAULT_EXCLUDES:
                         stack.append((entry.path, f"{rel}{name}/", package))
+                    elif left_out is not None:
+                        left_out.append(entry.path)
                 elif name.endswith(".py") and entry.is_file():
                     found.append((f"{rel}{name}", entry.path))
             except OSError:
+                if left_out is not None:
+                    left_out.append(entry.path)
                 continue
     found.sort()
     return [path for _, path in found]

@@ -304,11 +304,19 @@ class SessionAnalysis:
             return found[1]
         return None
 
+    @staticmethod
+    def may_call_project(call: ast.Call) -> bool:
+        """False when `callee(call)` is None whatever the project holds: its callee is
+        no dotted name (`select(X).where(...)`, `f()()`, `handlers[k]()`). Syntax alone."""
+        return _dotted(call.func) is not None
+
     def callee(self, call: ast.Call):
         """(module, FunctionDef) of the project function or method a call calls: a
         function by name (imported or not), or a method of `self`, of a parameter
         annotated with a project class, or of an object made from a project class (a local
         or module-level name, or one imported from another module)."""
+        if not self.may_call_project(call):
+            return None
         func = call.func
         base = func
         while isinstance(base, ast.Attribute):

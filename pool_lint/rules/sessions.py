@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ast
 import textwrap
-from typing import Dict, List
+from typing import Dict, List, Set
 
 from ..analysis.tree import walk
 from ..analysis.sessions import (CREATE_TASK, GATHER, SESSION_CLASSES, async_factory_calls, session_names,
@@ -324,6 +324,7 @@ class SessionNotClosed(Rule):
 
     def check(self, file):
         analysis = file.sessions
+        closed: Dict[int, Set[str]] = {}  # a function -> the names it closes (_closed_names)
         for call in file.calls():
             parent = file.source.parent(call)
             assigned = isinstance(parent, ast.Assign) and parent.value is call and len(parent.targets) == 1 \
@@ -332,25 +333,32 @@ class SessionNotClosed(Rule):
             inline = isinstance(outer, ast.Call) and call is not outer.func
             if not (assigned or inline):
                 continue
+            # A session made inline is reported only where the call it is passed to does
+            # not hand its result on and may call a project function: both asked first,
+            # from the syntax alone, which spares resolving the callee of every other call
+            # passed as an argument (`select(X).where(X.id.in_(ids))`).
+            if inline and (_handed_on(file, outer) or not analysis.may_call_project(outer)):
+                continue
             func = file.function_of(call)
-            if func is None or analysis.session_call(call) != "session":
+            if func is None:
+                continue
+            # Likewise a variable the function closes (`obj = Model(...)`, `return obj`).
+            if assigned and parent.targets[0].id in _closed_names(func, closed):
+                continue
+            if analysis.session_call(call) != "session":
                 continue
             if file.resolve(call.func) in SESSION_CLASSES and not _bound_to_engine(analysis, call):
                 continue  # Session(bind=connection): it borrows that connection, not a pool slot
             if assigned:
                 name = parent.targets[0].id
-                if _closed(func, name):
-                    continue
                 released = analysis.released_on_normal_paths(func, name)
                 described = f"`{name}`"
             else:
-                if _handed_on(file, outer):
-                    continue
                 passed = analysis.passed_to(outer, call)
                 if passed is None:
                     continue  # not a project function: what it does with the session is unknown
                 callee, param, effect = passed
-                if _closed(callee, param) or _escapes(callee, param):
+                if param in _closed_names(callee, closed) or _escapes(callee, param):
                     continue
                 released = effect == "release"
                 described = f"`{ast.unparse(call.func)}()` passed to `{callee.name}()`"
@@ -392,19 +400,25 @@ def _bound_to_engine(analysis, call: ast.Call) -> bool:
     return bind is not None and analysis.is_engine(bind)
 
 
-def _closed(func, name: str) -> bool:
+def _closed_names(func, memo: Dict[int, Set[str]]) -> Set[str]:
+    """The names a function (nested ones included) returns (`return name`), enters in
+    a `with` (`with name:`) or closes in a `finally` (`name.close()`). One walk per
+    function, kept in `memo`."""
+    found = memo.get(id(func))
+    if found is not None:
+        return found
+    found = memo[id(func)] = set()
     for node in walk(func):
-        if isinstance(node, ast.Return) and isinstance(node.value, ast.Name) and node.value.id == name:
-            return True
-        if isinstance(node, (ast.With, ast.AsyncWith)) and any(
-                isinstance(item.context_expr, ast.Name) and item.context_expr.id == name for item in node.items):
-            return True
-        if isinstance(node, (ast.Try, getattr(ast, "TryStar", ast.Try))):
+        if isinstance(node, ast.Return) and isinstance(node.value, ast.Name):
+            found.add(node.value.id)
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            found.update(item.context_expr.id for item in node.items if isinstance(item.context_expr, ast.Name))
+        elif isinstance(node, (ast.Try, getattr(ast, "TryStar", ast.Try))):
             for inner in (n for stmt in node.finalbody for n in walk(stmt)):
-                if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute) and inner.func.attr == "close" \
-                        and isinstance(inner.func.value, ast.Name) and inner.func.value.id == name:
-                    return True
-    return False
+                called = inner.func if isinstance(inner, ast.Call) else None
+                if isinstance(called, ast.Attribute) and called.attr == "close" and isinstance(called.value, ast.Name):
+                    found.add(called.value.id)
+    return found
 
 
 @register
