@@ -574,27 +574,12 @@ def _read_import(data: bytes, start: int) -> Optional[ImportStatement]:
 _MORE = ("more",)  # the window ends inside the statement
 _UNREAD = ("unread",)
 
-# A window that holds one import statement of the plainest form on its own line: `from`,
-# a module (dots and ASCII names, no blank inside), `import`, then `*` or ASCII names,
-# each with an `as` alias or not, between commas; blanks and tabs between the words, a
-# comment after them. Its tokens are its words, `.`, `,` and `*` (_WORDS), as the
-# tokenizer splits them: they are read without it (any other window is tokenized).
-_NAME = rb"[A-Za-z_][A-Za-z0-9_]*"
-_DOTTED = _NAME + rb"(?:\." + _NAME + rb")*"
-_ALIASED = _DOTTED + rb"(?:[ \t]+as[ \t]+" + _NAME + rb")?"
-_PLAIN_IMPORT = re.compile(
-    rb"(?:from[ \t]+\.*(?:" + _DOTTED + rb")?[ \t]+import|import)[ \t]+(?:\*|" + _ALIASED
-    + rb"(?:[ \t]*,[ \t]*" + _ALIASED + rb")*)[ \t]*(?:#[^\r\n\x00]*)?\r?")
-_WORDS = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*|[.,*]")
-
 
 def _parse_import(window: bytes):
     """What the tokens of `window` (from an import statement's first word) import: an
     ImportStatement, _MORE when the window ends inside the statement, or None."""
     if window.rstrip(b"\r\n").endswith(b"\\"):
         return _MORE  # a backslash goes on to the next line (or ends a comment: read on anyway)
-    if _PLAIN_IMPORT.fullmatch(window) is not None:
-        return _import_grammar([word.decode("ascii") for word in _WORDS.findall(window.split(b"#", 1)[0])])
     try:
         text = window.decode("utf-8")
     except UnicodeDecodeError:
