@@ -27,8 +27,8 @@ from .findings import FileResult, unreadable
 from .analysis.statements import heads
 from .plan import EVERYTHING, Plan
 from .selection import enabled_codes
-from .screen import (CREATE, ENGINE, EXT, FLASK, SESSION, TASKS, Index, ModuleFinder, external_words, may_hold,
-                     names_flask_sqlalchemy, names_in_paths)
+from .screen import (ENGINE, FLASK, Index, ModuleFinder, external_words, may_hold, names_flask_sqlalchemy,
+                     names_in_paths)
 from .tasks import PROGRESSIVE, RunOptions, Scan, Workers, _analyse_chunk, _scan_chunk
 
 
@@ -150,30 +150,6 @@ class _Found:
         finder = self.finders.get(self.root_path.get(path)) if scan.imports is not None else None
         if finder is not None:
             self.resolved[path] = finder.resolve(path, scan.imports[0])
-
-
-def likely_modules(roots, scans, resolved) -> list:
-    """(root, project files) pairs: the modules that the files likely to be analysed
-    import, the most imported first. Likely to be analysed: a file that names a session
-    and an external-call library, a session maker or a task call, or an engine factory
-    (its own bytes say so; the index decides)."""
-    groups = []
-    for root, paths in roots.items():
-        counts: dict = {}
-        for path in paths or ():
-            facts, found = scans[path].facts, resolved.get(path)
-            if facts is None or found is None:
-                continue
-            bits = facts.bits
-            if not (bits & ENGINE or (bits & SESSION and bits & (EXT | CREATE | TASKS))):
-                continue
-            names, modules, stars, name_files = found
-            for files in (*name_files.values(), *modules.values(), stars):
-                for target in files:
-                    counts[target] = counts.get(target, 0) + 1
-        if counts:
-            groups.append((str(root), sorted(counts, key=lambda p: (-counts[p], p))))
-    return groups
 
 
 # -- index ----------------------------------------------------------------------------------
@@ -345,11 +321,9 @@ class Analyses:
         self.batches: list = []  # (targets, a call that waits for their results)
         self.ready: List[Target] = []  # files whose plan is final, not sent yet
         self.plans: Dict[str, Plan] = {}
-        # The workers load the checker while this process makes the index, and those the
-        # index leaves cores to parse the modules the likely candidates import.
+        # The workers load the checker while this process makes the index.
         if scanned.load_checker:
             workers.warm_up()
-            workers.preload(lambda: likely_modules(layout.roots, scanned.scans, scanned.resolved))
 
     def verdict(self, root) -> None:
         """Make the runtime verdict of a root, once."""

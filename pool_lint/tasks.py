@@ -11,7 +11,6 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from pathlib import Path
 from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 from .cache import digest
@@ -63,26 +62,6 @@ def _checker():
 
 def _warm_up() -> None:
     _checker()
-
-
-def _preload(groups) -> None:
-    """Have this worker parse (lazily), whenever it has no task, the project modules
-    the analyses are likely to consult: `groups`, (root, paths) pairs. Done while it
-    waits for the project index, it spares the analyses that follow the time (a module
-    read once serves them all)."""
-    from .workers import when_idle
-
-    checker = _checker()
-    todo = [(checker.project(Path(root)), path) for root, paths in groups for path in paths]
-    todo.reverse()
-
-    def step() -> bool:
-        if todo:
-            project, path = todo.pop()
-            project.load(path)
-        return bool(todo)
-
-    when_idle(step)
 
 
 class Scan(NamedTuple):
@@ -214,16 +193,6 @@ class Workers:
         """Have each worker load the checker while this process does serial work."""
         if self.pool is not None:
             self.pool.each(_warm_up)
-
-    def preload(self, likely) -> None:
-        """Have workers parse the project modules `likely()` names (_preload) while they
-        wait: as many workers as there are cores this process leaves free while it makes
-        the index (more would slow the index itself). Not with the executor, whose
-        workers have no idle time to fill."""
-        if self.pool is not None and not isinstance(self.pool, _Executor):
-            groups = likely()
-            if groups:
-                self.pool.each(_preload, groups, count=max(1, min(self.jobs, os.cpu_count() or 1) - 1))
 
     def hash_files(self, paths: list):
         """Start reading and hashing `paths` (_hash_chunk) and return at once: call the

@@ -62,26 +62,9 @@ def _receive(fd: int):
     return pickle.loads(body)
 
 
-_IDLE: List[Callable[[], bool]] = []  # in a worker: work for the time no task waits
-
-
-def when_idle(step: Callable[[], bool]) -> None:
-    """In a worker: call `step()` whenever no task waits, until it returns False (it has
-    nothing left to do). A step should be short: a task that comes in waits for it."""
-    _IDLE.append(step)
-
-
 def _serve(tasks: int, results: int) -> None:
-    """A worker's loop: run each task, send back (task id, (ok, value or traceback));
-    between tasks, while none waits, the steps of `when_idle`."""
+    """A worker's loop: run each task, send back (task id, (ok, value or traceback))."""
     while True:
-        while _IDLE and not select.select([tasks], [], [], 0)[0]:
-            try:
-                more = _IDLE[0]()
-            except Exception:  # noqa: BLE001 - idle work is a help, never a failure
-                more = False
-            if not more:
-                _IDLE.pop(0)
         try:
             task_id, fn, arg = _receive(tasks)
         except EOFError:

@@ -70,22 +70,6 @@ def _fail_once():
     raise ValueError("warm-up broke")
 
 
-def _start_idle_work(steps):
-    """Registers idle work: `steps` steps of 10 ms, each leaving a line in a file."""
-    from pool_lint.workers import when_idle
-
-    left = [steps]
-
-    def step() -> bool:
-        time.sleep(0.01)
-        with open(_SETUP / "steps", "a") as handle:
-            handle.write("x\n")
-        left[0] -= 1
-        return left[0] > 0
-
-    when_idle(step)
-
-
 @pytest.fixture
 def pools():
     """ForkedPool(jobs, _setup, (value,)), shut down after the test."""
@@ -186,18 +170,6 @@ def test_a_failure_in_each_is_reported_by_the_next_wait(pools):
             pool.result(pool.submit(_sleep, 0.01))
 
 
-def test_idle_work_fills_the_time_between_tasks_and_gives_way_to_them(pools, tmp_path):
-    pool = pools(1, tmp_path)
-    pool.result(pool.submit(_start_idle_work, 300))  # three seconds of steps
-    time.sleep(0.1)
-    # The task ran between two steps, before the idle work was over (it did not wait for it).
-    assert pool.result(pool.submit(_steps_done)) < 300
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and len((tmp_path / "steps").read_text().splitlines()) < 300:
-        time.sleep(0.05)
-    assert len((tmp_path / "steps").read_text().splitlines()) == 300  # and went on after the task
-
-
 def test_shutdown_ends_every_worker_even_a_busy_one(pools, tmp_path):
     pool = pools(2, tmp_path)
     pids = {pool.result(pool.submit(_sleep, 0)) for _ in range(4)}
@@ -234,19 +206,3 @@ def test_the_run_finds_the_same_with_either_kind_of_pool(tmp_path, monkeypatch):
     monkeypatch.setattr(run_tasks, "_USE_EXECUTOR", True)
     assert found() == forked
     assert len([f for f in forked if f[2] == "POL201"]) == 60
-
-
-def test_the_modules_preloaded_are_those_the_likely_files_import_most_imported_first():
-    from pool_lint.stages import likely_modules as _likely_modules
-    from pool_lint.tasks import Scan
-    from pool_lint.screen import EXT, SESSION, FileFacts
-
-    def scan(bits):
-        return Scan(content=None, facts=FileFacts(bits))
-
-    scans = {"/p/a.py": scan(SESSION | EXT), "/p/b.py": scan(SESSION | EXT), "/p/c.py": scan(0),
-             "/p/db.py": scan(SESSION), "/p/http.py": scan(EXT)}
-    resolved = {"/p/a.py": ({"S": "S"}, {}, set(), {"S": {"/p/db.py"}, "get": {"/p/http.py"}}),
-                "/p/b.py": ({}, {"db": {"/p/db.py"}}, set(), {}),
-                "/p/c.py": ({}, {"u": {"/p/util.py"}}, set(), {})}  # c.py names no session: not likely
-    assert _likely_modules({"/p": list(scans)}, scans, resolved) == [("/p", ["/p/db.py", "/p/http.py"])]
