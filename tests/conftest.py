@@ -29,6 +29,22 @@ def run_cli(*args, cwd=None, input=None, env=None, timeout=None):
                           capture_output=True, text=True, env=full_env, timeout=timeout)
 
 
+def write_tree(root: Path, files: dict, marker: "str | None" = "[project]\nname = 'demo'\n") -> Path:
+    """Write a small project under `root`: each file's text (UTF-8) or bytes, and a
+    pyproject.toml holding `marker` unless it is None."""
+    root.mkdir(parents=True, exist_ok=True)
+    if marker is not None:
+        (root / "pyproject.toml").write_text(marker)
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(text, encoding="utf-8")
+    return root
+
+
 @pytest.fixture
 def cli():
     return run_cli

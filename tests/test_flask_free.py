@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import SERVER_PROJECT, run_cli
+from conftest import SERVER_PROJECT, run_cli, write_tree
 from pool_lint.analysis.runtime import python_files
 from pool_lint.oracle import check_tree
 from pool_lint.plan import EVERYTHING, NOTHING, Plan
@@ -44,16 +44,9 @@ EXT = "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n"
 
 
 def _tree(root, files):
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "pyproject.toml").write_text(SERVER_PROJECT)
     files = {"app/db.py": DB, **files}
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(text, bytes):
-            path.write_bytes(text)
-        else:
-            path.write_text(textwrap.dedent(text), encoding="utf-8")
+    write_tree(root, {rel: text if isinstance(text, bytes) else textwrap.dedent(text) for rel, text in files.items()},
+               SERVER_PROJECT)
 
 
 def _fact(root) -> bool:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from conftest import run_cli, write_tree
 from pool_lint.analysis import runtime
 from pool_lint.analysis.runtime import Evidence, RuntimeVerdict, detect_runtime, project_root
 
@@ -30,17 +30,7 @@ def fresh_cache():
 
 def make(root: Path, files: dict, marker: bool = True) -> Path:
     """Write a small project under `root` (with a pyproject.toml unless told otherwise)."""
-    root.mkdir(parents=True, exist_ok=True)
-    if marker:
-        (root / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(text, bytes):
-            path.write_bytes(text)
-        else:
-            path.write_text(text, encoding="utf-8")
-    return root
+    return write_tree(root, files) if marker else write_tree(root, files, None)
 
 
 def detect(tmp_path, files, setting="auto"):
