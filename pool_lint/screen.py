@@ -45,6 +45,11 @@ call's name, a session word and a task word, or a session made. The index hands 
 statements' line ranges on in the file's plan (`Index.plan`, plan.Plan): the checker
 shows the rules only those, and parses the rest only as far as a question reaches it.
 
+The index reads the files of the root's walk only, but the analysis loads a module from
+disk wherever an import finds it, `build/` or another project's root included: a name
+imported from a module that may be loaded from what the walk left out counts as anything
+(Index._left_out).
+
 Matching is by bare name and by substring, so a collision only over-selects (a file
 parsed for nothing), never under-selects. Tests compare the default run with an oracle
 (pool_lint.oracle: no screen, no hints, every module parsed whole) over the acceptance
@@ -73,6 +78,8 @@ TASKS = 64  # concurrency: gather / create_task / ensure_future / TaskGroup
 DEPENDS = 128  # FastAPI's Depends
 STAR = 256  # a star import: any name may have come in
 FLASK = 512  # the text Python reads may name flask_sqlalchemy (names_flask_sqlalchemy)
+# What a name imported from a module the index cannot read may carry (Index._left_out).
+ANYTHING = DB | ENGINE | ASYNC | SESSION | CREATE | EXT | TASKS | DEPENDS
 
 DB_WORDS = (b"sqlalchemy", b"sqlmodel")
 ENGINE_WORDS = (b"create_engine", b"create_async_engine", b"engine_from_config")
@@ -473,6 +480,26 @@ def project_imports(facts: FileFacts, tops: Set[str]) -> Tuple[list, list]:
     return candidates, renamed
 
 
+def left_out_keys(root: str, left_out: Optional[Iterable[str]]) -> FrozenSet[str]:
+    """What an import can load of the entries the root's walk left out (runtime.
+    python_files: an excluded folder such as `build/` or `venv/`, another project's root,
+    a link, an entry it could not list or stat), as module paths: a folder (or a link)
+    whose name is an identifier, and `<name>.py` (as `<name>`); a hidden folder,
+    `python3.11/` or `prefect-aws/` no import can spell."""
+    if not left_out:
+        return _NOTHING
+    top = os.path.abspath(root) if root else root
+    keys = set()
+    for path in left_out:
+        path = str(path)
+        name = os.path.basename(path)
+        if name.endswith(".py"):
+            name, path = name[:-3], path[:-3]
+        if name.isidentifier() and path != top:
+            keys.add(path)
+    return frozenset(keys)
+
+
 class ModuleFinder:
     """Which project files an import loads, the way the analysis finds modules
     (project.Project.find_module): from the project root, from `src/`, and from the
@@ -486,6 +513,7 @@ class ModuleFinder:
         self._roots: Dict[str, str] = {}  # folder -> its import root
         self._based: Dict[Tuple[str, str], FrozenSet[str]] = {}
         self._imported: Dict[Tuple[str, str, str], tuple] = {}  # (folder or import root, module, name)
+        self._beyond: Dict[Tuple[str, str], FrozenSet[str]] = {}  # reaches: (module, name) -> bases
         self._src = os.path.join(root, "src")
         self._tops_of_chains: Optional[Dict[str, Set[str]]] = None  # _chain_tops()
         self._chained: Optional[Dict[str, FrozenSet[str]]] = None  # _in_chains()
@@ -636,6 +664,44 @@ class ModuleFinder:
             self._tops_of_chains = tops
         return self._tops_of_chains
 
+    def reaches(self, path: str, module: str, name: str, beyond: Dict[str, Set[str]]) -> bool:
+        """Can the import of `name` from `module` (`import module`: no name) in the file
+        `path` load a module from what the walk left out (`beyond`: per name of a
+        left_out_keys entry, the folders holding one)? The analysis loads
+        `<base>/<parts>.py` or `<base>/<parts>/...` on disk (project.Project.find_module),
+        from the root, `src/`, the importing file's import root and the tops of the package
+        chains of the module's first name (a relative import: from the importing file's
+        package); so the module, or a package on its way, is such an entry below one of
+        those bases. (Found among the walked files first or not: it may be either, which
+        only over-selects.)"""
+        parts = [part for part in module.lstrip(".").split(".") if part]
+        if name and name != "*":
+            parts.append(name)
+        if module[:1] == ".":
+            folder = os.path.dirname(path)
+            for _ in range(len(module) - len(module.lstrip(".")) - 1):
+                folder = os.path.dirname(folder)
+            return any(os.path.join(folder, *parts[:k]) in beyond.get(part, ()) for k, part in enumerate(parts))
+        # The bases from which the module would pass an entry: the same from every file.
+        key = (module, name)
+        wanted = self._beyond.get(key)
+        if wanted is None:
+            sep, found = os.sep, set()
+            for k, part in enumerate(parts):
+                inside = sep.join(parts[:k])  # the entry is <base>/<inside>/<part>
+                for parent in beyond.get(part, ()):
+                    if not k:
+                        found.add(parent)
+                    elif parent == inside:
+                        found.add("")
+                    elif parent.endswith(sep + inside):
+                        found.add(parent[:-len(inside) - 1])
+            wanted = self._beyond[key] = frozenset(found)
+        if not wanted:
+            return False
+        return bool(wanted.intersection(self._bases) or self._import_root(os.path.dirname(path)) in wanted
+                    or wanted.intersection(self._chain_tops().get(parts[0], ())))
+
     def _at(self, base: str, module: str) -> FrozenSet[str]:
         """The files `module` names from the import root `base` (memoised)."""
         key = (base, module)
@@ -668,7 +734,7 @@ class Index:
                  statements: Optional[Dict[str, List[Statement]]] = None, tops: Optional[Set[str]] = None,
                  imports: Optional[Dict[str, Tuple[list, list]]] = None,
                  parts: Optional[Dict[str, tuple]] = None, finder: Optional["ModuleFinder"] = None,
-                 resolved: Optional[Dict[str, tuple]] = None):
+                 resolved: Optional[Dict[str, tuple]] = None, left_out: Optional[Iterable[str]] = None):
         self.facts = facts
         self.check_tests = check_tests  # False: the engine and session rules are silent in test code (SPEC 3)
         self.made: Dict[str, Set[str]] = {}  # per file, its module-level names that hand out a session or engine
@@ -715,6 +781,7 @@ class Index:
             for files in (*modules.values(), stars):
                 for target in files:
                     self.file_users.setdefault(target, set()).add(path)
+        self._left_out(finder, left_out_keys(self.root, left_out))
         self.bits = self._alias_bits(pairs)
         self.flask_objects: Set[str] = set()  # session_names: the Flask-SQLAlchemy instances among its objects
         self.flask_providers: Dict[str, Set[str]] = {}
@@ -727,9 +794,76 @@ class Index:
         self.task_carrying = tuple(sorted(name.encode() for name, bits in self.carried.items()
                                           if bits & TASKS and name not in NAME_BITS))
 
+    # -- what the walk left out ---------------------------------------------------------------
+    def _left_out(self, finder: "ModuleFinder", keys: FrozenSet[str]) -> None:
+        """The names a file imports from a module the index cannot read: one that may be
+        loaded from what the root's walk left out (`keys`: left_out_keys; `build/ext.py`
+        for `from build.ext import db`), which the analysis loads from disk all the same.
+        Such a name may be anything: a session class or factory, an engine, a
+        Flask-SQLAlchemy instance, a client or a function that calls out, a task function
+        (`unknown`, per file: its local names, a module imported whole included). What
+        the screen finds for a name it reads, it assumes of these: the file and every
+        file that imports the name by name carry every word (`_alias_bits`), the name is
+        a session source, a maker, an external name and a Flask-SQLAlchemy instance of
+        the file (session_names, external_imports). A star import of such a module, and
+        of a file that holds one (`wild`), may bind any name: every line of the file may
+        hold any finding, and what its importers take from it is unknown too. Nothing
+        left out that an import can spell: nothing to do (most trees; one substring test
+        per file where something is)."""
+        self.unknown: Dict[str, Set[str]] = {}
+        self.wild: Set[str] = set()
+        if not keys:
+            return
+        beyond: Dict[str, Set[str]] = {}  # (ModuleFinder.reaches) a name -> the folders holding one
+        for key in keys:
+            parent, name = os.path.split(key)
+            beyond.setdefault(name, set()).add(parent)
+        # An entry of a file's imports (FileFacts) is asked only where it names one of them
+        # as it must to reach it: first (from a base), after the name of a folder holding
+        # one, or anywhere in a relative import.
+        after = {name: {os.path.basename(parent) for parent in parents} for name, parents in beyond.items()}
+        for path, f in self.facts.items():
+            entries = f[1]
+            if not entries:
+                continue
+            asked = set()
+            for word, folders in after.items():
+                at = entries.find(word)
+                while at >= 0:
+                    end = at + len(word)
+                    if entries[end:end + 1] in (".", "|"):
+                        start = entries.rfind(" ", 0, at) + 1
+                        if at == start or entries[start] == "." or (entries[at - 1] in ".|" and entries[
+                                max(entries.rfind(".", start, at - 1), entries.rfind("|", start, at - 1), start - 1)
+                                + 1:at - 1] in folders):
+                            stop = entries.find(" ", end)
+                            asked.add(entries[start:stop if stop >= 0 else len(entries)])
+                    at = entries.find(word, end)
+            for entry in asked:
+                module, name, local = entry.split("|")
+                if finder.reaches(path, module, name, beyond):
+                    if local:
+                        self.unknown.setdefault(path, set()).add(local)
+                    else:
+                        self.wild.add(path)
+        queue = sorted(self.wild)
+        while queue:  # what a file takes from a wild one is unknown; a star import of one is wild
+            source = queue.pop()
+            for user in self.importers.get(source, ()):
+                taken = {local for local, files in self.name_files[user].items() if source in files}
+                taken |= {local for local, files in self.modules[user].items() if source in files}
+                if taken:
+                    self.unknown.setdefault(user, set()).update(taken)
+                if source in self.stars[user] and user not in self.wild:
+                    self.wild.add(user)
+                    queue.append(user)
+
     # -- names imported under another name ---------------------------------------------------
     def _alias_bits(self, pairs) -> Dict[str, int]:
         carried = dict(NAME_BITS)
+        for names in self.unknown.values():  # (_left_out) may be anything
+            for name in names:
+                carried[name] = carried.get(name, 0) | ANYTHING
         changed = True
         while changed:
             changed = False
@@ -746,6 +880,8 @@ class Index:
                 if local not in NAME_BITS:
                     own |= carried.get(local, 0)
             out[path] = own
+        for path in (*self.unknown, *self.wild):
+            out[path] |= ANYTHING
         return out
 
     # -- names through which the project hands out sessions, engines, clients, calls --------
@@ -830,6 +966,8 @@ class Index:
             # first must still be this file's, and reach this file's importers).
             own = providers.get(path, set())
             new_objects = {name for name, value in values if _hands_out(value, words)} - own
+            unknown = self.unknown.get(path, _NOTHING) - own  # (_left_out) may hand out anything
+            new_objects |= unknown
             # A function that returns or yields a session (and a class with such a
             # method) is a session source wherever it is used (SPEC 3b); so is what is
             # made from one in this file (`db = Database(url)`): to a fixed point, each
@@ -861,13 +999,14 @@ class Index:
                 if found:
                     self.handing.setdefault(path, set()).update(found)
                     self.handing_names |= found
-            made = {name for name, _ in values} & new_objects
+            made = {name for name, _ in values} & new_objects | unknown
             if made:  # what can make a session (POL203): module-level values, not functions
                 self.made.setdefault(path, set()).update(made)
                 made_anywhere |= made
             flask_words = FLASK_DB + tuple(name.encode() for name in self._mentioned(path, self.flask_objects,
                                                                                    self.flask_providers))
             flask = {name for name, value in values if name in new_objects and _mentions_in_code(value, flask_words)}
+            flask |= unknown
             if flask:
                 self.flask_objects |= flask
                 self.flask_providers.setdefault(path, set()).update(flask)
@@ -946,6 +1085,8 @@ class Index:
         if self._external_imports is not None:
             return self._external_imports
         out = {path: set(f.ext_names) for path, f in self.facts.items() if f.ext_names}
+        for path, names in self.unknown.items():  # (_left_out) may call out
+            out.setdefault(path, set()).update(names)
         queue = sorted(out)
         while queue:
             source = queue.pop()
@@ -1062,7 +1203,7 @@ class Index:
         there: a session word) and an external call's name; POL205 a session word and a
         task word; POL203 a session made (a session class or factory named). Strings and
         comments are not code."""
-        statements = self._statements_of(path)
+        statements = self._statements_of(path) if path not in self.wild else None  # (wild: any name, anywhere)
         if statements is None:
             return ((ALL_LINES,) if calls_out else (), (ALL_LINES,) if creates else (), (ALL_LINES,) if tasks else ())
         project_names = self.carrying + tuple(
@@ -1070,7 +1211,7 @@ class Index:
         # A session class, factory or `Depends` is reached through an import: of the
         # library itself, or of a project module (that may re-export it).
         library = bool(self.bits[path] & DB or self.facts[path].top_modules & SESSION_LIBRARIES
-                       or self.names[path] or self.modules[path] or self.stars[path])
+                       or self.names[path] or self.modules[path] or self.stars[path] or path in self.unknown)
         session_words = (SESSION_NAMES if library else ()) + project_names
         # What makes a session (POL203): a module-level name, not a function that hands one out.
         makers = (MAKER_NAMES if library else ()) + self.carrying + tuple(

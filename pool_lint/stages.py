@@ -27,8 +27,8 @@ from .findings import FileResult, unreadable
 from .analysis.statements import heads
 from .plan import EVERYTHING, Plan
 from .selection import enabled_codes
-from .screen import (ENGINE, FLASK, Index, ModuleFinder, external_words, may_hold, names_flask_sqlalchemy,
-                     names_in_paths)
+from .screen import (ENGINE, FLASK, Index, ModuleFinder, external_words, left_out_keys, may_hold,
+                     names_flask_sqlalchemy, names_in_paths)
 from .tasks import PROGRESSIVE, RunOptions, Scan, Workers, _analyse_chunk, _scan_chunk
 
 
@@ -191,10 +191,13 @@ def index_root(root, paths: list, scanned: Scanned, families: FrozenSet[str], se
     if not options.screen:
         return RootIndex(dict.fromkeys(facts, EVERYTHING), any(f.bits & ENGINE for f in facts.values()))
     flask = left_out is None or not flask_free(str(root), paths, scans, left_out, listing)
+    # What an import may load of what the walk left out counts as anything (Index._left_out).
+    beyond = left_out_keys(str(root), left_out)
     key = known = None
     if cache is not None:  # the same files with the same contents: the same answer
         key = digest("\0".join(f"{p}\0{scans[p].content}" for p in paths).encode() + repr(sorted(families)).encode()
-                     + (b"" if flask else b"\0flask-free"))  # flask_free reads files beyond the root's too
+                     + (b"" if flask else b"\0flask-free")  # flask_free reads files beyond the root's too
+                     + "\0".join(["", *sorted(beyond)]).encode())
         known = cache.root_index(str(root), key)
     if known is not None:  # (kept files, engines, their plans)
         return RootIndex(dict(known[2]), known[1])
@@ -204,7 +207,7 @@ def index_root(root, paths: list, scanned: Scanned, families: FrozenSet[str], se
                   scanned.finders[str(root)].tops if str(root) in scanned.finders else None,
                   {p: scans[p].imports for p in paths if scans[p].imports is not None},
                   {p: scans[p].parts for p in paths if scans[p].parts is not None},
-                  scanned.finders.get(str(root)), scanned.resolved)
+                  scanned.finders.get(str(root)), scanned.resolved, beyond)
     chosen = index.select(tell)
     plans = {p: index.plan(p)._replace(flask=flask) for p in chosen}
     engines = index.may_build_engines(chosen)
