@@ -3,8 +3,9 @@ a concrete syntax tree, which keeps every other byte by construction (SPEC 7).
 
 Only `fixes.Planner` imports this module, and only for a file with a fix to offer or
 apply: `import libcst` costs more than a whole run over a small tree (README, Design). In
-a run, that is the main process alone (fixes.settle): the workers that analyse the files
-say where each call stands (fixes.Place), without LibCST.
+a run, that is one process (fixes.settle): the worker given the files that can offer a
+fix (stages.Analyses._send), or the main process; the other workers say where each call
+stands (fixes.Place), without LibCST.
 
 What is parsed: not the file, but the innermost statement around each call that owns
 its lines (nothing else on its first and last lines), alone, under an `if 1:` header that

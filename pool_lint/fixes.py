@@ -12,8 +12,9 @@ nothing for it.
 Where a call stands (`Place`: its position and the statements around it that LibCST may
 parse) is worked out here from the `ast` tree, without LibCST, so that the process that
 analyses a file need not load it: in a run, the workers say where each fix goes
-(`Planner.request`) and the main process makes and checks the edits (`settle`), with
-one LibCST for the whole run.
+(`Planner.request`) and one process makes and checks the edits (`settle`), with one
+LibCST for the whole run: the worker given the files that can offer a fix, or the main
+process.
 
 Every change is checked before anything is offered or written: the result must parse
 and its AST must equal the original AST with exactly the planned keyword changes (the
@@ -384,7 +385,7 @@ class Planner:
         return new_text
 
 
-# What a worker leaves the main process to make for one file (FileResult.offers): the
+# What the analysis of a file leaves `settle` to make (FileResult.offers): the
 # file's text, and per finding whose fix is to be offered, in the order the checker asked
 # for them, (the finding's index among the file's findings, the fix's applicability, its
 # message, then Planner.request's answer).

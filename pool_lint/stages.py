@@ -29,7 +29,7 @@ from .plan import EVERYTHING, Plan
 from .selection import enabled_codes
 from .screen import (ENGINE, FLASK, Index, ModuleFinder, external_words, left_out_keys, may_hold,
                      names_flask_sqlalchemy, names_in_paths)
-from .tasks import PROGRESSIVE, RunOptions, Scan, Workers, _analyse_chunk, _scan_chunk
+from .tasks import PROGRESSIVE, RunOptions, Scan, Workers, _analyse_chunk, _analyse_settle_chunk, _scan_chunk
 
 
 # -- discover -------------------------------------------------------------------------------
@@ -436,8 +436,22 @@ class Analyses:
         # Files of one part of the project (its first two folders) load the same modules.
         packages = [os.sep.join(os.path.relpath(layout.path(t), layout.root(t)).split(os.sep)[:2]) for t, _ in work]
         items = [(t, plan, self._known(layout.path(t), plan)) for t, plan in work]
-        self.batches.append(([t for t, _ in work],
-                             self.workers.start(_analyse_chunk, items, dict(self.verdicts), sizes, packages)))
+        # Only the engine rules and POL204 offer fixes. With forked workers, the files
+        # where they can fire go to the first worker, which makes the fixes' edits
+        # itself (tasks._analyse_settle_chunk): LibCST is loaded in one process, mostly
+        # while this one makes the index (the files their own bytes choose go out before
+        # it); elsewhere this process makes them as the results come back (_settle).
+        fixing = [i for i, (_, plan) in enumerate(work) if plan.engine or plan.async_sessions]
+        parts = [(False, range(len(work)))]
+        if fixing and self.workers.forked():
+            rest = sorted(set(range(len(work))) - set(fixing))
+            parts = [(True, fixing), (False, rest)]
+        for settle, chosen in parts:
+            if chosen:
+                self.batches.append(([work[i][0] for i in chosen], self.workers.start(
+                    _analyse_settle_chunk if settle else _analyse_chunk, [items[i] for i in chosen],
+                    dict(self.verdicts), [sizes[i] for i in chosen], [packages[i] for i in chosen],
+                    worker=0 if settle else None)))
 
     def _known(self, path: str, plan: Plan):
         """(content hash, statements.heads) of a file the scan laid out, for its lazy parse
@@ -449,9 +463,10 @@ class Analyses:
 
 
 def _settle(_: int, result: FileResult) -> None:
-    """A result as it comes back from the workers: the edits of the fixes it offers made
-    here (fixes.settle), so that no worker loads LibCST; a finding says "fixable" only
-    where its edit is made and checked."""
+    """A result as it comes back: the edits of the fixes it still offers made here
+    (fixes.settle; with forked workers, the one worker given the files that can offer a
+    fix made them already: Analyses._send); a finding says "fixable" only where its edit
+    is made and checked."""
     if result.offers is not None:
         from .fixes import settle
 

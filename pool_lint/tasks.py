@@ -147,8 +147,8 @@ def _analyse(work) -> FileResult:
     except OSError as exc:
         return FileResult(target.display, [unreadable(target.display, f"cannot read: {exc.strerror or exc}")])
     heads = known[1] if known is not None and digest(data) == known[0] else None
-    # The edits of the fixes to offer are made where the results are collected
-    # (fixes.settle): LibCST is loaded there once, not in every worker.
+    # The edits of the fixes to offer are made in one process (fixes.settle): the worker
+    # given the files that can offer one (_analyse_settle_chunk), or the main process.
     fix = options.fix or options.diff
     return _guarded(target.display, lambda: checker.check_bytes(
         data, target.display, target.path, checker.project(project_root(target.path)),
@@ -178,6 +178,20 @@ def _analyse_chunk(work):
     verdicts, targets = work
     _checker().use_verdicts(verdicts)
     return [_analyse(t) for t in targets]
+
+
+def _analyse_settle_chunk(work):
+    """_analyse_chunk, and the edits of the fixes its results offer made here
+    (fixes.settle, as the main process would make them): the files that can offer one
+    go to one worker (stages.Analyses._send), which loads LibCST for the run while the
+    main process makes the project index."""
+    out = _analyse_chunk(work)
+    for result in out:
+        if result.offers is not None:
+            from .fixes import settle
+
+            settle(result)
+    return out
 
 
 class Workers:
@@ -232,7 +246,7 @@ class Workers:
             self.pool.each(share_tops, dict(tops))
 
     def start(self, chunk_fn, items: list, shared=None, costs: Optional[Sequence[int]] = None,
-              groups: Optional[Sequence[str]] = None):
+              groups: Optional[Sequence[str]] = None, worker: Optional[int] = None):
         """Start `chunk_fn` and return at once: call the result to wait for the results.
 
         `chunk_fn` runs over chunks of `items` (results in the order of `items`); with
@@ -240,7 +254,8 @@ class Workers:
         `groups` (items that share work, such as the modules they load, share a group),
         chunks keep a group together up to a cost budget and go out costliest first, so
         that no worker is left alone with the big files at the end. A pool that exists
-        already takes any batch."""
+        already takes any batch. With `worker` (an index), every chunk goes to that
+        worker (ForkedPool.submit)."""
         threshold = 1 if self.pool is not None else PARALLEL_THRESHOLD
         if self.jobs <= 1 or len(items) < threshold:
             def serial(each=None) -> list:
@@ -261,7 +276,7 @@ class Workers:
         chunks = [[items[i] for i in order] for order in orders]
         if shared is not None:
             chunks = [(shared, chunk) for chunk in chunks]
-        tasks = [self.pool.submit(chunk_fn, chunk) for chunk in chunks]
+        tasks = [self.pool.submit(chunk_fn, chunk, worker=worker) for chunk in chunks]
         parts = (self.pool.result(task) for task in tasks)
 
         def collect(each=None) -> list:
@@ -276,6 +291,10 @@ class Workers:
             return out
 
         return collect
+
+    def forked(self) -> bool:
+        """Do the stages run in forked workers (workers.ForkedPool) now?"""
+        return self.pool is not None and not isinstance(self.pool, _Executor)
 
     def close(self) -> None:
         if self.pool is not None:

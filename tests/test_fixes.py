@@ -392,22 +392,38 @@ def test_a_check_that_leaves_its_fixes_to_make_never_loads_libcst(tmp_path):
     assert done.stdout.split() == ["5", "False"], done.stdout + done.stderr
 
 
-def test_no_worker_of_a_run_loads_libcst(project):
-    """A run with worker processes: the fixes are offered, and made by the main process
-    alone (each worker would pay LibCST's import, a tenth of a second and more)."""
+def test_one_worker_of_a_run_loads_libcst_and_makes_the_fixes(project, tmp_path):
+    """A run with worker processes: the files where a fix can be offered (the engine
+    rules, POL204) go to one worker, which makes their edits; no other worker, and not
+    the main process, loads LibCST (each would pay its import, a tenth of a second and
+    more), and the fixes are those of a run in one process."""
     import subprocess
     import sys
 
     project.write("pyproject.toml", "[project]\nname = 'demo'\n\n[tool.pool-lint]\nruntime = 'server'\n")
     project.write("app/db.py", HEAD + "e = create_async_engine(URL)\n")
+    project.write("app/other.py", HEAD + "f = create_async_engine(URL, pool_pre_ping=True)\n")
     for i in range(60):  # enough files for the run to start its workers
         project.write(f"app/part_{i}.py", f"VALUE = {i}\n")
-    script = ("import sys\nfrom pool_lint import stages, tasks\n\n\ndef chunk(work):\n"
-              "    results = tasks._analyse_chunk(work)\n    if 'libcst' in sys.modules:\n"
-              "        raise AssertionError('a worker loaded LibCST')\n    return results\n\n\n"
-              "stages._analyse_chunk = chunk\nfrom pool_lint.cli import main\n"
-              "main(['check', '--no-cache', '--jobs', '2', '--output-format', 'json', '.'])\n")
+    log = tmp_path / "chunks.log"
+    script = ("import os, sys\nfrom pool_lint import stages, tasks\n\n\n"
+              "def logged(kind, out):\n"
+              f"    with open({str(log)!r}, 'a') as handle:\n"
+              "        handle.write(f\"{os.getpid()} {kind} {'libcst' in sys.modules}\\n\")\n"
+              "    return out\n\n\n"
+              "def plain(work):\n    return logged('plain', tasks._analyse_chunk(work))\n\n\n"
+              "def settle(work):\n    return logged('settle', tasks._analyse_settle_chunk(work))\n\n\n"
+              "stages._analyse_chunk, stages._analyse_settle_chunk = plain, settle\n"
+              "from pool_lint.cli import main\ntry:\n"
+              "    main(['check', '--no-cache', '--jobs', '2', '--output-format', 'json', '.'])\n"
+              "except SystemExit:\n    pass\nprint('libcst' in sys.modules)\n")
     done = subprocess.run([sys.executable, "-c", script], cwd=project.root, capture_output=True, text=True)
-    found = json.loads(done.stdout)
-    assert done.returncode == 1 and len(found) == 5, done.stdout + done.stderr
-    assert all(f["fix"] is not None for f in found)
+    *out, main_loaded = done.stdout.splitlines() or [done.stderr]
+    assert main_loaded == "False", done.stdout + done.stderr
+    found = json.loads("\n".join(out))
+    runs = [line.split() for line in log.read_text().splitlines()]
+    settlers = {pid for pid, kind, _ in runs if kind == "settle"}
+    assert len(settlers) == 1 and {pid for pid, _, loaded in runs if loaded == "True"} == settlers, runs
+    alone = subprocess.run([sys.executable, "-m", "pool_lint", "check", "--no-cache", "--jobs", "1",
+                            "--output-format", "json", "."], cwd=project.root, capture_output=True, text=True)
+    assert found == json.loads(alone.stdout) and sum(f["fix"] is not None for f in found) == 9, out
