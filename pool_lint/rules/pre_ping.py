@@ -17,11 +17,10 @@ class MissingPrePing(EngineRule):
     value known to be falsy).
 
     Silent where the URL is known to be SQLite (or DuckDB, `duckdb:///...`: both run inside
-    the process and keep no server connections): a
-    literal or a constant, an f-string whose literal head is `sqlite...`, the assignment
-    that reaches the call (the one in the call's own `if` / `case` branch, or the only one
-    on every path), or a guard on the name (or dotted name) passed as the URL
-    (`url.startswith("sqlite")`,
+    the process and keep no server connections): a literal or a constant, an f-string
+    whose literal head is `sqlite...`, the assignment that reaches the call (the one in
+    the call's own `if` / `case` branch, or the only one on every path), or a guard on the
+    name (or dotted name) passed as the URL (`url.startswith("sqlite")`,
     `"sqlite" in url`, `url.drivername.startswith("sqlite")`,
     `make_url(url).get_backend_name() == "sqlite"`, inside its branch or after an early
     exit). A URL read from the environment with a SQLite default is not SQLite.
