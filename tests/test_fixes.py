@@ -396,12 +396,13 @@ def test_one_worker_of_a_run_loads_libcst_and_makes_the_fixes(project, tmp_path)
     """A run with worker processes: the files where a fix can be offered (the engine
     rules, POL204) go to one worker, which makes their edits; no other worker, and not
     the main process, loads LibCST (each would pay its import, a tenth of a second and
-    more), and the fixes are those of a run in one process."""
+    more), and the fixes are those of a run in one process. (A call with a comment in
+    it is not plain: fixes._plain_edit leaves its edits to LibCST.)"""
     import subprocess
     import sys
 
     project.write("pyproject.toml", "[project]\nname = 'demo'\n\n[tool.pool-lint]\nruntime = 'server'\n")
-    project.write("app/db.py", HEAD + "e = create_async_engine(URL)\n")
+    project.write("app/db.py", HEAD + "e = create_async_engine(  # the primary\n    URL,\n)\n")
     project.write("app/other.py", HEAD + "f = create_async_engine(URL, pool_pre_ping=True)\n")
     for i in range(60):  # enough files for the run to start its workers
         project.write(f"app/part_{i}.py", f"VALUE = {i}\n")
