@@ -449,6 +449,19 @@ def _returned(text: bytes, words: Iterable[bytes]) -> bool:
     return _mentions(text, words, lambda at: not _RETURN_BEFORE.search(text, max(0, at - 40), at))
 
 
+_WITH_BEFORE = re.compile(rb"\bwith\s+\Z")
+
+
+def _named_outside_with(text: bytes, words: Iterable[bytes]) -> bool:
+    """Does the raw text name one of the words (a session maker: POL203) other than
+    right after a `with` (`with SessionLocal() as s:`, `async with maker() as s:`)? A
+    session made there is closed by its `with`, and POL203 looks only at a session made
+    in an assignment or passed to a call: a statement that names its makers nowhere
+    else cannot hold one. (In the raw text, strings and comments included: it can only
+    say yes more often than the code.)"""
+    return _mentions(text, words, lambda at: _WITH_BEFORE.search(text, max(0, at - 24), at) is not None)
+
+
 def _mentions_in_code(unit: Unit, words: Iterable[bytes]) -> bool:
     """Does the code of a statement (not its strings or comments) name one of `words`?
     The raw text is asked first: most texts name none."""
@@ -1335,7 +1348,7 @@ def session_units(statements: List[Statement], session_words: Tuple[bytes, ...],
         has_session = (calls_named or tasks_named) and (code.mentions(session_words) or flask)
         if calls_named and has_session and code.mentions(calls):
             found[0].append(span)
-        if makers and code.mentions(makers):
+        if makers and _named_outside_with(text, makers) and code.mentions(makers):
             found[1].append(span)
         if tasks_named and has_session and code.mentions(task_words):
             found[2].append(span)

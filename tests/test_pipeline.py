@@ -288,9 +288,13 @@ def test_screen_selection_of_a_project():
     files = {
         # POL204 can fire here, and a session is made.
         "app/db.py": b"from sqlalchemy.ext.asyncio import async_sessionmaker\nSessionLocal = async_sessionmaker()\n",
-        # A session is made from a factory imported from the project (POL203).
+        # A session made by a `with` from a factory imported from the project: the `with`
+        # closes it (no POL203), and no other session rule can fire.
         "app/deps.py": b"from app.db import SessionLocal\n\nasync def get_db():\n    async with SessionLocal() as s:\n"
                        b"        yield s\n",
+        # A session made from it in an assignment (POL203).
+        "app/jobs.py": b"from app.db import SessionLocal\n\nasync def job():\n    s = SessionLocal()\n"
+                       b"    await s.execute('x')\n",
         # A session injected through Depends, and an HTTP library (POL201).
         "app/routes.py": b"import httpx\nfrom fastapi import Depends\nfrom app.deps import get_db\n\n"
                          b"async def pay(s=Depends(get_db)):\n    await httpx.post('https://x')\n",
@@ -313,7 +317,7 @@ def test_screen_selection_of_a_project():
     }
     facts = {path: file_facts(data) for path, data in files.items()}
     chosen = select(facts, files.get, root="")
-    assert chosen == {"app/db.py", "app/deps.py", "app/routes.py", "app/orders.py", "app/compat.py", "app/engine.py"}
+    assert chosen == {"app/db.py", "app/jobs.py", "app/routes.py", "app/orders.py", "app/compat.py", "app/engine.py"}
     # Only the families the enabled rules need: the engine rules look at engine factories.
     assert select(facts, files.get, frozenset(["engine"]), root="") == {"app/compat.py", "app/engine.py"}
 

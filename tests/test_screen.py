@@ -118,8 +118,9 @@ def test_the_hint_names_the_statements_a_session_rule_can_fire_in():
     assert (engine, async_) == (False, False)
     assert external == ((5, 8),)  # pay() names a session and an HTTP call; load() and report() do not
     # POL203: every statement that names a session class or factory (a bare-word match,
-    # so `session: Session` counts too: more than needed, never less).
-    assert (12, 14) in create and (5, 8) in create
+    # so `session: Session` counts too: more than needed, never less), but where it names
+    # one only right after a `with` (report(): the `with` closes the session it makes).
+    assert create == ((3, 4), (5, 8), (9, 11))
     assert tasks == ()
 
 
@@ -359,3 +360,36 @@ def test_chain_tops_index_finds_what_each_top_finds():
         for base in {root, os.path.join(root, "src"), folder}:
             expected |= finder._at(base, module)
         assert finder._find_from(folder, module) == (expected or set(finder._in_chains(module))), (folder, module)
+
+
+@pytest.mark.parametrize("body, kept", [
+    (b"    with SessionLocal() as s:\n        s.scalars(q)\n", False),
+    (b"    async with SessionLocal() as s, s.begin():\n        await s.scalars(q)\n", False),
+    (b"    with  \tSessionLocal() as s:\n        s.scalars(q)\n", False),
+    (b"    with SessionLocal() as s:\n        t = SessionLocal()\n", True),  # made again outside the `with`
+    (b"    with lock, SessionLocal() as s:\n        s.scalars(q)\n", True),  # (a second item: kept, more than needed)
+    (b"    with closing(SessionLocal()) as s:\n        s.scalars(q)\n", True),
+    (b"    run(SessionLocal())\n", True),
+    (b"    maker = SessionLocal\n    with lock:\n        s = maker()\n", True),
+    (b"    s = with_retry(SessionLocal)\n", True),
+    (b"    # with SessionLocal() as s\n    s = SessionLocal()\n", True),
+])
+def test_pol203_candidates_leave_out_sessions_made_by_a_with(tmp_path, body, kept):
+    """The POL203 ranges of the hint (create) leave out a function that names its
+    session makers only right after a `with`: POL203 reports a session made in an
+    assignment or passed to a call, never one a `with` makes (and closes). Whatever the
+    screen keeps, the analysis finds what the oracle finds."""
+    from pool_lint.screen import Index, file_facts
+
+    data = b"from app.db import SessionLocal\n\n\ndef work():\n" + body
+    files = {"app/db.py": b"from sqlalchemy.orm import sessionmaker\n\nSessionLocal = sessionmaker()\n",
+             "app/a.py": data}
+    index = Index({p: file_facts(d) for p, d in files.items()}, files.get, root="")
+    index.select()
+    assert bool(index.hint("app/a.py")[3]) is kept
+    from conftest import SERVER_PROJECT, write_tree
+    from test_screen_left_out import _agree
+
+    write_tree(tmp_path, {"app/__init__.py": "", **{rel: text.decode() for rel, text in files.items()}},
+               SERVER_PROJECT)
+    _agree(tmp_path)  # the default run finds what `--no-screen` and the oracle find
