@@ -197,21 +197,18 @@ def facts_and_tops(data: bytes, configured: FrozenSet[str] = frozenset()) -> Tup
         bits |= DEPENDS
     if names_flask_sqlalchemy(data, bits & DB):
         bits |= FLASK
-    entries: List[str] = []
-    tops: Set[str] = set()
-    ext_names: Set[str] = set()
     # The same import lines recur across a project's files: each is read once per process.
     memo = _IMPORT_MEMO.get(configured)
     if memo is None:
         memo = _IMPORT_MEMO[configured] = ({}, lambda statements: _import_entries(statements, configured))
-    for _line, found in import_groups(data, memo[1], memo[0]):
-        if found[0]:
-            entries += found[0]
-            tops.update(found[2])
-            if found[1]:
-                bits |= EXT
-                ext_names.update(found[1])
-    return FileFacts(bits, " ".join(entries), " ".join(sorted(ext_names))), frozenset(tops)
+    groups = [found for _line, found in import_groups(data, memo[1], memo[0]) if found[0]]
+    if not groups:
+        return FileFacts(bits), _NOTHING
+    ext = [found[1] for found in groups if found[1]]
+    if ext:
+        bits |= EXT
+    return (FileFacts(bits, " ".join([found[3] for found in groups]), " ".join(sorted(set().union(*ext)))),
+            frozenset().union(*[found[2] for found in groups]))
 
 
 # Per `configured`: (a line's text -> its _import_entries, the conversion).
@@ -251,10 +248,10 @@ _ASCII = bytes(range(128))
 
 
 def _import_entries(statements: tuple, configured: FrozenSet[str]
-                    ) -> Tuple[List[str], Tuple[str, ...], Tuple[str, ...]]:
+                    ) -> Tuple[List[str], Tuple[str, ...], Tuple[str, ...], str]:
     """(FileFacts import entries, local names bound to external-call imports, the
-    top-level modules of their absolute imports: FileFacts.top_modules) of import
-    statements (statements.import_statements)."""
+    top-level modules of their absolute imports: FileFacts.top_modules, the entries
+    joined by spaces) of import statements (statements.import_statements)."""
     entries: List[str] = []
     ext_names: List[str] = []
     for is_from, module, names in statements:
@@ -274,7 +271,7 @@ def _import_entries(statements: tuple, configured: FrozenSet[str]
             if local and (configured_hit or (library and external_import(bound))):
                 ext_names.append(local)
     tops = tuple({entry.split("|", 1)[0].split(".", 1)[0] for entry in entries if entry[:1] != "."})
-    return entries, tuple(ext_names), tops
+    return entries, tuple(ext_names), tops, " ".join(entries)
 
 
 # -- what a file hands out: read again only for the files that can -----------------------------
@@ -471,13 +468,31 @@ def project_imports(facts: FileFacts, tops: Set[str]) -> Tuple[list, list]:
     name): all the project index needs of a file's imports, `tops` being the root's
     names_in_paths."""
     candidates, renamed = [], []
+    # What each entry gives is remembered per `tops` (a set nobody changes once made): the
+    # same entries recur across a project's files.
+    known = _PROJECT_IMPORTS.get(id(tops))
+    if known is None or known[0] is not tops:
+        if len(_PROJECT_IMPORTS) > 8:
+            _PROJECT_IMPORTS.clear()
+        known = _PROJECT_IMPORTS[id(tops)] = (tops, {})
+    memo = known[1]
     for entry in facts[1].split():
-        module, name, local = entry.split("|")
-        if module[:1] == "." or module.split(".", 1)[0] in tops:
-            candidates.append((module, name, local))
-        if name and local and name != local:
-            renamed.append((name, local))
+        found = memo.get(entry)
+        if found is None:
+            if len(memo) > 100_000:
+                memo.clear()
+            module, name, local = parts = tuple(entry.split("|"))
+            found = memo[entry] = (parts if module[:1] == "." or module.split(".", 1)[0] in tops else None,
+                                   (name, local) if name and local and name != local else None)
+        if found[0] is not None:
+            candidates.append(found[0])
+        if found[1] is not None:
+            renamed.append(found[1])
     return candidates, renamed
+
+
+# id(tops) -> (tops, entry -> (the entry as a candidate or None, (name, local) or None)).
+_PROJECT_IMPORTS: Dict[int, Tuple[Set[str], Dict[str, tuple]]] = {}
 
 
 def left_out_keys(root: str, left_out: Optional[Iterable[str]]) -> FrozenSet[str]:

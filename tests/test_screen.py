@@ -356,3 +356,53 @@ def test_chain_tops_index_finds_what_each_top_finds():
         for base in {root, os.path.join(root, "src"), folder}:
             expected |= finder._at(base, module)
         assert finder._find_from(folder, module) == (expected or set(finder._in_chains(module))), (folder, module)
+
+
+def test_a_line_remembered_elsewhere_reads_as_if_read_here():
+    """import_groups answers a line it has seen before (in any file) from its memo
+    before it looks at the line: where this file joins the line to the one above with a
+    backslash (`\\` then LF, or CRLF), where a lone carriage return ends lines, where the
+    first `import` found is inside a longer name, where a bracket carries the statement
+    on, it reads the line as a fresh memo does."""
+    from pool_lint.analysis.statements import import_groups
+
+    line = b"from a import b as c; import d"
+    warm = line + b"\nimport importlib; from e import (f,\n    g)\nfrom h import i\n"
+    shapes = [
+        warm,
+        b"x = 1 \\\n" + line + b"\n",  # joined to the line above
+        b"x = 1 \\\r\n" + line + b"\r\n",
+        b"\\\n" + line,  # the backslash at the very start
+        b"\\\r\n" + line,
+        b"\r\n" + line + b"\r\n",  # a line that starts at offset 2 after a CRLF
+        b"\n" + line,
+        b"y = '''\\\n'''\n" + line + b"\n",
+        b"x = 1\r" + line + b"\rimport z\n",  # lone carriage returns
+        b"importlib = 1; import importlib\nimport importlib; from e import (f,\n    g)\n",
+        b"from e import (f,\n    g)\nfrom h \\\n import i\n" + line,
+        b"# " + line + b"\n\"" + line + b"\"\n" + line,
+        b"def f():\n    " + line + b"\n\tfrom h import i\n",
+    ]
+    convert = lambda statements: ("seen", statements)  # noqa: E731
+    for data in shapes:
+        fresh = list(import_groups(data, convert, {}))
+        memo: dict = {}
+        for other in shapes:
+            list(import_groups(other, convert, memo))
+        assert list(import_groups(data, convert, memo)) == fresh, data
+        assert [found for _, found in fresh] == [("seen", s) for _, s in import_groups(data)], data
+
+
+def test_project_imports_remembered_per_tops():
+    """screen.project_imports remembers each entry's answer per `tops` set: two roots
+    with other names, asked in turn, each get their own answer."""
+    from pool_lint.screen import FileFacts, project_imports
+
+    facts = FileFacts(0, "app.db|engine|engine .m|x|y lib|Client|C os.path||os app||app")
+    one, other = {"app"}, {"lib", "m"}
+    for _ in range(2):
+        assert project_imports(facts, one) == (
+            [("app.db", "engine", "engine"), (".m", "x", "y"), ("app", "", "app")], [("x", "y"), ("Client", "C")])
+        assert project_imports(facts, other) == (
+            [(".m", "x", "y"), ("lib", "Client", "C")], [("x", "y"), ("Client", "C")])
+        assert project_imports(FileFacts(0), one) == ([], [])
