@@ -544,7 +544,7 @@ class ModuleFinder:
         names, modules, stars, name_files = {}, {}, set(), {}
         folder = os.path.dirname(path)
         base = None  # the folder's import root, once an absolute import asks
-        known = self._imported
+        known, tops = self._imported, self.tops
         for module, name, local in imports:  # project_imports: none of a library
             # What `from module import name` loads is the same from every folder of an
             # import root (relative imports aside): asked once per root.
@@ -556,9 +556,12 @@ class ModuleFinder:
                 key = (base, module, name)
             answer = known.get(key)
             if answer is None:
-                found = self._find(folder, module, key[0])
+                # A module whose last name is no folder or module name of the root's files
+                # (`tops`) is none of them (most names imported are a class, a function).
+                last = module.rpartition(".")[2]
+                found = self._find(folder, module, key[0]) if not last or last in tops else _NOTHING
                 sub = self._find(folder, module + name if module.endswith(".") else f"{module}.{name}", key[0]) \
-                    if name and name != "*" else _NOTHING
+                    if name and name != "*" and name in tops else _NOTHING
                 answer = known[key] = (found, sub)
             found, sub = answer
             if not name:  # import a.b (as c)

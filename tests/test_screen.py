@@ -393,6 +393,38 @@ def test_a_line_remembered_elsewhere_reads_as_if_read_here():
         assert [found for _, found in fresh] == [("seen", s) for _, s in import_groups(data)], data
 
 
+def test_the_module_finder_skips_names_no_file_has():
+    """ModuleFinder.resolve looks a module (or `from m import name` as the module
+    `m.name`) up only where its last name is a folder or module name of the root's files
+    (`tops`): it resolves what the lookups of every name resolve."""
+    import os
+
+    from pool_lint.screen import ModuleFinder
+
+    class Anything(set):
+        def __contains__(self, name):
+            return True
+
+    root = os.sep + "r"
+    rel = ["app/__init__.py", "app/db.py", "app/models/__init__.py", "app/models/user.py", "app/Session.py",
+           "src/inside/__init__.py", "src/inside/z.py", "libs/money/money/__init__.py", "libs/money/money/core.py",
+           "scripts/run.py", "scripts/helpers.py", "pkg/__init__.py", "pkg/inner/__init__.py", "pkg/inner/deep.py"]
+    files = [os.path.join(root, *path.split("/")) for path in rel]
+    imports = [(m, n, n or m.split(".")[0]) for m, n in [
+        ("app", "db"), ("app", "Session"), ("app", "engine"), ("app.models", "user"), ("app.models", "User"),
+        ("app.db", "engine"), ("app.nothing", "x"), ("app.models.user", ""), ("app", ""), ("inside", "z"),
+        ("inside.z", "Z"), ("money", "core"), ("money.core", "Money"), ("money", "*"), ("app.models", "*"),
+        (".", "db"), (".", "helpers"), (".", "x"), (".db", "engine"), ("..", "app"), ("..app", "db"),
+        (".inner", "deep"), (".inner.deep", "D"), ("...", "pkg"), ("pkg.inner", "deep"), ("helpers", "h"),
+        ("scripts", "run"), ("scripts.run", ""), ("app.models.user.User", ""), ("app.", "db"), ("", "x")]]
+    for importer in files:
+        fast = ModuleFinder(root, set(files))
+        slow = ModuleFinder(root, set(files), Anything(fast.tops))
+        for k in range(len(imports)):
+            mix = imports[k:] + imports[:k]
+            assert fast.resolve(importer, mix) == slow.resolve(importer, mix), (importer, k)
+
+
 def test_project_imports_remembered_per_tops():
     """screen.project_imports remembers each entry's answer per `tops` set: two roots
     with other names, asked in turn, each get their own answer."""
