@@ -438,3 +438,18 @@ def test_project_imports_remembered_per_tops():
         assert project_imports(facts, other) == (
             [(".m", "x", "y"), ("lib", "Client", "C")], [("x", "y"), ("Client", "C")])
         assert project_imports(FileFacts(0), one) == ([], [])
+
+
+def test_only_an_engine_or_async_bit_makes_a_plan_before_the_index():
+    """stages.plans_before asks Index.plan_before only of files whose bits hold ENGINE or
+    ASYNC: for any other bits, in test code or not, it makes no plan."""
+    import itertools
+
+    from pool_lint.screen import ASYNC, ENGINE, FAMILIES, Index
+
+    every = frozenset(FAMILIES)
+    for bits, path, check_tests in itertools.product(range(1 << 10), ["app/db.py", "tests/test_db.py"],
+                                                     [True, False]):
+        plan = Index.plan_before(path, bits, every, "", check_tests)
+        assert plan is None or bits & (ENGINE | ASYNC), bits
+    assert Index.plan_before("app/db.py", ENGINE, every, "", False) is not None
