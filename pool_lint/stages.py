@@ -22,7 +22,7 @@ from typing import Callable, Dict, FrozenSet, Iterable, List, NamedTuple, Option
 
 from .cache import Cache, digest
 from .config import Settings
-from .files import Listing, Target, entries_of, read_or_none, root_of_file
+from .files import Listing, Target, entries_of, read_or_none, roots_of_files
 from .findings import FileResult, unreadable
 from .analysis.statements import heads
 from .plan import EVERYTHING, Plan
@@ -49,7 +49,7 @@ class Layout:
                         for t in targets if t.missing]
         self._path = {id(t): t.absolute or os.path.abspath(t.file) for t in self.files}
         self.pairs = [(t, self._path[id(t)]) for t in self.files]  # (target, absolute path)
-        self._root = {id(t): root_of_file(self._path[id(t)]) for t in self.files}
+        self._root = dict(zip(map(id, self.files), roots_of_files([self._path[id(t)] for t in self.files], listing)))
         self.roots: Dict[object, list] = dict.fromkeys(self._root.values())
         self.rel: Dict[str, str] = {}  # a root's file -> its path below the root, with "/"
         self.left_out: Dict[object, list] = {}  # a root -> the entries its walk left out
