@@ -338,9 +338,10 @@ def module_level(statements: Optional[List[Statement]]
     assigns: List[Tuple[str, Unit]] = []
     defs: List[Tuple[str, Unit]] = []
     for statement in statements or ():
-        unit = statement[0]
-        assigns.extend((name, unit) for name in statement[2])
-        defs.extend((name, unit) for name in statement[3])
+        if statement[2]:  # (most statements bind no name, or define no function)
+            assigns += [(name, statement[0]) for name in statement[2]]
+        if statement[3]:
+            defs += [(name, statement[0]) for name in statement[3]]
     return assigns, defs
 
 

@@ -453,3 +453,20 @@ def test_only_an_engine_or_async_bit_makes_a_plan_before_the_index():
         plan = Index.plan_before(path, bits, every, "", check_tests)
         assert plan is None or bits & (ENGINE | ASYNC), bits
     assert Index.plan_before("app/db.py", ENGINE, every, "", False) is not None
+
+
+def test_module_level_pairs_each_name_with_its_statement():
+    """screen.module_level, over the layouts of this repository's files: each name an
+    assignment binds and each function a statement defines, with the statement's unit,
+    in order (what the index reads of the files the scan laid out)."""
+    from pool_lint.screen import module_level
+
+    seen = 0
+    for path in own_files():
+        statements = layout(path.read_bytes())
+        assigns, defs = module_level(statements)
+        assert assigns == [(name, st[0]) for st in statements or () for name in st[2]], path
+        assert defs == [(name, st[0]) for st in statements or () for name in st[3]], path
+        seen += len(defs)
+    assert seen > 100
+    assert module_level(None) == ([], [])

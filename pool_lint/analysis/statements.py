@@ -441,7 +441,8 @@ def import_groups(data: bytes, convert: Optional[Callable[[tuple], object]] = No
     the line holds them whole (the same line reads the same anywhere: a key to remember
     what it imports by), (None, statements) elsewhere. With `convert`: (line,
     convert(statements)) instead, remembered in `memo` by the line, so that a line seen
-    before is neither read nor converted again."""
+    before is neither read nor converted again (`memo` is for import_groups alone to
+    fill: it holds only lines where the word `import` stands whole)."""
     if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):  # a lone \r ends a line too
         for match in _IMPORT_WORD.finditer(data):
             at = match.start()
