@@ -802,6 +802,7 @@ class Index:
                     self.file_users.setdefault(target, set()).add(path)
         self._left_out(finder, left_out_keys(self.root, left_out))
         self.bits = self._alias_bits(pairs)
+        self.needed = self._needed()
         self.flask_objects: Set[str] = set()  # session_names: the Flask-SQLAlchemy instances among its objects
         self.flask_providers: Dict[str, Set[str]] = {}
         # Other names of a session class or factory, of an engine factory or of `Depends`
@@ -877,6 +878,34 @@ class Index:
                     self.wild.add(user)
                     queue.append(user)
 
+    # -- the files whose statements can matter ------------------------------------------------
+    def _needed(self) -> Optional[Set[str]]:
+        """The files whose statements the fixed points below read (None: every file).
+        Where no rule fires in test code (`check_tests` False), a test file matters only
+        if a file outside test code imports from it, directly or through other files: what
+        the index learns of a file flows only to the files that import from it (its
+        importers, `_users`), and the analysis of a file reads only the modules it
+        imports. So the files that matter are those outside test code and every file they
+        import, transitively; the rest of the test code (most of it: test modules and
+        fixtures that nothing outside the tests imports) is neither laid out nor asked
+        (the scan does not lay out test code either: tasks._scan). A test file that does
+        matter is laid out here, when first asked (`_statements_of`)."""
+        if self.check_tests:
+            return None
+        root = self.root
+        needed = {path for path in self.facts if not is_test_code(path, root)}
+        if len(needed) == len(self.facts):
+            return None
+        queue = list(needed)
+        while queue:
+            path = queue.pop()
+            for files in (*self.name_files[path].values(), *self.modules[path].values(), self.stars[path]):
+                for target in files:
+                    if target not in needed:
+                        needed.add(target)
+                        queue.append(target)
+        return needed
+
     # -- names imported under another name ---------------------------------------------------
     def _alias_bits(self, pairs) -> Dict[str, int]:
         carried = dict(NAME_BITS)
@@ -929,6 +958,17 @@ class Index:
             self._split[path] = layout(data) if data is not None else None
         return self._split[path]
 
+    def _reexported(self, path: str, names: Set[str], provided: Dict[str, Set[str]]) -> Set[str]:
+        """Those of `names` that `path` binds at module level by importing them: by name
+        (its local name), or by a star import (what that module provides, `provided` per
+        file). A file that imports `path` whole reaches them as its attributes
+        (`from app import api` then `api.fetch()`, where app/api.py holds `from app.http
+        import fetch`): they are the file's own to hand out."""
+        out = {alias for alias, name in self.names[path].items() if name in names}
+        for target in self.stars[path]:
+            out |= provided.get(target, set())
+        return out
+
     def _mentioned(self, path: str, names: Set[str], provided: Dict[str, Set[str]]) -> Set[str]:
         """The names through which `path` may reach one of `names`: imported by name (its
         local name), or an attribute of a module it imports, or a star import (the names
@@ -942,10 +982,11 @@ class Index:
         return local
 
     def _users(self, names: Iterable[str], path: str) -> Set[str]:
+        """The files that may take one of `names` (or `path` whole): those that matter."""
         users = set(self.file_users.get(path, ()))
         for name in names:
             users |= self.name_users.get(name, set())
-        return users
+        return users if self.needed is None else users & self.needed
 
     def session_names(self) -> Tuple[Set[str], Set[str], Dict[str, Set[str]]]:
         """(sources, objects, provided): the files that can meet a session; the
@@ -958,7 +999,9 @@ class Index:
         self.flask_providers: Dict[str, Set[str]] = {}
         dependencies: Set[str] = set()
         dep_files: Set[str] = set()
-        sources = {path for path, bits in self.bits.items() if bits & (SESSION | ENGINE)}
+        needed = self.needed
+        sources = {path for path, bits in self.bits.items() if bits & (SESSION | ENGINE)
+                   and (needed is None or path in needed)}
         carrying = self.carrying
         queue = sorted(sources)
         done: Dict[str, FrozenSet[str]] = {}
@@ -987,6 +1030,7 @@ class Index:
             new_objects = {name for name, value in values if _hands_out(value, words)} - own
             unknown = self.unknown.get(path, _NOTHING) - own  # (_left_out) may hand out anything
             new_objects |= unknown
+            new_objects |= self._reexported(path, objects, providers) - own  # (attributes of this module)
             # A function that returns or yields a session (and a class with such a
             # method) is a session source wherever it is used (SPEC 3b); so is what is
             # made from one in this file (`db = Database(url)`): to a fixed point, each
@@ -1019,6 +1063,12 @@ class Index:
                     self.handing.setdefault(path, set()).update(found)
                     self.handing_names |= found
             made = {name for name, _ in values} & new_objects | unknown
+            if made_anywhere:
+                made |= self._reexported(path, made_anywhere, self.made)
+            handed = self._reexported(path, self.handing_names, self.handing) if self.handing_names else set()
+            if handed:
+                self.handing.setdefault(path, set()).update(handed)
+                self.handing_names |= handed
             if made:  # what can make a session (POL203): module-level values, not functions
                 self.made.setdefault(path, set()).update(made)
                 made_anywhere |= made
@@ -1026,6 +1076,8 @@ class Index:
                                                                                    self.flask_providers))
             flask = {name for name, value in values if name in new_objects and _mentions_in_code(value, flask_words)}
             flask |= unknown
+            if self.flask_objects:
+                flask |= self._reexported(path, self.flask_objects, self.flask_providers)
             if flask:
                 self.flask_objects |= flask
                 self.flask_providers.setdefault(path, set()).update(flask)
@@ -1062,7 +1114,7 @@ class Index:
         names: Set[str] = set()
         providers: Dict[str, Set[str]] = {}
         reexports = self.external_imports()
-        queue = sorted(reexports)
+        queue = sorted(reexports if self.needed is None else self.needed.intersection(reexports))
         asked: Dict[str, Set[bytes]] = {}  # per file, the words its statements were asked about
         while queue:
             path = queue.pop()
@@ -1072,6 +1124,12 @@ class Index:
             if not fresh:
                 continue
             seen |= fresh
+            # What it imports by name (or by star) is an attribute of it too (`api.fetch()`).
+            reexported = self._reexported(path, names, providers) - providers.get(path, set())
+            if reexported:
+                names |= reexported
+                providers.setdefault(path, set()).update(reexported)
+                queue.extend(self._users(reexported, path))
             if path not in self._read:
                 data = self.read(path) if path not in self._split else None
                 if data is not None and not _used_beyond_imports(data, self.facts[path], fresh):

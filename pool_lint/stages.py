@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Callable, Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Tuple
+from typing import Callable, Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 from .cache import Cache, digest
 from .config import Settings
@@ -309,6 +309,10 @@ def loose_plans(layout: Layout, scanned: Scanned, options: RunOptions) -> Dict[s
 
 
 # -- analyse --------------------------------------------------------------------------------
+# From this many files that can offer a fix in one batch, two workers make their edits.
+SPLIT_SETTLING = 32
+
+
 class Analyses:
     """Stage 4: the kept files analysed in the workers, each with its plan, batch by
     batch as the index makes plans final; the runtime verdict of a root is made before
@@ -443,17 +447,29 @@ class Analyses:
         # itself (tasks._analyse_settle_chunk): LibCST is loaded in one process, mostly
         # while this one makes the index (the files their own bytes choose go out before
         # it); elsewhere this process makes them as the results come back (_settle).
+        # Many such files at once (the files their own bytes choose, sent while this
+        # process makes the index and the other workers have nothing else to do) go to
+        # two workers: each pays LibCST's import, but the first no longer holds up the
+        # end of the run alone.
         fixing = [i for i, (_, plan) in enumerate(work) if plan.engine or plan.async_sessions]
-        parts = [(False, range(len(work)))]
+        parts: List[Tuple[Optional[int], Sequence[int]]] = [(None, range(len(work)))]
         if fixing and self.workers.forked():
             rest = sorted(set(range(len(work))) - set(fixing))
-            parts = [(True, fixing), (False, rest)]
-        for settle, chosen in parts:
+            parts = [(0, fixing), (None, rest)]
+            if len(fixing) >= SPLIT_SETTLING and self.workers.jobs >= 2:
+                halves: Tuple[List[int], List[int]] = ([], [])
+                load = [0, 0]
+                for i in sorted(fixing, key=lambda i: -sizes[i]):
+                    lighter = 0 if load[0] <= load[1] else 1
+                    halves[lighter].append(i)
+                    load[lighter] += sizes[i]
+                parts = [(0, sorted(halves[0])), (1, sorted(halves[1])), (None, rest)]
+        for settler, chosen in parts:
             if chosen:
                 self.batches.append(([work[i][0] for i in chosen], self.workers.start(
-                    _analyse_settle_chunk if settle else _analyse_chunk, [items[i] for i in chosen],
+                    _analyse_settle_chunk if settler is not None else _analyse_chunk, [items[i] for i in chosen],
                     dict(self.verdicts), [sizes[i] for i in chosen], [packages[i] for i in chosen],
-                    worker=0 if settle else None)))
+                    worker=settler)))
 
     def _known(self, path: str, plan: Plan):
         """(content hash, statements.heads) of a file the scan laid out, for its lazy parse

@@ -18,7 +18,8 @@ from .config import Settings
 from .files import project_root, read_or_none, read_regular
 from .findings import FileResult, unreadable
 from .analysis.runtime import evidence_bits
-from .screen import ENGINE, EXT, SESSION, FileFacts, external_words, facts_and_tops, module_level, project_imports
+from .screen import (ENGINE, EXT, SESSION, FileFacts, external_words, facts_and_tops, is_test_code, module_level,
+                     project_imports)
 from .analysis.statements import layout
 
 PARALLEL_THRESHOLD = 48  # below this many files, worker start-up costs more than it saves
@@ -90,8 +91,11 @@ def _scan(job: Tuple[str, str, str]) -> Scan:
     facts, imported = facts_and_tops(data, _CONFIGURED)
     ebits = evidence_bits(rel, data, imported) if rel and _SETTINGS.runtime == "auto" else 0
     # The statements the project index will read first (files that make or name a session
-    # or an engine, or call out), split here, in parallel, rather than there.
-    statements = layout(data) if facts.bits & (SESSION | ENGINE | EXT) else None
+    # or an engine, or call out), split here, in parallel, rather than there. Not those of
+    # test code where no rule fires in it: the index reads a test file only if code
+    # outside the tests imports from it (screen.Index._needed), and lays it out then.
+    statements = layout(data) if facts.bits & (SESSION | ENGINE | EXT) and (
+        _SETTINGS.check_tests or not root or not is_test_code(path, root)) else None
     tops = _TOPS.get(root)
     # The content hash also tells the analysis whether the bytes it reads are those laid
     # out here (_analyse: their layout spares it tokenizing them again).

@@ -7,6 +7,7 @@ import pytest
 
 from conftest import SERVER_PROJECT, SHARED, run_cli
 from pool_lint import fix_source, lint_source
+from pool_lint.stages import SPLIT_SETTLING
 
 ENGINE_RULES = ["POL101", "POL102", "POL103", "POL104", "POL105", "POL106", "POL107", "POL110"]
 HEAD = "from sqlalchemy.ext.asyncio import create_async_engine\nfrom sqlalchemy.pool import NullPool\n"
@@ -392,16 +393,19 @@ def test_a_check_that_leaves_its_fixes_to_make_never_loads_libcst(tmp_path):
     assert done.stdout.split() == ["5", "False"], done.stdout + done.stderr
 
 
-def test_one_worker_of_a_run_loads_libcst_and_makes_the_fixes(project, tmp_path):
+@pytest.mark.parametrize("engines, settling", [(1, 1), (SPLIT_SETTLING, 2)])
+def test_one_worker_of_a_run_loads_libcst_and_makes_the_fixes(project, tmp_path, engines, settling):
     """A run with worker processes: the files where a fix can be offered (the engine
     rules, POL204) go to one worker, which makes their edits; no other worker, and not
     the main process, loads LibCST (each would pay its import, a tenth of a second and
-    more), and the fixes are those of a run in one process."""
+    more), and the fixes are those of a run in one process. From SPLIT_SETTLING such
+    files in one batch, two workers share them (and only they load LibCST)."""
     import subprocess
     import sys
 
     project.write("pyproject.toml", "[project]\nname = 'demo'\n\n[tool.pool-lint]\nruntime = 'server'\n")
-    project.write("app/db.py", HEAD + "e = create_async_engine(URL)\n")
+    for i in range(engines):
+        project.write(f"app/db_{i}.py", HEAD + "e = create_async_engine(URL)\n")
     project.write("app/other.py", HEAD + "f = create_async_engine(URL, pool_pre_ping=True)\n")
     for i in range(60):  # enough files for the run to start its workers
         project.write(f"app/part_{i}.py", f"VALUE = {i}\n")
@@ -423,7 +427,8 @@ def test_one_worker_of_a_run_loads_libcst_and_makes_the_fixes(project, tmp_path)
     found = json.loads("\n".join(out))
     runs = [line.split() for line in log.read_text().splitlines()]
     settlers = {pid for pid, kind, _ in runs if kind == "settle"}
-    assert len(settlers) == 1 and {pid for pid, _, loaded in runs if loaded == "True"} == settlers, runs
+    assert len(settlers) == settling and \
+        {pid for pid, _, loaded in runs if loaded == "True"} == settlers, runs
     alone = subprocess.run([sys.executable, "-m", "pool_lint", "check", "--no-cache", "--jobs", "1",
                             "--output-format", "json", "."], cwd=project.root, capture_output=True, text=True)
-    assert found == json.loads(alone.stdout) and sum(f["fix"] is not None for f in found) == 9, out
+    assert found == json.loads(alone.stdout) and sum(f["fix"] is not None for f in found) == 5 * engines + 4, out

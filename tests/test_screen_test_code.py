@@ -1,0 +1,109 @@
+"""Test code that nothing outside the tests imports is neither laid out by the scan nor
+read by the project index (screen.Index._needed): no engine or session rule fires there
+by default (SPEC 3, file roles), and what the index learns of a file flows only to the
+files that import from it. A test module that code outside the tests does import
+(directly or through other modules) is read all the same, and its session factory,
+client or calling function still gives the finding of the file that uses it: the default
+run, `--no-screen` and the oracle agree. Small projects of our own."""
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from conftest import SERVER_PROJECT, write_tree
+from pool_lint.analysis.runtime import python_files
+from pool_lint.screen import Index, file_facts
+from test_screen_left_out import SHAPES, _agree
+
+# Where the module that hands the name out stands in test code: (its file, its module name).
+PLACES = {
+    "tests-folder": ("tests/factories.py", "tests.factories"),
+    "test-folder-package": ("app/test/support.py", "app.test.support"),
+    "test-module-name": ("app/test_helpers.py", "app.test_helpers"),
+    "conftest": ("app/conftest.py", "app.conftest"),
+}
+
+# A test module of the usual kind: it names a session and calls out, and nothing imports it.
+LONE_TEST = '''
+import httpx
+from sqlalchemy.orm import Session
+
+
+def test_view(session: Session):
+    session.execute("SELECT 1")
+    httpx.get("https://a.example.com")
+'''
+
+
+def _write(root, files, config=""):
+    write_tree(root, {rel: textwrap.dedent(text) for rel, text in files.items()}, SERVER_PROJECT + config)
+
+
+@pytest.mark.parametrize("place", sorted(PLACES))
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_a_name_from_test_code_that_the_app_imports(tmp_path, shape, place):
+    ext, _name, views = SHAPES[shape]
+    where, module = PLACES[place]
+    _write(tmp_path, {"app/__init__.py": "", "tests/__init__.py": "", where: ext, "tests/test_views.py": LONE_TEST,
+                      "app/views.py": views.format(module=module)})
+    found = _agree(tmp_path)
+    assert [(rel, code) for rel, _, code in found] == [("app/views.py", "POL201")]
+
+
+@pytest.mark.parametrize("package", ["tests", "lib"])
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_through_a_module_that_re_exports_it(tmp_path, shape, package):
+    """The app takes the name from `{package}/api.py`, which takes it from
+    `{package}/db.py` by name; `app/other.py` takes `{package}/api.py` whole and reaches
+    the name as its attribute (`api.fetch()`): in test code and out of it (before, the
+    index lost the attribute, and with it the POL201 of `app/other.py`)."""
+    ext, name, views = SHAPES[shape]
+    by_module = views.replace(f"from {{module}} import {name}\n", f"from {package} import api\n")
+    by_module = by_module.replace(f"{name}.", f"api.{name}.").replace(f"{name}()", f"api.{name}()")
+    _write(tmp_path, {"app/__init__.py": "", f"{package}/__init__.py": "", f"{package}/db.py": ext,
+                      f"{package}/api.py": f"from {package}.db import {name}\n", "tests/test_views.py": LONE_TEST,
+                      "app/views.py": views.format(module=f"{package}.api"), "app/other.py": by_module})
+    found = [(rel, code) for rel, _, code in _agree(tmp_path)]
+    assert ("app/views.py", "POL201") in found
+    # (the analysis follows `api.client.get` and `api.db.session` no further than a
+    # module's attribute)
+    assert (("app/other.py", "POL201") in found) == (shape in ("sessionmaker", "calls-out"))
+
+
+def _index(root, check_tests):
+    read = []
+
+    def reader(path):
+        read.append(path[len(str(root)) + 1:])
+        with open(path, "rb") as handle:
+            return handle.read()
+
+    paths = python_files(root, None, None)
+    facts = {p: file_facts(open(p, "rb").read()) for p in paths}
+    index = Index(facts, reader, root=str(root), check_tests=check_tests)
+    chosen = {p[len(str(root)) + 1:] for p in index.select()}
+    return index, chosen, set(read)
+
+
+def test_what_the_index_reads_of_test_code(tmp_path):
+    ext, _name, views = SHAPES["sessionmaker"]
+    _write(tmp_path, {"app/__init__.py": "", "tests/__init__.py": "", "tests/factories.py": ext,
+                      "tests/test_views.py": LONE_TEST, "tests/conftest.py": "from tests.factories import *\n",
+                      "app/views.py": views.format(module="tests.factories")})
+    index, chosen, read = _index(tmp_path, check_tests=False)
+    assert index.needed == {str(tmp_path / p) for p in ("app/__init__.py", "app/views.py", "tests/factories.py")}
+    assert "tests/factories.py" in read  # the app imports it
+    assert not read & {"tests/test_views.py", "tests/conftest.py"}
+    assert chosen == {"app/views.py"}
+    # With `check-tests = true`, every file matters, and the test module is chosen.
+    index, chosen, read = _index(tmp_path, check_tests=True)
+    assert index.needed is None
+    assert {"tests/test_views.py", "app/views.py"} <= read and {"app/views.py", "tests/test_views.py"} <= chosen
+
+
+def test_check_tests_finds_what_the_test_module_does(tmp_path):
+    _write(tmp_path, {"app/__init__.py": "", "tests/test_views.py": LONE_TEST}, "check-tests = true\n")
+    assert [(rel, code) for rel, _, code in _agree(tmp_path)] == [("tests/test_views.py", "POL201")]
+    _write(tmp_path, {"app/__init__.py": "", "tests/test_views.py": LONE_TEST})
+    assert _agree(tmp_path) == []
