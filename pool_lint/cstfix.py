@@ -38,7 +38,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from .analysis.text import NEWLINE as _NEWLINE, char_column, line_starts
+from .analysis.text import NEWLINE as _NEWLINE, char_column, line_starts, smallest_edit
 from .findings import FixError
 
 _EMPTY = cst.SimpleWhitespace("")
@@ -498,26 +498,10 @@ class Document:
         node = span.find(self.text, self.starts, call)
         old = span.text
         new = span.code(span.module.visit(_Rewriter({node: _rewrite_of(span, node, insert, remove, replace)})))
-        head = 0
-        limit = min(len(old), len(new))
-        while head < limit and old[head] == new[head]:
-            head += 1
-        tail = 0
-        while tail < limit - head and old[len(old) - 1 - tail] == new[len(new) - 1 - tail]:
-            tail += 1
-        removed, added = old[head:len(old) - tail], new[head:len(new) - tail]
-        if bool(removed) != bool(added) and _NEWLINE.search(removed or added):
-            # Whole lines inserted or deleted: the same edit, slid back to start at a line.
-            moved, at = removed or added, head
-            while at > 0 and old[at - 1] == moved[-1] and old[at - 1] not in "\r\n":
-                at -= 1
-                moved = moved[-1] + moved[:-1]
-            if at == 0 or old[at - 1] in "\r\n":
-                head, end, added = at, at + (len(moved) if removed else 0), "" if removed else moved
-                if old[:head] + added + old[end:] != new:
-                    raise FixError("the edit would not give the rewritten code")  # pragma: no cover
-                return span.start + head, span.start + end, added
-        return span.start + head, span.start + len(old) - tail, added
+        head, end, added = smallest_edit(old, new)
+        if old[:head] + added + old[end:] != new:
+            raise FixError("the edit would not give the rewritten code")  # pragma: no cover
+        return span.start + head, span.start + end, added
 
     def rewrite(self, changes: Sequence[tuple]) -> str:
         """The file's text with every call's change ((place, insert, remove, replace)),

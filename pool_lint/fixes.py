@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import ast
 import bisect
+import re
 from dataclasses import dataclass
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from .analysis.downgrade import parse as _parse
-from .analysis.text import NEWLINE as _NEWLINE, char_column, line_starts
+from .analysis.text import NEWLINE as _NEWLINE, char_column, line_starts, smallest_edit
 from .findings import Edit, Fix, FixError
 
 TextEdit = Tuple[int, int, str]  # (start offset, end offset, new text) into the source text
@@ -385,6 +386,135 @@ class Planner:
         return new_text
 
 
+# -- edits made without LibCST ----------------------------------------------------------------
+# Keywords inserted into a call of a module-level statement whose text is plain (ASCII, no
+# backslash, tab, form feed, carriage return or comment in the call, the callee a dotted
+# name, no argument in parentheses of its own at either end, no generator argument): the
+# edit cstfix would make is written out here (`_plain_text`, its layout rules for such a
+# call: inline after the last argument when the arguments start on the line of `(`, else
+# one keyword per line at the last argument's indentation, a trailing comma exactly when
+# the call had one), then checked as cstfix's is. `settle` makes a file's edits this way
+# when every one of them can be, so a run whose fixes are all such loads no LibCST;
+# tests/test_fixes_plain.py compares both ways over many layouts.
+_WORD = r"[A-Za-z_][A-Za-z0-9_]*"
+_DOTTED = re.compile(rf"{_WORD}(?:\.{_WORD})*\Z")
+_PLAIN_VALUE = re.compile(r"[A-Za-z0-9_.]+\Z")
+_PLAIN_SPAN_LIMIT = 4000  # characters of a statement (and brackets deep) taken this way
+_PLAIN_DEPTH_LIMIT = 20
+
+
+def _plain_span(text: str, starts: Sequence[int], place: Place):
+    """(span start, span text) of the module-level statements of a call that holds no
+    statement of its own, as cstfix.Span takes them, where that text is plain; else None."""
+    if place.inner or isinstance(place.outer, str):
+        return None
+    first, last = place.outer
+    start = starts[first - 1]
+    end = starts[last] if last < len(starts) else len(text)
+    span = text[start:end]
+    if not span or span[0] in " \t\f" or len(span) > _PLAIN_SPAN_LIMIT or not span.isascii() \
+            or "\\" in span or "\t" in span or "\f" in span or "\r" in span:
+        return None
+    depth = deepest = 0
+    for char in span:
+        if char in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")]}":
+            depth -= 1
+    if deepest > _PLAIN_DEPTH_LIMIT:
+        return None
+    return start, span
+
+
+def _plain_text(span: str, tree: ast.AST, key: Tuple[int, int, int, int], insert) -> Optional[str]:
+    """The span's text with the keywords inserted as cstfix inserts them, or None where
+    the call is not plain (see above)."""
+    call = next((n for n in ast.walk(tree) if n.__class__ is ast.Call and _key(n) == key), None)
+    if call is None or not insert:
+        return None
+    starts = line_starts(span)
+
+    def at(row: int, column: int) -> int:
+        return starts[row - 1] + column
+
+    names = {k.arg for k in call.keywords if k.arg is not None}
+    if any(not name.isidentifier() or name in names or not _PLAIN_VALUE.match(value) for name, value in insert):
+        return None
+    begin, stop = at(call.lineno, call.col_offset), at(call.end_lineno, call.end_col_offset)
+    lpar = at(call.func.end_lineno, call.func.end_col_offset)
+    if "#" in span[begin:stop] or not _DOTTED.match(span[begin:lpar]) or span[lpar:lpar + 1] != "(" \
+            or span[stop - 1:stop] != ")":
+        return None
+    arguments = sorted(call.args + call.keywords, key=lambda n: (n.lineno, n.col_offset))
+    items = [f"{name}={value}" for name, value in insert]
+    if not arguments:
+        if span[lpar + 1:stop - 1].strip(" \n"):
+            return None
+        return span[:stop - 1] + ", ".join(items) + span[stop - 1:]
+    if any(n.__class__ is ast.GeneratorExp for n in call.args):
+        return None
+    first_start = at(arguments[0].lineno, arguments[0].col_offset)
+    last = arguments[-1]
+    last_start, last_end = at(last.lineno, last.col_offset), at(last.end_lineno, last.end_col_offset)
+    before, after = span[lpar + 1:first_start], span[last_end:stop - 1]
+    if before.strip(" \n") or after.replace(",", "", 1).strip(" \n"):
+        return None  # a parenthesis of an argument's own, or what else cannot be between
+    comma = after.find(",")
+    if "\n" not in before and "\n" not in span[first_start:last_start]:  # inline
+        if comma >= 0:  # `f(a, b,)` -> `f(a, b, k=v,)`
+            point = last_end + comma + 1
+            return span[:point] + " " + ", ".join(items) + "," + span[point:]
+        return span[:last_end] + ", " + ", ".join(items) + span[last_end:]
+    line_start = span.rfind("\n", 0, last_start) + 1
+    line = span[line_start:last_start]
+    indent = line[:len(line) - len(line.lstrip(" "))]
+    if comma >= 0:
+        point = last_end + comma + 1
+        rest = span[point:stop - 1]
+        if "\n" in rest:  # after the first line break after the comma
+            point += rest.index("\n") + 1
+            return span[:point] + "".join(indent + item + ",\n" for item in items) + span[point:]
+        return span[:point] + "".join("\n" + indent + item + "," for item in items) + span[point:]
+    if "\n" in after:
+        point = last_end + after.index("\n") + 1
+        return span[:last_end] + "," + span[last_end:point] + indent + (",\n" + indent).join(items) + "\n" \
+            + span[point:]
+    return span[:last_end] + ",\n" + indent + (",\n" + indent).join(items) + span[last_end:]
+
+
+def _plain_edit(text: str, starts: Sequence[int], request) -> object:
+    """The edit of one request (Planner.request's answer) made without LibCST: a
+    TextEdit, None where it fails the check (as cstfix's would), or _UNKNOWN where the
+    call is not plain (cstfix must make it)."""
+    place, insert, remove, replace = request
+    if remove or replace:
+        return _UNKNOWN
+    found = _plain_span(text, starts, place)
+    if found is None:
+        return _UNKNOWN
+    start, span = found
+    key = (place.lineno - (place.outer[0] - 1), place.col_offset,
+           place.end_lineno - (place.outer[0] - 1), place.end_col_offset)
+    try:
+        tree = ast.parse(span)  # what the running parser rejects goes to cstfix (and downgrade)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return _UNKNOWN
+    new = _plain_text(span, tree, key, tuple(insert))
+    if new is None:
+        return _UNKNOWN
+    try:
+        ast.parse(new)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return _UNKNOWN  # (never seen) cstfix's way, which reads newer syntax through LibCST
+    try:
+        verify(tree, new, {key: MergedFix(None, tuple(insert))})
+    except FixError:
+        return None
+    head, end, added = smallest_edit(span, new)
+    return start + head, start + end, added
+
+
 # What the analysis of a file leaves `settle` to make (FileResult.offers): the
 # file's text, and per finding whose fix is to be offered, in the order the checker asked
 # for them, (the finding's index among the file's findings, the fix's applicability, its
@@ -401,10 +531,13 @@ def settle(result) -> None:
     if offers is None:
         return
     text, requests = offers
-    planner = Planner(text=text)
+    starts = line_starts(text)
+    edits = [_plain_edit(text, starts, request[3:]) for request in requests]
+    if any(edit is _UNKNOWN for edit in edits):  # LibCST makes them all (one Document)
+        planner = Planner(text=text)
+        edits = [planner.edit_at(*request[3:]) for request in requests]
     findings = result.findings
-    for index, applicability, message, place, insert, remove, replace in requests:
-        edit = planner.edit_at(place, insert, remove, replace)
+    for (index, applicability, message, *_), edit in zip(requests, edits):
         if edit is not None:
             findings[index] = findings[index]._replace(fix=Fix(applicability, message, to_edits(text, [edit])))
 

@@ -239,3 +239,29 @@ def test_constants_imported_from_project_modules(tmp_path):
     a, b = context(main.read_text(), path=main, project=Project(tmp_path)).engines
     assert a.value("pool_recycle") == 1800 and a.url.is_sqlite
     assert b.value("pool_recycle") is UNKNOWN
+
+
+def test_the_calls_and_functions_a_rule_sees_are_those_its_ranges_hold():
+    """FileContext.calls()/functions() with a scope: one pass over the nodes and the
+    ranges where these come in order (as a plan writes them), and the same nodes as
+    asking every range of every node, in order or not, overlapping, empty or past the end."""
+    import random
+
+    lines = []
+    for i in range(1, 61):
+        lines.append(f"def f{i}(): return g({i}), h(k({i}))" if i % 3 else f"x{i} = [g(y) for y in z({i})]")
+    file = context("\n".join(lines) + "\n")
+    calls, functions = file.source.calls, file.source.functions
+    rng = random.Random(7)
+    for _ in range(2000):
+        ranges = []
+        for _ in range(rng.randrange(0, 6)):
+            first = rng.randrange(0, 70)
+            ranges.append((first, first + rng.randrange(0, 12)))
+        if rng.random() < 0.6:
+            ranges.sort()
+        file.scope = tuple(ranges)
+        for got, nodes in ((file.calls(), calls), (file.functions(), functions)):
+            assert got == [n for n in nodes if any(a <= n.lineno <= b for a, b in ranges)], ranges
+    file.scope = None
+    assert file.calls() is calls

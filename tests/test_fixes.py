@@ -399,13 +399,14 @@ def test_one_worker_of_a_run_loads_libcst_and_makes_the_fixes(project, tmp_path,
     rules, POL204) go to one worker, which makes their edits; no other worker, and not
     the main process, loads LibCST (each would pay its import, a tenth of a second and
     more), and the fixes are those of a run in one process. From SPLIT_SETTLING such
-    files in one batch, two workers share them (and only they load LibCST)."""
+    files in one batch, two workers share them (and only they load LibCST). (A call with
+    a comment in it is not plain: fixes._plain_edit leaves its edits to LibCST.)"""
     import subprocess
     import sys
 
     project.write("pyproject.toml", "[project]\nname = 'demo'\n\n[tool.pool-lint]\nruntime = 'server'\n")
     for i in range(engines):
-        project.write(f"app/db_{i}.py", HEAD + "e = create_async_engine(URL)\n")
+        project.write(f"app/db_{i}.py", HEAD + "e = create_async_engine(  # the primary\n    URL,\n)\n")
     project.write("app/other.py", HEAD + "f = create_async_engine(URL, pool_pre_ping=True)\n")
     for i in range(60):  # enough files for the run to start its workers
         project.write(f"app/part_{i}.py", f"VALUE = {i}\n")

@@ -15,7 +15,7 @@ from pool_lint.analysis.context import FileContext
 from pool_lint.analysis.project import Project
 from pool_lint.analysis.sessions import SessionAnalysis
 from pool_lint.analysis.source import Source
-from pool_lint.analysis.tree import walk
+from pool_lint.analysis.tree import statements, walk
 from pool_lint.config import Settings
 from pool_lint.rules.sessions import _closed_names
 
@@ -79,6 +79,72 @@ def test_closed_names_are_the_names_a_walk_per_name_finds():
             for name in names:
                 assert (name in closed) == _closed_slow(func, name), (func.name, func.lineno, name)
                 checked += 1
+    assert checked > 10000
+
+
+STATEMENT_SHAPES = '''
+    def f(x):
+        g = lambda: [y for y in x if (z := y)]
+        if x: return 1
+        elif x: pass
+        else:
+            while x:
+                break
+            else:
+                continue
+        for a in x:
+            async def h():
+                async with x as b, x: yield b
+                async for c in x: pass
+                else: return
+        else:
+            class C:
+                def m(self): return (lambda: 1)()
+        try:
+            pass
+        except (A, B) as e:
+            raise
+        except C:
+            x = 1 if x else 2
+        else:
+            del x
+        finally:
+            x.close(); return x
+        match x:
+            case [1, *rest] if rest:
+                return rest
+            case {"k": v}:
+                with x: global q
+            case _:
+                nonlocal_ = 1
+        try:
+            pass
+        except* ValueError:
+            assert x
+        return
+'''
+
+
+def test_the_statements_under_a_node_are_those_a_walk_finds():
+    """tree.statements (what rules.sessions._closed_names looks through) yields the
+    statements `walk` yields, without visiting expressions: lambdas, comprehensions,
+    conditional expressions, every block and clause, `match` and `except*` included."""
+    sources = [textwrap.dedent(STATEMENT_SHAPES), textwrap.dedent(SAMPLE)] + \
+        [path.read_text() for path in _python_files()]
+    checked = 0
+    for text in sources:
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if not isinstance(node, (ast.stmt, ast.Module, ast.Lambda, ast.ExceptHandler, ast.match_case)):
+                continue
+            found = list(statements(node))
+            assert len(found) == len(set(map(id, found)))
+            expected = {id(n) for n in walk(node) if isinstance(n, ast.stmt) and n is not node}
+            assert set(map(id, found)) == expected, (type(node).__name__, getattr(node, "lineno", 0))
+            checked += 1
     assert checked > 10000
 
 

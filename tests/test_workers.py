@@ -206,3 +206,65 @@ def test_the_run_finds_the_same_with_either_kind_of_pool(tmp_path, monkeypatch):
     monkeypatch.setattr(run_tasks, "_USE_EXECUTOR", True)
     assert found() == forked
     assert len([f for f in forked if f[2] == "POL201"]) == 60
+
+
+# -- aside: one call in a forked copy of this process -------------------------------------------
+def test_aside_runs_the_call_in_a_copy_and_returns_its_value():
+    from pool_lint.workers import aside
+
+    here = os.getpid()
+    seen = {"big": b"y" * 300_000}  # (the copy has this process's memory: nothing is sent)
+    wait = aside(lambda: (os.getpid(), len(seen["big"]), [1, {"a": {2}}]))
+    pid, size, value = wait()
+    assert pid != here and size == 300_000 and value == [1, {"a": {2}}]
+
+
+@pytest.mark.parametrize("how", ["raises", "dies", "cannot pickle"])
+def test_aside_runs_the_call_here_where_the_copy_fails(how):
+    from pool_lint.workers import aside
+
+    here = os.getpid()
+
+    def call():
+        if os.getpid() != here:
+            if how == "raises":
+                raise ValueError("in the copy")
+            if how == "dies":
+                os._exit(3)
+            return lambda: None  # (a lambda does not pickle)
+        return "here"
+
+    assert aside(call)() == "here"
+
+
+def test_the_index_finds_the_same_with_its_external_names_aside(tmp_path):
+    """Index.select with the external calls' fixed point in a copy (stages.ASIDE_FILES
+    and more files in a root) gives the plans of one made in one process."""
+    from conftest import write_tree
+    from pool_lint.screen import Index, file_facts
+    from pool_lint.workers import aside
+
+    files = {"app/__init__.py": "", "app/http.py": "import httpx\n\n\ndef notify(u):\n    return httpx.post(u)\n",
+             "app/relay.py": "from app.http import notify\n\n\ndef relay(u):\n    return notify(u)\n",
+             "app/db.py": "from sqlalchemy.orm import sessionmaker\n\nSessionLocal = sessionmaker()\n",
+             "app/views.py": ("from app.db import SessionLocal\nfrom app.relay import relay\n\n\ndef view():\n"
+                              "    with SessionLocal() as s:\n        s.execute('SELECT 1')\n        relay('u')\n")}
+    write_tree(tmp_path, files)
+    paths = [str(tmp_path / rel) for rel in files]
+    read = lambda p: open(p, "rb").read()  # noqa: E731
+
+    def plans(use_aside):
+        index = Index({p: file_facts(read(p)) for p in paths}, read, root=str(tmp_path))
+        used = []
+
+        def counted(fn):
+            used.append(fn)
+            return aside(fn)
+
+        chosen = index.select(aside=counted if use_aside else None)
+        return {p: index.plan(p) for p in chosen}, len(used)
+
+    alone, none = plans(False)
+    apart, once = plans(True)
+    assert (none, once) == (0, 1)
+    assert apart == alone and str(tmp_path / "app/views.py") in alone

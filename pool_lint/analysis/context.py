@@ -15,6 +15,11 @@ from ..plan import Ranges
 from .file import FileView
 
 
+def _ordered(scope: Ranges) -> bool:
+    """Do the ranges' first lines, and their last lines, never go back?"""
+    return all(a[0] <= b[0] and a[1] <= b[1] for a, b in zip(scope, scope[1:]))
+
+
 class FileContext(FileView):
     # The line ranges the running rule may report in (set by the checker); None: anywhere.
     scope: Optional[Ranges] = None
@@ -23,17 +28,40 @@ class FileContext(FileView):
         line = node.lineno
         return any(first <= line <= last for first, last in self.scope)
 
+    def _scoped(self, nodes: List[ast.AST]) -> List[ast.AST]:
+        """The nodes (in source order) whose first line is in `scope`: where the ranges
+        come in order (first and last lines both never going back, as a plan writes
+        them), one pass over both; else range by range for each node."""
+        scope = self.scope
+        if not scope:
+            return []
+        if not _ordered(scope):
+            return [node for node in nodes if self._in_scope(node)]
+        out: List[ast.AST] = []
+        at, count = 0, len(scope)
+        first, last = scope[0]
+        for node in nodes:
+            line = node.lineno
+            while line > last:  # the first range that does not end before the line
+                at += 1
+                if at == count:
+                    return out
+                first, last = scope[at]
+            if line >= first:
+                out.append(node)
+        return out
+
     def calls(self) -> List[ast.Call]:
         """The calls of the file that the running rule may report in, in source order."""
         if self.scope is None:
             return self.source.calls
-        return [call for call in self.source.calls if self._in_scope(call)]
+        return self._scoped(self.source.calls)
 
     def functions(self) -> List[ast.AST]:
         """The functions and methods of the file that the running rule may report in."""
         if self.scope is None:
             return self.source.functions
-        return [func for func in self.source.functions if self._in_scope(func)]
+        return self._scoped(self.source.functions)
 
     # -- analyses --------------------------------------------------------------------------
     @cached_property

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import re
 import tokenize
-from typing import List, Sequence
+from typing import List, Sequence, Tuple
 
 
 class SourceError(Exception):
@@ -71,3 +71,25 @@ def char_column(text: str, starts: Sequence[int], row: int, byte_column: int) ->
     if line.isascii():
         return byte_column
     return len(line.encode("utf-8")[:byte_column].decode("utf-8", errors="replace"))
+
+
+def smallest_edit(old: str, new: str) -> Tuple[int, int, str]:
+    """(start, end, new text) in `old` of the smallest stretch that turns it into `new`.
+    Whole lines inserted or deleted are slid back to start at a line (the same edit)."""
+    head = 0
+    limit = min(len(old), len(new))
+    while head < limit and old[head] == new[head]:
+        head += 1
+    tail = 0
+    while tail < limit - head and old[len(old) - 1 - tail] == new[len(new) - 1 - tail]:
+        tail += 1
+    removed, added = old[head:len(old) - tail], new[head:len(new) - tail]
+    if bool(removed) != bool(added) and NEWLINE.search(removed or added):
+        moved, at = removed or added, head
+        while at > 0 and old[at - 1] == moved[-1] and old[at - 1] not in "\r\n":
+            at -= 1
+            moved = moved[-1] + moved[:-1]
+        if at == 0 or old[at - 1] in "\r\n":
+            end = at + (len(moved) if removed else 0)
+            return at, end, "" if removed else moved
+    return head, len(old) - tail, added

@@ -56,6 +56,31 @@ def walk(node: ast.AST) -> Iterator[ast.AST]:
         yield node
 
 
+# The fields that hold statements (a block), or the clauses holding blocks (`except`,
+# `case`): statements are found only there (no expression holds a statement).
+_BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")
+_CLAUSES = (ast.ExceptHandler, ast.match_case) if hasattr(ast, "match_case") else (ast.ExceptHandler,)
+
+
+def statements(node: ast.AST) -> Iterator[ast.stmt]:
+    """Every statement under `node` (itself left out), nested functions and classes
+    included, in no set order: what `walk(node)` yields of the statements, without
+    visiting the expressions."""
+    todo = [node]
+    while todo:
+        node = todo.pop()
+        for name in _BLOCKS:
+            block = getattr(node, name, None)
+            if block.__class__ is not list:
+                continue  # absent, or an expression (`lambda: x`, `a if b else c`)
+            for item in block:
+                if isinstance(item, ast.stmt):
+                    yield item
+                    todo.append(item)
+                elif isinstance(item, _CLAUSES):
+                    todo.append(item)
+
+
 def dotted(expr: ast.AST) -> Optional[Tuple[str, ...]]:
     """The names of `a.b.c` as ("a", "b", "c"); None for anything else."""
     parts = []

@@ -5,7 +5,7 @@ import ast
 import textwrap
 from typing import Dict, List, Set
 
-from ..analysis.tree import walk
+from ..analysis.tree import statements, walk
 from ..analysis.sessions import (CREATE_TASK, GATHER, SESSION_CLASSES, async_factory_calls, session_names,
                                  starts_tasks)
 from ..fixes import KeywordFix
@@ -408,7 +408,7 @@ def _closed_names(func, memo: Dict[int, Set[str]]) -> Set[str]:
     if found is not None:
         return found
     found = memo[id(func)] = set()
-    for node in walk(func):
+    for node in statements(func):  # what is looked for is statements (walk(func) would visit every expression)
         if isinstance(node, ast.Return) and isinstance(node.value, ast.Name):
             found.add(node.value.id)
         elif isinstance(node, (ast.With, ast.AsyncWith)):
