@@ -203,6 +203,41 @@ def root_of_file(abs_path: str) -> Path:
     return _root_of_folder(os.path.dirname(abs_path))
 
 
+def roots_of_files(paths: Sequence[str], listing: Optional["Listing"] = None) -> List[Path]:
+    """`root_of_file` of each path (absolute paths of files). `listing`: the folders the
+    run's walk listed (files.discover), whose entries answer what would otherwise be a
+    system call per folder and marker (a marker listed is still checked by
+    os.path.exists: a link that leads nowhere marks nothing; a folder not listed, such as
+    one above the walked folders, is asked as before): the same roots."""
+    global _LISTED
+    _LISTED = listing
+    _BY_NAME.clear()
+    try:
+        return [_root_of_folder(os.path.dirname(path)) for path in paths]
+    finally:
+        _LISTED = None
+        _BY_NAME.clear()
+
+
+# While roots_of_files works: the walk's listing, and per listed folder its entries by name.
+_LISTED: Optional["Listing"] = None
+_BY_NAME: Dict[str, Optional[dict]] = {}
+
+
+def _listed(folder: str) -> Optional[dict]:
+    """The entries (by name) of `folder` as the run's walk listed it, or None."""
+    if _LISTED is None:
+        return None
+    found = _BY_NAME.get(folder, _NOT_ASKED)
+    if found is _NOT_ASKED:
+        entries = _LISTED.get(folder)
+        found = _BY_NAME[folder] = {e.name: e for e in entries} if entries is not None else None
+    return found
+
+
+_NOT_ASKED = object()
+
+
 @lru_cache(maxsize=None)
 def _root_of_folder(folder: str) -> Path:
     real = _real_folder(folder)
@@ -213,12 +248,20 @@ def _root_of_folder(folder: str) -> Path:
 @lru_cache(maxsize=None)
 def _real_folder(folder: str) -> str:
     """os.path.realpath of an absolute, normalised folder, with one lstat per folder: its
-    parent's real path is remembered."""
+    parent's real path is remembered (and where the walk listed the parent, its entry
+    says whether the folder is a link)."""
     parent, name = os.path.split(folder)
     if not name or parent == folder:
         return os.path.realpath(folder)
-    here = os.path.join(_real_folder(parent), name)
-    return os.path.realpath(here) if os.path.islink(here) else here
+    real_parent = _real_folder(parent)
+    here = os.path.join(real_parent, name)
+    listed = _listed(real_parent)
+    entry = listed.get(name) if listed is not None else None
+    try:
+        link = entry.is_symlink() if entry is not None else os.path.islink(here)
+    except OSError:
+        link = os.path.islink(here)
+    return os.path.realpath(here) if link else here
 
 
 @lru_cache(maxsize=None)
@@ -226,7 +269,9 @@ def _marked_folder(folder: str) -> Optional[str]:
     """The nearest folder at or above `folder` (a real path) that is a project root
     (`marks_root`)."""
     parent = os.path.dirname(folder)
-    names = {marker for marker in ROOT_MARKERS if os.path.exists(os.path.join(folder, marker))}
+    listed = _listed(folder)
+    names = {marker for marker in ROOT_MARKERS if (listed is None or marker in listed)
+             and os.path.exists(os.path.join(folder, marker))}
     if names:
         if os.path.exists(os.path.join(folder, "__init__.py")):
             names.add("__init__.py")

@@ -197,21 +197,18 @@ def facts_and_tops(data: bytes, configured: FrozenSet[str] = frozenset()) -> Tup
         bits |= DEPENDS
     if names_flask_sqlalchemy(data, bits & DB):
         bits |= FLASK
-    entries: List[str] = []
-    tops: Set[str] = set()
-    ext_names: Set[str] = set()
     # The same import lines recur across a project's files: each is read once per process.
     memo = _IMPORT_MEMO.get(configured)
     if memo is None:
         memo = _IMPORT_MEMO[configured] = ({}, lambda statements: _import_entries(statements, configured))
-    for _line, found in import_groups(data, memo[1], memo[0]):
-        if found[0]:
-            entries += found[0]
-            tops.update(found[2])
-            if found[1]:
-                bits |= EXT
-                ext_names.update(found[1])
-    return FileFacts(bits, " ".join(entries), " ".join(sorted(ext_names))), frozenset(tops)
+    groups = [found for _line, found in import_groups(data, memo[1], memo[0]) if found[0]]
+    if not groups:
+        return FileFacts(bits), _NOTHING
+    ext = [found[1] for found in groups if found[1]]
+    if ext:
+        bits |= EXT
+    return (FileFacts(bits, " ".join([found[3] for found in groups]), " ".join(sorted(set().union(*ext)))),
+            frozenset().union(*[found[2] for found in groups]))
 
 
 # Per `configured`: (a line's text -> its _import_entries, the conversion).
@@ -251,10 +248,10 @@ _ASCII = bytes(range(128))
 
 
 def _import_entries(statements: tuple, configured: FrozenSet[str]
-                    ) -> Tuple[List[str], Tuple[str, ...], Tuple[str, ...]]:
+                    ) -> Tuple[List[str], Tuple[str, ...], Tuple[str, ...], str]:
     """(FileFacts import entries, local names bound to external-call imports, the
-    top-level modules of their absolute imports: FileFacts.top_modules) of import
-    statements (statements.import_statements)."""
+    top-level modules of their absolute imports: FileFacts.top_modules, the entries
+    joined by spaces) of import statements (statements.import_statements)."""
     entries: List[str] = []
     ext_names: List[str] = []
     for is_from, module, names in statements:
@@ -274,7 +271,7 @@ def _import_entries(statements: tuple, configured: FrozenSet[str]
             if local and (configured_hit or (library and external_import(bound))):
                 ext_names.append(local)
     tops = tuple({entry.split("|", 1)[0].split(".", 1)[0] for entry in entries if entry[:1] != "."})
-    return entries, tuple(ext_names), tops
+    return entries, tuple(ext_names), tops, " ".join(entries)
 
 
 # -- what a file hands out: read again only for the files that can -----------------------------
@@ -341,9 +338,10 @@ def module_level(statements: Optional[List[Statement]]
     assigns: List[Tuple[str, Unit]] = []
     defs: List[Tuple[str, Unit]] = []
     for statement in statements or ():
-        unit = statement[0]
-        assigns.extend((name, unit) for name in statement[2])
-        defs.extend((name, unit) for name in statement[3])
+        if statement[2]:  # (most statements bind no name, or define no function)
+            assigns += [(name, statement[0]) for name in statement[2]]
+        if statement[3]:
+            defs += [(name, statement[0]) for name in statement[3]]
     return assigns, defs
 
 
@@ -484,13 +482,31 @@ def project_imports(facts: FileFacts, tops: Set[str]) -> Tuple[list, list]:
     name): all the project index needs of a file's imports, `tops` being the root's
     names_in_paths."""
     candidates, renamed = [], []
+    # What each entry gives is remembered per `tops` (a set nobody changes once made): the
+    # same entries recur across a project's files.
+    known = _PROJECT_IMPORTS.get(id(tops))
+    if known is None or known[0] is not tops:
+        if len(_PROJECT_IMPORTS) > 8:
+            _PROJECT_IMPORTS.clear()
+        known = _PROJECT_IMPORTS[id(tops)] = (tops, {})
+    memo = known[1]
     for entry in facts[1].split():
-        module, name, local = entry.split("|")
-        if module[:1] == "." or module.split(".", 1)[0] in tops:
-            candidates.append((module, name, local))
-        if name and local and name != local:
-            renamed.append((name, local))
+        found = memo.get(entry)
+        if found is None:
+            if len(memo) > 100_000:
+                memo.clear()
+            module, name, local = parts = tuple(entry.split("|"))
+            found = memo[entry] = (parts if module[:1] == "." or module.split(".", 1)[0] in tops else None,
+                                   (name, local) if name and local and name != local else None)
+        if found[0] is not None:
+            candidates.append(found[0])
+        if found[1] is not None:
+            renamed.append(found[1])
     return candidates, renamed
+
+
+# id(tops) -> (tops, entry -> (the entry as a candidate or None, (name, local) or None)).
+_PROJECT_IMPORTS: Dict[int, Tuple[Set[str], Dict[str, tuple]]] = {}
 
 
 def left_out_keys(root: str, left_out: Optional[Iterable[str]]) -> FrozenSet[str]:
@@ -542,7 +558,7 @@ class ModuleFinder:
         names, modules, stars, name_files = {}, {}, set(), {}
         folder = os.path.dirname(path)
         base = None  # the folder's import root, once an absolute import asks
-        known = self._imported
+        known, tops = self._imported, self.tops
         for module, name, local in imports:  # project_imports: none of a library
             # What `from module import name` loads is the same from every folder of an
             # import root (relative imports aside): asked once per root.
@@ -554,9 +570,12 @@ class ModuleFinder:
                 key = (base, module, name)
             answer = known.get(key)
             if answer is None:
-                found = self._find(folder, module, key[0])
+                # A module whose last name is no folder or module name of the root's files
+                # (`tops`) is none of them (most names imported are a class, a function).
+                last = module.rpartition(".")[2]
+                found = self._find(folder, module, key[0]) if not last or last in tops else _NOTHING
                 sub = self._find(folder, module + name if module.endswith(".") else f"{module}.{name}", key[0]) \
-                    if name and name != "*" else _NOTHING
+                    if name and name != "*" and name in tops else _NOTHING
                 answer = known[key] = (found, sub)
             found, sub = answer
             if not name:  # import a.b (as c)

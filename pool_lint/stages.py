@@ -22,12 +22,12 @@ from typing import Callable, Dict, FrozenSet, Iterable, List, NamedTuple, Option
 
 from .cache import Cache, digest
 from .config import Settings
-from .files import Listing, Target, entries_of, read_or_none, root_of_file
+from .files import Listing, Target, entries_of, read_or_none, roots_of_files
 from .findings import FileResult, unreadable
 from .analysis.statements import heads
 from .plan import EVERYTHING, Plan
 from .selection import enabled_codes
-from .screen import (ENGINE, FLASK, Index, ModuleFinder, external_words, left_out_keys, may_hold,
+from .screen import (ASYNC, ENGINE, FLASK, Index, ModuleFinder, external_words, left_out_keys, may_hold,
                      names_flask_sqlalchemy, names_in_paths)
 from .tasks import PROGRESSIVE, RunOptions, Scan, Workers, _analyse_chunk, _analyse_settle_chunk, _scan_chunk
 
@@ -49,7 +49,7 @@ class Layout:
                         for t in targets if t.missing]
         self._path = {id(t): t.absolute or os.path.abspath(t.file) for t in self.files}
         self.pairs = [(t, self._path[id(t)]) for t in self.files]  # (target, absolute path)
-        self._root = {id(t): root_of_file(self._path[id(t)]) for t in self.files}
+        self._root = dict(zip(map(id, self.files), roots_of_files([self._path[id(t)] for t in self.files], listing)))
         self.roots: Dict[object, list] = dict.fromkeys(self._root.values())
         self.rel: Dict[str, str] = {}  # a root's file -> its path below the root, with "/"
         self.left_out: Dict[object, list] = {}  # a root -> the entries its walk left out
@@ -159,9 +159,11 @@ def plans_before(layout: Layout, scanned: Scanned, families: FrozenSet[str],
     maker: the index always keeps them), with their plans (screen.Index.plan_before),
     before any index is made: their analysis need not wait for it."""
     out = []
+    scans, walked = scanned.scans, layout.walked
     for t, path in layout.pairs:
-        found = scanned.scans[path]
-        if found.error or found.facts is None or path not in layout.walked:
+        found = scans[path]
+        # Only an engine factory or an async session maker named chooses a file (most do not).
+        if found.facts is None or not found.facts[0] & (ENGINE | ASYNC) or found.error or path not in walked:
             continue
         plan = Index.plan_before(path, found.facts.bits, families, str(layout.root(t)), settings.check_tests)
         if plan is not None:

@@ -161,3 +161,43 @@ def test_a_name_resolved_once_per_import_root_is_resolved_as_from_each_file(tmp_
         assert (shared.canonical(name, near), shared.touched) == expected, (name, near)
     assert shared.canonical("app.db.Session", tmp_path / "services/a/app/x.py") == "sqlalchemy.orm.Session"
     assert shared.canonical("app.db.Session", tmp_path / "services/b/app/x.py") == "services.b.app.db.Session"
+
+
+# -- the roots of a run's files: from the walk's listing, as from the system -----------------
+def test_roots_from_the_listing_are_the_roots_the_system_gives(tmp_path):
+    """files.roots_of_files reads the markers of a folder the walk listed from its
+    entries (a marker listed still checked by os.path.exists) and whether a folder is a
+    link from its parent's entry: the roots are those of root_of_file asking the system,
+    with dangling and linked markers, a setup.py inside a package, a `.git` file, nested
+    roots, a linked folder and folders the walk did not list."""
+    from pool_lint.analysis.runtime import clear_cache
+    from pool_lint.config import Settings
+    from pool_lint.files import discover, root_of_file, roots_of_files
+
+    top = tmp_path / "top"
+    write(top, {"pyproject.toml": "", "a/b/c.py": "", "pkg/__init__.py": "", "pkg/setup.py": "", "pkg/m.py": "",
+                "nested/setup.cfg": "", "nested/n.py": "", "nested/deep/d.py": "", "gitfile/.git": "",
+                "gitfile/g.py": "", "dangling/x.py": "", "tolink/setup.py": "", "tolink/t.py": "",
+                "inpkg/__init__.py": "", "inpkg/sub/setup.py": "", "inpkg/sub/s.py": "", "plain/p.py": ""})
+    (top / "dangling" / "pyproject.toml").symlink_to(top / "missing.toml")
+    (top / "linkedmarker").mkdir()
+    (top / "linkedmarker" / "setup.cfg").symlink_to(top / "nested" / "setup.cfg")
+    (top / "linkedmarker" / "l.py").write_text("")
+    (top / "linked").symlink_to(top / "nested")
+    outside = tmp_path / "outside"
+    write(outside, {"o/o.py": ""})
+    listing: dict = {}
+    targets, _ = discover([str(top), str(outside / "o")], Settings(), listing=listing)
+    paths = [t.absolute for t in targets] + [str(top / "linked" / "n.py"), str(top / "linked" / "deep" / "d.py"),
+                                             str(tmp_path / "elsewhere" / "e.py")]
+    assert len(targets) >= 12
+    clear_cache()
+    asked = [root_of_file(path) for path in paths]
+    clear_cache()
+    listed = roots_of_files(paths, listing)
+    clear_cache()
+    assert listed == asked
+    assert {str(root) for root in asked} >= {str(top), str(top / "nested"), str(top / "gitfile"),
+                                             str(top / "tolink"), str(top / "linkedmarker")}
+    assert root_of_file(str(top / "dangling" / "x.py")) == top  # a dangling marker marks nothing
+    assert root_of_file(str(top / "pkg" / "m.py")) == top  # setup.py inside a package

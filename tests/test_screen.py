@@ -393,3 +393,117 @@ def test_pol203_candidates_leave_out_sessions_made_by_a_with(tmp_path, body, kep
     write_tree(tmp_path, {"app/__init__.py": "", **{rel: text.decode() for rel, text in files.items()}},
                SERVER_PROJECT)
     _agree(tmp_path)  # the default run finds what `--no-screen` and the oracle find
+
+
+def test_a_line_remembered_elsewhere_reads_as_if_read_here():
+    """import_groups answers a line it has seen before (in any file) from its memo
+    before it looks at the line: where this file joins the line to the one above with a
+    backslash (`\\` then LF, or CRLF), where a lone carriage return ends lines, where the
+    first `import` found is inside a longer name, where a bracket carries the statement
+    on, it reads the line as a fresh memo does."""
+    from pool_lint.analysis.statements import import_groups
+
+    line = b"from a import b as c; import d"
+    warm = line + b"\nimport importlib; from e import (f,\n    g)\nfrom h import i\n"
+    shapes = [
+        warm,
+        b"x = 1 \\\n" + line + b"\n",  # joined to the line above
+        b"x = 1 \\\r\n" + line + b"\r\n",
+        b"\\\n" + line,  # the backslash at the very start
+        b"\\\r\n" + line,
+        b"\r\n" + line + b"\r\n",  # a line that starts at offset 2 after a CRLF
+        b"\n" + line,
+        b"y = '''\\\n'''\n" + line + b"\n",
+        b"x = 1\r" + line + b"\rimport z\n",  # lone carriage returns
+        b"importlib = 1; import importlib\nimport importlib; from e import (f,\n    g)\n",
+        b"from e import (f,\n    g)\nfrom h \\\n import i\n" + line,
+        b"# " + line + b"\n\"" + line + b"\"\n" + line,
+        b"def f():\n    " + line + b"\n\tfrom h import i\n",
+    ]
+    convert = lambda statements: ("seen", statements)  # noqa: E731
+    for data in shapes:
+        fresh = list(import_groups(data, convert, {}))
+        memo: dict = {}
+        for other in shapes:
+            list(import_groups(other, convert, memo))
+        assert list(import_groups(data, convert, memo)) == fresh, data
+        assert [found for _, found in fresh] == [("seen", s) for _, s in import_groups(data)], data
+
+
+def test_the_module_finder_skips_names_no_file_has():
+    """ModuleFinder.resolve looks a module (or `from m import name` as the module
+    `m.name`) up only where its last name is a folder or module name of the root's files
+    (`tops`): it resolves what the lookups of every name resolve."""
+    import os
+
+    from pool_lint.screen import ModuleFinder
+
+    class Anything(set):
+        def __contains__(self, name):
+            return True
+
+    root = os.sep + "r"
+    rel = ["app/__init__.py", "app/db.py", "app/models/__init__.py", "app/models/user.py", "app/Session.py",
+           "src/inside/__init__.py", "src/inside/z.py", "libs/money/money/__init__.py", "libs/money/money/core.py",
+           "scripts/run.py", "scripts/helpers.py", "pkg/__init__.py", "pkg/inner/__init__.py", "pkg/inner/deep.py"]
+    files = [os.path.join(root, *path.split("/")) for path in rel]
+    imports = [(m, n, n or m.split(".")[0]) for m, n in [
+        ("app", "db"), ("app", "Session"), ("app", "engine"), ("app.models", "user"), ("app.models", "User"),
+        ("app.db", "engine"), ("app.nothing", "x"), ("app.models.user", ""), ("app", ""), ("inside", "z"),
+        ("inside.z", "Z"), ("money", "core"), ("money.core", "Money"), ("money", "*"), ("app.models", "*"),
+        (".", "db"), (".", "helpers"), (".", "x"), (".db", "engine"), ("..", "app"), ("..app", "db"),
+        (".inner", "deep"), (".inner.deep", "D"), ("...", "pkg"), ("pkg.inner", "deep"), ("helpers", "h"),
+        ("scripts", "run"), ("scripts.run", ""), ("app.models.user.User", ""), ("app.", "db"), ("", "x")]]
+    for importer in files:
+        fast = ModuleFinder(root, set(files))
+        slow = ModuleFinder(root, set(files), Anything(fast.tops))
+        for k in range(len(imports)):
+            mix = imports[k:] + imports[:k]
+            assert fast.resolve(importer, mix) == slow.resolve(importer, mix), (importer, k)
+
+
+def test_project_imports_remembered_per_tops():
+    """screen.project_imports remembers each entry's answer per `tops` set: two roots
+    with other names, asked in turn, each get their own answer."""
+    from pool_lint.screen import FileFacts, project_imports
+
+    facts = FileFacts(0, "app.db|engine|engine .m|x|y lib|Client|C os.path||os app||app")
+    one, other = {"app"}, {"lib", "m"}
+    for _ in range(2):
+        assert project_imports(facts, one) == (
+            [("app.db", "engine", "engine"), (".m", "x", "y"), ("app", "", "app")], [("x", "y"), ("Client", "C")])
+        assert project_imports(facts, other) == (
+            [(".m", "x", "y"), ("lib", "Client", "C")], [("x", "y"), ("Client", "C")])
+        assert project_imports(FileFacts(0), one) == ([], [])
+
+
+def test_only_an_engine_or_async_bit_makes_a_plan_before_the_index():
+    """stages.plans_before asks Index.plan_before only of files whose bits hold ENGINE or
+    ASYNC: for any other bits, in test code or not, it makes no plan."""
+    import itertools
+
+    from pool_lint.screen import ASYNC, ENGINE, FAMILIES, Index
+
+    every = frozenset(FAMILIES)
+    for bits, path, check_tests in itertools.product(range(1 << 10), ["app/db.py", "tests/test_db.py"],
+                                                     [True, False]):
+        plan = Index.plan_before(path, bits, every, "", check_tests)
+        assert plan is None or bits & (ENGINE | ASYNC), bits
+    assert Index.plan_before("app/db.py", ENGINE, every, "", False) is not None
+
+
+def test_module_level_pairs_each_name_with_its_statement():
+    """screen.module_level, over the layouts of this repository's files: each name an
+    assignment binds and each function a statement defines, with the statement's unit,
+    in order (what the index reads of the files the scan laid out)."""
+    from pool_lint.screen import module_level
+
+    seen = 0
+    for path in own_files():
+        statements = layout(path.read_bytes())
+        assigns, defs = module_level(statements)
+        assert assigns == [(name, st[0]) for st in statements or () for name in st[2]], path
+        assert defs == [(name, st[0]) for st in statements or () for name in st[3]], path
+        seen += len(defs)
+    assert seen > 100
+    assert module_level(None) == ([], [])

@@ -441,7 +441,8 @@ def import_groups(data: bytes, convert: Optional[Callable[[tuple], object]] = No
     the line holds them whole (the same line reads the same anywhere: a key to remember
     what it imports by), (None, statements) elsewhere. With `convert`: (line,
     convert(statements)) instead, remembered in `memo` by the line, so that a line seen
-    before is neither read nor converted again."""
+    before is neither read nor converted again (`memo` is for import_groups alone to
+    fill: it holds only lines where the word `import` stands whole)."""
     if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):  # a lone \r ends a line too
         for match in _IMPORT_WORD.finditer(data):
             at = match.start()
@@ -452,22 +453,32 @@ def import_groups(data: bytes, convert: Optional[Callable[[tuple], object]] = No
     if convert is None:
         memo = lines
     find, rfind, size = data.find, data.rfind, len(data)
+    get = memo.get
     at = find(b"import")
     while at >= 0:
-        after = data[at + 6:at + 7]
-        if (at and (data[at - 1:at].isalnum() or data[at - 1:at] == b"_")) or after.isalnum() or after == b"_":
-            at = find(b"import", at + 6)  # inside a longer name
-            continue
+        # The usual case first: a line seen before (it holds the word `import` whole: only
+        # such lines are remembered, so which of its `import`s was found does not matter)
+        # that no backslash joins to the one above (`\\\n`, `\\\r\n` end that one).
         line_start = rfind(b"\n", 0, at) + 1
         line_end = find(b"\n", at)
         if line_end < 0:
             line_end = size
-        # The usual case: no backslash joins the line to the one above, and the line
-        # holds its statements whole (a line is read once per process).
+        line = data[line_start:line_end]
+        found = get(line)
+        if found is not None and found is not _MORE and (
+                line_start < 2 or data[line_start - 2] != 92 and (
+                    data[line_start - 2] != 13 or line_start < 3 or data[line_start - 3] != 92)):
+            yield line, found
+            at = find(b"import", line_end)
+            continue
+        after = data[at + 6:at + 7]
+        if (at and (data[at - 1:at].isalnum() or data[at - 1:at] == b"_")) or after.isalnum() or after == b"_":
+            at = find(b"import", at + 6)  # inside a longer name
+            continue
+        # A line not seen before: where no backslash joins it to the one above and it
+        # holds its statements whole, it is read once per process.
         above = line_start - 1 - (data[line_start - 2:line_start] == b"\r\n")
         if line_start == 0 or data[above - 1:above] != b"\\":
-            line = data[line_start:line_end]
-            found = memo.get(line)
             if found is None:
                 if len(memo) > 100_000:
                     memo.clear()
@@ -586,12 +597,15 @@ def _parse_import(window: bytes):
         text = window.decode("latin-1")
     words: List[str] = []
     try:
-        for string, kind in _stream(text + "\n"):
+        # _stream's tokens, read here from the C tokenizer itself where there is one
+        # (the generator between them cost as much as the tokenizing), as far as needed.
+        for token in _CTokens(text + "\n") if FAST else _stream(text + "\n"):
+            kind = token[1]
             if kind == 4 or kind == 13:  # NEWLINE, `;`
                 break
             if kind == 5 or kind == 6:  # INDENT, DEDENT
                 continue
-            words.append(string)
+            words.append(token[0])
         else:
             return _MORE
     except (SyntaxError, tokenize.TokenError, ValueError, RecursionError, MemoryError):
@@ -606,7 +620,7 @@ def _import_grammar(words: List[str]) -> Optional[ImportStatement]:
     if words[0] == "from":
         i, module = 1, ""
         while i < len(words) and words[i] != "import":
-            if not (words[i].isidentifier() or set(words[i]) == {"."}):
+            if not (words[i].isidentifier() or (words[i] and not words[i].strip("."))):  # a name, dots
                 return None
             module += words[i]
             i += 1
