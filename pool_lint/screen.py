@@ -1207,17 +1207,13 @@ class Index:
         return any(_mentions_in_code(statement[0], words) for statement in statements)
 
     # -- the verdict ------------------------------------------------------------------------
-    def select(self, on_final: Optional[Callable[[str, tuple], None]] = None,
-               aside: Optional[Callable[[Callable], Callable]] = None) -> Set[str]:
+    def select(self, on_final: Optional[Callable[[str, tuple], None]] = None) -> Set[str]:
         """The files that can hold a finding. For each, `hints[path]` also says what can
         fire there: whether the engine rules and POL204 can, and per session family
         ("external", "create", "tasks") the line ranges of the module-level statements
         that can hold one of its findings (see `_session_units`). `on_final(path, hint)`
         is told of each file chosen for a session rule as soon as its hint is final (the
-        others are final when `select` returns). `aside(fn)`: starts `fn` in another
-        process and returns a call that waits for its value (workers.aside): the
-        external calls' fixed point runs there while this one finds the session sources
-        (the two read the same files and share nothing else)."""
+        others are final when `select` returns)."""
         families = self.families
         chosen = set()
         self.hints: Dict[str, tuple] = {}
@@ -1228,11 +1224,8 @@ class Index:
                 self.hints[path] = (engine, async_, (), (), ())
         if not families & set(SESSION_FAMILIES):
             return chosen
-        external_names = self.external_names
-        if "external" in families and aside is not None:
-            external_names = aside(external_names)
         sources, objects, object_files = self.session_names()
-        external, external_files = external_names() if "external" in families else (set(), {})
+        external, external_files = self.external_names() if "external" in families else (set(), {})
         made = self.made_names = {name for names in self.made.values() for name in names}
         for path in sources:
             if not self.check_tests and is_test_code(path, self.root):

@@ -171,11 +171,6 @@ def plans_before(layout: Layout, scanned: Scanned, families: FrozenSet[str],
     return out
 
 
-# From this many files in a root, its index runs the external calls' fixed point in a
-# forked copy of this process (Index.select), while the workers have little to do.
-ASIDE_FILES = 500
-
-
 class RootIndex(NamedTuple):
     """The index's answer for one root: a plan per kept file, and whether one of them
     may build an engine (where the runtime verdict is worth making)."""
@@ -187,15 +182,12 @@ class RootIndex(NamedTuple):
 def index_root(root, paths: list, scanned: Scanned, families: FrozenSet[str], settings: Settings,
                options: RunOptions, cache: Optional[Cache],
                on_final: Optional[Callable[[str, Plan], None]] = None,
-               left_out: Optional[list] = None, listing: Optional[Listing] = None,
-               aside: Optional[Callable] = None) -> RootIndex:
+               left_out: Optional[list] = None, listing: Optional[Listing] = None) -> RootIndex:
     """Stage 3, for one root: its project index (remembered in the cache while no file
     of the root changes). `on_final(path, plan)` is told of each file whose plan the
     index has made final while it works on the others. Without the screen, every file
     is kept with every rule everywhere. `left_out`: the entries the root's walk left out
-    (runtime.python_files), for `flask_free` (None: it is not known, so not free).
-    `aside`: workers.aside, where a root of ASIDE_FILES files or more may run part of its
-    index in a copy of this process."""
+    (runtime.python_files), for `flask_free` (None: it is not known, so not free)."""
     scans = scanned.scans
     facts = {p: scans[p].facts for p in paths if scans[p].facts is not None}
     if not options.screen:
@@ -218,7 +210,7 @@ def index_root(root, paths: list, scanned: Scanned, families: FrozenSet[str], se
                   {p: scans[p].imports for p in paths if scans[p].imports is not None},
                   {p: scans[p].parts for p in paths if scans[p].parts is not None},
                   scanned.finders.get(str(root)), scanned.resolved, beyond)
-    chosen = index.select(tell, aside if len(paths) >= ASIDE_FILES else None)
+    chosen = index.select(tell)
     plans = {p: index.plan(p)._replace(flask=flask) for p in chosen}
     engines = index.may_build_engines(chosen)
     if key is not None:

@@ -300,15 +300,6 @@ class Workers:
         """Do the stages run in forked workers (workers.ForkedPool) now?"""
         return self.pool is not None and not isinstance(self.pool, _Executor)
 
-    def aside(self):
-        """workers.aside (run a call in a forked copy of this process) where the stages
-        run in forked workers, else None."""
-        if not self.forked():
-            return None
-        from .workers import aside
-
-        return aside
-
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown()

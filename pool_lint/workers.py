@@ -78,57 +78,6 @@ def _serve(tasks: int, results: int) -> None:
             data = data[os.write(results, data):]
 
 
-_MISSING = object()
-
-
-def aside(fn: Callable[[], Any]) -> Callable[[], Any]:
-    """Start `fn()` in a copy of this process and return at once: call the result for
-    its value. The copy is forked now, so it has this process's memory as it is (nothing
-    is sent to it) and sends back only the value (a pickle through a pipe, as the
-    workers do). Where the copy fails (its fork, its work, its answer), the call runs
-    `fn` here. Only where `tasks.Workers` forks its workers (POSIX, not macOS)."""
-    try:
-        read, write = os.pipe()
-    except OSError:
-        return fn
-    try:
-        pid = os.fork()
-    except OSError:
-        os.close(read)
-        os.close(write)
-        return fn
-    if pid == 0:  # the copy
-        try:
-            os.close(read)
-            signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles ^C
-            data = memoryview(_frame(fn()))
-            while data:
-                data = data[os.write(write, data):]
-        except BaseException:  # noqa: B036 - nothing to report to: the parent sees EOF and runs fn
-            pass
-        finally:
-            os._exit(0)
-    os.close(write)
-
-    def wait():
-        value = _MISSING
-        try:
-            value = _receive(read)
-        except Exception:  # noqa: BLE001 - EOF (the copy failed) or a broken answer: run it here
-            pass
-        finally:
-            os.close(read)
-            try:
-                if value is _MISSING:  # (gone already, or stuck: it is not waited for)
-                    os.kill(pid, signal.SIGTERM)
-                os.waitpid(pid, 0)
-            except OSError:
-                pass
-        return fn() if value is _MISSING else value
-
-    return wait
-
-
 class ForkedPool:
     """`jobs` worker processes forked from this one, each set up by `initializer`."""
 
