@@ -766,7 +766,8 @@ class Index:
                  statements: Optional[Dict[str, List[Statement]]] = None, tops: Optional[Set[str]] = None,
                  imports: Optional[Dict[str, Tuple[list, list]]] = None,
                  parts: Optional[Dict[str, tuple]] = None, finder: Optional["ModuleFinder"] = None,
-                 resolved: Optional[Dict[str, tuple]] = None, left_out: Optional[Iterable[str]] = None):
+                 resolved: Optional[Dict[str, tuple]] = None, left_out: Optional[Iterable[str]] = None,
+                 deferred=None):
         self.facts = facts
         self.check_tests = check_tests  # False: the engine and session rules are silent in test code (SPEC 3)
         self.made: Dict[str, Set[str]] = {}  # per file, its module-level names that hand out a session or engine
@@ -781,6 +782,9 @@ class Index:
         self.root = root if root is not None else os.path.commonpath(list(facts)) if facts else ""
         self._read: Dict[str, tuple] = dict(parts or {})  # module_level, per file
         self._split: Dict[str, Optional[List[Statement]]] = dict(statements or {})  # statements.layout, per file
+        # Layouts made elsewhere meanwhile (stages.Deferred: `paths`, and `take()` waits
+        # for them), taken when one of them is first asked for.
+        self._deferred = deferred
         self._class_units: Dict[str, List[Tuple[str, List[Unit]]]] = {}  # _classes, per file
         self._external_imports: Optional[Dict[str, Set[str]]] = None
         # `finder`, `resolved`: a ModuleFinder of these files, and what it resolved of
@@ -972,10 +976,21 @@ class Index:
     def _statements_of(self, path: str) -> Optional[List[Statement]]:
         """The module-level statements of a file (read once: statements.layout), or None
         if it cannot be read, decoded or tokenized."""
-        if path not in self._split:
+        if path not in self._split and not self._undefer(path):
             data = self.read(path)
             self._split[path] = layout(data) if data is not None else None
         return self._split[path]
+
+    def _undefer(self, path: str) -> bool:
+        """Is `path` among the layouts made elsewhere (`deferred`)? Then all of them are
+        taken into `_split`."""
+        deferred = self._deferred
+        if deferred is None or path not in deferred.paths:
+            return False
+        for other, statements in deferred.take().items():
+            self._split.setdefault(other, statements)
+        self._deferred = None
+        return path in self._split
 
     def _reexported(self, path: str, names: Set[str], provided: Dict[str, Set[str]]) -> Set[str]:
         """Those of `names` that `path` binds at module level by importing them: by name
@@ -1157,7 +1172,7 @@ class Index:
                 providers.setdefault(path, set()).update(reexported)
                 queue.extend(self._users(reexported, path, within))
             if path not in self._read:
-                data = self.read(path) if path not in self._split else None
+                data = self.read(path) if path not in self._split and not self._undefer(path) else None
                 if data is not None and not _used_beyond_imports(data, self.facts[path], fresh):
                     continue  # no statement of it names one: no need to split it
                 if path not in self._split:
