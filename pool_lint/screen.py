@@ -447,17 +447,20 @@ def _returned(text: bytes, words: Iterable[bytes]) -> bool:
     return _mentions(text, words, lambda at: not _RETURN_BEFORE.search(text, max(0, at - 40), at))
 
 
-_WITH_BEFORE = re.compile(rb"\bwith\s+\Z")
+# What can stand right before a session maker's name where POL203 cannot report the
+# session it makes: a `with` (which closes it), and a `:` or `->` (an annotation, a dict
+# value, a lambda's body: no assignment's value, no call's argument).
+_NO_POL203_BEFORE = re.compile(rb"(?:\bwith\s+|->\s*|:\s*)\Z")
 
 
 def _named_outside_with(text: bytes, words: Iterable[bytes]) -> bool:
     """Does the raw text name one of the words (a session maker: POL203) other than
-    right after a `with` (`with SessionLocal() as s:`, `async with maker() as s:`)? A
-    session made there is closed by its `with`, and POL203 looks only at a session made
-    in an assignment or passed to a call: a statement that names its makers nowhere
-    else cannot hold one. (In the raw text, strings and comments included: it can only
-    say yes more often than the code.)"""
-    return _mentions(text, words, lambda at: _WITH_BEFORE.search(text, max(0, at - 24), at) is not None)
+    right after a `with` (`with SessionLocal() as s:`, `async with maker() as s:`), a
+    `:` or a `->` (`session: AsyncSession`, `-> Session`)? POL203 looks only at a
+    session made as an assignment's value or a call's argument: a statement that names
+    its makers nowhere else cannot hold one. (In the raw text, strings and comments
+    included: it can only say yes more often than the code.)"""
+    return _mentions(text, words, lambda at: _NO_POL203_BEFORE.search(text, max(0, at - 24), at) is not None)
 
 
 def _mentions_in_code(unit: Unit, words: Iterable[bytes]) -> bool:

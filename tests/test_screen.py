@@ -117,10 +117,11 @@ def test_the_hint_names_the_statements_a_session_rule_can_fire_in():
     engine, async_, external, create, tasks = index.hint("app/a.py")
     assert (engine, async_) == (False, False)
     assert external == ((5, 8),)  # pay() names a session and an HTTP call; load() and report() do not
-    # POL203: every statement that names a session class or factory (a bare-word match,
-    # so `session: Session` counts too: more than needed, never less), but where it names
-    # one only right after a `with` (report(): the `with` closes the session it makes).
-    assert create == ((3, 4), (5, 8), (9, 11))
+    # POL203: every statement that names a session class or factory (a bare-word match:
+    # more than needed, never less), but where it names one only right after a `with`
+    # (report(): the `with` closes the session it makes) or an annotation's `:` (pay(),
+    # load(): a parameter's type makes no session).
+    assert create == ((3, 4),)
     assert tasks == ()
 
 
@@ -373,11 +374,18 @@ def test_chain_tops_index_finds_what_each_top_finds():
     (b"    maker = SessionLocal\n    with lock:\n        s = maker()\n", True),
     (b"    s = with_retry(SessionLocal)\n", True),
     (b"    # with SessionLocal() as s\n    s = SessionLocal()\n", True),
+    (b"    pass\n\n\nasync def use(session: SessionLocal) -> SessionLocal:\n    return session\n", False),
+    (b"    pass\n\n\ndef use(\n    session:\n        SessionLocal,\n):\n    return session\n", False),
+    (b"    get = lambda: SessionLocal()\n    makers = {'a': SessionLocal}\n", False),
+    (b"    s: SessionLocal = SessionLocal()\n", True),  # (the second: kept, more than needed)
+    (b"    pass\n\n\ndef use(session: Optional[SessionLocal]):\n    return session\n", True),  # (kept)
+    (b"    s = (t := SessionLocal())\n", True),
 ])
 def test_pol203_candidates_leave_out_sessions_made_by_a_with(tmp_path, body, kept):
     """The POL203 ranges of the hint (create) leave out a function that names its
-    session makers only right after a `with`: POL203 reports a session made in an
-    assignment or passed to a call, never one a `with` makes (and closes). Whatever the
+    session makers only right after a `with`, a `:` or a `->`: POL203 reports a session
+    made in an assignment or passed to a call, never one a `with` makes (and closes),
+    nor an annotation. Whatever the
     screen keeps, the analysis finds what the oracle finds."""
     from pool_lint.screen import Index, file_facts
 
