@@ -822,6 +822,7 @@ class Index:
                     self.file_users.setdefault(target, set()).add(path)
         self._left_out(finder, left_out_keys(self.root, left_out))
         self.bits = self._alias_bits(pairs)
+        self._tests: FrozenSet[str] = frozenset()  # (_needed) the test code among the files, where no rule fires in it
         self.needed = self._needed()
         self.flask_objects: Set[str] = set()  # session_names: the Flask-SQLAlchemy instances among its objects
         self.flask_providers: Dict[str, Set[str]] = {}
@@ -912,11 +913,10 @@ class Index:
         matter is laid out here, when first asked (`_statements_of`)."""
         if self.check_tests:
             return None
-        root = self.root
-        needed = {path for path in self.facts if not is_test_code(path, root)}
-        if len(needed) == len(self.facts):
+        self._tests = tests = test_files(self.facts, self.root)
+        if not tests:
             return None
-        return self._with_imports(needed)
+        return self._with_imports(path for path in self.facts if path not in tests)
 
     def _with_imports(self, files: Iterable[str]) -> Set[str]:
         """The files and every project file they import, directly or through others
@@ -1262,7 +1262,7 @@ class Index:
             if "external" in families else (set(), {})
         made = self.made_names = {name for names in self.made.values() for name in names}
         for path in sources:
-            if not self.check_tests and is_test_code(path, self.root):
+            if not self.check_tests and path in self._tests:
                 continue  # no session rule fires in test code (SPEC 3, file roles)
             bits = self.bits[path]
             calls_out = "external" in families and bool(
@@ -1408,6 +1408,32 @@ SESSION_FAMILIES = HINT_FIELDS[2:]
 NOTHING_FIRES = (False, False, (), (), ())
 ALL_LINES = (1, 1 << 30)
 ALL_RANGES = (ALL_LINES,)  # a hint's ranges for "anywhere"
+
+
+def test_files(paths: Iterable[str], root: str) -> FrozenSet[str]:
+    """Those of the paths that are test code (is_test_code), each folder asked once
+    (POSIX paths: elsewhere a name is matched without case, and each path is asked)."""
+    from .analysis.roles import is_test_relative
+
+    if os.sep != "/":
+        return frozenset(path for path in paths if is_test_code(path, root))
+    prefix = root.rstrip(os.sep) + os.sep if root else ""
+    cut = len(prefix)
+    by_folder: Dict[str, bool] = {}
+    found = []
+    for path in paths:
+        if not path.startswith(prefix):
+            continue
+        folder, _, name = path.rpartition(os.sep)
+        if (name.startswith("test_") and name.endswith(".py")) or name.endswith("_test.py") or name == "conftest.py":
+            found.append(path)
+            continue
+        tested = by_folder.get(folder)
+        if tested is None:
+            tested = by_folder[folder] = is_test_relative(path[cut:])
+        if tested:
+            found.append(path)
+    return frozenset(found)
 
 
 def is_test_code(path: str, root: str) -> bool:

@@ -107,3 +107,18 @@ def test_check_tests_finds_what_the_test_module_does(tmp_path):
     assert [(rel, code) for rel, _, code in _agree(tmp_path)] == [("tests/test_views.py", "POL201")]
     _write(tmp_path, {"app/__init__.py": "", "tests/test_views.py": LONE_TEST})
     assert _agree(tmp_path) == []
+
+
+def test_test_files_are_the_paths_is_test_code_says():
+    from pool_lint.screen import is_test_code, test_files
+
+    root = "/repo"
+    paths = [f"{root}/{rel}" for rel in (
+        "app/views.py", "app/test_views.py", "app/views_test.py", "app/conftest.py", "tests/helpers.py",
+        "tests/unit/deep/module.py", "app/test/x.py", "app/testing/x.py", "app/tests_old/x.py", "test_top.py",
+        "app/Test_case.py", "app/contest.py", "app/tests.py", "src/pkg/tests/__init__.py", "src/pkg/mod.py")]
+    paths.append("/elsewhere/tests/x.py")  # (outside the root: not its test code)
+    assert test_files(paths, root) == {p for p in paths if is_test_code(p, root)}
+    assert test_files(paths, root) == {f"{root}/{rel}" for rel in (
+        "app/test_views.py", "app/views_test.py", "app/conftest.py", "tests/helpers.py", "tests/unit/deep/module.py",
+        "app/test/x.py", "test_top.py", "src/pkg/tests/__init__.py")}
