@@ -54,10 +54,12 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
     try:
         layout = Layout(targets, listing)
         scanned, cache = scan(layout, workers, cache_at(settings, options, cache_folder), options)
+        # The layouts the index may ask for go to the workers first, before they load the
+        # rules (Analyses), so that they are back when the index asks.
+        deferred = Deferred(workers, scanned) if options.screen else None
         analyses = Analyses(layout, scanned, workers, cache, settings)
         families = families_of(enabled_codes(settings))
         progressive = options.screen and workers.pool is not None
-        deferred = Deferred(workers, scanned) if options.screen else None
         if progressive:
             analyses.before_index(plans_before(layout, scanned, families, settings))
         for root, paths in layout.largest_roots_first():
