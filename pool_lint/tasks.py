@@ -139,6 +139,82 @@ def _hash_slice(bounds: Tuple[int, int]) -> list:
     return _hash_chunk(_HASHING[bounds[0]:bounds[1]])
 
 
+# -- runtime verdicts ------------------------------------------------------------------------
+def runtime_verdict(root, files: Sequence[Tuple[str, int]], evidence_of, settings: Settings, listing=None):
+    """The runtime verdict of a root (runtime.lazy_verdict: `files`, the root's files with
+    evidence bits in order, `evidence_of(path)` their runtime.code_evidence); on a server
+    where POL112 is enabled, with the root's deployment (read once per process that makes
+    the verdict, and sent to the workers with it)."""
+    from .analysis import runtime
+    from .selection import enabled_codes
+
+    verdict = runtime.lazy_verdict(root, files, evidence_of, settings.runtime)
+    if verdict.kind == "server" and "POL112" in enabled_codes(settings):
+        from .analysis.deployment import read_deployment
+
+        verdict = verdict._replace(deployment=read_deployment(
+            root, listing, budget_only=settings.max_connections is None))
+    return verdict
+
+
+class VerdictJob(NamedTuple):
+    """A root's runtime verdict to be made in a worker (stages.Analyses.before_index):
+    what `runtime_verdict` reads of the scan. Each worker is given it once
+    (`_expect_verdict`); a chunk of files sends a `Pending` in the verdict's place."""
+
+    root: object
+    files: tuple  # (path, evidence bits, path below the root) of its files with bits, in order
+
+
+class Pending(NamedTuple):
+    """In a chunk's verdicts, the verdict of the root of a VerdictJob given to the worker."""
+
+    root: object
+
+
+# The folders the run's walk listed (files.Listing): set before the pool is forked, which
+# inherits them (the deployment's reading lists the folders it lacks itself).
+_LISTING: Optional[dict] = None
+_JOBS: dict = {}  # root -> the VerdictJob given to this process
+_MADE: dict = {}  # root -> the runtime verdict a VerdictJob made in this process
+
+
+def share_listing(listing: Optional[dict]) -> None:
+    global _LISTING
+    _LISTING = listing
+
+
+def _expect_verdict(job: VerdictJob) -> None:
+    _JOBS[job.root] = job
+
+
+def _verdict_of(root):
+    """The verdict of the VerdictJob of a root given to this process, made once per
+    process (as stages._verdict makes it without a cache: each file's evidence read from
+    its bytes)."""
+    found = _MADE.get(root)
+    if found is None:
+        job = _JOBS[root]
+        from .analysis.runtime import code_evidence
+
+        rel = {path: below for path, _, below in job.files}
+
+        def evidence_of(path: str):
+            data = read_or_none(path)
+            return code_evidence(rel[path], data) if data is not None else ()
+
+        found = _MADE[job.root] = runtime_verdict(job.root, [(path, bits) for path, bits, _ in job.files],
+                                                  evidence_of, _SETTINGS, _LISTING)
+    return found
+
+
+def _resolved(verdicts: dict) -> dict:
+    """The verdicts, each Pending one among them made (_verdict_of)."""
+    if not any(isinstance(v, Pending) for v in verdicts.values()):
+        return verdicts
+    return {root: _verdict_of(v.root) if isinstance(v, Pending) else v for root, v in verdicts.items()}
+
+
 def _analyse(work) -> FileResult:
     """Stage 4, for one kept file: parse, analyse, run the rules (and fix). `work`:
     (target, plan, known), the plan being what the project index lets fire in it, and
@@ -180,7 +256,7 @@ def _scan_chunk(jobs):
 
 def _analyse_chunk(work):
     verdicts, targets = work
-    _checker().use_verdicts(verdicts)
+    _checker().use_verdicts(_resolved(verdicts))
     return [_analyse(t) for t in targets]
 
 
@@ -241,6 +317,18 @@ class Workers:
             return out
 
         return collect
+
+    def aside(self, fn, arg, worker: int = 0) -> Optional["Aside"]:
+        """Run `fn(arg)` in the forked worker of index `worker`, after the tasks it holds
+        (ForkedPool.submit); None without forked workers."""
+        if not self.forked():
+            return None
+        return Aside(self.pool, self.pool.submit(fn, arg, worker=worker))
+
+    def each(self, fn, arg) -> None:
+        """Have every worker run `fn(arg)`, after the tasks it holds (ForkedPool.each)."""
+        if self.pool is not None:
+            self.pool.each(fn, arg)
 
     def share_tops(self, tops: dict) -> None:
         """Set `_TOPS` here and in the workers: inherited by a pool forked later, sent
@@ -304,6 +392,20 @@ class Workers:
         if self.pool is not None:
             self.pool.shutdown()
             self.pool = None
+
+
+class Aside:
+    """A task given to a forked worker (Workers.aside): `ready()` says, without waiting,
+    whether its value has come back; `value()` waits for it (once)."""
+
+    def __init__(self, pool, task: int):
+        self.pool, self.task = pool, task
+
+    def ready(self) -> bool:
+        return self.pool.done(self.task)
+
+    def value(self):
+        return self.pool.result(self.task)
 
 
 def _pool(jobs: int, settings: Settings, options: RunOptions):
