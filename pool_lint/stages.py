@@ -31,7 +31,7 @@ from .screen import (ASYNC, ENGINE, FLASK, Index, ModuleFinder, external_words, 
                      names_flask_sqlalchemy, names_in_paths)
 from .tasks import (PROGRESSIVE, Pending, RunOptions, Scan, VerdictJob, Workers, _analyse_chunk,
                     _analyse_settle_chunk, _expect_verdict, _scan_chunk, _verdict_of, runtime_verdict,
-                    share_listing)
+                    share_layout)
 
 
 # -- discover -------------------------------------------------------------------------------
@@ -107,7 +107,7 @@ def scan(layout: Layout, workers: Workers, cache_at: Optional[CacheAt],
     small tree, or where workers are not forked: started afresh, they would cost more
     than they save). Returns the scan and the run's cache."""
     wanted = layout.all_paths()
-    share_listing(layout.listing)  # before the pool forks (tasks._verdict_of reads it)
+    share_layout(layout.listing, layout.roots)  # before the pool forks (tasks._verdict_of reads them)
     hashed = None
     if cache_at is not None and os.path.lexists(Cache.path_of(*cache_at)):
         hashed = workers.hash_files(wanted)
@@ -357,9 +357,10 @@ class Analyses:
         for root in {self.layout.root(t) for t, _ in chosen}:
             if root in self.verdicts or root in self.asked:
                 continue
-            if self.cache is None and self.workers.forked():
-                self.workers.each(_expect_verdict, VerdictJob(root, tuple(
-                    (p, self.scans[p].ebits, self.layout.rel[p]) for p in self.layout.roots[root] if self.scans[p].ebits)))
+            job = VerdictJob.of(root, lambda p: self.scans[p].ebits, self.layout.rel.get, self.workers.inherited) \
+                if self.cache is None and self.workers.forked() else None
+            if job is not None:
+                self.workers.each(_expect_verdict, job)
                 self.asked[root] = self.workers.aside(_verdict_of, root, worker=0)
             else:
                 self.verdict(root)

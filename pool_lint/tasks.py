@@ -160,10 +160,32 @@ def runtime_verdict(root, files: Sequence[Tuple[str, int]], evidence_of, setting
 class VerdictJob(NamedTuple):
     """A root's runtime verdict to be made in a worker (stages.Analyses.before_index):
     what `runtime_verdict` reads of the scan. Each worker is given it once
-    (`_expect_verdict`); a chunk of files sends a `Pending` in the verdict's place."""
+    (`_expect_verdict`); a chunk of files sends a `Pending` in the verdict's place. It
+    names the files by their place in the root's files, which the workers inherit
+    (`share_layout`): a few kilobytes where their paths would not fit a pipe whole (the
+    tasks after it would wait until this process came back to write the rest)."""
 
     root: object
-    files: tuple  # (path, evidence bits, path below the root) of its files with bits, in order
+    files: tuple  # (index in the root's files, evidence bits) of its files with bits, in order
+
+    @classmethod
+    def of(cls, root, bits_of, rel_of, inherited: Optional[dict]) -> Optional["VerdictJob"]:
+        """The job of a root (`bits_of(path)`: a file's evidence bits, `rel_of(path)`
+        its path below the root), or None where the workers did not inherit the root's
+        files (`inherited`: the roots' files they did) or a path below the root is not
+        the one `_verdict_of` works out."""
+        paths = _ROOT_PATHS.get(root)
+        if paths is None or inherited is not _ROOT_PATHS:
+            return None
+        cut = len(os.path.abspath(str(root))) + 1
+        files = []
+        for i, path in enumerate(paths):
+            bits = bits_of(path)
+            if bits:
+                if rel_of(path) != path[cut:].replace(os.sep, "/"):
+                    return None
+                files.append((i, bits))
+        return cls(root, tuple(files))
 
 
 class Pending(NamedTuple):
@@ -172,16 +194,19 @@ class Pending(NamedTuple):
     root: object
 
 
-# The folders the run's walk listed (files.Listing): set before the pool is forked, which
-# inherits them (the deployment's reading lists the folders it lacks itself).
+# The folders the run's walk listed (files.Listing), and each root's files
+# (stages.Layout.roots): set before the pool is forked, which inherits them.
 _LISTING: Optional[dict] = None
+_ROOT_PATHS: dict = {}
 _JOBS: dict = {}  # root -> the VerdictJob given to this process
 _MADE: dict = {}  # root -> the runtime verdict a VerdictJob made in this process
 
 
-def share_listing(listing: Optional[dict]) -> None:
-    global _LISTING
-    _LISTING = listing
+def share_layout(listing: Optional[dict], roots: dict) -> None:
+    """Set `_LISTING` and `_ROOT_PATHS` (root -> its files, in order) before the pool
+    forks (Workers records which roots' files a pool inherited)."""
+    global _LISTING, _ROOT_PATHS
+    _LISTING, _ROOT_PATHS = listing, roots
 
 
 def _expect_verdict(job: VerdictJob) -> None:
@@ -197,13 +222,13 @@ def _verdict_of(root):
         job = _JOBS[root]
         from .analysis.runtime import code_evidence
 
-        rel = {path: below for path, _, below in job.files}
+        paths, cut = _ROOT_PATHS[root], len(os.path.abspath(str(root))) + 1
 
         def evidence_of(path: str):
             data = read_or_none(path)
-            return code_evidence(rel[path], data) if data is not None else ()
+            return code_evidence(path[cut:].replace(os.sep, "/"), data) if data is not None else ()
 
-        found = _MADE[job.root] = runtime_verdict(job.root, [(path, bits) for path, bits, _ in job.files],
+        found = _MADE[job.root] = runtime_verdict(job.root, [(paths[i], bits) for i, bits in job.files],
                                                   evidence_of, _SETTINGS, _LISTING)
     return found
 
@@ -281,6 +306,7 @@ class Workers:
     def __init__(self, jobs: int, settings: Settings, options: RunOptions):
         self.jobs, self.settings, self.options = jobs, settings, options
         self.pool = None  # a workers.ForkedPool (or _Executor), made on first use
+        self.inherited: Optional[dict] = None  # the _ROOT_PATHS a forked pool inherited
         _init_worker(settings, options)
 
     def warm_up(self) -> None:
@@ -303,6 +329,7 @@ class Workers:
         if inherited:
             _HASHING = paths
             self.pool = _pool(self.jobs, self.settings, self.options)
+            self.inherited = _ROOT_PATHS if self.forked() else None
         size = -(-len(paths) // self.jobs)
         bounds = [(at, min(at + size, len(paths))) for at in range(0, len(paths), size)]
         tasks = [self.pool.submit(_hash_slice, b, worker=i) if inherited else
@@ -360,6 +387,7 @@ class Workers:
             return serial
         if self.pool is None:
             self.pool = _pool(self.jobs, self.settings, self.options)
+            self.inherited = _ROOT_PATHS if self.forked() else None
         if costs is not None:
             orders = _balanced(costs, groups or [""] * len(items), self.jobs)
         else:

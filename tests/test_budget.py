@@ -319,11 +319,13 @@ def test_a_worker_makes_the_verdict_this_process_would_make(project, monkeypatch
     scans = dict(zip(paths, tasks._scan_chunk([(p, layout.rel[p], str(root)) for p in paths])))
     here = stages._verdict(root, paths, scans, layout.rel, settings, None, listing)
     deployment_module.clear_cache()
-    tasks.share_listing(listing)
+    tasks.share_layout(listing, layout.roots)
     monkeypatch.setattr(tasks, "_MADE", {})
     monkeypatch.setattr(tasks, "_JOBS", {})
-    tasks._expect_verdict(tasks.VerdictJob(root, tuple((p, scans[p].ebits, layout.rel[p])
-                                                       for p in paths if scans[p].ebits)))
+    assert tasks.VerdictJob.of(root, lambda p: scans[p].ebits, layout.rel.get, {}) is None  # not inherited
+    job = tasks.VerdictJob.of(root, lambda p: scans[p].ebits, layout.rel.get, layout.roots)
+    assert len(job.files) == len([p for p in paths if scans[p].ebits]) >= 2
+    tasks._expect_verdict(job)
     made = tasks._verdict_of(root)
     assert here.kind == "server" and here.deployment.processes
     assert made == here and made.key() == here.key()
