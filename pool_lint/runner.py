@@ -22,7 +22,7 @@ from .files import Listing, Target, discover, project_root, read_regular, write_
 from .findings import FileResult
 from .screen import families_of
 from .selection import enabled_codes
-from .stages import Analyses, CacheAt, Layout, index_root, loose_plans, plans_before, scan
+from .stages import Analyses, CacheAt, Deferred, Layout, index_root, loose_plans, plans_before, scan
 from .tasks import RunOptions, Workers, _guarded
 
 __all__ = ["RunOptions", "RunResult", "run", "run_stdin", "write_fixes", "discover_targets"]
@@ -61,16 +61,17 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
         analyses = Analyses(layout, scanned, workers, cache, settings)
         families = families_of(enabled_codes(settings))
         progressive = options.screen and workers.pool is not None
+        deferred = Deferred(workers, scanned) if options.screen else None
         if progressive:
             analyses.before_index(plans_before(layout, scanned, families, settings))
         for root, paths in layout.largest_roots_first():
             analyses.indexed(root, index_root(root, paths, scanned, families, settings, options, cache,
                                               analyses.final if progressive else None,
-                                              layout.left_out.get(root), layout.listing))
+                                              layout.left_out.get(root), layout.listing, deferred))
         analyses.rest(loose_plans(layout, scanned, options))
         results, analysed = analyses.results()
         if keep is not None:
-            keep += [layout, scanned, analyses, cache]
+            keep += [layout, scanned, analyses, cache, deferred]
     finally:
         workers.close()
     return finish(RunResult(layout.missing + results, files_seen=len(targets), files_analysed=analysed), cache)

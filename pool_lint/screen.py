@@ -766,7 +766,8 @@ class Index:
                  statements: Optional[Dict[str, List[Statement]]] = None, tops: Optional[Set[str]] = None,
                  imports: Optional[Dict[str, Tuple[list, list]]] = None,
                  parts: Optional[Dict[str, tuple]] = None, finder: Optional["ModuleFinder"] = None,
-                 resolved: Optional[Dict[str, tuple]] = None, left_out: Optional[Iterable[str]] = None):
+                 resolved: Optional[Dict[str, tuple]] = None, left_out: Optional[Iterable[str]] = None,
+                 deferred=None):
         self.facts = facts
         self.check_tests = check_tests  # False: the engine and session rules are silent in test code (SPEC 3)
         self.made: Dict[str, Set[str]] = {}  # per file, its module-level names that hand out a session or engine
@@ -781,6 +782,9 @@ class Index:
         self.root = root if root is not None else os.path.commonpath(list(facts)) if facts else ""
         self._read: Dict[str, tuple] = dict(parts or {})  # module_level, per file
         self._split: Dict[str, Optional[List[Statement]]] = dict(statements or {})  # statements.layout, per file
+        # Layouts made elsewhere meanwhile (stages.Deferred: `paths`, and `take()` waits
+        # for them), taken when one of them is first asked for.
+        self._deferred = deferred
         self._class_units: Dict[str, List[Tuple[str, List[Unit]]]] = {}  # _classes, per file
         self._external_imports: Optional[Dict[str, Set[str]]] = None
         # `finder`, `resolved`: a ModuleFinder of these files, and what it resolved of
@@ -909,15 +913,21 @@ class Index:
         needed = {path for path in self.facts if not is_test_code(path, root)}
         if len(needed) == len(self.facts):
             return None
-        queue = list(needed)
+        return self._with_imports(needed)
+
+    def _with_imports(self, files: Iterable[str]) -> Set[str]:
+        """The files and every project file they import, directly or through others
+        (by name, whole or by star): all the index can learn that reaches them."""
+        found = set(files)
+        queue = list(found)
         while queue:
             path = queue.pop()
-            for files in (*self.name_files[path].values(), *self.modules[path].values(), self.stars[path]):
-                for target in files:
-                    if target not in needed:
-                        needed.add(target)
+            for files_of in (*self.name_files[path].values(), *self.modules[path].values(), self.stars[path]):
+                for target in files_of:
+                    if target not in found:
+                        found.add(target)
                         queue.append(target)
-        return needed
+        return found
 
     # -- names imported under another name ---------------------------------------------------
     def _alias_bits(self, pairs) -> Dict[str, int]:
@@ -966,10 +976,21 @@ class Index:
     def _statements_of(self, path: str) -> Optional[List[Statement]]:
         """The module-level statements of a file (read once: statements.layout), or None
         if it cannot be read, decoded or tokenized."""
-        if path not in self._split:
+        if path not in self._split and not self._undefer(path):
             data = self.read(path)
             self._split[path] = layout(data) if data is not None else None
         return self._split[path]
+
+    def _undefer(self, path: str) -> bool:
+        """Is `path` among the layouts made elsewhere (`deferred`)? Then all of them are
+        taken into `_split`."""
+        deferred = self._deferred
+        if deferred is None or path not in deferred.paths:
+            return False
+        for other, statements in deferred.take().items():
+            self._split.setdefault(other, statements)
+        self._deferred = None
+        return path in self._split
 
     def _reexported(self, path: str, names: Set[str], provided: Dict[str, Set[str]]) -> Set[str]:
         """Those of `names` that `path` binds at module level by importing them: by name
@@ -994,12 +1015,15 @@ class Index:
             local |= provided.get(target, set())
         return local
 
-    def _users(self, names: Iterable[str], path: str) -> Set[str]:
-        """The files that may take one of `names` (or `path` whole): those that matter."""
+    def _users(self, names: Iterable[str], path: str, within: Optional[Set[str]] = None) -> Set[str]:
+        """The files that may take one of `names` (or `path` whole): those that matter
+        (and are `within`, if given)."""
         users = set(self.file_users.get(path, ()))
         for name in names:
             users |= self.name_users.get(name, set())
-        return users if self.needed is None else users & self.needed
+        if self.needed is not None:
+            users &= self.needed
+        return users if within is None else users & within
 
     def session_names(self) -> Tuple[Set[str], Set[str], Dict[str, Set[str]]]:
         """(sources, objects, provided): the files that can meet a session; the
@@ -1118,16 +1142,20 @@ class Index:
                     queue.append(user)
         return sources, objects, providers
 
-    def external_names(self) -> Tuple[Set[str], Dict[str, Set[str]]]:
+    def external_names(self, within: Optional[Set[str]] = None) -> Tuple[Set[str], Dict[str, Set[str]]]:
         """(names, provided): project functions and module-level clients that
         (transitively) make an external call; per file, those it defines. A file is
         visited again when a name it may reach becomes external; each of its statements is
         then asked only about the words it was not asked about before (what a statement
-        names does not change: the fixed point grows with the words, never shrinks)."""
+        names does not change: the fixed point grows with the words, never shrinks).
+        `within`: only these files are visited (select asks for the files the session
+        sources import, directly or through others: what no source reaches cannot give
+        it a call out)."""
         names: Set[str] = set()
         providers: Dict[str, Set[str]] = {}
         reexports = self.external_imports()
-        queue = sorted(reexports if self.needed is None else self.needed.intersection(reexports))
+        queue = sorted(path for path in reexports if (self.needed is None or path in self.needed)
+                       and (within is None or path in within))
         asked: Dict[str, Set[bytes]] = {}  # per file, the words its statements were asked about
         while queue:
             path = queue.pop()
@@ -1142,9 +1170,9 @@ class Index:
             if reexported:
                 names |= reexported
                 providers.setdefault(path, set()).update(reexported)
-                queue.extend(self._users(reexported, path))
+                queue.extend(self._users(reexported, path, within))
             if path not in self._read:
-                data = self.read(path) if path not in self._split else None
+                data = self.read(path) if path not in self._split and not self._undefer(path) else None
                 if data is not None and not _used_beyond_imports(data, self.facts[path], fresh):
                     continue  # no statement of it names one: no need to split it
                 if path not in self._split:
@@ -1164,7 +1192,7 @@ class Index:
             if new_names:
                 names |= new_names
                 providers.setdefault(path, set()).update(new_names)
-                queue.extend(self._users(new_names, path))
+                queue.extend(self._users(new_names, path, within))
         return names, providers
 
     def external_imports(self) -> Dict[str, Set[str]]:
@@ -1225,7 +1253,10 @@ class Index:
         if not families & set(SESSION_FAMILIES):
             return chosen
         sources, objects, object_files = self.session_names()
-        external, external_files = self.external_names() if "external" in families else (set(), {})
+        # Only what a session source imports, directly or through others, can give it a
+        # call out: the external calls' fixed point looks no further.
+        external, external_files = self.external_names(self._with_imports(sources)) \
+            if "external" in families else (set(), {})
         made = self.made_names = {name for names in self.made.values() for name in names}
         for path in sources:
             if not self.check_tests and is_test_code(path, self.root):

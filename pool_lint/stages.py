@@ -27,11 +27,11 @@ from .findings import FileResult, unreadable
 from .analysis.statements import heads
 from .plan import EVERYTHING, Plan
 from .selection import enabled_codes
-from .screen import (ASYNC, ENGINE, FLASK, Index, ModuleFinder, external_words, left_out_keys, may_hold,
-                     names_flask_sqlalchemy, names_in_paths)
+from .screen import (ASYNC, ENGINE, EXT, FLASK, SESSION, Index, ModuleFinder, external_words, left_out_keys,
+                     may_hold, names_flask_sqlalchemy, names_in_paths)
 from .tasks import (PROGRESSIVE, Pending, RunOptions, Scan, VerdictJob, Workers, _analyse_chunk,
-                    _analyse_settle_chunk, _expect_verdict, _scan_chunk, _verdict_of, runtime_verdict,
-                    share_layout)
+                    _analyse_settle_chunk, _expect_verdict, _layout_chunk, _scan_chunk, _verdict_of,
+                    runtime_verdict, share_layout)
 
 
 # -- discover -------------------------------------------------------------------------------
@@ -174,6 +174,35 @@ def plans_before(layout: Layout, scanned: Scanned, families: FrozenSet[str],
     return out
 
 
+class Deferred:
+    """Layouts the index may ask for, made in the workers while the index starts: the
+    scan lays out a file that calls out and names no session or engine (tasks._scan)
+    only here, and only if another file imports it (the index reads one only if a
+    session source imports it, directly or through others). Without forked workers,
+    nothing is made ahead: the index lays out what it asks for."""
+
+    def __init__(self, workers: Workers, scanned: Scanned):
+        imported: set = set()
+        for names, modules, stars, name_files in scanned.resolved.values():
+            imported.update(stars)
+            for files in (*modules.values(), *name_files.values()):
+                imported.update(files)
+        scans = scanned.scans
+        self.paths = frozenset(p for p in imported if p in scans and scans[p].statements is None
+                               and scans[p].facts is not None and scans[p].facts.bits & EXT
+                               and not scans[p].facts.bits & (SESSION | ENGINE))
+        order = sorted(self.paths)
+        self._order = order
+        self._collect = workers.start(_layout_chunk, order) if order and workers.forked() else None
+        self._found: Optional[Dict[str, Optional[list]]] = None
+
+    def take(self) -> Dict[str, Optional[list]]:
+        """The layouts (path -> statements.layout, or None), waited for once."""
+        if self._found is None:
+            self._found = dict(zip(self._order, self._collect())) if self._collect is not None else {}
+        return self._found
+
+
 class RootIndex(NamedTuple):
     """The index's answer for one root: a plan per kept file, and whether one of them
     may build an engine (where the runtime verdict is worth making)."""
@@ -185,12 +214,14 @@ class RootIndex(NamedTuple):
 def index_root(root, paths: list, scanned: Scanned, families: FrozenSet[str], settings: Settings,
                options: RunOptions, cache: Optional[Cache],
                on_final: Optional[Callable[[str, Plan], None]] = None,
-               left_out: Optional[list] = None, listing: Optional[Listing] = None) -> RootIndex:
+               left_out: Optional[list] = None, listing: Optional[Listing] = None,
+               deferred: Optional["Deferred"] = None) -> RootIndex:
     """Stage 3, for one root: its project index (remembered in the cache while no file
     of the root changes). `on_final(path, plan)` is told of each file whose plan the
     index has made final while it works on the others. Without the screen, every file
     is kept with every rule everywhere. `left_out`: the entries the root's walk left out
-    (runtime.python_files), for `flask_free` (None: it is not known, so not free)."""
+    (runtime.python_files), for `flask_free` (None: it is not known, so not free).
+    `deferred`: the layouts the workers make meanwhile (Deferred)."""
     scans = scanned.scans
     facts = {p: scans[p].facts for p in paths if scans[p].facts is not None}
     if not options.screen:
@@ -212,7 +243,7 @@ def index_root(root, paths: list, scanned: Scanned, families: FrozenSet[str], se
                   scanned.finders[str(root)].tops if str(root) in scanned.finders else None,
                   {p: scans[p].imports for p in paths if scans[p].imports is not None},
                   {p: scans[p].parts for p in paths if scans[p].parts is not None},
-                  scanned.finders.get(str(root)), scanned.resolved, beyond)
+                  scanned.finders.get(str(root)), scanned.resolved, beyond, deferred)
     chosen = index.select(tell)
     plans = {p: index.plan(p)._replace(flask=flask) for p in chosen}
     engines = index.may_build_engines(chosen)

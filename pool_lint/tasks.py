@@ -18,7 +18,7 @@ from .config import Settings
 from .files import project_root, read_or_none, read_regular
 from .findings import FileResult, unreadable
 from .analysis.runtime import evidence_bits
-from .screen import (ENGINE, EXT, SESSION, FileFacts, external_words, facts_and_tops, is_test_code, module_level,
+from .screen import (ENGINE, SESSION, FileFacts, external_words, facts_and_tops, is_test_code, module_level,
                      project_imports)
 from .analysis.statements import layout
 
@@ -91,10 +91,13 @@ def _scan(job: Tuple[str, str, str]) -> Scan:
     facts, imported = facts_and_tops(data, _CONFIGURED)
     ebits = evidence_bits(rel, data, imported) if rel and _SETTINGS.runtime == "auto" else 0
     # The statements the project index will read first (files that make or name a session
-    # or an engine, or call out), split here, in parallel, rather than there. Not those of
-    # test code where no rule fires in it: the index reads a test file only if code
-    # outside the tests imports from it (screen.Index._needed), and lays it out then.
-    statements = layout(data) if facts.bits & (SESSION | ENGINE | EXT) and (
+    # or an engine), split here, in parallel, rather than there. Not those of test code
+    # where no rule fires in it: the index reads a test file only if code outside the
+    # tests imports from it (screen.Index._needed), and lays it out then. A file that
+    # calls out and names neither is read by the index only if a session source imports
+    # it, directly or through others: those another file imports are laid out in the
+    # workers after the scan (stages.Deferred), the rest never.
+    statements = layout(data) if facts.bits & (SESSION | ENGINE) and (
         _SETTINGS.check_tests or not root or not is_test_code(path, root)) else None
     tops = _TOPS.get(root)
     # The content hash also tells the analysis whether the bytes it reads are those laid
@@ -273,6 +276,16 @@ def _guarded(display: str, check) -> FileResult:
         return FileResult(display, crashed=True, error=(
             f"{display}: internal error, the file was not checked: {type(exc).__name__}: {exc}{where} "
             f"(please report it)"))
+
+
+def _layout_chunk(paths) -> list:
+    """statements.layout of each file, None where it cannot be read, decoded or
+    tokenized (as screen.Index lays one out): stages.Deferred."""
+    out = []
+    for path in paths:
+        data = read_or_none(path)
+        out.append(layout(data) if data is not None else None)
+    return out
 
 
 def _scan_chunk(jobs):

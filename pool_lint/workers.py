@@ -78,6 +78,21 @@ def _serve(tasks: int, results: int) -> None:
             data = data[os.write(results, data):]
 
 
+RESULT_PIPE = 1 << 20  # bytes a worker can write before this process reads them (Linux)
+
+
+def _widen(fd: int) -> None:
+    """Let a result pipe hold RESULT_PIPE bytes where the system allows it (Linux: 64
+    KiB by default): a worker whose results this process is too busy to read (it makes
+    a project index) then goes on to its next task instead of waiting in `write`."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, RESULT_PIPE)
+    except (ImportError, AttributeError, OSError):
+        pass
+
+
 class ForkedPool:
     """`jobs` worker processes forked from this one, each set up by `initializer`."""
 
@@ -108,6 +123,7 @@ class ForkedPool:
             os.close(task_read)
             os.close(result_write)
             os.set_blocking(task_write, False)
+            _widen(result_read)
             self._workers.append(_Worker(pid, task_write, result_read))
 
     # -- tasks ---------------------------------------------------------------------------

@@ -392,3 +392,39 @@ def test_the_analysis_uses_the_scan_s_layout_only_for_the_bytes_laid_out(project
     assert given == [None, laid_out, None]
     assert [f.code for f in fresh.findings] == ["POL201"]
     assert known.findings == fresh.findings == stale.findings
+
+
+def test_the_workers_lay_out_what_calls_out_and_is_imported(tmp_path):
+    """A file that calls out and names no session or engine is not laid out by the scan
+    (tasks._scan): the workers lay it out after the scan only if another file imports it
+    (stages.Deferred), for the index; one nothing imports is never laid out. The
+    findings are those of one process and of --no-screen."""
+    import subprocess
+    import sys
+
+    from conftest import SERVER_PROJECT, write_tree
+
+    files = {"app/__init__.py": "", "cli/__init__.py": "",
+             "app/http.py": "import httpx\n\n\ndef notify(u):\n    return httpx.post(u)\n",
+             "app/views.py": ("from sqlalchemy.orm import Session\nfrom app.http import notify\n\n\n"
+                              "def view(session: Session):\n    session.execute('SELECT 1')\n    notify('u')\n"),
+             "cli/tool.py": "import httpx\n\n\ndef run(u):\n    httpx.get(u)\n"}
+    files.update({f"app/part_{i}.py": f"VALUE = {i}\n" for i in range(60)})  # enough files for workers
+    write_tree(tmp_path, files, SERVER_PROJECT)
+    log = tmp_path / "layouts.log"
+    script = ("import os\nfrom pool_lint import stages, tasks\n\n\n"
+              "def logged(paths):\n"
+              f"    with open({str(log)!r}, 'a') as handle:\n"
+              "        handle.write(''.join(os.path.relpath(p) + '\\n' for p in paths))\n"
+              "    return tasks._layout_chunk(paths)\n\n\n"
+              "stages._layout_chunk = logged\n"
+              "from pool_lint.cli import main\ntry:\n"
+              "    main(['check', '--no-cache', '--jobs', '2', '--output-format', 'json', '.'])\n"
+              "except SystemExit:\n    pass\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True)
+    assert "Traceback" not in done.stderr, done.stderr
+    assert log.read_text().split() == ["app/http.py"]
+    found = sorted((f["filename"], f["code"]) for f in json.loads(done.stdout))
+    assert found == [("app/views.py", "POL201")]
+    assert findings(tmp_path, "--no-cache", "--jobs", "1") == findings(tmp_path, "--no-cache", "--no-screen") \
+        == findings(tmp_path, "--no-cache", "--jobs", "2")

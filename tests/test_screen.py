@@ -507,3 +507,39 @@ def test_module_level_pairs_each_name_with_its_statement():
         seen += len(defs)
     assert seen > 100
     assert module_level(None) == ([], [])
+
+
+def test_the_external_calls_are_followed_only_where_a_session_source_reaches(tmp_path):
+    """Index.select follows the project functions that call out only through the files
+    the session sources import, directly or through others: a command-line tool that
+    calls out through the same helper, and that no source imports, is not read (before,
+    every caller of every such function was laid out), and the findings stay those of
+    --no-screen and the oracle."""
+    import os
+
+    from conftest import SERVER_PROJECT, write_tree
+    from pool_lint.screen import Index, file_facts
+    from test_screen_left_out import _agree
+
+    files = {
+        "app/__init__.py": "", "cli/__init__.py": "",
+        "app/http.py": "import httpx\n\n\ndef notify(u):\n    return httpx.post(u)\n",
+        "app/relay.py": "from app.http import notify\n\n\ndef relay(u):\n    return notify(u)\n",
+        "app/views.py": ("from sqlalchemy.orm import Session\nfrom app.relay import relay\n\n\n"
+                         "def view(session: Session):\n    session.execute('SELECT 1')\n    relay('u')\n"),
+        "cli/tool.py": "from app.http import notify\n\n\ndef run(u):\n    notify(u)\n    notify(u)\n",
+        "cli/main.py": "from cli.tool import run\n\n\ndef main():\n    run('u')\n",
+    }
+    write_tree(tmp_path, files, SERVER_PROJECT)
+    read = []
+
+    def reader(path):
+        read.append(os.path.relpath(path, tmp_path))
+        with open(path, "rb") as handle:
+            return handle.read()
+
+    paths = [str(tmp_path / rel) for rel in files]
+    index = Index({p: file_facts(open(p, "rb").read()) for p in paths}, reader, root=str(tmp_path))
+    assert index.select() == {str(tmp_path / "app/views.py")}
+    assert not {"cli/tool.py", "cli/main.py"} & set(read)
+    assert [(rel, code) for rel, _, code in _agree(tmp_path)] == [("app/views.py", "POL201")]

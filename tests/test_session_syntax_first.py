@@ -65,14 +65,18 @@ SAMPLE = '''
 '''
 
 
-def test_closed_names_are_the_names_a_walk_per_name_finds():
-    sources = [textwrap.dedent(SAMPLE)] + [path.read_text() for path in _python_files()]
-    checked = 0
+def _trees(sources):
+    """The tree of each text the running Python parses."""
     for text in sources:
         try:
-            tree = ast.parse(text)
+            yield ast.parse(text)
         except SyntaxError:
             continue
+
+
+def test_closed_names_are_the_names_a_walk_per_name_finds():
+    checked = 0
+    for tree in _trees([textwrap.dedent(SAMPLE)] + [path.read_text() for path in _python_files()]):
         for func in (node for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))):
             names = {node.id for node in ast.walk(func) if isinstance(node, ast.Name)} | {"nope"}
             closed = _closed_names(func, {})
@@ -132,11 +136,7 @@ def test_the_statements_under_a_node_are_those_a_walk_finds():
     sources = [textwrap.dedent(STATEMENT_SHAPES), textwrap.dedent(SAMPLE)] + \
         [path.read_text() for path in _python_files()]
     checked = 0
-    for text in sources:
-        try:
-            tree = ast.parse(text)
-        except SyntaxError:
-            continue
+    for tree in _trees(sources):
         for node in ast.walk(tree):
             if not isinstance(node, (ast.stmt, ast.Module, ast.Lambda, ast.ExceptHandler, ast.match_case)):
                 continue

@@ -36,6 +36,10 @@ def _sleep(seconds):
     return os.getpid()
 
 
+def _now():
+    return time.time()
+
+
 def _steps_done():
     """How many idle-work steps had been done when this task ran."""
     path = _SETUP / "steps"
@@ -206,3 +210,26 @@ def test_the_run_finds_the_same_with_either_kind_of_pool(tmp_path, monkeypatch):
     monkeypatch.setattr(run_tasks, "_USE_EXECUTOR", True)
     assert found() == forked
     assert len([f for f in forked if f[2] == "POL201"]) == 60
+
+
+def test_a_worker_writes_a_large_result_while_this_process_is_busy():
+    """A result pipe holds RESULT_PIPE bytes where the system allows it: a worker writes
+    a result of half a MiB and takes its next task while this process reads nothing."""
+    fcntl = pytest.importorskip("fcntl")
+    if not hasattr(fcntl, "F_GETPIPE_SZ"):
+        pytest.skip("no pipe sizes here")
+    from pool_lint.workers import RESULT_PIPE
+
+    pool = ForkedPool(1, lambda: None)
+    try:
+        size = fcntl.fcntl(pool._workers[0].results, fcntl.F_GETPIPE_SZ)
+        with open("/proc/sys/fs/pipe-max-size") as handle:
+            assert size >= min(RESULT_PIPE, int(handle.read()))
+        sent = time.time()
+        first = pool.submit(_big, 500_000)
+        second = pool.submit(_now)
+        time.sleep(0.6)  # nothing read meanwhile: the worker must not wait in write()
+        started = pool.result(second)
+        assert started - sent < 0.4 and len(pool.result(first)) == 500_000
+    finally:
+        pool.shutdown()
