@@ -29,9 +29,8 @@ from .plan import EVERYTHING, Plan
 from .selection import enabled_codes
 from .screen import (ASYNC, ENGINE, EXT, FLASK, SESSION, Index, ModuleFinder, external_words, left_out_keys,
                      may_hold, names_flask_sqlalchemy, names_in_paths)
-from .tasks import (PROGRESSIVE, Pending, RunOptions, Scan, VerdictJob, Workers, _analyse_chunk,
-                    _analyse_settle_chunk, _expect_verdict, _layout_chunk, _scan_chunk, _verdict_of,
-                    runtime_verdict, share_layout)
+from .tasks import (PROGRESSIVE, RunOptions, Scan, Workers, _analyse_chunk, _analyse_settle_chunk, _layout_chunk,
+                    _scan_chunk)
 
 
 # -- discover -------------------------------------------------------------------------------
@@ -107,7 +106,6 @@ def scan(layout: Layout, workers: Workers, cache_at: Optional[CacheAt],
     small tree, or where workers are not forked: started afresh, they would cost more
     than they save). Returns the scan and the run's cache."""
     wanted = layout.all_paths()
-    share_layout(layout.listing, layout.roots)  # before the pool forks (tasks._verdict_of reads them)
     hashed = None
     if cache_at is not None and os.path.lexists(Cache.path_of(*cache_at)):
         hashed = workers.hash_files(wanted)
@@ -358,7 +356,6 @@ class Analyses:
         self.layout, self.scans, self.workers, self.cache = layout, scanned.scans, workers, cache
         self.settings = settings
         self.verdicts: dict = {}  # root -> runtime verdict
-        self.asked: dict = {}  # root -> tasks.Aside: verdicts the first worker makes
         self.settled: set = set()  # files analysed, or answered by the cache or the scan
         self.used: Dict[str, Plan] = {}  # path -> the plan its analysis was given
         self.answered: List[FileResult] = []
@@ -370,31 +367,15 @@ class Analyses:
             workers.warm_up()
 
     def verdict(self, root) -> None:
-        """Make the runtime verdict of a root, once (or take the one a worker made)."""
-        if root in self.verdicts:
-            return
-        asked = self.asked.pop(root, None)
-        self.verdicts[root] = asked.value() if asked is not None else _verdict(
-            root, self.layout.roots[root], self.scans, self.layout.rel, self.settings, self.cache, self.layout.listing)
+        """Make the runtime verdict of a root, once."""
+        if root not in self.verdicts:
+            self.verdicts[root] = _verdict(root, self.layout.roots[root], self.scans, self.layout.rel,
+                                           self.settings, self.cache, self.layout.listing)
 
     def before_index(self, chosen: List[Tuple[Target, Plan]]) -> None:
-        """Analyse now the files their own bytes choose (with their roots' verdicts).
-        Without a cache (whose entries keep the evidence read, and answer for a file only
-        with its root's verdict), with forked workers, the first worker makes the
-        verdicts, while this process makes the index: every worker is given what the
-        verdict reads of the scan (a tasks.VerdictJob), and the files go out with a
-        tasks.Pending in its place, which a worker makes once (tasks._verdict_of), until
-        this process has the first worker's (`verdict`, `_verdicts`)."""
+        """Analyse now the files their own bytes choose (with their roots' verdicts)."""
         for root in {self.layout.root(t) for t, _ in chosen}:
-            if root in self.verdicts or root in self.asked:
-                continue
-            job = VerdictJob.of(root, lambda p: self.scans[p].ebits, self.layout.rel.get, self.workers.inherited) \
-                if self.cache is None and self.workers.forked() else None
-            if job is not None:
-                self.workers.each(_expect_verdict, job)
-                self.asked[root] = self.workers.aside(_verdict_of, root, worker=0)
-            else:
-                self.verdict(root)
+            self.verdict(root)
         self.settled.update(self.layout.path(t) for t, _ in chosen)
         self._send([(t, plan) for t, plan in chosen if self._pending(t, plan)])
 
@@ -515,22 +496,12 @@ class Analyses:
                     halves[lighter].append(i)
                     load[lighter] += sizes[i]
                 parts = [(0, sorted(halves[0])), (1, sorted(halves[1])), (None, rest)]
-        verdicts = self._verdicts()
         for settler, chosen in parts:
             if chosen:
                 self.batches.append(([work[i][0] for i in chosen], self.workers.start(
                     _analyse_settle_chunk if settler is not None else _analyse_chunk, [items[i] for i in chosen],
-                    verdicts, [sizes[i] for i in chosen], [packages[i] for i in chosen],
+                    dict(self.verdicts), [sizes[i] for i in chosen], [packages[i] for i in chosen],
                     worker=settler)))
-
-    def _verdicts(self) -> dict:
-        """The verdicts made, and a VerdictJob for each one a worker makes and has not
-        sent back yet (taken if it has)."""
-        for root in [root for root, asked in self.asked.items() if asked.ready()]:
-            self.verdict(root)
-        verdicts = dict(self.verdicts)
-        verdicts.update((root, Pending(root)) for root in self.asked)
-        return verdicts
 
     def _known(self, path: str, plan: Plan):
         """(content hash, statements.heads) of a file the scan laid out, for its lazy parse
@@ -553,8 +524,9 @@ def _settle(_: int, result: FileResult) -> None:
 
 
 def _verdict(root, paths, scans, rel_of, settings: Settings, cache: Optional[Cache], listing=None):
-    """The runtime verdict of a root (tasks.runtime_verdict), reading (and caching) only
-    the evidence it takes."""
+    """The runtime verdict of a root, reading (and caching) only the evidence it takes;
+    on a server where POL112 is enabled, with the root's deployment (read once per run,
+    here, and sent to the workers with the verdict)."""
     from .analysis import runtime
 
     def evidence_of(path: str):
@@ -567,5 +539,11 @@ def _verdict(root, paths, scans, rel_of, settings: Settings, cache: Optional[Cac
             cache.update_evidence(path, found)
         return found
 
-    return runtime_verdict(root, [(p, scans[p].ebits) for p in paths if scans[p].ebits], evidence_of, settings,
-                           listing)
+    files = [(p, scans[p].ebits) for p in paths if scans[p].ebits]
+    verdict = runtime.lazy_verdict(root, files, evidence_of, settings.runtime)
+    if verdict.kind == "server" and "POL112" in enabled_codes(settings):
+        from .analysis.deployment import read_deployment
+
+        verdict = verdict._replace(deployment=read_deployment(
+            root, listing, budget_only=settings.max_connections is None))
+    return verdict

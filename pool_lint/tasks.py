@@ -142,107 +142,6 @@ def _hash_slice(bounds: Tuple[int, int]) -> list:
     return _hash_chunk(_HASHING[bounds[0]:bounds[1]])
 
 
-# -- runtime verdicts ------------------------------------------------------------------------
-def runtime_verdict(root, files: Sequence[Tuple[str, int]], evidence_of, settings: Settings, listing=None):
-    """The runtime verdict of a root (runtime.lazy_verdict: `files`, the root's files with
-    evidence bits in order, `evidence_of(path)` their runtime.code_evidence); on a server
-    where POL112 is enabled, with the root's deployment (read once per process that makes
-    the verdict, and sent to the workers with it)."""
-    from .analysis import runtime
-    from .selection import enabled_codes
-
-    verdict = runtime.lazy_verdict(root, files, evidence_of, settings.runtime)
-    if verdict.kind == "server" and "POL112" in enabled_codes(settings):
-        from .analysis.deployment import read_deployment
-
-        verdict = verdict._replace(deployment=read_deployment(
-            root, listing, budget_only=settings.max_connections is None))
-    return verdict
-
-
-class VerdictJob(NamedTuple):
-    """A root's runtime verdict to be made in a worker (stages.Analyses.before_index):
-    what `runtime_verdict` reads of the scan. Each worker is given it once
-    (`_expect_verdict`); a chunk of files sends a `Pending` in the verdict's place. It
-    names the files by their place in the root's files, which the workers inherit
-    (`share_layout`): a few kilobytes where their paths would not fit a pipe whole (the
-    tasks after it would wait until this process came back to write the rest)."""
-
-    root: object
-    files: tuple  # (index in the root's files, evidence bits) of its files with bits, in order
-
-    @classmethod
-    def of(cls, root, bits_of, rel_of, inherited: Optional[dict]) -> Optional["VerdictJob"]:
-        """The job of a root (`bits_of(path)`: a file's evidence bits, `rel_of(path)`
-        its path below the root), or None where the workers did not inherit the root's
-        files (`inherited`: the roots' files they did) or a path below the root is not
-        the one `_verdict_of` works out."""
-        paths = _ROOT_PATHS.get(root)
-        if paths is None or inherited is not _ROOT_PATHS:
-            return None
-        cut = len(os.path.abspath(str(root))) + 1
-        files = []
-        for i, path in enumerate(paths):
-            bits = bits_of(path)
-            if bits:
-                if rel_of(path) != path[cut:].replace(os.sep, "/"):
-                    return None
-                files.append((i, bits))
-        return cls(root, tuple(files))
-
-
-class Pending(NamedTuple):
-    """In a chunk's verdicts, the verdict of the root of a VerdictJob given to the worker."""
-
-    root: object
-
-
-# The folders the run's walk listed (files.Listing), and each root's files
-# (stages.Layout.roots): set before the pool is forked, which inherits them.
-_LISTING: Optional[dict] = None
-_ROOT_PATHS: dict = {}
-_JOBS: dict = {}  # root -> the VerdictJob given to this process
-_MADE: dict = {}  # root -> the runtime verdict a VerdictJob made in this process
-
-
-def share_layout(listing: Optional[dict], roots: dict) -> None:
-    """Set `_LISTING` and `_ROOT_PATHS` (root -> its files, in order) before the pool
-    forks (Workers records which roots' files a pool inherited)."""
-    global _LISTING, _ROOT_PATHS
-    _LISTING, _ROOT_PATHS = listing, roots
-
-
-def _expect_verdict(job: VerdictJob) -> None:
-    _JOBS[job.root] = job
-
-
-def _verdict_of(root):
-    """The verdict of the VerdictJob of a root given to this process, made once per
-    process (as stages._verdict makes it without a cache: each file's evidence read from
-    its bytes)."""
-    found = _MADE.get(root)
-    if found is None:
-        job = _JOBS[root]
-        from .analysis.runtime import code_evidence
-
-        paths, cut = _ROOT_PATHS[root], len(os.path.abspath(str(root))) + 1
-
-        def evidence_of(path: str):
-            data = read_or_none(path)
-            return code_evidence(path[cut:].replace(os.sep, "/"), data) if data is not None else ()
-
-        found = _MADE[job.root] = runtime_verdict(job.root, [(paths[i], bits) for i, bits in job.files],
-                                                  evidence_of, _SETTINGS, _LISTING)
-    return found
-
-
-def _resolved(verdicts: dict) -> dict:
-    """The verdicts, each Pending one among them made (_verdict_of)."""
-    if not any(isinstance(v, Pending) for v in verdicts.values()):
-        return verdicts
-    return {root: _verdict_of(v.root) if isinstance(v, Pending) else v for root, v in verdicts.items()}
-
-
 def _analyse(work) -> FileResult:
     """Stage 4, for one kept file: parse, analyse, run the rules (and fix). `work`:
     (target, plan, known), the plan being what the project index lets fire in it, and
@@ -294,7 +193,7 @@ def _scan_chunk(jobs):
 
 def _analyse_chunk(work):
     verdicts, targets = work
-    _checker().use_verdicts(_resolved(verdicts))
+    _checker().use_verdicts(verdicts)
     return [_analyse(t) for t in targets]
 
 
@@ -319,7 +218,6 @@ class Workers:
     def __init__(self, jobs: int, settings: Settings, options: RunOptions):
         self.jobs, self.settings, self.options = jobs, settings, options
         self.pool = None  # a workers.ForkedPool (or _Executor), made on first use
-        self.inherited: Optional[dict] = None  # the _ROOT_PATHS a forked pool inherited
         _init_worker(settings, options)
 
     def warm_up(self) -> None:
@@ -342,7 +240,6 @@ class Workers:
         if inherited:
             _HASHING = paths
             self.pool = _pool(self.jobs, self.settings, self.options)
-            self.inherited = _ROOT_PATHS if self.forked() else None
         size = -(-len(paths) // self.jobs)
         bounds = [(at, min(at + size, len(paths))) for at in range(0, len(paths), size)]
         tasks = [self.pool.submit(_hash_slice, b, worker=i) if inherited else
@@ -357,18 +254,6 @@ class Workers:
             return out
 
         return collect
-
-    def aside(self, fn, arg, worker: int = 0) -> Optional["Aside"]:
-        """Run `fn(arg)` in the forked worker of index `worker`, after the tasks it holds
-        (ForkedPool.submit); None without forked workers."""
-        if not self.forked():
-            return None
-        return Aside(self.pool, self.pool.submit(fn, arg, worker=worker))
-
-    def each(self, fn, arg) -> None:
-        """Have every worker run `fn(arg)`, after the tasks it holds (ForkedPool.each)."""
-        if self.pool is not None:
-            self.pool.each(fn, arg)
 
     def share_tops(self, tops: dict) -> None:
         """Set `_TOPS` here and in the workers: inherited by a pool forked later, sent
@@ -400,7 +285,6 @@ class Workers:
             return serial
         if self.pool is None:
             self.pool = _pool(self.jobs, self.settings, self.options)
-            self.inherited = _ROOT_PATHS if self.forked() else None
         if costs is not None:
             orders = _balanced(costs, groups or [""] * len(items), self.jobs)
         else:
@@ -433,20 +317,6 @@ class Workers:
         if self.pool is not None:
             self.pool.shutdown()
             self.pool = None
-
-
-class Aside:
-    """A task given to a forked worker (Workers.aside): `ready()` says, without waiting,
-    whether its value has come back; `value()` waits for it (once)."""
-
-    def __init__(self, pool, task: int):
-        self.pool, self.task = pool, task
-
-    def ready(self) -> bool:
-        return self.pool.done(self.task)
-
-    def value(self):
-        return self.pool.result(self.task)
 
 
 def _pool(jobs: int, settings: Settings, options: RunOptions):

@@ -164,12 +164,6 @@ class ForkedPool:
             raise WorkerError(f"a worker process failed:\n{value}")
         return value
 
-    def done(self, task_id: int) -> bool:
-        """Has a task's value come back (reading what has come, without waiting)?"""
-        if task_id not in self._results:
-            self._pump(block=False)
-        return task_id in self._results
-
     def _pump(self, block: bool) -> None:
         """Give out queued tasks, write what the pipes take, read what has come back;
         with `block`, wait until one result or some room in a pipe comes."""

@@ -269,72 +269,20 @@ def test_deployment_read_once_per_run_and_only_where_needed(project, monkeypatch
     _budget_project(project, _COMPOSE)
     for i in range(60):  # enough files for the worker processes
         project.write(f"app/m{i}.py", f"from sqlalchemy.orm import Session\nX{i} = 1\n")
-    log = project.root.parent / f"{project.root.name}-reads.log"  # written by every process
-
-    def reading(*args):
-        with open(log, "a") as handle:
-            handle.write(f"{args[0]}\n")
-        return original(*args)
-
+    reads = []
     original = deployment_module._read_deployment
-    monkeypatch.setattr(deployment_module, "_read_deployment", reading)
-    reads = lambda: log.read_text().splitlines() if log.exists() else []  # noqa: E731
+    monkeypatch.setattr(deployment_module, "_read_deployment", lambda *a: reads.append(a[0]) or original(*a))
     settings = Settings()
     targets, _ = discover([str(project.root)], settings)
     result = run(targets, settings, RunOptions(jobs=2, use_cache=False))
     assert [f.code for f in result.findings if f.code == "POL112"] == ["POL112"]
-    # Never per file: once per process that makes the verdict (here, without a cache,
-    # the first worker while this process makes the index: stages.Analyses.before_index;
-    # a worker given a file before this process has the verdict makes it too).
-    assert set(reads()) == {str(project.root.resolve())} and len(reads()) <= 2
+    assert reads == [str(project.root.resolve())]  # once, in this process; the workers got it
     # Without any engine, nothing is read.
-    log.unlink()
+    reads.clear()
     deployment_module.clear_cache()
     (project.root / "app/db.py").write_text("X = 1\n")
     run(targets, settings, RunOptions(jobs=2, use_cache=False))
-    assert reads() == []
-
-
-def test_a_worker_makes_the_verdict_this_process_would_make(project, monkeypatch):
-    """Without a cache, the first worker makes the runtime verdict of a root whose files
-    go out before the index (stages.Analyses.before_index, tasks._verdict_of) while this
-    process makes the index: the verdict this process makes (stages._verdict, evidence
-    and deployment included), and the findings of a run in one process."""
-    from pool_lint import stages, tasks
-    from pool_lint.config import Settings
-    from pool_lint.files import discover
-    from pool_lint.runner import RunOptions, run
-
-    _budget_project(project, _COMPOSE)
-    project.write("app/api.py", "import uvicorn\nfrom fastapi import FastAPI\napi = FastAPI()\n")
-    for i in range(60):  # enough files for the worker processes
-        project.write(f"app/m{i}.py", f"from sqlalchemy.orm import Session\nX{i} = 1\n")
-    settings = Settings()
-    listing: dict = {}
-    targets, _ = discover([str(project.root)], settings, None, listing)
-    options = RunOptions(jobs=1, use_cache=False)
-    layout = stages.Layout(targets, listing)
-    tasks._init_worker(settings, options)
-    root, paths = layout.largest_roots_first()[0]
-    scans = dict(zip(paths, tasks._scan_chunk([(p, layout.rel[p], str(root)) for p in paths])))
-    here = stages._verdict(root, paths, scans, layout.rel, settings, None, listing)
-    deployment_module.clear_cache()
-    tasks.share_layout(listing, layout.roots)
-    monkeypatch.setattr(tasks, "_MADE", {})
-    monkeypatch.setattr(tasks, "_JOBS", {})
-    assert tasks.VerdictJob.of(root, lambda p: scans[p].ebits, layout.rel.get, {}) is None  # not inherited
-    job = tasks.VerdictJob.of(root, lambda p: scans[p].ebits, layout.rel.get, layout.roots)
-    assert len(job.files) == len([p for p in paths if scans[p].ebits]) >= 2
-    tasks._expect_verdict(job)
-    made = tasks._verdict_of(root)
-    assert here.kind == "server" and here.deployment.processes
-    assert made == here and made.key() == here.key()
-    one = run(targets, settings, options)
-    # With two workers this process makes no verdict: the first worker makes it.
-    monkeypatch.setattr(stages, "_verdict", lambda *a, **k: pytest.fail("made in the main process"))
-    two = run(targets, settings, RunOptions(jobs=2, use_cache=False))
-    assert [f.to_dict() for f in two.findings] == [f.to_dict() for f in one.findings]
-    assert "POL112" in [f.code for f in two.findings]
+    assert reads == []
 
 
 def test_yaml_is_imported_only_with_a_yaml_deployment_file(project):
