@@ -300,7 +300,7 @@ def check(args: SimpleNamespace) -> None:
         sys.stdout.flush()
         stdin_fixed = ""  # the report goes to standard error, as after a fix of standard input
     cache_folder = Path(settings.source).parent if settings.source and settings.source.endswith(".toml") else Path.cwd()
-    run_result = run(file_targets, settings, options, cache_folder, listing)
+    run_result = run(file_targets, settings, options, cache_folder, listing, _KEPT)
     results += run_result.results
     for warning in run_result.warnings:
         print(f"pool-lint: warning: {warning}", file=sys.stderr)
@@ -468,7 +468,14 @@ def rule(args: SimpleNamespace) -> None:
     print(found.docs())
 
 
+# The run's large objects, kept to the end where the process leaves without freeing them
+# (`entry`; a run in a longer-lived process frees them).
+_KEPT: Optional[list] = None
+
+
 def entry() -> None:
+    global _KEPT
+    _KEPT = []
     try:
         main()
     except KeyboardInterrupt:  # pragma: no cover

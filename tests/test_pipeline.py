@@ -428,3 +428,23 @@ def test_the_workers_lay_out_what_calls_out_and_is_imported(tmp_path):
     assert found == [("app/views.py", "POL201")]
     assert findings(tmp_path, "--no-cache", "--jobs", "1") == findings(tmp_path, "--no-cache", "--no-screen") \
         == findings(tmp_path, "--no-cache", "--jobs", "2")
+
+
+def test_a_run_that_keeps_its_objects_finds_the_same(project):
+    """runner.run's `keep` (the command line's, which leaves with os._exit without
+    freeing them): the run's large objects are kept there, and the results are the same."""
+    from pool_lint.config import Settings
+    from pool_lint.files import discover
+    from pool_lint.runner import RunOptions, run
+
+    project.write("app/db.py", "from sqlalchemy import create_engine\nengine = create_engine('postgresql://h/db')\n")
+    for i in range(60):  # enough files for the worker processes
+        project.write(f"app/m{i}.py", f"from sqlalchemy.orm import Session\nX{i} = 1\n")
+    settings = Settings()
+    targets, _ = discover([str(project.root)], settings)
+    kept: list = []
+    for jobs in (1, 2):
+        freed = run(targets, settings, RunOptions(jobs=jobs, use_cache=False))
+        held = run(targets, settings, RunOptions(jobs=jobs, use_cache=False), keep=kept)
+        assert [f.to_dict() for f in held.findings] == [f.to_dict() for f in freed.findings]
+        assert held.findings and kept
