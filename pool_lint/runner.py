@@ -19,6 +19,7 @@ from typing import List, Optional, Sequence
 from .cache import Cache
 from .config import Settings
 from .files import Listing, Target, discover, project_root, read_regular, write_atomically
+from .analysis.runtime import remember_walks
 from .findings import FileResult
 from .screen import families_of
 from .selection import enabled_codes
@@ -76,6 +77,7 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
             keep += [layout, scanned, analyses, cache, deferred]
     finally:
         workers.close()
+        remember_walks({})  # (the walks of this run answer python_files no more)
     return finish(RunResult(layout.missing + results, files_seen=len(targets), files_analysed=analysed), cache)
 
 

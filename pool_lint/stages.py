@@ -59,6 +59,7 @@ class Layout:
             cut = len(os.path.abspath(root)) + 1
             self.rel.update((p, p[cut:].replace(os.sep, "/")) for p in self.roots[root])
         self.walked = set(self.rel)  # every file of every root
+        runtime.remember_walks({os.path.abspath(root): files for root, files in self.roots.items()})
         self.target_at = {self._path[id(t)]: t for t in self.files if self._path[id(t)] in self.walked}
         self.in_root: Dict[object, List[Tuple[Target, str]]] = {}  # root -> its (target, path) pairs
         for t, path in self.pairs:

@@ -448,3 +448,37 @@ def test_a_run_that_keeps_its_objects_finds_the_same(project):
         held = run(targets, settings, RunOptions(jobs=jobs, use_cache=False), keep=kept)
         assert [f.to_dict() for f in held.findings] == [f.to_dict() for f in freed.findings]
         assert held.findings and kept
+
+
+def test_a_run_answers_python_files_from_its_walk_and_forgets_it(tmp_path):
+    """While a run lasts, python_files(root) answers from the root's walk (stages.Layout),
+    in the main process and in the workers forked from it (an analysis asks for a root's
+    files: Project.chain_tops), without listing the folders again; after the run, a
+    file added since is seen again."""
+    from conftest import write_tree
+    from pool_lint.analysis import runtime
+    from pool_lint.config import Settings
+    from pool_lint.files import discover
+    from pool_lint.tasks import RunOptions
+
+    write_tree(tmp_path, {"app/__init__.py": "", "app/a.py": "x = 1\n"})
+    seen = []
+    real = runtime.entries_of
+
+    def counted(folder, listing=None):
+        seen.append(folder)
+        return real(folder, listing)
+
+    targets, _ = discover([str(tmp_path)], Settings())
+    runtime.remember_walks({str(tmp_path): [str(tmp_path / "app/a.py")]})
+    try:
+        runtime.entries_of = counted
+        assert runtime.python_files(tmp_path) == [str(tmp_path / "app/a.py")] and not seen
+    finally:
+        runtime.entries_of = real
+    from pool_lint import runner
+
+    runner.run(targets, Settings(), RunOptions(jobs=1, use_cache=False))
+    assert runtime._WALKED == {}
+    (tmp_path / "app/b.py").write_text("y = 2\n")
+    assert str(tmp_path / "app/b.py") in runtime.python_files(tmp_path)

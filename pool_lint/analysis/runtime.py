@@ -219,6 +219,19 @@ def decide(kinds: Iterable[str]) -> str:
 
 
 # -- walking the root -----------------------------------------------------------------------
+# The Python files of each root the current run walked (stages.Layout), by the root's
+# absolute path: python_files' answer for them, in this process and in the workers forked
+# from it, while the run lasts (runner.run forgets them at its end). A worker's analysis
+# asks for a root's files (project.Project.chain_tops): it need not walk the root again.
+_WALKED: Dict[str, List[str]] = {}
+
+
+def remember_walks(walked: Dict[str, List[str]]) -> None:
+    """Set what python_files answers for the roots the current run walked ({}: forget)."""
+    _WALKED.clear()
+    _WALKED.update(walked)
+
+
 def python_files(root, listing: Optional[Listing] = None, left_out: Optional[list] = None) -> List[str]:
     """Every Python file of the project at `root` (absolute path strings, sorted by their
     path relative to the root). Skips hidden folders, DEFAULT_EXCLUDES folders, folders
@@ -227,6 +240,10 @@ def python_files(root, listing: Optional[Listing] = None, left_out: Optional[lis
     `left_out`: told the path of each entry the walk leaves out below the root (a link, a
     folder, another project's root, a folder it cannot list, an entry it cannot stat)."""
     top = os.path.abspath(root)
+    if left_out is None and _WALKED:
+        walked = _WALKED.get(top)
+        if walked is not None:
+            return list(walked)
     found: List[Tuple[str, str]] = []
     stack = [(top, "", False)]
     while stack:
