@@ -59,7 +59,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
+from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
 
 # What can call out (the catalogue): an import of anything else calls nothing out.
 from .analysis.catalog import EXTERNAL_MODULES, external_import
@@ -453,7 +453,7 @@ def _returned(text: bytes, words: Iterable[bytes]) -> bool:
 _NO_POL203_BEFORE = re.compile(rb"(?:\bwith\s+|->\s*|:\s*)\Z")
 
 
-def _named_outside_with(text: bytes, words: Iterable[bytes]) -> bool:
+def _named_where_made(text: bytes, words: Iterable[bytes]) -> bool:
     """Does the raw text name one of the words (a session maker: POL203) other than
     right after a `with` (`with SessionLocal() as s:`, `async with maker() as s:`), a
     `:` or a `->` (`session: AsyncSession`, `-> Session`)? POL203 looks only at a
@@ -543,7 +543,6 @@ class ModuleFinder:
         self.root, self.files = root, files
         self._found: Dict[Tuple[str, str], Set[str]] = {}
         self._roots: Dict[str, str] = {}  # folder -> its import root
-        self._based: Dict[Tuple[str, str], FrozenSet[str]] = {}
         self._imported: Dict[Tuple[str, str, str], tuple] = {}  # (folder or import root, module, name)
         self._beyond: Dict[Tuple[str, str], FrozenSet[str]] = {}  # reaches: (module, name) -> bases
         self._src = os.path.join(root, "src")
@@ -627,20 +626,8 @@ class ModuleFinder:
             rest = module[level:]
             base = os.path.join(folder, *rest.split(".")) if rest else folder
             return {c for c in (base + ".py", os.path.join(base, "__init__.py")) if c in self.files}
-        # `_at(base, module)` from the root, `src/` and the import root, written out: most
-        # modules asked are asked once (each from one import root), and found nowhere.
-        sep, files = os.sep, self.files
-        target = module.replace(".", sep)
-        found = set()
-        for base in self._bases if folder in self._base_set else self._bases + (folder,):
-            if base:
-                stem = (base if base.endswith(sep) else base + sep) + target
-            else:
-                stem = target
-            if stem + ".py" in files:
-                found.add(stem + ".py")
-            if stem + sep + "__init__.py" in files:
-                found.add(stem + sep + "__init__.py")
+        # From the root, `src/` and the import root.
+        found = self._at_bases(self._bases if folder in self._base_set else self._bases + (folder,), module)
         if not found:  # as project.Project.find_module: the top of every other package chain
             found |= self._in_chains(module)
         return found
@@ -737,20 +724,25 @@ class ModuleFinder:
         return bool(wanted.intersection(self._bases) or self._import_root(os.path.dirname(path)) in wanted
                     or wanted.intersection(self._chain_tops().get(parts[0], ())))
 
-    def _at(self, base: str, module: str) -> FrozenSet[str]:
-        """The files `module` names from the import root `base` (memoised)."""
-        key = (base, module)
-        found = self._based.get(key)
-        if found is None:
-            target = module.replace(".", os.sep)
-            if base:
-                target = (base if base.endswith(os.sep) else base + os.sep) + target
-            facts = self.files
-            module_file, package = target + ".py", target + os.sep + "__init__.py"
-            found = self._based[key] = frozenset(c for c in (module_file, package) if c in facts) \
-                if module_file in facts or package in facts else _NOTHING
-        return found
 
+    def _at(self, base: str, module: str) -> Set[str]:
+        """The files `module` names from the import root `base` (_at_bases)."""
+        return self._at_bases((base,), module)
+
+    def _at_bases(self, bases: Sequence[str], module: str) -> Set[str]:
+        """The root's files `module` names from any of the import roots `bases`:
+        `<base>/<module>.py` and `<base>/<module>/__init__.py` (most modules asked are
+        asked once, from one import root, and found nowhere: nothing is remembered)."""
+        sep, files = os.sep, self.files
+        target = module.replace(".", sep)
+        found = set()
+        for base in bases:
+            stem = (base if base.endswith(sep) else base + sep) + target if base else target
+            if stem + ".py" in files:
+                found.add(stem + ".py")
+            if stem + sep + "__init__.py" in files:
+                found.add(stem + sep + "__init__.py")
+        return found
 
 
 class Index:
@@ -1010,12 +1002,10 @@ class Index:
         """The names through which `path` may reach one of `names`: imported by name (its
         local name), or an attribute of a module it imports, or a star import (the names
         that module hands out, `provided` per file)."""
-        local = {alias for alias, name in self.names[path].items() if name in names}
+        local = self._reexported(path, names, provided)
         for files in self.modules[path].values():
             for target in files:
                 local |= provided.get(target, set())
-        for target in self.stars[path]:
-            local |= provided.get(target, set())
         return local
 
     def _users(self, names: Iterable[str], path: str, within: Optional[Set[str]] = None) -> Set[str]:
@@ -1394,7 +1384,7 @@ def session_units(statements: List[Statement], session_words: Tuple[bytes, ...],
         has_session = (calls_named or tasks_named) and (code.mentions(session_words) or flask)
         if calls_named and has_session and code.mentions(calls):
             found[0].append(span)
-        if makers and _named_outside_with(text, makers) and code.mentions(makers):
+        if makers and _named_where_made(text, makers) and code.mentions(makers):
             found[1].append(span)
         if tasks_named and has_session and code.mentions(task_words):
             found[2].append(span)
@@ -1411,29 +1401,13 @@ ALL_RANGES = (ALL_LINES,)  # a hint's ranges for "anywhere"
 
 
 def test_files(paths: Iterable[str], root: str) -> FrozenSet[str]:
-    """Those of the paths that are test code (is_test_code), each folder asked once
-    (POSIX paths: elsewhere a name is matched without case, and each path is asked)."""
+    """Those of the paths that are test code (is_test_code), the root's prefix made once
+    (analysis/roles.py asks each folder once)."""
     from .analysis.roles import is_test_relative
 
-    if os.sep != "/":
-        return frozenset(path for path in paths if is_test_code(path, root))
     prefix = root.rstrip(os.sep) + os.sep if root else ""
     cut = len(prefix)
-    by_folder: Dict[str, bool] = {}
-    found = []
-    for path in paths:
-        if not path.startswith(prefix):
-            continue
-        folder, _, name = path.rpartition(os.sep)
-        if (name.startswith("test_") and name.endswith(".py")) or name.endswith("_test.py") or name == "conftest.py":
-            found.append(path)
-            continue
-        tested = by_folder.get(folder)
-        if tested is None:
-            tested = by_folder[folder] = is_test_relative(path[cut:])
-        if tested:
-            found.append(path)
-    return frozenset(found)
+    return frozenset(path for path in paths if path.startswith(prefix) and is_test_relative(path[cut:]))
 
 
 def is_test_code(path: str, root: str) -> bool:

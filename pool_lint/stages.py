@@ -485,24 +485,17 @@ class Analyses:
         # two workers: each pays LibCST's import, but the first no longer holds up the
         # end of the run alone.
         fixing = [i for i, (_, plan) in enumerate(work) if plan.engine or plan.async_sessions]
-        parts: List[Tuple[Optional[int], Sequence[int]]] = [(None, range(len(work)))]
+        parts: List[Tuple[Optional[Tuple[int, ...]], Sequence[int]]] = [(None, range(len(work)))]
         if fixing and self.workers.forked():
             rest = sorted(set(range(len(work))) - set(fixing))
-            parts = [(0, fixing), (None, rest)]
-            if len(fixing) >= SPLIT_SETTLING and self.workers.jobs >= 2:
-                halves: Tuple[List[int], List[int]] = ([], [])
-                load = [0, 0]
-                for i in sorted(fixing, key=lambda i: -sizes[i]):
-                    lighter = 0 if load[0] <= load[1] else 1
-                    halves[lighter].append(i)
-                    load[lighter] += sizes[i]
-                parts = [(0, sorted(halves[0])), (1, sorted(halves[1])), (None, rest)]
-        for settler, chosen in parts:
+            settlers = (0, 1) if len(fixing) >= SPLIT_SETTLING and self.workers.jobs >= 2 else (0,)
+            parts = [(settlers, fixing), (None, rest)]
+        for settlers, chosen in parts:
             if chosen:
                 self.batches.append(([work[i][0] for i in chosen], self.workers.start(
-                    _analyse_settle_chunk if settler is not None else _analyse_chunk, [items[i] for i in chosen],
+                    _analyse_settle_chunk if settlers is not None else _analyse_chunk, [items[i] for i in chosen],
                     dict(self.verdicts), [sizes[i] for i in chosen], [packages[i] for i in chosen],
-                    worker=settler)))
+                    pinned=settlers)))
 
     def _known(self, path: str, plan: Plan):
         """(content hash, statements.heads) of a file the scan laid out, for its lazy parse

@@ -263,7 +263,7 @@ class Workers:
             self.pool.each(share_tops, dict(tops))
 
     def start(self, chunk_fn, items: list, shared=None, costs: Optional[Sequence[int]] = None,
-              groups: Optional[Sequence[str]] = None, worker: Optional[int] = None):
+              groups: Optional[Sequence[str]] = None, pinned: Optional[Sequence[int]] = None):
         """Start `chunk_fn` and return at once: call the result to wait for the results.
 
         `chunk_fn` runs over chunks of `items` (results in the order of `items`); with
@@ -271,8 +271,8 @@ class Workers:
         `groups` (items that share work, such as the modules they load, share a group),
         chunks keep a group together up to a cost budget and go out costliest first, so
         that no worker is left alone with the big files at the end. A pool that exists
-        already takes any batch. With `worker` (an index), every chunk goes to that
-        worker (ForkedPool.submit)."""
+        already takes any batch. With `pinned` (worker indexes), the chunks go to those
+        workers in turn, costliest first (ForkedPool.submit), not to whichever is free."""
         threshold = 1 if self.pool is not None else PARALLEL_THRESHOLD
         if self.jobs <= 1 or len(items) < threshold:
             def serial(each=None) -> list:
@@ -293,7 +293,8 @@ class Workers:
         chunks = [[items[i] for i in order] for order in orders]
         if shared is not None:
             chunks = [(shared, chunk) for chunk in chunks]
-        tasks = [self.pool.submit(chunk_fn, chunk, worker=worker) for chunk in chunks]
+        tasks = [self.pool.submit(chunk_fn, chunk, worker=pinned[k % len(pinned)] if pinned else None)
+                 for k, chunk in enumerate(chunks)]
         parts = (self.pool.result(task) for task in tasks)
 
         def collect(each=None) -> list:

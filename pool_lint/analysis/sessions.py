@@ -29,7 +29,7 @@ from .external import ExternalCalls
 from .file import FileView
 from .flask import FLASK_SESSION, FlaskSessions
 from .names import FunctionNode
-from .tree import children, dotted as _dotted, walk
+from .tree import children, dotted as _dotted
 
 SESSION_CLASSES = {
     "sqlalchemy.orm.Session": False, "sqlalchemy.orm.session.Session": False, "sqlmodel.Session": False,
