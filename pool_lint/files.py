@@ -88,19 +88,23 @@ def too_large(size: int, limit: int = MAX_BYTES) -> str:
     return f"too large ({size:,} bytes; the limit is {limit:,})"
 
 
-def read_regular(path, limit: int = MAX_BYTES, follow: bool = True) -> bytes:
+def read_regular(path, limit: int = MAX_BYTES, follow: bool = True, listed: bool = False) -> bytes:
     """The bytes of a regular file of at most `limit` bytes, read without ever blocking:
     stat first (a FIFO, a device or a folder is never opened), then a non-blocking open
     (and with `follow=False`, O_NOFOLLOW: a symbolic link is not gone through), the
     opened file's own stat checked again, and at most `limit` + 1 bytes read (a file
     that grows while read is still cut off). Raises NotReadable ("not a regular file",
-    "too large") or the OSError of the system."""
-    st = os.stat(path) if follow else os.lstat(path)
-    if not _stat.S_ISREG(st.st_mode):
-        raise NotReadable(not_regular(st.st_mode) if not _stat.S_ISLNK(st.st_mode) else
-                          "not a regular file (a symbolic link)")
-    if st.st_size > limit:
-        raise NotReadable(too_large(st.st_size, limit))
+    "too large") or the OSError of the system. `listed`: the run's discovery saw the path
+    as a regular file (the walk's listing, or its own stat): that was the stat, so it is
+    not made again (either one is a look before the open; the open file's own stat is
+    what holds)."""
+    if not listed:
+        st = os.stat(path) if follow else os.lstat(path)
+        if not _stat.S_ISREG(st.st_mode):
+            raise NotReadable(not_regular(st.st_mode) if not _stat.S_ISLNK(st.st_mode) else
+                              "not a regular file (a symbolic link)")
+        if st.st_size > limit:
+            raise NotReadable(too_large(st.st_size, limit))
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
     if not follow:
         flags |= getattr(os, "O_NOFOLLOW", 0)
@@ -113,11 +117,12 @@ def read_regular(path, limit: int = MAX_BYTES, follow: bool = True) -> bytes:
             raise NotReadable(too_large(st.st_size, limit))
         chunks, left = [], limit + 1
         while left > 0:
-            chunk = os.read(fd, min(left, max(st.st_size + 1, 65536)))
-            if not chunk:
-                break
+            asked = min(left, max(st.st_size + 1, 65536))
+            chunk = os.read(fd, asked)
             chunks.append(chunk)
             left -= len(chunk)
+            if len(chunk) < asked:  # a regular file reads short only at its end
+                break
     finally:
         os.close(fd)
     data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
@@ -126,10 +131,10 @@ def read_regular(path, limit: int = MAX_BYTES, follow: bool = True) -> bytes:
     return data
 
 
-def read_or_none(path) -> Optional[bytes]:
+def read_or_none(path, listed: bool = False) -> Optional[bytes]:
     """read_regular, or None where it fails (for the files a run only consults)."""
     try:
-        return read_regular(path)
+        return read_regular(path, listed=listed)
     except OSError:
         return None
 
@@ -239,10 +244,18 @@ _NOT_ASKED = object()
 
 
 @lru_cache(maxsize=None)
+@lru_cache(maxsize=None)
 def _root_of_folder(folder: str) -> Path:
     real = _real_folder(folder)
     found = _marked_folder(real)
-    return Path(found if found is not None else real)
+    return _path_of(found if found is not None else real)
+
+
+@lru_cache(maxsize=None)
+def _path_of(root: str) -> Path:
+    """One Path object per root (the files of a root share it: the run's tables, keyed by
+    roots, hash it once and compare it by identity)."""
+    return Path(root)
 
 
 @lru_cache(maxsize=None)

@@ -146,12 +146,14 @@ def expected_dump(tree: ast.AST, changes: Dict[tuple, MergedFix]) -> str:
                 node.keywords = keywords
 
 
-def verify(tree: ast.AST, new_text: str, changes: Dict[tuple, MergedFix]) -> None:
-    """Raise FixError unless `new_text` parses to `tree` with exactly `changes`."""
-    try:
-        new_tree = _parse(new_text)  # newer syntax read as the analysis reads it (downgrade)
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-        raise FixError(f"the fixed code would not parse ({getattr(exc, 'msg', exc)})") from None
+def verify(tree: ast.AST, new_text: str, changes: Dict[tuple, MergedFix], new_tree: Optional[ast.AST] = None) -> None:
+    """Raise FixError unless `new_text` parses to `tree` with exactly `changes`
+    (`new_tree`: its tree, where the caller has parsed it already)."""
+    if new_tree is None:
+        try:
+            new_tree = _parse(new_text)  # newer syntax read as the analysis reads it (downgrade)
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+            raise FixError(f"the fixed code would not parse ({getattr(exc, 'msg', exc)})") from None
     if ast.dump(new_tree) != expected_dump(tree, changes):
         raise FixError("the fixed code would differ from the intended keyword change")
 
@@ -483,10 +485,11 @@ def _plain_text(span: str, tree: ast.AST, key: Tuple[int, int, int, int], insert
     return span[:last_end] + ",\n" + indent + (",\n" + indent).join(items) + span[last_end:]
 
 
-def _plain_edit(text: str, starts: Sequence[int], request) -> object:
+def _plain_edit(text: str, starts: Sequence[int], request, trees: Optional[Dict[str, ast.AST]] = None) -> object:
     """The edit of one request (Planner.request's answer) made without LibCST: a
     TextEdit, None where it fails the check (as cstfix's would), or _UNKNOWN where the
-    call is not plain (cstfix must make it)."""
+    call is not plain (cstfix must make it). `trees`: the statements' trees parsed for
+    the requests before (the findings of one call ask about the same statement)."""
     place, insert, remove, replace = request
     if remove or replace:
         return _UNKNOWN
@@ -496,19 +499,23 @@ def _plain_edit(text: str, starts: Sequence[int], request) -> object:
     start, span = found
     key = (place.lineno - (place.outer[0] - 1), place.col_offset,
            place.end_lineno - (place.outer[0] - 1), place.end_col_offset)
-    try:
-        tree = ast.parse(span)  # what the running parser rejects goes to cstfix (and downgrade)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return _UNKNOWN
+    tree = trees.get(span) if trees is not None else None
+    if tree is None:
+        try:
+            tree = ast.parse(span)  # what the running parser rejects goes to cstfix (and downgrade)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return _UNKNOWN
+        if trees is not None:
+            trees[span] = tree
     new = _plain_text(span, tree, key, tuple(insert))
     if new is None:
         return _UNKNOWN
     try:
-        ast.parse(new)
+        new_tree = ast.parse(new)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return _UNKNOWN  # (never seen) cstfix's way, which reads newer syntax through LibCST
     try:
-        verify(tree, new, {key: MergedFix(None, tuple(insert))})
+        verify(tree, new, {key: MergedFix(None, tuple(insert))}, new_tree)
     except FixError:
         return None
     head, end, added = smallest_edit(span, new)
@@ -532,7 +539,8 @@ def settle(result) -> None:
         return
     text, requests = offers
     starts = line_starts(text)
-    edits = [_plain_edit(text, starts, request[3:]) for request in requests]
+    trees: Dict[str, ast.AST] = {}
+    edits = [_plain_edit(text, starts, request[3:], trees) for request in requests]
     if any(edit is _UNKNOWN for edit in edits):  # LibCST makes them all (one Document)
         planner = Planner(text=text)
         edits = [planner.edit_at(*request[3:]) for request in requests]

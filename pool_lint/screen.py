@@ -435,7 +435,8 @@ def _hands_over(unit: Unit, makers: Tuple[bytes, ...], known: Tuple[bytes, ...],
         return True
     if not (returns and code.mentions((b"return",))):
         return False
-    if first and (_used(text, MAKER_NAMES, _CALLED_AFTER) or _RETURNS_SESSION.search(text)):
+    # (Every maker's name, and a return annotation's session class, holds "ession".)
+    if first and b"ession" in text and (_used(text, MAKER_NAMES, _CALLED_AFTER) or _RETURNS_SESSION.search(text)):
         return True
     return (_used(text, makers, _CALLED_AFTER) and code.mentions(makers)) \
         or (_returned(text, handing) and code.mentions(handing))

@@ -85,7 +85,9 @@ def _scan(job: Tuple[str, str, str]) -> Scan:
     project file and, for the files it reads first, their module-level statements."""
     path, rel, root = job
     try:
-        data = read_regular(path)  # a regular file of at most files.MAX_BYTES, never blocking
+        # A regular file of at most files.MAX_BYTES, never blocking (every path of the scan
+        # is one the discovery saw as a regular file: its look before the open is made).
+        data = read_regular(path, listed=True)
     except OSError as exc:
         return Scan(None, None, 0, exc.strerror or str(exc))
     facts, imported = facts_and_tops(data, _CONFIGURED)
@@ -127,7 +129,7 @@ def _hash_chunk(paths) -> list:
     against (no stat is trusted)."""
     out = []
     for path in paths:
-        data = read_or_none(path)
+        data = read_or_none(path, listed=True)  # (the discovery's files: Layout.all_paths)
         out.append((digest(data), len(data)) if data is not None else (None, 0))
     return out
 

@@ -112,6 +112,46 @@ def test_read_regular_reads_no_more_than_the_cap(tmp_path):
         read_regular(tmp_path)
 
 
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_read_regular_of_a_listed_file_still_checks_what_it_opened(tmp_path, monkeypatch):
+    """`listed=True` (the discovery saw a regular file: the scan's paths) makes no stat
+    before the open; what was opened is still checked: a FIFO or a folder put in the
+    file's place is not read (and the FIFO, opened without blocking, does not hang)."""
+    from pool_lint import files
+    from pool_lint.files import NotReadable, read_regular
+
+    stats = []
+    real_stat = os.stat
+    monkeypatch.setattr(files.os, "stat", lambda path, *a, **k: stats.append(path) or real_stat(path, *a, **k))
+    path = tmp_path / "x.py"
+    path.write_bytes(b"x = 1\n" * 10)
+    assert read_regular(path, listed=True) == b"x = 1\n" * 10
+    assert stats == []
+    with pytest.raises(NotReadable, match="too large"):
+        read_regular(path, limit=59, listed=True)
+    os.mkfifo(tmp_path / "pipe.py")  # nobody writes it: a blocking open would wait for ever
+    with pytest.raises(NotReadable, match="a FIFO"):
+        read_regular(tmp_path / "pipe.py", listed=True)
+    with pytest.raises(NotReadable, match="a folder|Is a directory"):
+        read_regular(tmp_path, listed=True)
+    assert stats == []
+    assert read_regular(path) == path.read_bytes() and stats == [path]
+
+
+@pytest.mark.parametrize("size", [0, 1, 65535, 65536, 65537, 200_000])
+def test_read_regular_reads_a_file_whole_whatever_its_size(tmp_path, size):
+    """One read of more than the file's size gets all of it (a regular file reads short
+    only at its end): the bytes are the file's, at every size around a read's chunk."""
+    from pool_lint.files import read_regular
+
+    path = tmp_path / "x.py"
+    data = bytes(i % 251 for i in range(size))
+    path.write_bytes(data)
+    assert read_regular(path) == data
+    assert read_regular(path, listed=True) == data
+
+
 # -- symbolic links -------------------------------------------------------------------------
 def test_a_link_that_leaves_the_root_is_neither_read_nor_written(project, tmp_path_factory):
     outside = tmp_path_factory.mktemp("outside") / "theirs.py"

@@ -551,3 +551,19 @@ def test_the_external_calls_are_followed_only_where_a_session_source_reaches(tmp
     assert index.select() == {str(tmp_path / "app/views.py")}
     assert not {"cli/tool.py", "cli/main.py"} & set(read)
     assert [(rel, code) for rel, _, code in _agree(tmp_path)] == [("app/views.py", "POL201")]
+
+
+def test_the_first_question_of_hands_over_is_asked_only_where_ession_stands():
+    """screen._hands_over asks a function about the session makers and a `-> ...Session`
+    annotation only where its text holds "ession": every maker's name holds it, and so
+    does every text the annotation's pattern matches."""
+    from pool_lint.screen import _RETURNS_SESSION, MAKER_NAMES, _hands_over
+    from pool_lint.analysis.statements import layout
+
+    assert all(b"ession" in name for name in MAKER_NAMES)
+    assert _RETURNS_SESSION.search(b"def f() -> AsyncSession:") and not _RETURNS_SESSION.search(b"def f() -> Sess:")
+    for source, hands in ((b"def f():\n    return sessionmaker(bind=e)()\n", True),
+                          (b"def f() -> Session:\n    return x\n", True),
+                          (b"def f():\n    return make(bind=e)\n", False)):
+        unit = layout(source)[0][0]
+        assert _hands_over(unit, (), (), (), (), True) is hands
