@@ -30,7 +30,7 @@ from .selection import enabled_codes
 from .screen import (ASYNC, ENGINE, EXT, FLASK, SESSION, Index, ModuleFinder, external_words, left_out_keys,
                      may_hold, names_flask_sqlalchemy, names_in_paths)
 from .tasks import (PROGRESSIVE, RunOptions, Scan, Workers, _analyse_chunk, _analyse_settle_chunk, _layout_chunk,
-                    _scan_chunk)
+                    _scan_chunk, scan_of)
 
 
 # -- discover -------------------------------------------------------------------------------
@@ -144,9 +144,9 @@ class _Found:
         self.todo, self.scans, self.cache = todo, scans, cache
         self.finders, self.root_path, self.resolved = finders, root_path, resolved
 
-    def one(self, i: int, scan: Scan) -> None:
+    def one(self, i: int, plain: tuple) -> None:
         path = self.todo[i]
-        self.scans[path] = scan
+        self.scans[path] = scan = scan_of(plain)
         if self.cache is not None and scan.content is not None:
             self.cache.update_scan(path, scan.content, scan.facts, scan.ebits)
         finder = self.finders.get(self.root_path.get(path)) if scan.imports is not None else None
