@@ -20,8 +20,6 @@ in the main process and sent to the workers with the runtime verdict.
 from __future__ import annotations
 
 import ast
-import hashlib
-import json
 import os
 import re
 import shlex
@@ -30,6 +28,11 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 from ..config import DEFAULT_EXCLUDES
 from ..files import entries_mark_root, entries_of, holds_package_init, read_text_or_none
 from .downgrade import parse as parse_text
+
+try:  # CPython's own module: hashlib would load OpenSSL first (a few ms in every process)
+    from _sha1 import sha1 as _sha1
+except ImportError:  # pragma: no cover - another interpreter
+    from hashlib import sha1 as _sha1
 
 MAX_FILE = 1_000_000  # a deployment file larger than this is data, not configuration
 MAX_DEPTH = 6  # folders below the root searched for deployment files
@@ -193,7 +196,7 @@ def _read_deployment(root: str, listing) -> Deployment:
         if rel in texts:
             reader.read(kind, rel)
     reader.finish()
-    digest = hashlib.sha1()
+    digest = _sha1()
     for rel in sorted(texts):
         digest.update(rel.encode() + b"\0" + texts[rel].encode("utf-8", "replace") + b"\0")
     for rel, text in sorted(reader.extra.items()):
@@ -710,6 +713,8 @@ def dockerfile_parts(text: str):
             words: Optional[Tuple[str, ...]] = None
             if rest.startswith("["):
                 try:
+                    import json  # (loaded where an exec-form line is read, not by every run)
+
                     parsed = json.loads(rest)
                     words = tuple(str(w) for w in parsed) if isinstance(parsed, list) else None
                 except ValueError:
