@@ -1035,6 +1035,7 @@ class Index:
                    and (needed is None or path in needed)}
         carrying = self.carrying
         queue = sorted(sources)
+        queued = set(queue)  # (in the queue: a file queued twice is asked once, when it is popped)
         done: Dict[str, FrozenSet[str]] = {}
         # What a file mentions (`_mentioned`) changes only when a name it imports becomes
         # an object or a file it imports whole (or by star) provides one more: a file
@@ -1044,6 +1045,7 @@ class Index:
         made_anywhere: Set[str] = set().union(*self.made.values())  # every file's `made`
         while queue:
             path = queue.pop()
+            queued.discard(path)
             if path in visited and path not in changed:
                 continue
             visited.add(path)
@@ -1120,9 +1122,14 @@ class Index:
                     changed.update(self.name_users.get(name, ()))
                 objects |= new_objects
                 providers.setdefault(path, set()).update(new_objects)
-                for user in self._users(new_objects, path):
-                    sources.add(user)
-                    queue.append(user)
+                users = self._users(new_objects, path)
+                sources |= users
+                # (Queued: a file not asked yet, or asked before and changed since; one
+                # asked already and not changed would be skipped, and is queued again when
+                # it changes, as here.)
+                fresh = [user for user in users if (user not in visited or user in changed) and user not in queued]
+                queued.update(fresh)
+                queue += fresh
             new_deps = {name for name, _ in defs} - dependencies
             dependencies |= new_deps
             if path not in dep_files:
@@ -1133,7 +1140,9 @@ class Index:
             for user in new_users:
                 if self.bits[user] & DEPENDS and user not in sources:
                     sources.add(user)
-                    queue.append(user)
+                    if user not in queued:
+                        queued.add(user)
+                        queue.append(user)
         return sources, objects, providers
 
     def external_names(self, within: Optional[Set[str]] = None) -> Tuple[Set[str], Dict[str, Set[str]]]:
