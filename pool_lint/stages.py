@@ -519,8 +519,11 @@ def _settle(_: int, result: FileResult) -> None:
 
 def _verdict(root, paths, scans, rel_of, settings: Settings, cache: Optional[Cache], listing=None):
     """The runtime verdict of a root, reading (and caching) only the evidence it takes;
-    on a server where POL112 is enabled, with the root's deployment (read once per run,
-    here, and sent to the workers with the verdict)."""
+    on a server where POL112 is enabled and a cache is kept, with the root's deployment
+    (read once per run, here, and sent to the workers with the verdict): the key of a
+    cached finding holds the deployment's fingerprint (RuntimeVerdict.key). Without a
+    cache, POL112 reads it where it needs it (rules/budget.py, once per process), off
+    this process's path to the index."""
     from .analysis import runtime
 
     def evidence_of(path: str):
@@ -535,7 +538,7 @@ def _verdict(root, paths, scans, rel_of, settings: Settings, cache: Optional[Cac
 
     files = [(p, scans[p].ebits) for p in paths if scans[p].ebits]
     verdict = runtime.lazy_verdict(root, files, evidence_of, settings.runtime)
-    if verdict.kind == "server" and "POL112" in enabled_codes(settings):
+    if verdict.kind == "server" and cache is not None and "POL112" in enabled_codes(settings):
         from .analysis.deployment import read_deployment
 
         verdict = verdict._replace(deployment=read_deployment(

@@ -274,14 +274,22 @@ def test_deployment_read_once_per_run_and_only_where_needed(project, monkeypatch
     monkeypatch.setattr(deployment_module, "_read_deployment", lambda *a: reads.append(a[0]) or original(*a))
     settings = Settings()
     targets, _ = discover([str(project.root)], settings)
-    result = run(targets, settings, RunOptions(jobs=2, use_cache=False))
+    cache_folder = project.root / ".cache-here"
+    result = run(targets, settings, RunOptions(jobs=2), cache_folder)
     assert [f.code for f in result.findings if f.code == "POL112"] == ["POL112"]
     assert reads == [str(project.root.resolve())]  # once, in this process; the workers got it
-    # Without any engine, nothing is read.
+    # Without a cache (no key to hold its fingerprint), this process reads none: the
+    # worker whose file needs it does (forked, it reads it in its own memory), and the
+    # finding is the same.
     reads.clear()
     deployment_module.clear_cache()
+    result = run(targets, settings, RunOptions(jobs=2, use_cache=False))
+    assert [f.code for f in result.findings if f.code == "POL112"] == ["POL112"]
+    assert reads == []
+    # Without any engine, nothing is read.
+    deployment_module.clear_cache()
     (project.root / "app/db.py").write_text("X = 1\n")
-    run(targets, settings, RunOptions(jobs=2, use_cache=False))
+    run(targets, settings, RunOptions(jobs=2), cache_folder)
     assert reads == []
 
 

@@ -186,8 +186,8 @@ spec:
             return
         runtime = file.runtime
         deployment = getattr(runtime, "deployment", None)
-        if deployment is None:
-            deployment = read_deployment(file.project.root)
+        if deployment is None:  # (read here where the run's verdict came without it: no cache)
+            deployment = read_deployment(file.project.root, budget_only=file.settings.max_connections is None)
         if not deployment.processes or not limit_known(deployment, file.settings):
             return
         file.project.runtime_seen = runtime.key()
