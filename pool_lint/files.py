@@ -322,6 +322,20 @@ def _display(argument: str, rel: str) -> str:
 Listing = Dict[str, Optional[list]]
 
 
+# The folders the current run's walk listed, for a reading that is not handed them (POL112's
+# deployment, read in a worker forked during the run): remember_listing sets it.
+_RUN_LISTING: List[Optional[Listing]] = [None]
+
+
+def remember_listing(listing: Optional[Listing]) -> None:
+    """Set the listing of the current run (None: forget it, at the end of the run)."""
+    _RUN_LISTING[0] = listing
+
+
+def run_listing() -> Optional[Listing]:
+    return _RUN_LISTING[0]
+
+
 def entries_of(folder: str, listing: Optional[Listing] = None) -> Optional[list]:
     """The entries of a folder (absolute path), from `listing` when it has them."""
     if listing is not None and folder in listing:

@@ -18,7 +18,7 @@ from typing import List, Optional, Sequence
 
 from .cache import Cache
 from .config import Settings
-from .files import Listing, Target, discover, project_root, read_regular, write_atomically
+from .files import Listing, Target, discover, project_root, read_regular, remember_listing, write_atomically
 from .analysis.runtime import remember_walks
 from .findings import FileResult
 from .screen import families_of
@@ -78,6 +78,7 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
     finally:
         workers.close()
         remember_walks({})  # (the walks of this run answer python_files no more)
+        remember_listing(None)
     return finish(RunResult(layout.missing + results, files_seen=len(targets), files_analysed=analysed), cache)
 
 

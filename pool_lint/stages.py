@@ -22,7 +22,7 @@ from typing import Callable, Dict, FrozenSet, Iterable, List, NamedTuple, Option
 
 from .cache import Cache, digest
 from .config import Settings
-from .files import Listing, Target, entries_of, read_or_none, roots_of_files
+from .files import Listing, Target, entries_of, read_or_none, remember_listing, roots_of_files
 from .findings import FileResult, unreadable
 from .analysis.statements import heads
 from .plan import EVERYTHING, Plan
@@ -60,6 +60,7 @@ class Layout:
             self.rel.update((p, p[cut:].replace(os.sep, "/")) for p in self.roots[root])
         self.walked = set(self.rel)  # every file of every root
         runtime.remember_walks({os.path.abspath(root): files for root, files in self.roots.items()})
+        remember_listing(listing)
         self.target_at = {self._path[id(t)]: t for t in self.files if self._path[id(t)] in self.walked}
         self.in_root: Dict[object, List[Tuple[Target, str]]] = {}  # root -> its (target, path) pairs
         for t, path in self.pairs:

@@ -5,6 +5,7 @@ engine exist; YAML read with safe_load only)."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -382,3 +383,20 @@ def test_celery_worker_concurrency_from_the_app(project):
                   "app = Celery('o', worker_concurrency=int(os.environ['N']))\n")
     got = {n: p.per_replica for n, p in _processes(project.root).items()}
     assert got == {"worker": 3, "beat": None, "other": None}
+
+
+def test_a_root_without_a_limit_file_is_listed_once_per_process(project, monkeypatch):
+    """read_deployment(budget_only=True) of a root with no compose or Kubernetes file is
+    EMPTY, and remembered as such: POL112 asks it for every engine of a run's worker,
+    which must not walk the tree each time."""
+    project.write("Procfile", "web: gunicorn -w 2 app.main:app\n")
+    project.write("app/main.py", "X = 1\n")
+    deployment_module.clear_cache()
+    walks = []
+    original = deployment_module.deployment_files
+    monkeypatch.setattr(deployment_module, "deployment_files", lambda *a: walks.append(a[0]) or original(*a))
+    for _ in range(3):
+        assert deployment_module.read_deployment(project.root, budget_only=True) is deployment_module.EMPTY
+    assert walks == [os.path.realpath(project.root)]
+    # Read whole (a configured max-connections), the Procfile's process is there.
+    assert [p.name for p in deployment_module.read_deployment(project.root).processes] == ["web"]

@@ -26,7 +26,7 @@ import shlex
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from ..config import DEFAULT_EXCLUDES
-from ..files import entries_mark_root, entries_of, holds_package_init, read_text_or_none
+from ..files import entries_mark_root, entries_of, holds_package_init, read_text_or_none, run_listing
 from .downgrade import parse as parse_text
 
 try:  # CPython's own module: hashlib would load OpenSSL first (a few ms in every process)
@@ -161,18 +161,23 @@ def read_deployment(root, listing=None, budget_only: bool = False) -> Deployment
     found = _MEMO.get(real)
     if found is None:
         if budget_only:
-            files = deployment_files(real, listing)
-            if not any(kind in ("compose", "yaml") for kind, _, _ in files):
+            if real in _NO_LIMIT_FILES:
                 return EMPTY
-        found = _MEMO[real] = _read_deployment(real, listing)
+            files = deployment_files(real, listing if listing is not None else run_listing())
+            if not any(kind in ("compose", "yaml") for kind, _, _ in files):
+                _NO_LIMIT_FILES.add(real)
+                return EMPTY
+        found = _MEMO[real] = _read_deployment(real, listing if listing is not None else run_listing())
     return found
 
 
 _MEMO: Dict[str, Deployment] = {}
+_NO_LIMIT_FILES: set = set()  # roots with no compose or Kubernetes file (budget_only: EMPTY)
 
 
 def clear_cache() -> None:
     _MEMO.clear()
+    _NO_LIMIT_FILES.clear()
 
 
 def _read_deployment(root: str, listing) -> Deployment:
