@@ -343,8 +343,23 @@ def loose_plans(layout: Layout, scanned: Scanned, options: RunOptions) -> Dict[s
 
 
 # -- analyse --------------------------------------------------------------------------------
-# From this many files that can offer a fix in one batch, two workers make their edits.
+# From this many files that can offer a fix in one batch, two workers make their edits;
+# while the index is being made, on a machine where that leaves no core free, only where
+# their work would outlast the index by a third: three processes then share two cores,
+# the index's among them, which a second settler slows more than it helps. A fixing
+# file's analysis and edits cost about as much as the index's work on SETTLE_WEIGHT files
+# that name a session or an engine (measured: the generated tree's 128 fixing files took
+# 0.34 s of one worker, its index 0.30 s for 978 such files).
 SPLIT_SETTLING = 32
+SETTLE_WEIGHT = 7
+
+
+def split_settling(fixing: int, indexed: Optional[int], jobs: int, cores: int) -> bool:
+    """Do two workers share a batch's `fixing` files (SPLIT_SETTLING)? `indexed`: the
+    batch goes out before the index, which reads about that many files (None: after it)."""
+    if fixing < SPLIT_SETTLING or jobs < 2:
+        return False
+    return indexed is None or cores > 2 or fixing * SETTLE_WEIGHT * 3 > indexed * 4
 
 
 class Analyses:
@@ -379,7 +394,8 @@ class Analyses:
         for root in {self.layout.root(t) for t, _ in chosen}:
             self.verdict(root)
         self.settled.update(self.layout.path(t) for t, _ in chosen)
-        self._send([(t, plan) for t, plan in chosen if self._pending(t, plan)])
+        indexed = sum(1 for found in self.scans.values() if found.facts is not None and found.facts[0] & (SESSION | ENGINE))
+        self._send([(t, plan) for t, plan in chosen if self._pending(t, plan)], indexed)
 
     def final(self, path: str, plan: Plan) -> None:
         """A file whose plan the index has made final: analysed at once, a few at a
@@ -466,8 +482,9 @@ class Analyses:
         ready, self.ready = self.ready, []
         self._send([(t, self.plans[self.layout.path(t)]) for t in ready])
 
-    def _send(self, work: List[Tuple[Target, Plan]]) -> None:
-        """Analyse a batch of files now, each with its plan."""
+    def _send(self, work: List[Tuple[Target, Plan]], indexed: Optional[int] = None) -> None:
+        """Analyse a batch of files now, each with its plan (`indexed`: sent before the
+        index, which will read about that many files: SETTLE_WEIGHT)."""
         if not work:
             return
         layout = self.layout
@@ -489,7 +506,8 @@ class Analyses:
         parts: List[Tuple[Optional[Tuple[int, ...]], Sequence[int]]] = [(None, range(len(work)))]
         if fixing and self.workers.forked():
             rest = sorted(set(range(len(work))) - set(fixing))
-            settlers = (0, 1) if len(fixing) >= SPLIT_SETTLING and self.workers.jobs >= 2 else (0,)
+            two = split_settling(len(fixing), indexed, self.workers.jobs, os.cpu_count() or 1)
+            settlers = (0, 1) if two else (0,)
             parts = [(settlers, fixing), (None, rest)]
         for settlers, chosen in parts:
             if chosen:

@@ -433,3 +433,21 @@ def test_one_worker_of_a_run_loads_libcst_and_makes_the_fixes(project, tmp_path,
     alone = subprocess.run([sys.executable, "-m", "pool_lint", "check", "--no-cache", "--jobs", "1",
                             "--output-format", "json", "."], cwd=project.root, capture_output=True, text=True)
     assert found == json.loads(alone.stdout) and sum(f["fix"] is not None for f in found) == 5 * engines + 4, out
+
+
+@pytest.mark.parametrize("fixing, indexed, jobs, cores, two", [
+    (31, None, 2, 2, False),  # too few
+    (40, None, 4, 4, True),  # after the index: always
+    (40, 100, 1, 2, False),  # one worker
+    (128, 978, 2, 2, False),  # the generated tree: the index outlasts them (0.34 s against 0.30 s)
+    (128, 978, 2, 4, True),  # a core left for the index
+    (200, 978, 2, 2, True),  # past 4/3 of the index's work
+    (33, 33, 2, 2, True),  # fixing files are all the index reads
+])
+def test_two_workers_make_the_edits_only_where_the_index_leaves_them_time(fixing, indexed, jobs, cores, two):
+    """stages.split_settling: while the index is made on two cores, a second settler
+    would slow the index (three processes on two cores) more than it helps, unless the
+    edits' work outlasts the index's by a third."""
+    from pool_lint.stages import split_settling
+
+    assert split_settling(fixing, indexed, jobs, cores) is two
