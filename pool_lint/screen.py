@@ -78,6 +78,10 @@ TASKS = 64  # concurrency: gather / create_task / ensure_future / TaskGroup
 DEPENDS = 128  # FastAPI's Depends
 STAR = 256  # a star import: any name may have come in
 FLASK = 512  # the text Python reads may name flask_sqlalchemy (names_flask_sqlalchemy)
+# The bits above the import ones (DB...TASKS, DEPENDS) not looked for: test code where no
+# rule fires in it (tasks._scan), which the index reads only if code outside the tests
+# imports from it (Index._needed): those it does read again in full (Index._read_again).
+UNREAD = 1024
 # What a name imported from a module the index cannot read may carry (Index._left_out).
 ANYTHING = DB | ENGINE | ASYNC | SESSION | CREATE | EXT | TASKS | DEPENDS
 
@@ -170,8 +174,14 @@ def file_facts(data: bytes, configured: FrozenSet[str] = frozenset()) -> FileFac
     return facts_and_tops(data, configured)[0]
 
 
-def facts_and_tops(data: bytes, configured: FrozenSet[str] = frozenset()) -> Tuple[FileFacts, FrozenSet[str]]:
-    """(file_facts, its top_modules), the second from the same reading of the imports."""
+def facts_and_tops(data: bytes, configured: FrozenSet[str] = frozenset(), words: bool = True
+                   ) -> Tuple[FileFacts, FrozenSet[str]]:
+    """(file_facts, its top_modules), the second from the same reading of the imports.
+    `words` False: the file's own words are not looked for (UNREAD), its imports and
+    FLASK are (test code where no rule fires: tasks._scan)."""
+    if not words:
+        bits = UNREAD | (FLASK if names_flask_sqlalchemy(data) else 0)
+        return _facts_with_imports(bits, data, configured)
     # Each group is asked through a word all its members contain: most files hold none,
     # and every `in` is a scan of the whole file.
     bits = 0
@@ -197,6 +207,11 @@ def facts_and_tops(data: bytes, configured: FrozenSet[str] = frozenset()) -> Tup
         bits |= DEPENDS
     if names_flask_sqlalchemy(data, bits & DB):
         bits |= FLASK
+    return _facts_with_imports(bits, data, configured)
+
+
+def _facts_with_imports(bits: int, data: bytes, configured: FrozenSet[str]) -> Tuple[FileFacts, FrozenSet[str]]:
+    """facts_and_tops's answer from the bits of the file's words and its imports."""
     # The same import lines recur across a project's files: each is read once per process.
     memo = _IMPORT_MEMO.get(configured)
     if memo is None:
@@ -817,6 +832,7 @@ class Index:
         self.bits = self._alias_bits(pairs)
         self._tests: FrozenSet[str] = frozenset()  # (_needed) the test code among the files, where no rule fires in it
         self.needed = self._needed()
+        self._read_again(configured)
         self.flask_objects: Set[str] = set()  # session_names: the Flask-SQLAlchemy instances among its objects
         self.flask_providers: Dict[str, Set[str]] = {}
         # Other names of a session class or factory, of an engine factory or of `Depends`
@@ -910,6 +926,24 @@ class Index:
         if not tests:
             return None
         return self._with_imports(path for path in self.facts if path not in tests)
+
+    def _read_again(self, configured: FrozenSet[str]) -> None:
+        """The files that matter whose own words the scan did not look for (UNREAD: test
+        code that code outside the tests imports from), read again in full: their facts
+        and bits as for any other file (their imports, read then, stay)."""
+        for path in (self.needed if self.needed is not None else self.facts):
+            old = self.facts[path]
+            if not old[0] & UNREAD:
+                continue
+            data = self.read(path)
+            if data is None:
+                continue
+            bits = facts_and_tops(data, configured)[0][0] | (old[0] & ~UNREAD)
+            self.facts[path] = FileFacts(bits, old[1], old[2])
+            for local in self.names[path]:
+                if local not in NAME_BITS:
+                    bits |= self.carried.get(local, 0)
+            self.bits[path] = bits | (self.bits[path] & ~UNREAD)
 
     def _with_imports(self, files: Iterable[str]) -> Set[str]:
         """The files and every project file they import, directly or through others

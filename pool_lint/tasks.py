@@ -90,7 +90,11 @@ def _scan(job: Tuple[str, str, str]) -> Scan:
         data = read_regular(path, listed=True)
     except OSError as exc:
         return Scan(None, None, 0, exc.strerror or str(exc))
-    facts, imported = facts_and_tops(data, _CONFIGURED)
+    # In test code where no rule fires (SPEC 3), the file's own words are not looked for
+    # (screen.UNREAD): the index reads them only if code outside the tests imports from it
+    # (Index._read_again). Its imports are read: runtime evidence may stand in a test.
+    test = not _SETTINGS.check_tests and _OPTIONS.screen and bool(root) and is_test_code(path, root)
+    facts, imported = facts_and_tops(data, _CONFIGURED, words=not test)
     ebits = evidence_bits(rel, data, imported) if rel and _SETTINGS.runtime == "auto" else 0
     # The statements the project index will read first (files that make or name a session
     # or an engine), split here, in parallel, rather than there. Not those of test code
@@ -99,8 +103,7 @@ def _scan(job: Tuple[str, str, str]) -> Scan:
     # calls out and names neither is read by the index only if a session source imports
     # it, directly or through others: those another file imports are laid out in the
     # workers after the scan (stages.Deferred), the rest never.
-    statements = layout(data) if facts.bits & (SESSION | ENGINE) and (
-        _SETTINGS.check_tests or not root or not is_test_code(path, root)) else None
+    statements = layout(data) if facts.bits & (SESSION | ENGINE) and not test else None
     tops = _TOPS.get(root)
     # The content hash also tells the analysis whether the bytes it reads are those laid
     # out here (_analyse: their layout spares it tokenizing them again).

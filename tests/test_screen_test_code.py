@@ -122,3 +122,36 @@ def test_test_files_are_the_paths_is_test_code_says():
     assert test_files(paths, root) == {f"{root}/{rel}" for rel in (
         "app/test_views.py", "app/views_test.py", "app/conftest.py", "tests/helpers.py", "tests/unit/deep/module.py",
         "app/test/x.py", "test_top.py", "src/pkg/tests/__init__.py")}
+
+
+def test_the_scan_reads_only_the_imports_of_test_code_and_the_index_reads_the_rest_where_it_matters(tmp_path):
+    """tasks._scan looks for no word of a test file where no rule fires (screen.UNREAD):
+    its imports are read (runtime evidence may stand in a test) and FLASK, nothing else.
+    The index reads again, in full, those that code outside the tests imports from
+    (Index._read_again): their session factory then counts as any other's."""
+    from pool_lint.config import Settings
+    from pool_lint.screen import ENGINE, FLASK, SESSION, UNREAD, facts_and_tops
+    from pool_lint.tasks import RunOptions, _init_worker, _scan, share_tops
+
+    factory = "from flask_sqlalchemy import SQLAlchemy\nfrom sqlalchemy.orm import sessionmaker\n" \
+              "SessionLocal = sessionmaker()\n"
+    full, _ = facts_and_tops(factory.encode())
+    unread, tops = facts_and_tops(factory.encode(), words=False)
+    assert full[0] & SESSION and not full[0] & UNREAD
+    assert unread[0] == UNREAD | FLASK and unread[1] == full[1] and tops == {"flask_sqlalchemy", "sqlalchemy"}
+    _write(tmp_path, {"app/__init__.py": "", "tests/__init__.py": "", "tests/factories.py": factory,
+                      "tests/test_views.py": LONE_TEST, "app/views.py": "from tests.factories import SessionLocal\n",
+                      "app/db.py": "from sqlalchemy import create_engine\nengine = create_engine('postgresql://h/d')\n"})
+    root = str(tmp_path)
+    files = python_files(root)
+    _init_worker(Settings(), RunOptions())
+    share_tops({})
+    scans = {path: _scan((path, path[len(root) + 1:], root)) for path in files}
+    rel = {path[len(root) + 1:]: scan.facts for path, scan in scans.items()}
+    assert rel["tests/factories.py"][0] & UNREAD and rel["tests/test_views.py"][0] & UNREAD
+    assert rel["app/db.py"][0] & ENGINE and not rel["app/db.py"][0] & UNREAD
+    index = Index({path: scan.facts for path, scan in scans.items()}, lambda path: open(path, "rb").read(),
+                  root=root, check_tests=False)
+    factories = str(tmp_path / "tests" / "factories.py")
+    assert factories in index.needed and index.bits[factories] & SESSION and not index.bits[factories] & UNREAD
+    assert index.facts[str(tmp_path / "tests" / "test_views.py")][0] & UNREAD  # (nothing imports it)
