@@ -244,7 +244,6 @@ _NOT_ASKED = object()
 
 
 @lru_cache(maxsize=None)
-@lru_cache(maxsize=None)
 def _root_of_folder(folder: str) -> Path:
     real = _real_folder(folder)
     found = _marked_folder(real)

@@ -78,9 +78,10 @@ TASKS = 64  # concurrency: gather / create_task / ensure_future / TaskGroup
 DEPENDS = 128  # FastAPI's Depends
 STAR = 256  # a star import: any name may have come in
 FLASK = 512  # the text Python reads may name flask_sqlalchemy (names_flask_sqlalchemy)
-# The bits above the import ones (DB...TASKS, DEPENDS) not looked for: test code where no
-# rule fires in it (tasks._scan), which the index reads only if code outside the tests
-# imports from it (Index._needed): those it does read again in full (Index._read_again).
+# The file's own words were not looked for (every bit above but EXT and FLASK, which
+# its imports and FLASK's own check give): test code where no rule fires in it
+# (tasks._scan), which the index reads only if code outside the tests imports from it
+# (Index._needed), and then reads again in full (Index._read_again).
 UNREAD = 1024
 # What a name imported from a module the index cannot read may carry (Index._left_out).
 ANYTHING = DB | ENGINE | ASYNC | SESSION | CREATE | EXT | TASKS | DEPENDS
