@@ -1085,10 +1085,21 @@ class Index:
                 continue
             visited.add(path)
             changed.discard(path)
+            # What this file's questions depend on, from what it imports: the objects, the
+            # makers and the functions that hand one out, the Flask-SQLAlchemy instances it
+            # reaches. Asked again only when one of them grew.
             mentioned = frozenset(self._mentioned(path, objects, providers))
-            if done.get(path) == mentioned:
+            made_seen = frozenset(self._mentioned(path, made_anywhere, self.made)) if made_anywhere else _NOTHING
+            handing_seen = frozenset(self._mentioned(path, self.handing_names, self.handing)) \
+                if self.handing_names else _NOTHING
+            flask_seen = frozenset(self._mentioned(path, self.flask_objects, self.flask_providers)) \
+                if self.flask_objects else _NOTHING
+            key = (mentioned, made_seen, handing_seen, flask_seen)
+            if done.get(path) == key:
                 continue
-            done[path] = mentioned
+            done[path] = key
+            had = (set(self.made.get(path, ())), set(self.handing.get(path, ())), set(self.flask_providers.get(path, ())))
+            known_before = (set(made_anywhere), set(self.handing_names), set(self.flask_objects))
             values, defs = self._parts(path)
             words = carrying + tuple(name.encode() for name in mentioned)
             # New to this file, not to the project: files of one project may define the
@@ -1107,11 +1118,9 @@ class Index:
             functions = [(name, [unit]) for name, unit in defs] + classes
             fresh = words + tuple(name.encode() for name in sorted(own | new_objects))
             known: Tuple[bytes, ...] = ()
-            made = set(self._mentioned(path, made_anywhere, self.made)) if made_anywhere else set()
             makers = carrying + tuple(name.encode() for name in sorted(
-                made | self.made.get(path, set()) | {name for name, _ in values} & new_objects))
-            handing_names = set(self._mentioned(path, self.handing_names, self.handing)) \
-                | self.handing.get(path, set())
+                made_seen | self.made.get(path, set()) | {name for name, _ in values} & new_objects))
+            handing_names = handing_seen | self.handing.get(path, set())
             handing = tuple(name.encode() for name in sorted(handing_names))
             first = True
             while functions and (first or fresh):
@@ -1140,8 +1149,7 @@ class Index:
             if made:  # what can make a session (POL203): module-level values, not functions
                 self.made.setdefault(path, set()).update(made)
                 made_anywhere |= made
-            flask_words = FLASK_DB + tuple(name.encode() for name in self._mentioned(path, self.flask_objects,
-                                                                                   self.flask_providers))
+            flask_words = FLASK_DB + tuple(name.encode() for name in flask_seen)
             flask = {name for name, value in values if name in new_objects and _mentions_in_code(value, flask_words)}
             flask |= unknown
             if self.flask_objects:
@@ -1149,15 +1157,21 @@ class Index:
             if flask:
                 self.flask_objects |= flask
                 self.flask_providers.setdefault(path, set()).update(flask)
-            if new_objects:
-                # Whose `_mentioned` this can change: the importers of a name no file had
-                # made an object yet, and the files importing this one whole or by star.
+            # What this file hands out now that it did not: objects, makers, functions that
+            # hand one out, Flask-SQLAlchemy instances (each a question of its importers).
+            grown = (self.made.get(path, set()) - had[0]) | (self.handing.get(path, set()) - had[1]) \
+                | (self.flask_providers.get(path, set()) - had[2])
+            if new_objects or grown:
+                # Whose questions this can change: the importers of a name that no file
+                # handed out as such yet (by name: `_mentioned` goes by the bare name), and
+                # the files importing this one whole or by star (by what it provides).
                 changed.update(self.file_users.get(path, ()))
-                for name in new_objects - objects:
+                for name in (new_objects - objects) | (made_anywhere - known_before[0]) \
+                        | (self.handing_names - known_before[1]) | (self.flask_objects - known_before[2]):
                     changed.update(self.name_users.get(name, ()))
                 objects |= new_objects
                 providers.setdefault(path, set()).update(new_objects)
-                users = self._users(new_objects, path)
+                users = self._users(new_objects | grown, path)
                 sources |= users
                 # (Queued: a file not asked yet, or asked before and changed since; one
                 # asked already and not changed would be skipped, and is queued again when
@@ -1385,19 +1399,27 @@ class Index:
         return session_units(statements, session_words, makers if creates else (), calls, task_words, flask, classes)
 
 
-def _function_units(statements: List[Statement], wanted: Callable[[bytes], bool]) -> Iterable[Unit]:
-    """The module-level statements (their units) whose text `wanted` accepts, a class's
+def _function_units(statements: List[Statement], wanted: Callable[[Unit], bool]) -> Iterable[Unit]:
+    """The module-level statements (their units) that `wanted` accepts, a class's
     members apart (each asked on its own): a session rule looks inside one function, and
     a method's session and calls are the method's own (the analysis follows no `self.`
     attribute)."""
     for statement in statements:
         unit = statement[0]
-        if wanted(unit[1]):
+        if wanted(unit):
             members = members_of(statement)
             if members is None:
                 yield unit
             else:
-                yield from (member for member in members if wanted(member[1]))
+                yield from (member for member in members if wanted(member))
+
+
+def _in_code(names: List[bytes], unit: Unit, words: FrozenSet[bytes], spelled: Tuple[bytes, ...]) -> bool:
+    """Code.mentions, for a statement whose NAME tokens are `names` (its unit's names,
+    split) and for the words as a set (`spelled`: the same, for its f-strings): one
+    set operation at C speed, where asking each word of the raw text was a Python call
+    each."""
+    return not words.isdisjoint(names) or (bool(unit[3]) and any(_mentions(text, spelled) for text in unit[3]))
 
 
 def session_units(statements: List[Statement], session_words: Tuple[bytes, ...], makers: Tuple[bytes, ...],
@@ -1408,7 +1430,9 @@ def session_units(statements: List[Statement], session_words: Tuple[bytes, ...],
     session maker, or a session word and a task word. Fewer words: fewer statements.
     `flask`: the module reaches a Flask-SQLAlchemy instance, and a call's name is enough.
     In a class of `source_classes` (one with a method that hands out a session), `self`
-    and `cls` are session words too (`with self.session() as s`)."""
+    and `cls` are session words too (`with self.session() as s`). A statement whose code
+    (its NAME tokens and f-strings: Code) names none of the words is passed over: every
+    finding below needs its code to name them."""
     found: Tuple[List[Tuple[int, int]], ...] = ([], [], [])
     if source_classes:
         own = session_words + (b"self", b"cls")
@@ -1417,21 +1441,25 @@ def session_units(statements: List[Statement], session_words: Tuple[bytes, ...],
         parts = [session_units(plain, session_words, makers, calls, task_words, flask),
                  session_units(classes, own, makers, calls, task_words, flask)]
         return tuple(tuple(sorted(a + b)) for a, b in zip(*parts))
-    named = lambda text: _mentions(text, session_words) or (makers and _mentions(text, makers)) \
-        or (flask and _mentions(text, calls))  # noqa: E731
+    sessions, making, calling, tasking = (frozenset(words) for words in (session_words, makers, calls, task_words))
+
+    def named(unit: Unit) -> bool:
+        names = unit[2].split()
+        return _in_code(names, unit, sessions, session_words) or bool(makers) and _in_code(
+            names, unit, making, makers) or flask and _in_code(names, unit, calling, calls)
+
     for unit in _function_units(statements, named):
-        text = unit[1]
-        code = Code(unit)
+        names = unit[2].split()
         span = (unit[0], last_line(unit))
-        # The raw text is asked first: it can only name a word more often than the code.
-        calls_named = bool(calls) and _mentions(text, calls)
-        tasks_named = bool(task_words) and _mentions(text, task_words)
-        has_session = (calls_named or tasks_named) and (code.mentions(session_words) or flask)
-        if calls_named and has_session and code.mentions(calls):
+        calls_named = bool(calls) and _in_code(names, unit, calling, calls)
+        tasks_named = bool(task_words) and _in_code(names, unit, tasking, task_words)
+        has_session = (calls_named or tasks_named) and (flask or _in_code(names, unit, sessions, session_words))
+        if calls_named and has_session:
             found[0].append(span)
-        if makers and _named_where_made(text, makers) and code.mentions(makers):
+        # (POL203: a maker named other than right after `with`, `:` or `->`, in the raw text.)
+        if makers and _in_code(names, unit, making, makers) and _named_where_made(unit[1], makers):
             found[1].append(span)
-        if tasks_named and has_session and code.mentions(task_words):
+        if tasks_named and has_session:
             found[2].append(span)
     return tuple(tuple(ranges) for ranges in found)
 
