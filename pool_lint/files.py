@@ -119,9 +119,14 @@ def read_regular(path, limit: int = MAX_BYTES, follow: bool = True, listed: bool
         while left > 0:
             asked = min(left, max(st.st_size + 1, 65536))
             chunk = os.read(fd, asked)
+            if not chunk:
+                break
             chunks.append(chunk)
             left -= len(chunk)
-            if len(chunk) < asked:  # a regular file reads short only at its end
+            # Short of what was asked, with the size the open file's stat gave: its end (no
+            # read() more to learn it). A read short before the end (FUSE, a file that
+            # grows or shrinks meanwhile) goes on to an empty read, as before.
+            if len(chunk) < asked and limit + 1 - left == st.st_size:
                 break
     finally:
         os.close(fd)

@@ -377,6 +377,7 @@ def _mentions(text: bytes, words: Iterable[bytes], noise: Optional[Callable[[int
 
 
 _NOTHING: FrozenSet[str] = frozenset()
+_NO_MODULES: Dict[str, Set[str]] = {}
 
 
 def _used_beyond_imports(data: bytes, facts: FileFacts, words: Iterable[bytes]) -> bool:
@@ -829,6 +830,7 @@ class Index:
             for files in (*modules.values(), stars):
                 for target in files:
                     self.file_users.setdefault(target, set()).add(path)
+        self._module_reexports()
         self._left_out(finder, left_out_keys(self.root, left_out))
         self.bits = self._alias_bits(pairs)
         self._tests: FrozenSet[str] = frozenset()  # (_needed) the test code among the files, where no rule fires in it
@@ -844,6 +846,40 @@ class Index:
                                      if bits & (SESSION | ENGINE | DEPENDS) and name not in NAME_BITS))
         self.task_carrying = tuple(sorted(name.encode() for name, bits in self.carried.items()
                                           if bits & TASKS and name not in NAME_BITS))
+
+    # -- modules bound by name in other modules -----------------------------------------------
+    def _module_reexports(self) -> None:
+        """A module bound by name in another module (`from lib import base` in
+        lib/factories.py) is that module wherever it is imported from there (`from
+        lib.factories import base`, or a star import of lib/factories.py): the importer
+        reaches its attributes (`base.SessionLocal()`) as if it imported it itself, so it
+        takes it whole (`modules`, `file_users`), through any chain of such bindings."""
+        queue = [path for path in self.facts if self.names[path] or self.stars[path]]
+        while queue:
+            path = queue.pop()
+            added = False
+            for local, name in self.names[path].items():
+                for source in self.name_files[path].get(local, ()):
+                    files = self.modules.get(source, _NO_MODULES).get(name)
+                    if files:
+                        added |= self._bind_module(path, local, files)
+            for source in self.stars[path]:
+                for local, files in self.modules.get(source, _NO_MODULES).items():
+                    added |= self._bind_module(path, local, files)
+            if added:  # (what binds it by name or by star from this file binds it too)
+                queue += self.importers.get(path, ())
+
+    def _bind_module(self, path: str, local: str, files: Set[str]) -> bool:
+        """`path` takes `files` whole under `local`; has it taken one more?"""
+        modules = self.modules[path]
+        new = files - modules.get(local, _NOTHING)
+        if not new:
+            return False
+        self.modules[path] = modules = {**modules, local: modules.get(local, set()) | new}  # (the scan's own dict stays)
+        for target in new:
+            self.file_users.setdefault(target, set()).add(path)
+            self.importers.setdefault(target, set()).add(path)
+        return True
 
     # -- what the walk left out ---------------------------------------------------------------
     def _left_out(self, finder: "ModuleFinder", keys: FrozenSet[str]) -> None:
@@ -1444,9 +1480,11 @@ def session_units(statements: List[Statement], session_words: Tuple[bytes, ...],
     sessions, making, calling, tasking = (frozenset(words) for words in (session_words, makers, calls, task_words))
 
     def named(unit: Unit) -> bool:
+        # (Under `flask` a session is at hand anywhere: a call's or a task's name is enough.)
         names = unit[2].split()
         return _in_code(names, unit, sessions, session_words) or bool(makers) and _in_code(
-            names, unit, making, makers) or flask and _in_code(names, unit, calling, calls)
+            names, unit, making, makers) or flask and (_in_code(names, unit, calling, calls) or bool(
+                task_words) and _in_code(names, unit, tasking, task_words))
 
     for unit in _function_units(statements, named):
         names = unit[2].split()

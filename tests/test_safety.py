@@ -363,3 +363,19 @@ def test_write_fixes_never_writes_through_a_link_that_appeared_after_the_read(tm
     errors = write_fixes(results, targets)
     assert [e.split(":")[0] for e in errors] == ["plain.py", "link.py"]
     assert outside.read_text() == NAIVE and os.path.islink(plain) and os.path.islink(link)
+
+
+def test_read_regular_goes_on_after_a_read_short_of_the_end(tmp_path, monkeypatch):
+    """A read() may return less than asked before the end (FUSE with direct I/O, a file
+    that changes meanwhile): read_regular stops at a short read only where it has the
+    size the open file's stat gave, else it reads on to an empty read."""
+    from pool_lint import files
+    from pool_lint.files import read_regular
+
+    path = tmp_path / "x.py"
+    data = b"x = 1\n" * 5000
+    path.write_bytes(data)
+    real_read = os.read
+    monkeypatch.setattr(files.os, "read", lambda fd, size: real_read(fd, min(size, 1000)))
+    assert read_regular(path) == data
+    assert read_regular(path, listed=True) == data
