@@ -323,16 +323,20 @@ class Code:
     its NAME tokens, and its f-strings (whose fields are code: `f"{client.get(url)}"`
     calls out). A word in a plain string or a comment is not."""
 
-    __slots__ = ("names", "fstrings")
+    __slots__ = ("names", "fstrings", "_split")
 
     def __init__(self, unit: Unit):
         self.names, self.fstrings = unit[2], unit[3]
+        self._split: Optional[List[bytes]] = None  # the names, one by one (made when first asked)
 
     def mentions(self, words: Iterable[bytes]) -> bool:
-        """Does the code name one of the words as a whole name?"""
-        names = self.names  # b" name name ... "
-        return any(b" " + word + b" " in names for word in words) or \
-            any(_mentions(text, words) for text in self.fstrings)
+        """Does the code name one of the words as a whole name? (`words` may be a
+        frozenset made once for many statements: one set operation at C speed.)"""
+        if self._split is None:
+            self._split = self.names.split()  # (b" name name ... ": identifiers hold no space)
+        found = words if type(words) is frozenset else frozenset(words)
+        return not found.isdisjoint(self._split) or (bool(self.fstrings) and any(
+            _mentions(text, found) for text in self.fstrings))
 
     def contains(self, words: Iterable[bytes]) -> bool:
         """Does the code hold one of the words, inside a longer name or not? (No word
@@ -1450,14 +1454,6 @@ def _function_units(statements: List[Statement], wanted: Callable[[Unit], bool])
                 yield from (member for member in members if wanted(member))
 
 
-def _in_code(names: List[bytes], unit: Unit, words: FrozenSet[bytes], spelled: Tuple[bytes, ...]) -> bool:
-    """Code.mentions, for a statement whose NAME tokens are `names` (its unit's names,
-    split) and for the words as a set (`spelled`: the same, for its f-strings): one
-    set operation at C speed, where asking each word of the raw text was a Python call
-    each."""
-    return not words.isdisjoint(names) or (bool(unit[3]) and any(_mentions(text, spelled) for text in unit[3]))
-
-
 def session_units(statements: List[Statement], session_words: Tuple[bytes, ...], makers: Tuple[bytes, ...],
                   calls: Tuple[bytes, ...], task_words: Tuple[bytes, ...], flask: bool = False,
                   source_classes: FrozenSet[str] = frozenset()) -> Tuple[Tuple[Tuple[int, int], ...], ...]:
@@ -1481,21 +1477,20 @@ def session_units(statements: List[Statement], session_words: Tuple[bytes, ...],
 
     def named(unit: Unit) -> bool:
         # (Under `flask` a session is at hand anywhere: a call's or a task's name is enough.)
-        names = unit[2].split()
-        return _in_code(names, unit, sessions, session_words) or bool(makers) and _in_code(
-            names, unit, making, makers) or flask and (_in_code(names, unit, calling, calls) or bool(
-                task_words) and _in_code(names, unit, tasking, task_words))
+        code = Code(unit)
+        return code.mentions(sessions) or bool(makers) and code.mentions(making) or flask and (
+            code.mentions(calling) or bool(task_words) and code.mentions(tasking))
 
     for unit in _function_units(statements, named):
-        names = unit[2].split()
+        code = Code(unit)
         span = (unit[0], last_line(unit))
-        calls_named = bool(calls) and _in_code(names, unit, calling, calls)
-        tasks_named = bool(task_words) and _in_code(names, unit, tasking, task_words)
-        has_session = (calls_named or tasks_named) and (flask or _in_code(names, unit, sessions, session_words))
+        calls_named = bool(calls) and code.mentions(calling)
+        tasks_named = bool(task_words) and code.mentions(tasking)
+        has_session = (calls_named or tasks_named) and (flask or code.mentions(sessions))
         if calls_named and has_session:
             found[0].append(span)
         # (POL203: a maker named other than right after `with`, `:` or `->`, in the raw text.)
-        if makers and _in_code(names, unit, making, makers) and _named_where_made(unit[1], makers):
+        if makers and code.mentions(making) and _named_where_made(unit[1], makers):
             found[1].append(span)
         if tasks_named and has_session:
             found[2].append(span)
