@@ -326,8 +326,9 @@ def _display(argument: str, rel: str) -> str:
 Listing = Dict[str, Optional[list]]
 
 
-# The folders the current run's walk listed, for a reading that is not handed them (POL112's
-# deployment, read in a worker forked during the run): remember_listing sets it.
+# The folders the current run's walk listed: what `entries_of` goes by where it is handed
+# no listing (a reading of the run that is not handed one, in this process or in a worker
+# forked during the run: POL112's deployment, the runtime's files). remember_listing sets it.
 _RUN_LISTING: List[Optional[Listing]] = [None]
 
 
@@ -336,12 +337,11 @@ def remember_listing(listing: Optional[Listing]) -> None:
     _RUN_LISTING[0] = listing
 
 
-def run_listing() -> Optional[Listing]:
-    return _RUN_LISTING[0]
-
-
 def entries_of(folder: str, listing: Optional[Listing] = None) -> Optional[list]:
-    """The entries of a folder (absolute path), from `listing` when it has them."""
+    """The entries of a folder (absolute path), from `listing` (by default the current
+    run's: remember_listing) when it has them."""
+    if listing is None:
+        listing = _RUN_LISTING[0]
     if listing is not None and folder in listing:
         return listing[folder]
     try:

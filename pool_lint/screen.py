@@ -981,10 +981,7 @@ class Index:
                 continue
             bits = facts_and_tops(data, configured)[0][0] | (old[0] & ~UNREAD)
             self.facts[path] = FileFacts(bits, old[1], old[2])
-            for local in self.names[path]:
-                if local not in NAME_BITS:
-                    bits |= self.carried.get(local, 0)
-            self.bits[path] = bits | (self.bits[path] & ~UNREAD)
+            self.bits[path] = self._with_carried(path, bits) | (self.bits[path] & ~UNREAD)
 
     def _with_imports(self, files: Iterable[str]) -> Set[str]:
         """The files and every project file they import, directly or through others
@@ -1015,16 +1012,18 @@ class Index:
                     carried[alias] = carried.get(alias, 0) | bits
                     changed = True
         self.carried = carried
-        out = {}
-        for path, f in self.facts.items():
-            own = f.bits
-            for local, name in self.names[path].items():
-                if local not in NAME_BITS:
-                    own |= carried.get(local, 0)
-            out[path] = own
+        out = {path: self._with_carried(path, f.bits) for path, f in self.facts.items()}
         for path in (*self.unknown, *self.wild):
             out[path] |= ANYTHING
         return out
+
+    def _with_carried(self, path: str, bits: int) -> int:
+        """A file's bits with those its names imported under another name carry."""
+        carried = self.carried
+        for local in self.names[path]:
+            if local not in NAME_BITS:
+                bits |= carried.get(local, 0)
+        return bits
 
     # -- names through which the project hands out sessions, engines, clients, calls --------
     def _parts(self, path: str):

@@ -26,7 +26,7 @@ import shlex
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from ..config import DEFAULT_EXCLUDES
-from ..files import entries_mark_root, entries_of, holds_package_init, read_text_or_none, run_listing
+from ..files import entries_mark_root, entries_of, holds_package_init, read_text_or_none
 from .downgrade import parse as parse_text
 
 try:  # CPython's own module: hashlib would load OpenSSL first (a few ms in every process)
@@ -163,11 +163,11 @@ def read_deployment(root, listing=None, budget_only: bool = False) -> Deployment
         if budget_only:
             if real in _NO_LIMIT_FILES:
                 return EMPTY
-            files = deployment_files(real, listing if listing is not None else run_listing())
+            files = deployment_files(real, listing)
             if not any(kind in ("compose", "yaml") for kind, _, _ in files):
                 _NO_LIMIT_FILES.add(real)
                 return EMPTY
-        found = _MEMO[real] = _read_deployment(real, listing if listing is not None else run_listing())
+        found = _MEMO[real] = _read_deployment(real, listing)
     return found
 
 
