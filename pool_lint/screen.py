@@ -799,6 +799,7 @@ class Index:
         self.root = root if root is not None else os.path.commonpath(list(facts)) if facts else ""
         self._read: Dict[str, tuple] = dict(parts or {})  # module_level, per file
         self._split: Dict[str, Optional[List[Statement]]] = dict(statements or {})  # statements.layout, per file
+        self.laid_out: Dict[str, bytes] = {}  # the bytes of the files laid out here (_lay_out)
         # Layouts made elsewhere meanwhile (stages.Deferred: `paths`, and `take()` waits
         # for them), taken when one of them is first asked for.
         self._deferred = deferred
@@ -1048,8 +1049,22 @@ class Index:
         if it cannot be read, decoded or tokenized."""
         if path not in self._split and not self._undefer(path):
             data = self.read(path)
-            self._split[path] = layout(data) if data is not None else None
+            self._split[path] = self._lay_out(path, data)
         return self._split[path]
+
+    def _lay_out(self, path: str, data: Optional[bytes]) -> Optional[List[Statement]]:
+        """statements.layout of a file's bytes, read here (None if unread); the bytes
+        are kept (`laid_out`)."""
+        if data is None:
+            return None
+        self.laid_out[path] = data
+        return layout(data)
+
+    def layout_of(self, path: str) -> Optional[Tuple[bytes, List[Statement]]]:
+        """(the bytes, their layout) of a file the index laid out itself, or None: the
+        analysis of the file need not tokenize them again (stages.index_root)."""
+        data, statements = self.laid_out.get(path), self._split.get(path)
+        return (data, statements) if data is not None and statements is not None else None
 
     def _undefer(self, path: str) -> bool:
         """Is `path` among the layouts made elsewhere (`deferred`)? Then all of them are
@@ -1267,7 +1282,7 @@ class Index:
                 if data is not None and not _used_beyond_imports(data, self.facts[path], fresh):
                     continue  # no statement of it names one: no need to split it
                 if path not in self._split:
-                    self._split[path] = layout(data) if data is not None else None
+                    self._split[path] = self._lay_out(path, data)
             values, defs = self._parts(path)
             found = providers.get(path, set())
             new_names: Set[str] = set()

@@ -209,16 +209,20 @@ class RootIndex(NamedTuple):
 
     plans: Dict[str, Plan]
     engines: bool
+    # Per kept file that the index laid out itself (the scan did not): (its content hash,
+    # statements.heads), which spare its analysis tokenizing it again (Analyses._known).
+    layouts: Dict[str, tuple] = {}
 
 
 def index_root(root, paths: list, scanned: Scanned, families: FrozenSet[str], settings: Settings,
                options: RunOptions, cache: Optional[Cache],
-               on_final: Optional[Callable[[str, Plan], None]] = None,
+               on_final: Optional[Callable[[str, Plan, Optional[tuple]], None]] = None,
                left_out: Optional[list] = None, listing: Optional[Listing] = None,
                deferred: Optional["Deferred"] = None) -> RootIndex:
     """Stage 3, for one root: its project index (remembered in the cache while no file
-    of the root changes). `on_final(path, plan)` is told of each file whose plan the
-    index has made final while it works on the others. Without the screen, every file
+    of the root changes). `on_final(path, plan, layout)` is told of each file whose plan
+    the index has made final while it works on the others (`layout`: as in
+    RootIndex.layouts, or None). Without the screen, every file
     is kept with every rule everywhere. `left_out`: the entries the root's walk left out
     (runtime.python_files), for `flask_free` (None: it is not known, so not free).
     `deferred`: the layouts the workers make meanwhile (Deferred)."""
@@ -237,19 +241,35 @@ def index_root(root, paths: list, scanned: Scanned, families: FrozenSet[str], se
         known = cache.root_index(str(root), key)
     if known is not None:  # (kept files, engines, their plans)
         return RootIndex(dict(known[2]), known[1])
-    tell = (lambda path, hint: on_final(path, Plan(*hint, flask=flask))) if on_final is not None else None
+
+    def laid(path: str, plan: Plan) -> Optional[tuple]:
+        """(content hash, heads) of a file the index laid out itself, or None (as where
+        its plan parses it whole)."""
+        found = index.layout_of(path) if scans[path].statements is None and plan.parsed_whole() is not None \
+            else None
+        return (digest(found[0]), heads(found[1])) if found is not None else None
+
+    def tell(path: str, hint: tuple) -> None:
+        plan = Plan(*hint, flask=flask)
+        on_final(path, plan, laid(path, plan))
+
     index = Index(facts, read_or_none, families, str(root), external_words(settings.external_calls), settings.check_tests,
                   {p: scans[p].statements for p in paths if scans[p].statements is not None},
                   scanned.finders[str(root)].tops if str(root) in scanned.finders else None,
                   {p: scans[p].imports for p in paths if scans[p].imports is not None},
                   {p: scans[p].parts for p in paths if scans[p].parts is not None},
                   scanned.finders.get(str(root)), scanned.resolved, beyond, deferred)
-    chosen = index.select(tell)
+    chosen = index.select(tell if on_final is not None else None)
     plans = {p: index.plan(p)._replace(flask=flask) for p in chosen}
     engines = index.may_build_engines(chosen)
     if key is not None:
         cache.update_root_index(str(root), key, chosen, engines, plans)
-    return RootIndex(plans, engines)
+    layouts = {}
+    for path in chosen:
+        found = laid(path, plans[path])
+        if found is not None:
+            layouts[path] = found
+    return RootIndex(plans, engines, layouts)
 
 
 # How far flask_free looks beyond the files of a root's walk (in folder entries, and in
@@ -379,6 +399,7 @@ class Analyses:
         self.batches: list = []  # (targets, a call that waits for their results)
         self.ready: List[Target] = []  # files whose plan is final, not sent yet
         self.plans: Dict[str, Plan] = {}
+        self.laid: Dict[str, tuple] = {}  # RootIndex.layouts, of every root indexed
         # The workers load the checker while this process makes the index.
         if scanned.load_checker:
             workers.warm_up()
@@ -397,10 +418,12 @@ class Analyses:
         indexed = sum(1 for found in self.scans.values() if found.facts is not None and found.facts[0] & (SESSION | ENGINE))
         self._send([(t, plan) for t, plan in chosen if self._pending(t, plan)], indexed)
 
-    def final(self, path: str, plan: Plan) -> None:
+    def final(self, path: str, plan: Plan, known: Optional[tuple] = None) -> None:
         """A file whose plan the index has made final: analysed at once, a few at a
         time, unless the engine rules may fire there (they need the root's runtime
-        verdict, made after the index)."""
+        verdict, made after the index). `known`: RootIndex.layouts's entry of it."""
+        if known is not None:
+            self.laid[path] = known
         t = self.layout.target_at.get(path)
         if t is None or plan.engine or path in self.settled:
             return
@@ -415,6 +438,7 @@ class Analyses:
         """A root's index is made: its verdict if an engine can be built there (or the
         runtime is configured), then its kept files not sent yet."""
         self.plans.update(found.plans)
+        self.laid.update(found.layouts)
         if found.engines or self.settings.runtime != "auto":
             self.verdict(root)
         self._flush()
@@ -517,11 +541,14 @@ class Analyses:
                     pinned=settlers)))
 
     def _known(self, path: str, plan: Plan):
-        """(content hash, statements.heads) of a file the scan laid out, for its lazy parse
-        (tasks._analyse), or None (no layout, or a plan that parses the file whole)."""
-        found = self.scans[path]
-        if found.statements is None or found.content is None or plan.parsed_whole() is None:
+        """(content hash, statements.heads) of a file the scan or the index laid out, for
+        its lazy parse (tasks._analyse), or None (no layout, or a plan that parses the file
+        whole)."""
+        if plan.parsed_whole() is None:
             return None
+        found = self.scans[path]
+        if found.statements is None or found.content is None:
+            return self.laid.get(path)
         return found.content, heads(found.statements)
 
 

@@ -17,8 +17,9 @@ from .cache import digest
 from .config import Settings
 from .files import project_root, read_or_none, read_regular
 from .findings import FileResult, unreadable
+from .analysis.roles import is_test_relative
 from .analysis.runtime import evidence_bits
-from .screen import (ENGINE, SESSION, FileFacts, external_words, facts_and_tops, is_test_code, module_level,
+from .screen import (ENGINE, SESSION, FileFacts, external_words, facts_and_tops, module_level,
                      project_imports)
 from .analysis.statements import layout
 
@@ -83,17 +84,25 @@ def _scan(job: Tuple[str, str, str]) -> Scan:
     """Stage 2, for one file: read, hash, screen, runtime evidence; and, here in
     parallel, what the project index would work out first: the imports that may load a
     project file and, for the files it reads first, their module-level statements."""
+    return scan_of(_plain_scan(job))
+
+
+def _plain_scan(job: Tuple[str, str, str]) -> tuple:
+    """_scan's Scan as a plain tuple, its facts too (scan_of makes the Scan of it): ten
+    thousand of them cross a pipe, and a tuple of a class of its own costs a Python call
+    each way."""
     path, rel, root = job
     try:
         # A regular file of at most files.MAX_BYTES, never blocking (every path of the scan
         # is one the discovery saw as a regular file: its look before the open is made).
         data = read_regular(path, listed=True)
     except OSError as exc:
-        return Scan(None, None, 0, exc.strerror or str(exc))
+        return (None, None, 0, exc.strerror or str(exc), 0, None, None, None)
     # In test code where no rule fires (SPEC 3), the file's own words are not looked for
     # (screen.UNREAD): the index reads them only if code outside the tests imports from it
     # (Index._read_again). Its imports are read: runtime evidence may stand in a test.
-    test = not _SETTINGS.check_tests and _OPTIONS.screen and bool(root) and is_test_code(path, root)
+    # (screen.is_test_code of the path: `rel` is its path below `root`.)
+    test = not _SETTINGS.check_tests and _OPTIONS.screen and bool(root) and is_test_relative(rel)
     facts, imported = facts_and_tops(data, _CONFIGURED, words=not test)
     ebits = evidence_bits(rel, data, imported) if rel and _SETTINGS.runtime == "auto" else 0
     # The statements the project index will read first (files that make or name a session
@@ -107,10 +116,9 @@ def _scan(job: Tuple[str, str, str]) -> Scan:
     tops = _TOPS.get(root)
     # The content hash also tells the analysis whether the bytes it reads are those laid
     # out here (_analyse: their layout spares it tokenizing them again).
-    return Scan(digest(data) if _OPTIONS.use_cache or statements is not None else None, facts, ebits,
-                size=len(data),
-                statements=statements, imports=project_imports(facts, tops) if tops is not None else None,
-                parts=module_level(statements) if statements is not None else None)
+    return (digest(data) if _OPTIONS.use_cache or statements is not None else None, tuple(facts), ebits, None,
+            len(data), statements, module_level(statements) if statements is not None else None,
+            project_imports(facts, tops) if tops is not None else None)
 
 
 # Per project root of the run, the names an absolute import can reach a project file by
@@ -193,19 +201,12 @@ def _layout_chunk(paths) -> list:
 
 
 def _scan_chunk(jobs):
-    """_scan of each job, as plain tuples (plain_scan): ten thousand of them cross a pipe,
-    and a tuple of a class of its own costs a Python call each way."""
-    return [plain_scan(_scan(job)) for job in jobs]
-
-
-def plain_scan(scan: Scan) -> tuple:
-    """A Scan as a plain tuple, its facts too (scan_of makes it again)."""
-    facts = scan[1]
-    return (scan[0], tuple(facts) if facts is not None else None) + scan[2:]
+    """_scan of each job, as plain tuples (_plain_scan)."""
+    return [_plain_scan(job) for job in jobs]
 
 
 def scan_of(plain: tuple) -> Scan:
-    """The Scan of plain_scan's tuple."""
+    """The Scan of _plain_scan's tuple."""
     facts = plain[1]
     return tuple.__new__(Scan, (plain[0], tuple.__new__(FileFacts, facts) if facts is not None else None) + plain[2:])
 

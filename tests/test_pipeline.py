@@ -394,6 +394,43 @@ def test_the_analysis_uses_the_scan_s_layout_only_for_the_bytes_laid_out(project
     assert known.findings == fresh.findings == stale.findings
 
 
+def test_the_analysis_uses_the_index_s_own_layout_of_a_kept_file(tmp_path):
+    """A kept file the scan did not lay out (it names no session or engine: here a route
+    that takes one through `Depends`), but the index did, goes to the analysis with the
+    heads of that layout and the content hash of the bytes laid out (stages.RootIndex
+    .layouts, and Analyses.final for a file made final while the index works): in one
+    process and with workers. The findings are those of --no-screen."""
+    from conftest import SERVER_PROJECT, write_tree
+    from pool_lint.analysis.statements import heads, layout
+    from pool_lint.cache import digest
+    from pool_lint.config import Settings
+    from pool_lint.files import discover
+    from pool_lint.runner import RunOptions, run
+
+    route = ("import httpx\nfrom fastapi import Depends\nfrom app.db import get_db\n\n\n"
+             "async def pay(db=Depends(get_db)):\n    await db.execute('SELECT 1')\n"
+             "    async with httpx.AsyncClient() as client:\n        await client.post('https://x')\n")
+    files = {"app/__init__.py": "", "app/routes.py": route,
+             "app/db.py": ("from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine\n"
+                           "engine = create_async_engine('postgresql+asyncpg://h/db', pool_pre_ping=True)\n"
+                           "Maker = async_sessionmaker(engine)\n\n\n"
+                           "async def get_db():\n    async with Maker() as session:\n        yield session\n")}
+    files.update({f"app/part_{i}.py": f"VALUE = {i}\n" for i in range(60)})  # enough files for workers
+    write_tree(tmp_path, files, SERVER_PROJECT)
+    settings = Settings()
+    targets, _ = discover([str(tmp_path)], settings)
+    path = str(tmp_path / "app" / "routes.py")
+    expected = (digest(route.encode()), heads(layout(route.encode())))
+    for jobs in (1, 2):
+        kept: list = []
+        result = run(targets, settings, RunOptions(jobs=jobs, use_cache=False), keep=kept)
+        scanned, analyses = kept[1], kept[2]
+        assert scanned.scans[path].statements is None
+        assert analyses.laid == {path: expected}
+        assert [f.code for f in result.findings if f.filename.endswith("routes.py")] == ["POL201"]
+    assert findings(tmp_path, "--no-cache", "--jobs", "2") == findings(tmp_path, "--no-cache", "--no-screen")
+
+
 def test_the_workers_lay_out_what_calls_out_and_is_imported(tmp_path):
     """A file that calls out and names no session or engine is not laid out by the scan
     (tasks._scan): the workers lay it out after the scan only if another file imports it
