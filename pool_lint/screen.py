@@ -83,6 +83,7 @@ FLASK = 512  # the text Python reads may name flask_sqlalchemy (names_flask_sqla
 # (tasks._scan), which the index reads only if code outside the tests imports from it
 # (Index._needed), and then reads again in full (Index._read_again).
 UNREAD = 1024
+PLAIN = 2048  # the bytes are their own text: ASCII, no encoding cookie (plain_text)
 # What a name imported from a module the index cannot read may carry (Index._left_out).
 ANYTHING = DB | ENGINE | ASYNC | SESSION | CREATE | EXT | TASKS | DEPENDS
 
@@ -208,7 +209,34 @@ def facts_and_tops(data: bytes, configured: FrozenSet[str] = frozenset(), words:
         bits |= DEPENDS
     if names_flask_sqlalchemy(data, bits & DB):
         bits |= FLASK
+    if plain_text(data):
+        bits |= PLAIN
     return _facts_with_imports(bits, data, configured)
+
+
+def plain_text(data: bytes) -> bool:
+    """Are the bytes their own text, as Python reads them: ASCII, with no encoding
+    cookie in the first two lines (a name spelled otherwise, `ｓqlalchemy`, an escape of
+    another encoding, cannot stand in them)?"""
+    end = data.find(b"\n", data.find(b"\n") + 1)  # the cookie's two lines end there
+    return data.isascii() and data.find(b"coding", 0, end if end >= 0 else len(data)) < 0
+
+
+# The bits of a file's session words (a session class or factory named, called, async).
+SESSION_BITS = SESSION | ASYNC | CREATE
+
+
+def closed_off(bits: int, imports: str, candidates) -> bool:
+    """Can none of a file's session words name an SQLAlchemy session? So where its text
+    is its bytes (PLAIN), names neither sqlalchemy nor sqlmodel nor flask_sqlalchemy, has
+    no star import (`imports`: FileFacts' entries, joined) and no import that may load a
+    project file (`candidates`: project_imports's, for this run's project). The analysis
+    knows a session by its qualified name (analysis/sessions.py): a class or factory of
+    the library or of Flask-SQLAlchemy, or project code that hands one out; such a file
+    reaches none of them, so its `requests.Session()` or `aiohttp.ClientSession` names
+    something else. (An import that may load a file the walk left out is no candidate:
+    the index gives such a file every bit, Index._left_out.)"""
+    return bool(bits & PLAIN) and not bits & (DB | FLASK) and not candidates and "|*|" not in imports
 
 
 def _facts_with_imports(bits: int, data: bytes, configured: FrozenSet[str]) -> Tuple[FileFacts, FrozenSet[str]]:
@@ -819,10 +847,13 @@ class Index:
         self.importers: Dict[str, Set[str]] = {}  # per file: the files that import from it
         self.file_users: Dict[str, Set[str]] = {}
         pairs: List[Tuple[str, str]] = []
+        self._unlinked: Set[str] = set()  # the files no import of which may load a project file
         for path, f in facts.items():
             found = imports.get(path)
             candidates, renamed = found if found is not None else project_imports(f, finder.tops)
             pairs += renamed
+            if not candidates:
+                self._unlinked.add(path)
             known = resolved.get(path)
             names, modules, stars, name_files = known if known is not None else finder.resolve(path, candidates)
             self.names[path], self.modules[path], self.stars[path] = names, modules, stars
@@ -1019,11 +1050,14 @@ class Index:
         return out
 
     def _with_carried(self, path: str, bits: int) -> int:
-        """A file's bits with those its names imported under another name carry."""
+        """A file's bits with those its names imported under another name carry, less
+        its session words' where they can name no SQLAlchemy session (closed_off)."""
         carried = self.carried
         for local in self.names[path]:
             if local not in NAME_BITS:
                 bits |= carried.get(local, 0)
+        if bits & SESSION_BITS and path in self._unlinked and closed_off(bits, self.facts[path][1], ()):
+            bits &= ~SESSION_BITS
         return bits
 
     # -- names through which the project hands out sessions, engines, clients, calls --------

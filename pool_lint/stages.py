@@ -176,8 +176,9 @@ def plans_before(layout: Layout, scanned: Scanned, families: FrozenSet[str],
 
 class Deferred:
     """Layouts the index may ask for, made in the workers while the index starts: the
-    scan lays out a file that calls out and names no session or engine (tasks._scan)
-    only here, and only if another file imports it (the index reads one only if a
+    scan lays out a file that calls out and names no session or engine (or only session
+    words that can name no SQLAlchemy session: screen.closed_off) (tasks._scan) only
+    here, and only if another file imports it (the index reads one only if a
     session source imports it, directly or through others). Without forked workers,
     nothing is made ahead: the index lays out what it asks for."""
 
@@ -189,8 +190,7 @@ class Deferred:
                 imported.update(files)
         scans = scanned.scans
         self.paths = frozenset(p for p in imported if p in scans and scans[p].statements is None
-                               and scans[p].facts is not None and scans[p].facts.bits & EXT
-                               and not scans[p].facts.bits & (SESSION | ENGINE))
+                               and scans[p].facts is not None and scans[p].facts.bits & EXT)
         order = sorted(self.paths)
         self._order = order
         self._collect = workers.start(_layout_chunk, order) if order and workers.forked() else None

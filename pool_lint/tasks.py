@@ -19,7 +19,7 @@ from .files import project_root, read_or_none, read_regular
 from .findings import FileResult, unreadable
 from .analysis.roles import is_test_relative
 from .analysis.runtime import evidence_bits
-from .screen import (ENGINE, SESSION, FileFacts, external_words, facts_and_tops, module_level,
+from .screen import (ENGINE, SESSION, FileFacts, closed_off, external_words, facts_and_tops, module_level,
                      project_imports)
 from .analysis.statements import layout
 
@@ -112,13 +112,17 @@ def _plain_scan(job: Tuple[str, str, str]) -> tuple:
     # calls out and names neither is read by the index only if a session source imports
     # it, directly or through others: those another file imports are laid out in the
     # workers after the scan (stages.Deferred), the rest never.
-    statements = layout(data) if facts.bits & (SESSION | ENGINE) and not test else None
+    # Nor those whose session words can name no SQLAlchemy session (screen.closed_off:
+    # the index takes them as naming none).
     tops = _TOPS.get(root)
+    imports = project_imports(facts, tops) if tops is not None else None
+    bits = facts[0]
+    statements = layout(data) if not test and (bits & ENGINE or bits & SESSION and not (
+        imports is not None and closed_off(bits, facts[1], imports[0]))) else None
     # The content hash also tells the analysis whether the bytes it reads are those laid
     # out here (_analyse: their layout spares it tokenizing them again).
     return (digest(data) if _OPTIONS.use_cache or statements is not None else None, tuple(facts), ebits, None,
-            len(data), statements, module_level(statements) if statements is not None else None,
-            project_imports(facts, tops) if tops is not None else None)
+            len(data), statements, module_level(statements) if statements is not None else None, imports)
 
 
 # Per project root of the run, the names an absolute import can reach a project file by

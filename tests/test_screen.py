@@ -613,3 +613,71 @@ def test_the_session_fixed_point_does_not_depend_on_the_order_files_are_asked_in
         assert done.returncode == 0, done.stderr
         chosen.add(done.stdout.strip())
     assert chosen == {"app/config.py app/deps.py app/vacuum.py app/views.py"}
+
+
+VIEWS = ("import httpx\nfrom sqlalchemy.orm import Session\n\n\n"
+         "def view(session: Session):\n    session.execute('SELECT 1')\n    httpx.post('https://x')\n")
+CLIENT = ("import httpx\nimport requests\n\n\nclass Client:\n    def __init__(self):\n"
+          "        self.session = requests.Session()\n\n    def fetch(self, url):\n"
+          "        return self.session.get(url)\n\n\ndef work():\n    s = requests.Session()\n"
+          "    s.execute('SELECT 1')\n    httpx.post('https://x')\n")
+# Each: the project's files, whether app/client.py's session words are closed off, and
+# where the findings are (the default run's, which are the oracle's and --no-screen's).
+CLOSED = {
+    # requests is the library: its Session is no SQLAlchemy session.
+    "an HTTP session": ({"app/client.py": CLIENT}, True, {("app/views.py", "POL201")}),
+    # a project module named requests makes one: `import requests` may load it.
+    "a project module named as the library": (
+        {"app/client.py": CLIENT, "requests.py": (
+            "from sqlalchemy import create_engine\nfrom sqlalchemy.orm import sessionmaker\n\n"
+            "Session = sessionmaker(create_engine('postgresql://h/db', pool_pre_ping=True, pool_recycle=1800))\n")},
+        False, {("app/views.py", "POL201"), ("app/client.py", "POL201")}),
+    # bytes that are not their own text (the parser reads `ｓqlalchemy` as sqlalchemy).
+    "a byte beyond ASCII": ({"app/client.py": "# café\n" + CLIENT}, False, {("app/views.py", "POL201")}),
+    "an encoding cookie": ({"app/client.py": "# -*- coding: utf-8 -*-\n" + CLIENT}, False,
+                           {("app/views.py", "POL201")}),
+    "a star import": ({"app/client.py": "from helpers import *\n" + CLIENT}, False, {("app/views.py", "POL201")}),
+    "a relative import": ({"app/client.py": "from . import views\n" + CLIENT}, False, {("app/views.py", "POL201")}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CLOSED))
+def test_session_words_that_can_name_no_sqlalchemy_session(tmp_path, case):
+    """screen.closed_off: a file whose text is its bytes, that names neither sqlalchemy,
+    sqlmodel nor flask_sqlalchemy, has no star import and no import that may load a
+    project file, can reach no SQLAlchemy session: the analysis knows one by its
+    qualified name. Its session words (`requests.Session()`) make it no session source
+    for the index, and the scan does not lay it out; a project module of the library's
+    name, a name the parser normalises, a cookie, a star or a relative import keep
+    them. The findings are the oracle's and --no-screen's."""
+    from conftest import SERVER_PROJECT, write_tree
+    from pool_lint import tasks
+    from pool_lint.config import Settings
+    from pool_lint.screen import SESSION, SESSION_BITS, Index, file_facts, names_in_paths
+    from test_screen_left_out import _agree
+
+    files, closed, expected = CLOSED[case]
+    write_tree(tmp_path, {"app/__init__.py": "", "app/views.py": VIEWS, **files}, SERVER_PROJECT)
+    paths = [str(tmp_path / rel) for rel in ("app/__init__.py", "app/views.py", *files)]
+    client = str(tmp_path / "app/client.py")
+    facts = {p: file_facts((tmp_path / p).read_bytes()) for p in paths}
+    assert facts[client].bits & SESSION
+    index = Index(facts, lambda p: open(p, "rb").read(), root=str(tmp_path))
+    assert (not index.bits[client] & SESSION_BITS) == closed
+    tasks._init_worker(Settings(), tasks.RunOptions())
+    tasks.share_tops({str(tmp_path): names_in_paths(str(tmp_path), paths)})
+    try:
+        scanned = tasks._scan((client, "app/client.py", str(tmp_path)))
+    finally:
+        tasks.share_tops({})
+    assert (scanned.statements is None) == closed
+    assert {(rel, code) for rel, _, code in _agree(tmp_path) if code == "POL201"} == expected
+
+
+def test_plain_text_is_ascii_without_a_cookie():
+    from pool_lint.screen import plain_text
+
+    assert plain_text(b"import requests\n")
+    assert not plain_text("x = 'é'\n".encode())
+    assert not plain_text(b"#!/usr/bin/env python\n# vim: set fileencoding=latin-1 :\nx = 1\n")
+    assert plain_text(b"x = 1\ny = 2\n# coding: latin-1 on the third line is no cookie\n")
