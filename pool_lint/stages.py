@@ -27,7 +27,7 @@ from .findings import FileResult, unreadable
 from .analysis.statements import heads
 from .plan import EVERYTHING, Plan
 from .selection import enabled_codes
-from .screen import (ASYNC, ENGINE, EXT, FLASK, SESSION, Index, ModuleFinder, external_words, left_out_keys,
+from .screen import (ASYNC, ENGINE, EXT, FLASK, SESSION, UNREAD, Index, ModuleFinder, external_words, left_out_keys,
                      may_hold, names_flask_sqlalchemy, names_in_paths)
 from .tasks import (PROGRESSIVE, RunOptions, Scan, Workers, _analyse_chunk, _analyse_settle_chunk, _layout_chunk,
                     _scan_chunk, scan_of)
@@ -178,17 +178,22 @@ class Deferred:
     """Layouts the index may ask for, made in the workers while the index starts: the
     scan lays out a file that calls out and names no session or engine (or only session
     words that can name no SQLAlchemy session: screen.closed_off) (tasks._scan) only
-    here, and only if another file imports it (the index reads one only if a
-    session source imports it, directly or through others). Without forked workers,
+    here, and only if another file imports it (the index reads one only if a session
+    source imports it, directly or through others). The imports of test code where no
+    rule fires do not count: such a test file matters only if code outside the tests
+    imports it, and the index lays out what it imports then. Without forked workers,
     nothing is made ahead: the index lays out what it asks for."""
 
     def __init__(self, workers: Workers, scanned: Scanned):
         imported: set = set()
-        for names, modules, stars, name_files in scanned.resolved.values():
+        scans = scanned.scans
+        for path, (names, modules, stars, name_files) in scanned.resolved.items():
+            found = scans.get(path)
+            if found is not None and found.facts is not None and found.facts.bits & UNREAD:
+                continue  # test code where no rule fires: what only it imports, the index reads only if needed
             imported.update(stars)
             for files in (*modules.values(), *name_files.values()):
                 imported.update(files)
-        scans = scanned.scans
         self.paths = frozenset(p for p in imported if p in scans and scans[p].statements is None
                                and scans[p].facts is not None and scans[p].facts.bits & EXT)
         order = sorted(self.paths)

@@ -434,7 +434,8 @@ def test_the_analysis_uses_the_index_s_own_layout_of_a_kept_file(tmp_path):
 def test_the_workers_lay_out_what_calls_out_and_is_imported(tmp_path):
     """A file that calls out and names no session or engine is not laid out by the scan
     (tasks._scan): the workers lay it out after the scan only if another file imports it
-    (stages.Deferred), for the index; one nothing imports is never laid out. The
+    (stages.Deferred), for the index; one nothing imports, or only test code where no
+    rule fires, is never laid out. The
     findings are those of one process and of --no-screen."""
     import subprocess
     import sys
@@ -445,7 +446,9 @@ def test_the_workers_lay_out_what_calls_out_and_is_imported(tmp_path):
              "app/http.py": "import httpx\n\n\ndef notify(u):\n    return httpx.post(u)\n",
              "app/views.py": ("from sqlalchemy.orm import Session\nfrom app.http import notify\n\n\n"
                               "def view(session: Session):\n    session.execute('SELECT 1')\n    notify('u')\n"),
-             "cli/tool.py": "import httpx\n\n\ndef run(u):\n    httpx.get(u)\n"}
+             "cli/tool.py": "import httpx\n\n\ndef run(u):\n    httpx.get(u)\n",
+             # imported by test code alone, where no rule fires: not laid out either
+             "tests/test_tool.py": "from cli.tool import run\n\n\ndef test_run():\n    run('u')\n"}
     files.update({f"app/part_{i}.py": f"VALUE = {i}\n" for i in range(60)})  # enough files for workers
     write_tree(tmp_path, files, SERVER_PROJECT)
     log = tmp_path / "layouts.log"
