@@ -681,3 +681,22 @@ def test_plain_text_is_ascii_without_a_cookie():
     assert not plain_text("x = 'é'\n".encode())
     assert not plain_text(b"#!/usr/bin/env python\n# vim: set fileencoding=latin-1 :\nx = 1\n")
     assert plain_text(b"x = 1\ny = 2\n# coding: latin-1 on the third line is no cookie\n")
+
+
+def test_a_bracketed_import_is_read_in_two_goes(monkeypatch):
+    """statements._read_import reads a statement that a bracket carries over its first
+    line up to the line of the first `)` after it (else on, doubling): twice in all,
+    not once per doubling of the lines; where that `)` stands in a comment of the list,
+    it reads on, and finds what the parser finds."""
+    from pool_lint.analysis import statements
+
+    calls = []
+    parse = statements._parse_import
+    monkeypatch.setattr(statements, "_parse_import", lambda window: calls.append(window) or parse(window))
+    monkeypatch.setattr(statements, "_READ", {})
+    names = [f"name_{i}" for i in range(20)]
+    data = ("from package.module import (\n" + "".join(f"    {n},\n" for n in names) + ")\nx = f(1)\n").encode()
+    assert statements._read_import(data, 0) == (True, "package.module", tuple((n, None) for n in names))
+    assert len(calls) == 2
+    tricky = b"from a import (  # b)\n    c,  # (d)\n    e,\n)\n"
+    assert imports_by_ast(tricky) == imports_by_screen(tricky)

@@ -576,6 +576,15 @@ def _read_import(data: bytes, start: int) -> Optional[ImportStatement]:
             return cached
         if end >= len(data):
             return None
+        if lines == 1 and b"(" in window:
+            # A bracket carries it over: most such statements end on the line of the
+            # first `)` after it (else, a `)` in a comment, read on from there).
+            close = data.find(b")", end)
+            if close >= 0:
+                more = data.find(b"\n", close)
+                end = len(data) if more < 0 else more
+                lines = 2
+                continue
         for _ in range(lines):  # read on: a bracket or a backslash carries the statement over
             more = data.find(b"\n", end + 1)
             end = len(data) if more < 0 else more
