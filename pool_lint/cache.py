@@ -40,6 +40,7 @@ from typing import Dict, List, Optional, Tuple
 
 from . import __version__
 from .analysis.runtime import _LABEL as _EVIDENCE_KINDS, Evidence
+from .analysis.text import digest
 from .files import read_regular, real_and_inside, write_atomically
 from .findings import SEVERITIES, Edit, Finding, Fix
 from .plan import Plan
@@ -54,10 +55,6 @@ CACHE_DIR = ".pool_lint_cache"
 FORMAT = 13  # of the entries; part of the cache file's name (9: the last pickle)
 MAGIC = "pool-lint cache"
 MAX_BYTES = 512 << 20  # a larger cache file is not one pool-lint wrote for a project it can check
-
-
-def digest(data: bytes) -> str:
-    return _blake2b(data, digest_size=16).hexdigest()
 
 
 class Entry:

@@ -70,7 +70,8 @@ def run(targets: Sequence[Target], settings: Settings, options: RunOptions,
         for root, paths in layout.largest_roots_first():
             analyses.indexed(root, index_root(root, paths, scanned, families, settings, options, cache,
                                               analyses.final if progressive else None,
-                                              layout.left_out.get(root), layout.listing, deferred))
+                                              layout.left_out.get(root), layout.listing, deferred,
+                                              workers.share_heads))
         analyses.rest(loose_plans(layout, scanned, options))
         results, analysed = analyses.results()
         if keep is not None:

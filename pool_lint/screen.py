@@ -1094,6 +1094,15 @@ class Index:
         self.laid_out[path] = data
         return layout(data)
 
+    def imported_layouts(self) -> Iterable[Tuple[str, List[Statement], bytes]]:
+        """(path, layout, the bytes) of each file laid out here so far that another file
+        imports (what an analysis may load)."""
+        importers, split = self.importers, self._split
+        for path, data in self.laid_out.items():
+            statements = split.get(path)
+            if statements is not None and path in importers:
+                yield path, statements, data
+
     def layout_of(self, path: str) -> Optional[Tuple[bytes, List[Statement]]]:
         """(the bytes, their layout) of a file the index laid out itself, or None: the
         analysis of the file need not tokenize them again (stages.index_root)."""

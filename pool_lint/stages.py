@@ -200,6 +200,11 @@ class Deferred:
         self._order = order
         self._collect = workers.start(_layout_chunk, order) if order and workers.forked() else None
         self._found: Optional[Dict[str, Optional[list]]] = None
+        # The heads of what the scan laid out and other files import, for the analyses
+        # that load those modules (the first go out before the index): they need not
+        # tokenize them again (Workers.share_heads; the index tells of its own layouts).
+        workers.share_heads(tuple((p, scans[p].content, heads(scans[p].statements)) for p in sorted(imported)
+                                  if p in scans and scans[p].statements is not None and scans[p].content is not None))
 
     def take(self) -> Dict[str, Optional[list]]:
         """The layouts (path -> statements.layout, or None), waited for once."""
@@ -223,14 +228,18 @@ def index_root(root, paths: list, scanned: Scanned, families: FrozenSet[str], se
                options: RunOptions, cache: Optional[Cache],
                on_final: Optional[Callable[[str, Plan, Optional[tuple]], None]] = None,
                left_out: Optional[list] = None, listing: Optional[Listing] = None,
-               deferred: Optional["Deferred"] = None) -> RootIndex:
+               deferred: Optional["Deferred"] = None,
+               on_heads: Optional[Callable[[tuple], None]] = None) -> RootIndex:
     """Stage 3, for one root: its project index (remembered in the cache while no file
     of the root changes). `on_final(path, plan, layout)` is told of each file whose plan
     the index has made final while it works on the others (`layout`: as in
     RootIndex.layouts, or None). Without the screen, every file
     is kept with every rule everywhere. `left_out`: the entries the root's walk left out
     (runtime.python_files), for `flask_free` (None: it is not known, so not free).
-    `deferred`: the layouts the workers make meanwhile (Deferred)."""
+    `deferred`: the layouts the workers make meanwhile (Deferred). `on_heads(entries)`
+    is told, before the first file made final, or else when the index is made, the
+    (path, content hash, statements.heads) of the files the index laid out that other
+    files import: the analyses that load them need not tokenize them again."""
     scans = scanned.scans
     facts = {p: scans[p].facts for p in paths if scans[p].facts is not None}
     if not options.screen:
@@ -254,7 +263,16 @@ def index_root(root, paths: list, scanned: Scanned, families: FrozenSet[str], se
             else None
         return (digest(found[0]), heads(found[1])) if found is not None else None
 
+    shared: list = []
+
+    def share() -> None:
+        if on_heads is not None and not shared:
+            shared.append(True)
+            on_heads(tuple((path, digest(data), heads(statements))
+                           for path, statements, data in index.imported_layouts()))
+
     def tell(path: str, hint: tuple) -> None:
+        share()
         plan = Plan(*hint, flask=flask)
         on_final(path, plan, laid(path, plan))
 
@@ -265,6 +283,8 @@ def index_root(root, paths: list, scanned: Scanned, families: FrozenSet[str], se
                   {p: scans[p].parts for p in paths if scans[p].parts is not None},
                   scanned.finders.get(str(root)), scanned.resolved, beyond, deferred)
     chosen = index.select(tell if on_final is not None else None)
+    if chosen:
+        share()
     plans = {p: index.plan(p)._replace(flask=flask) for p in chosen}
     engines = index.may_build_engines(chosen)
     if key is not None:

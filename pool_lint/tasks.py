@@ -13,7 +13,7 @@ import os
 import sys
 from typing import List, NamedTuple, Optional, Sequence, Tuple
 
-from .cache import digest
+from .analysis.text import digest
 from .config import Settings
 from .files import project_root, read_or_none, read_regular
 from .findings import FileResult, unreadable
@@ -194,6 +194,14 @@ def _guarded(display: str, check) -> FileResult:
             f"(please report it)"))
 
 
+def _know_heads(entries) -> None:
+    """Tell this process's analysis the heads of modules laid out elsewhere
+    (analysis/project.py, know_heads): Workers.share_heads."""
+    from .analysis.project import know_heads
+
+    know_heads(entries)
+
+
 def _layout_chunk(paths) -> list:
     """statements.layout of each file, None where it cannot be read, decoded or
     tokenized (as screen.Index lays one out): stages.Deferred."""
@@ -248,6 +256,17 @@ class Workers:
         """Have each worker load the checker while this process does serial work."""
         if self.pool is not None:
             self.pool.each(_warm_up)
+
+    def share_heads(self, entries: tuple) -> None:
+        """Have every process that analyses files know these (path, content hash,
+        statements.heads) of modules laid out elsewhere: each worker, after the tasks
+        it holds, or this process when it analyses the files itself."""
+        if not entries:
+            return
+        if self.pool is not None:
+            self.pool.each(_know_heads, entries)
+        else:
+            _know_heads(entries)
 
     def hash_files(self, paths: list):
         """Start reading and hashing `paths` (_hash_chunk) and return at once: call the

@@ -522,3 +522,48 @@ def test_a_run_answers_python_files_from_its_walk_and_forgets_it(tmp_path):
     assert runtime._WALKED == {}
     (tmp_path / "app/b.py").write_text("y = 2\n")
     assert str(tmp_path / "app/b.py") in runtime.python_files(tmp_path)
+
+
+def test_a_module_laid_out_elsewhere_is_not_tokenized_again_where_it_is_loaded(tmp_path, monkeypatch):
+    """The heads of a module that the scan (or the index) laid out and another file
+    imports go to the processes that analyse (Workers.share_heads): an analysis that
+    loads the module parses its skeleton from them (analysis/project.py, know_heads);
+    bytes that changed since are tokenized afresh. The findings are those of
+    --no-screen."""
+    from conftest import SERVER_PROJECT, write_tree
+    from pool_lint.analysis import project as project_module
+    from pool_lint.analysis import source as source_module
+    from pool_lint.analysis.statements import heads, layout, skeleton
+    from pool_lint.analysis.text import digest
+    from pool_lint.config import Settings
+    from pool_lint.files import discover
+    from pool_lint.runner import RunOptions, run
+
+    db = ("from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine\n\n"
+          "engine = create_async_engine('postgresql+asyncpg://h/db', pool_pre_ping=True, pool_recycle=1800)\n"
+          "Maker = async_sessionmaker(engine)\n\n\nasync def get_db():\n    async with Maker() as session:\n"
+          "        yield session\n\n\ndef helper():\n    return 1\n")
+    route = ("import httpx\nfrom fastapi import Depends\nfrom app.db import get_db\n\n\n"
+             "async def pay(db=Depends(get_db)):\n    await db.execute('SELECT 1')\n"
+             "    async with httpx.AsyncClient() as client:\n        await client.post('https://x')\n")
+    write_tree(tmp_path, {"app/__init__.py": "", "app/db.py": db, "app/routes.py": route}, SERVER_PROJECT)
+    module = str(tmp_path / "app" / "db.py")
+    given = {}
+
+    def cut(text, keep=(), known=None):
+        given.setdefault(text, []).append(known)
+        return skeleton(text, keep, known)
+
+    monkeypatch.setattr(source_module, "skeleton", cut)
+    monkeypatch.setattr(project_module, "_HEADS", {})
+    settings = Settings()
+    targets, _ = discover([str(tmp_path)], settings)
+    result = run(targets, settings, RunOptions(jobs=1, use_cache=False))
+    assert project_module._HEADS[module] == (digest(db.encode()), heads(layout(db.encode())))
+    assert [f.code for f in result.findings if f.filename.endswith("routes.py")] == ["POL201"]
+    assert project_module.Project(str(tmp_path)).load(module) is not None
+    assert given[db][-1] == heads(layout(db.encode()))  # loaded from the heads told
+    project_module._HEADS[module] = (digest(b"other bytes"), project_module._HEADS[module][1])
+    assert project_module.Project(str(tmp_path)).load(module) is not None
+    assert given[db][-1] is None  # other bytes: tokenized afresh
+    assert findings(tmp_path, "--no-cache", "--jobs", "2") == findings(tmp_path, "--no-cache", "--no-screen")

@@ -27,6 +27,7 @@ from typing import Dict, List, Optional, Tuple
 
 from .names import ModuleNames
 from .source import Source, SourceError, read_source
+from .text import digest
 from ..files import read_regular
 
 _MAX_HOPS = 8
@@ -34,6 +35,17 @@ _MAX_HOPS = 8
 # is no link is kept as it is. (Windows' resolve asks the system for the final path,
 # which may spell a name otherwise.)
 _LSTAT_RESOLVES = os.path is __import__("posixpath")
+
+# The statements.heads of modules laid out in another process (the scan, the project
+# index), by path: (the content hash of the bytes laid out, their heads). A module
+# loaded here whose bytes are those is not tokenized again for its lazy parse.
+_HEADS: Dict[str, Tuple[str, tuple]] = {}
+
+
+def know_heads(entries) -> None:
+    """Remember (path, content hash, heads) entries for the modules loaded later."""
+    for path, content, heads in entries:
+        _HEADS[path] = (content, heads)
 
 
 @dataclass
@@ -209,7 +221,10 @@ class Project:
         module = None
         try:
             if self.root in path.parents or path.parent == self.root:
-                source = read_source(read_regular(path), str(path), lazily=True)
+                data = read_regular(path)
+                known = _HEADS.get(str(path))
+                heads = known[1] if known is not None and digest(data) == known[0] else None
+                source = read_source(data, str(path), lazily=True, heads=heads)
                 name, is_package = self.module_name(path)
                 module = Module(name, path, source, ModuleNames(source.tree, name, is_package, source), self)
         except (OSError, SourceError):

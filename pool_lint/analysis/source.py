@@ -325,7 +325,10 @@ def _syntax_error(exc: SyntaxError) -> SourceError:
     return SourceError(f"syntax error: {exc.msg} (parsed as Python {running})", exc.lineno or 1, max(exc.offset or 1, 1))
 
 
-def read_source(data: bytes, filename: str, lazily: bool = False) -> Source:
-    """Decode and parse (`lazily`: Source.parse_lazily); raises SourceError for POL001."""
-    return (Source.parse_lazily if lazily else Source.parse)(decode(data), filename)
+def read_source(data: bytes, filename: str, lazily: bool = False, heads=None) -> Source:
+    """Decode and parse (`lazily`: Source.parse_lazily, with the text's heads where they
+    are known); raises SourceError for POL001."""
+    if lazily:
+        return Source.parse_lazily(decode(data), filename, heads=heads)
+    return Source.parse(decode(data), filename)
 

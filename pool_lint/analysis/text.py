@@ -8,6 +8,11 @@ import re
 import tokenize
 from typing import List, Sequence, Tuple
 
+try:  # CPython's own module: hashlib would load OpenSSL first, at start-up cost
+    from _blake2 import blake2b as _blake2b
+except ImportError:  # pragma: no cover - another interpreter
+    from hashlib import blake2b as _blake2b
+
 
 class SourceError(Exception):
     """A file that cannot be read, decoded or parsed (POL001)."""
@@ -93,3 +98,9 @@ def smallest_edit(old: str, new: str) -> Tuple[int, int, str]:
             end = at + (len(moved) if removed else 0)
             return at, end, "" if removed else moved
     return head, len(old) - tail, added
+
+
+def digest(data: bytes) -> str:
+    """A file's content hash: what names its bytes in the cache, and tells a process
+    that the bytes it reads are those another one laid out."""
+    return _blake2b(data, digest_size=16).hexdigest()
