@@ -52,7 +52,7 @@ except ImportError:  # pragma: no cover - another interpreter
     from hashlib import blake2b as _blake2b
 
 CACHE_DIR = ".pool_lint_cache"
-FORMAT = 13  # of the entries; part of the cache file's name (9: the last pickle)
+FORMAT = 14  # of the entries; part of the cache file's name (9: the last pickle; 14: FileFacts' COMPAT bit)
 MAGIC = "pool-lint cache"
 MAX_BYTES = 512 << 20  # a larger cache file is not one pool-lint wrote for a project it can check
 

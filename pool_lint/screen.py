@@ -84,6 +84,12 @@ FLASK = 512  # the text Python reads may name flask_sqlalchemy (names_flask_sqla
 # (Index._needed), and then reads again in full (Index._read_again).
 UNREAD = 1024
 PLAIN = 2048  # the bytes are their own text: ASCII, no encoding cookie (plain_text)
+# A name in the file may be spelled in another form than the one Python reads (its NFKC
+# form: `ｓqlalchemy` is sqlalchemy), or its bytes do not decode: the screen's words and
+# the tokenizer's names would miss it, so the index takes the file as one that may hold
+# anything anywhere (Index._left_out's `wild`), and what other files take from it as
+# anything (compatibility_names).
+COMPAT = 4096
 # What a name imported from a module the index cannot read may carry (Index._left_out).
 ANYTHING = DB | ENGINE | ASYNC | SESSION | CREATE | EXT | TASKS | DEPENDS
 
@@ -183,6 +189,8 @@ def facts_and_tops(data: bytes, configured: FrozenSet[str] = frozenset(), words:
     FLASK are (test code where no rule fires: tasks._scan)."""
     if not words:
         bits = UNREAD | (FLASK if names_flask_sqlalchemy(data) else 0)
+        if not plain_text(data) and compatibility_names(data):
+            bits |= COMPAT
         return _facts_with_imports(bits, data, configured)
     # Each group is asked through a word all its members contain: most files hold none,
     # and every `in` is a scan of the whole file.
@@ -211,6 +219,8 @@ def facts_and_tops(data: bytes, configured: FrozenSet[str] = frozenset(), words:
         bits |= FLASK
     if plain_text(data):
         bits |= PLAIN
+    elif compatibility_names(data):
+        bits |= COMPAT
     return _facts_with_imports(bits, data, configured)
 
 
@@ -220,6 +230,23 @@ def plain_text(data: bytes) -> bool:
     another encoding, cannot stand in them)?"""
     end = data.find(b"\n", data.find(b"\n") + 1)  # the cookie's two lines end there
     return data.isascii() and data.find(b"coding", 0, end if end >= 0 else len(data)) < 0
+
+
+def compatibility_names(data: bytes) -> bool:
+    """May a name in these bytes (not plain_text) be spelled otherwise than Python reads
+    it? So where they hold a character that may stand in a name and whose NFKC form is
+    another (`ｓ`, `ﬁ`, `ª`), anywhere (which only over-selects), or do not decode."""
+    import unicodedata
+
+    end = data.find(b"\n", data.find(b"\n") + 1)  # the cookie's two lines end there
+    try:
+        if data.find(b"coding", 0, end if end >= 0 else len(data)) < 0:  # UTF-8: its other bytes alone
+            others = set(data.translate(None, _ASCII).decode("utf-8"))
+        else:
+            others = {char for char in decode(data) if not char.isascii()}
+    except (SourceError, UnicodeDecodeError):
+        return True
+    return any(("a" + char).isidentifier() and unicodedata.normalize("NFKC", char) != char for char in others)
 
 
 # The bits of a file's session words (a session class or factory named, called, async).
@@ -934,8 +961,11 @@ class Index:
         left out that an import can spell: nothing to do (most trees; one substring test
         per file where something is)."""
         self.unknown: Dict[str, Set[str]] = {}
-        self.wild: Set[str] = set()
+        # A file whose names may be spelled otherwise than Python reads them (COMPAT) is
+        # read no better than one left out: it may hold anything anywhere.
+        self.wild: Set[str] = {path for path, f in self.facts.items() if f[0] & COMPAT}
         if not keys:
+            self._spread_wild()
             return
         beyond: Dict[str, Set[str]] = {}  # (ModuleFinder.reaches) a name -> the folders holding one
         for key in keys:
@@ -969,8 +999,12 @@ class Index:
                         self.unknown.setdefault(path, set()).add(local)
                     else:
                         self.wild.add(path)
+        self._spread_wild()
+
+    def _spread_wild(self) -> None:
+        """What a file takes from a wild one is unknown; a star import of one is wild."""
         queue = sorted(self.wild)
-        while queue:  # what a file takes from a wild one is unknown; a star import of one is wild
+        while queue:
             source = queue.pop()
             for user in self.importers.get(source, ()):
                 taken = {local for local, files in self.name_files[user].items() if source in files}
