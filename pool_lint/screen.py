@@ -63,7 +63,7 @@ from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence
 
 # What can call out (the catalogue): an import of anything else calls nothing out.
 from .analysis.catalog import EXTERNAL_MODULES, external_import
-from .analysis.statements import Statement, Unit, import_groups, last_line, layout, members_of
+from .analysis.statements import Statement, Unit, code_words, import_groups, last_line, layout, members_of
 from .analysis.text import SourceError, decode
 from .plan import EVERYWHERE, Plan
 
@@ -234,8 +234,10 @@ def plain_text(data: bytes) -> bool:
 
 def compatibility_names(data: bytes) -> bool:
     """May a name in these bytes (not plain_text) be spelled otherwise than Python reads
-    it? So where they hold a character that may stand in a name and whose NFKC form is
-    another (`ｓ`, `ﬁ`, `ª`), anywhere (which only over-selects), or do not decode."""
+    it? So where a name of their code, or an f-string, holds a character that may stand
+    in a name and whose NFKC form is another (`ｓ`, `ﬁ`, `ª`: the tokenizer reads the
+    name as it is spelled, the parser in its NFKC form), or where they do not decode or
+    tokenize. Such a character in a string or a comment (`"ℹ️ info"`) is none."""
     import unicodedata
 
     end = data.find(b"\n", data.find(b"\n") + 1)  # the cookie's two lines end there
@@ -246,7 +248,14 @@ def compatibility_names(data: bytes) -> bool:
             others = {char for char in decode(data) if not char.isascii()}
     except (SourceError, UnicodeDecodeError):
         return True
-    return any(("a" + char).isidentifier() and unicodedata.normalize("NFKC", char) != char for char in others)
+    found = [char for char in others if ("a" + char).isidentifier() and unicodedata.normalize("NFKC", char) != char]
+    if not found:
+        return False
+    try:
+        words = code_words(decode(data))  # (a file that holds one: seldom)
+    except SourceError:
+        return True
+    return words is None or any(char in word for word in words if not word.isascii() for char in found)
 
 
 # The bits of a file's session words (a session class or factory named, called, async).

@@ -715,7 +715,8 @@ def test_a_name_spelled_in_a_compatibility_form_is_not_lost(tmp_path, spelling):
     holds such a character (screen.COMPAT) may hold anything anywhere for the index, as a
     file it cannot read does (Index._left_out's `wild`), and what other files take from
     it is unknown: the default run finds what --no-screen and the oracle find (before,
-    the screen lost the route's POL201). A plain accent is no such character."""
+    the screen lost the route's POL201). A plain accent is no such character, and one
+    in a string or a comment stands in no name."""
     from conftest import SERVER_PROJECT, write_tree
     from pool_lint.screen import COMPAT, file_facts
     from test_screen_left_out import _agree
@@ -726,4 +727,7 @@ def test_a_name_spelled_in_a_compatibility_form_is_not_lost(tmp_path, spelling):
     write_tree(tmp_path, {"app/__init__.py": "", "app/db.py": db, "app/views.py": route}, SERVER_PROJECT)
     assert file_facts(route.encode()).bits & COMPAT
     assert not file_facts("# café, naïve\nx = 'é'\n".encode()).bits & COMPAT
+    assert not file_facts('icon = "ℹ️"  # 𝕏\n'.encode()).bits & COMPAT  # in a string, a comment: no name
+    assert file_facts('ℹ = 1\n'.encode()).bits & COMPAT
+    assert file_facts('x = f"{ｓqlalchemy}"\n'.encode()).bits & COMPAT  # an f-string's fields are code
     assert ("app/views.py", "POL201") in [(rel, code) for rel, _, code in _agree(tmp_path)]

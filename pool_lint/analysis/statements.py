@@ -124,6 +124,17 @@ def _token_list(text: str) -> list:
 
 _SKIP = frozenset([tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER])
 
+
+def code_words(text: str) -> Optional[List[str]]:
+    """The names of a text's code and its f-strings (whose fields are code), as the
+    tokenizer reads them (not in their NFKC form), or None where it rejects the text."""
+    try:
+        tokens = _token_list(text)
+    except (SyntaxError, tokenize.TokenError, ValueError, RecursionError, MemoryError):
+        return None
+    return [token[0] for token in tokens if token[1] in (1, 55, 56) or (
+        token[1] == 3 and _F_PREFIX.match(token[0]) is not None)]
+
 # Token types as bytes (the token module's exact types, the C tokenizer's too; none is
 # above 255): a file's types are one bytes string, which bytes.find and bytes.count
 # search at C speed. NAME 1 (3.11's C tokenizer: AWAIT 55, ASYNC 56), STRING 3,
