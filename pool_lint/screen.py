@@ -224,12 +224,18 @@ def facts_and_tops(data: bytes, configured: FrozenSet[str] = frozenset(), words:
     return _facts_with_imports(bits, data, configured)
 
 
+def _cookie(data: bytes) -> bool:
+    """May the bytes hold an encoding cookie (the word `coding` in their first two
+    lines: over-selects)?"""
+    end = data.find(b"\n", data.find(b"\n") + 1)  # the cookie's two lines end there
+    return data.find(b"coding", 0, end if end >= 0 else len(data)) >= 0
+
+
 def plain_text(data: bytes) -> bool:
     """Are the bytes their own text, as Python reads them: ASCII, with no encoding
     cookie in the first two lines (a name spelled otherwise, `ｓqlalchemy`, an escape of
     another encoding, cannot stand in them)?"""
-    end = data.find(b"\n", data.find(b"\n") + 1)  # the cookie's two lines end there
-    return data.isascii() and data.find(b"coding", 0, end if end >= 0 else len(data)) < 0
+    return data.isascii() and not _cookie(data)
 
 
 def compatibility_names(data: bytes) -> bool:
@@ -240,20 +246,18 @@ def compatibility_names(data: bytes) -> bool:
     tokenize. Such a character in a string or a comment (`"ℹ️ info"`) is none."""
     import unicodedata
 
-    end = data.find(b"\n", data.find(b"\n") + 1)  # the cookie's two lines end there
+    text = None
     try:
-        if data.find(b"coding", 0, end if end >= 0 else len(data)) < 0:  # UTF-8: its other bytes alone
+        if not _cookie(data):  # UTF-8: its other bytes alone
             others = set(data.translate(None, _ASCII).decode("utf-8"))
         else:
-            others = {char for char in decode(data) if not char.isascii()}
+            text = decode(data)
+            others = {char for char in text if not char.isascii()}
+        found = [char for char in others if ("a" + char).isidentifier() and unicodedata.normalize("NFKC", char) != char]
+        if not found:
+            return False
+        words = code_words(text if text is not None else decode(data))  # (a file that holds one: seldom)
     except (SourceError, UnicodeDecodeError):
-        return True
-    found = [char for char in others if ("a" + char).isidentifier() and unicodedata.normalize("NFKC", char) != char]
-    if not found:
-        return False
-    try:
-        words = code_words(decode(data))  # (a file that holds one: seldom)
-    except SourceError:
         return True
     return words is None or any(char in word for word in words if not word.isascii() for char in found)
 
@@ -307,8 +311,7 @@ def names_flask_sqlalchemy(data: bytes, sqlalchemy: bool = True) -> bool:
     known not to hold b"sqlalchemy" (the DB bit)."""
     if sqlalchemy and b"flask_sqlalchemy" in data:
         return True
-    end = data.find(b"\n", data.find(b"\n") + 1)  # the cookie's two lines end there
-    cookie = data.find(b"coding", 0, end if end >= 0 else len(data)) >= 0
+    cookie = _cookie(data)
     if not cookie and data.isascii():
         return False
     import unicodedata

@@ -20,11 +20,12 @@ import os
 from pathlib import Path
 from typing import Callable, Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
-from .cache import Cache, digest
+from .cache import Cache
 from .config import Settings
 from .files import Listing, Target, entries_of, read_or_none, remember_listing, roots_of_files
 from .findings import FileResult, unreadable
 from .analysis.statements import heads
+from .analysis.text import digest
 from .plan import EVERYTHING, Plan
 from .selection import enabled_codes
 from .screen import (ASYNC, ENGINE, EXT, FLASK, SESSION, UNREAD, Index, ModuleFinder, external_words, left_out_keys,
@@ -256,19 +257,27 @@ def index_root(root, paths: list, scanned: Scanned, families: FrozenSet[str], se
     if known is not None:  # (kept files, engines, their plans)
         return RootIndex(dict(known[2]), known[1])
 
+    made: Dict[str, tuple] = {}  # path -> (content hash, heads) of a layout the index made
+
+    def known_of(path: str, data: bytes, statements: list) -> tuple:
+        found = made.get(path)
+        if found is None:
+            found = made[path] = (digest(data), heads(statements))
+        return found
+
     def laid(path: str, plan: Plan) -> Optional[tuple]:
         """(content hash, heads) of a file the index laid out itself, or None (as where
         its plan parses it whole)."""
         found = index.layout_of(path) if scans[path].statements is None and plan.parsed_whole() is not None \
             else None
-        return (digest(found[0]), heads(found[1])) if found is not None else None
+        return known_of(path, *found) if found is not None else None
 
     shared: list = []
 
     def share() -> None:
         if on_heads is not None and not shared:
             shared.append(True)
-            on_heads(tuple((path, digest(data), heads(statements))
+            on_heads(tuple((path, *known_of(path, data, statements))
                            for path, statements, data in index.imported_layouts()))
 
     def tell(path: str, hint: tuple) -> None:
