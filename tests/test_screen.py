@@ -730,4 +730,5 @@ def test_a_name_spelled_in_a_compatibility_form_is_not_lost(tmp_path, spelling):
     assert not file_facts('icon = "ℹ️"  # 𝕏\n'.encode()).bits & COMPAT  # in a string, a comment: no name
     assert file_facts('ℹ = 1\n'.encode()).bits & COMPAT
     assert file_facts('x = f"{ｓqlalchemy}"\n'.encode()).bits & COMPAT  # an f-string's fields are code
+    assert file_facts('x = rf"{ｓqlalchemy}"\n'.encode()).bits & COMPAT
     assert ("app/views.py", "POL201") in [(rel, code) for rel, _, code in _agree(tmp_path)]

@@ -132,8 +132,16 @@ def code_words(text: str) -> Optional[List[str]]:
         tokens = _token_list(text)
     except (SyntaxError, tokenize.TokenError, ValueError, RecursionError, MemoryError):
         return None
-    return [token[0] for token in tokens if token[1] in (1, 55, 56) or (
-        token[1] == 3 and _F_PREFIX.match(token[0]) is not None)]
+    return [token[0] for token in tokens if token[1] in (1, 55, 56) or (token[1] == 3 and _is_fstring(token[0]))]
+
+
+def _is_fstring(string: str) -> bool:
+    """Is a STRING token an f-string (`f"..."`, `rf'...'`, `Fr"..."`)?"""
+    if string[0] not in "fFrRbBuU":
+        return False
+    prefix = string[:min(i for i in (string.find("'"), string.find('"')) if i >= 0)]
+    return "f" in prefix or "F" in prefix
+
 
 # Token types as bytes (the token module's exact types, the C tokenizer's too; none is
 # above 255): a file's types are one bytes string, which bytes.find and bytes.count
@@ -233,13 +241,11 @@ class _Tokens:
         at = kinds.find(_T_STRING)
         while at >= 0:
             string = strings[at]
-            if string[0] in "fFrRbBuU":
-                prefix = string[:min(i for i in (string.find("'"), string.find('"')) if i >= 0)]
-                if "f" in prefix or "F" in prefix:
-                    found.append(at)
-                    encoded.append(string.encode("utf-8"))
-                    plain = string.replace("{{", "").replace("}}", "")
-                    cut.append(plain.count("{") > plain.count("}"))
+            if _is_fstring(string):
+                found.append(at)
+                encoded.append(string.encode("utf-8"))
+                plain = string.replace("{{", "").replace("}}", "")
+                cut.append(plain.count("{") > plain.count("}"))
             at = kinds.find(_T_STRING, at + 1)
         if not found:
             return lambda a, b: ()
